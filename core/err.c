@@ -1,0 +1,73 @@
+#include "core/err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+int mv_error_set(struct mv_error *err, int code, int saved_errno, const char *fmt, ...)
+{
+	if (!err)
+		return code;
+	va_list ap;
+	err->code = code;
+	err->saved_errno = saved_errno;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	if (saved_errno) {
+		size_t n = strlen(err->msg);
+		char ebuf[128];
+		const char *es = strerror_r(saved_errno, ebuf, sizeof(ebuf));
+		snprintf(err->msg + n, sizeof(err->msg) - n, ": %s", es);
+	}
+	return code;
+}
+
+int mv_error_prefix(struct mv_error *err, int code, const char *fmt, ...)
+{
+	if (!err)
+		return code;
+	char prefix[256], old[sizeof(err->msg)];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	va_end(ap);
+	memcpy(old, err->msg, sizeof(old));
+	snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
+	if (!err->code)
+		err->code = code;
+	return err->code;
+}
+
+void mv_error_clear(struct mv_error *err)
+{
+	if (err) {
+		err->code = 0;
+		err->saved_errno = 0;
+		err->msg[0] = '\0';
+	}
+}
+
+const char *mv_strerror(int code)
+{
+	switch (code) {
+	case MV_OK: return "success";
+	case MV_ERR_NOMEM: return "out of memory";
+	case MV_ERR_IO: return "input/output error";
+	case MV_ERR_NOREPO: return "no repository";
+	case MV_ERR_PASSWORD: return "wrong password";
+	case MV_ERR_LOCKED: return "repository locked";
+	case MV_ERR_INTEGRITY: return "integrity error";
+	case MV_ERR_VERSION: return "unsupported repository version";
+	case MV_ERR_USAGE: return "invalid argument";
+	case MV_ERR_NOTFOUND: return "not found";
+	case MV_ERR_EXISTS: return "already exists";
+	case MV_ERR_NOSPC: return "no space left";
+	case MV_ERR_INTERRUPTED: return "interrupted";
+	case MV_ERR_WEAKPASS: return "password too weak";
+	case MV_ERR_PARTIAL: return "some files could not be read";
+	case MV_ERR_AMBIGUOUS: return "ambiguous name";
+	case MV_ERR_LIMIT: return "size limit exceeded";
+	}
+	return "unknown error";
+}

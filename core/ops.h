@@ -1,0 +1,110 @@
+/* The operations: backup, restore, check, ls. They report through callbacks
+ * and never print. */
+#ifndef MV_OPS_H
+#define MV_OPS_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "core/repo.h"
+
+/* Progress: a snapshot of counters, delivered about every 200 ms from the
+ * calling thread. */
+struct mv_progress {
+	uint64_t files_done;
+	uint64_t files_total; /* 0 when unknown */
+	uint64_t bytes_done;
+	uint64_t bytes_total; /* 0 when unknown */
+	const char *current;  /* path being worked on, may be NULL */
+};
+
+struct mv_events {
+	void (*progress)(void *arg, const struct mv_progress *p);
+	/* A problem with one item that does not stop the operation. */
+	void (*warn)(void *arg, const char *path, const char *msg);
+	void *arg;
+	/* Set by a signal handler to cancel; checked often. May be NULL. */
+	volatile sig_atomic_t *cancel;
+};
+
+struct mv_backup_opts {
+	const char *const *paths; /* absolute or relative; made absolute */
+	size_t npaths;
+	const char *const *excludes; /* fnmatch patterns on the name or the full path */
+	size_t nexcludes;
+	const char *const *tags;
+	size_t ntags;
+	const char *host; /* NULL = gethostname */
+	const char *parent; /* NULL = latest with same host and paths */
+	int force;          /* read every file even if unchanged */
+	int threads;        /* 0 = number of cores */
+};
+
+struct mv_backup_result {
+	uint8_t snapshot_id[32];
+	struct mv_snapshot_summary summary;
+	uint64_t unreadable; /* files that could not be read */
+	double seconds;
+};
+
+/* Returns 0, MV_ERR_PARTIAL (snapshot written, some files unreadable), or an
+ * error (no snapshot written). */
+int mv_backup(struct mv_repo *r, const struct mv_backup_opts *o, const struct mv_events *ev,
+	      struct mv_backup_result *res, struct mv_error *err) MV_MUST_CHECK;
+
+enum mv_overwrite { MV_OVERWRITE_NEVER, MV_OVERWRITE_ALWAYS, MV_OVERWRITE_IF_CHANGED };
+
+struct mv_restore_opts {
+	const char *target;
+	const char *subpath; /* restore only below this path inside the snapshot; NULL = all */
+	const char *const *includes; /* fnmatch on the path inside the snapshot (or a name) */
+	size_t nincludes;
+	const char *const *excludes;
+	size_t nexcludes;
+	enum mv_overwrite overwrite;
+	int threads;
+};
+
+struct mv_restore_result {
+	uint64_t files;
+	uint64_t dirs;
+	uint64_t bytes;
+	uint64_t skipped;  /* existing, not overwritten */
+	uint64_t damaged;  /* files whose content failed verification */
+	double seconds;
+};
+
+/* Restores a snapshot. Damaged files are reported with ev->warn and counted;
+ * the return is then MV_ERR_INTEGRITY after everything else was restored. */
+int mv_restore(struct mv_repo *r, const struct mv_snapshot *s, const struct mv_restore_opts *o,
+	       const struct mv_events *ev, struct mv_restore_result *res, struct mv_error *err) MV_MUST_CHECK;
+
+struct mv_check_opts {
+	int read_data;
+	/* subset: read packs whose index i satisfies i % subset_m == subset_n-1
+	 * (n/m), or a percentage when subset_pct > 0. */
+	uint32_t subset_n, subset_m;
+	double subset_pct;
+};
+
+struct mv_check_result {
+	uint64_t packs, packs_read, blobs, snapshots, trees;
+	uint64_t errors;            /* problems found */
+	uint64_t damaged_snapshots; /* snapshots affected */
+	uint64_t damaged_files;     /* files affected */
+};
+
+/* Problems are reported through ev->warn (path = the affected object or
+ * "snapshot ID: path"). Returns 0 when clean, MV_ERR_INTEGRITY when anything
+ * was found, or a fatal error. */
+int mv_check(struct mv_repo *r, const struct mv_check_opts *o, const struct mv_events *ev,
+	     struct mv_check_result *res, struct mv_error *err) MV_MUST_CHECK;
+
+/* Walks a snapshot's tree depth first in name order, calling cb with the
+ * path inside the snapshot ("/srv/imaging/a.dcm") and the node. cb returning
+ * non-zero stops the walk and is returned. */
+int mv_walk(struct mv_repo *r, const uint8_t tree[32],
+	    int (*cb)(void *arg, const char *path, const struct mv_node *n), void *arg,
+	    struct mv_error *err) MV_MUST_CHECK;
+
+#endif

@@ -1,0 +1,47 @@
+/* Pack headers and index files (FORMAT.md sections 6 and 7): payload
+ * encodings only (sealing is done by core/blob). */
+#ifndef MV_FMT_INDEX_H
+#define MV_FMT_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "formats/buf.h"
+
+#define MV_INDEX_ENTRY_LEN 45
+#define MV_PACKHDR_MAX (16u << 20)
+
+struct mv_index_entry {
+	uint8_t type;
+	uint8_t id[32];
+	uint32_t offset;
+	uint32_t length;     /* stored (sealed) length */
+	uint32_t raw_length; /* plaintext length */
+};
+
+/* Pack header payload: u32 count + entries. */
+void mv_packhdr_encode(const struct mv_index_entry *e, size_t n, struct mv_wbuf *w);
+
+/* Decodes a pack header payload, calling cb for each entry in order. Checks
+ * that entries are increasing, non-overlapping and end at or before
+ * data_len (the offset where the sealed header starts). cb returning
+ * non-zero stops decoding and that value is returned. Returns 0, the cb's
+ * value, or -1 for malformed input. */
+int mv_packhdr_decode(const uint8_t *p, size_t len, uint64_t data_len,
+		      int (*cb)(void *arg, const struct mv_index_entry *e), void *arg);
+
+/* Index payload: u32 pack count, per pack: 32 id, u32 count, entries. */
+struct mv_index_pack {
+	uint8_t id[32];
+	const struct mv_index_entry *entries;
+	size_t count;
+};
+void mv_index_encode(const struct mv_index_pack *packs, size_t npacks, struct mv_wbuf *w);
+
+/* Decodes an index payload calling cb(arg, pack_id, entry) for each blob.
+ * Returns 0, the cb's non-zero value, or -1 for malformed input. */
+int mv_index_decode(const uint8_t *p, size_t len,
+		    int (*cb)(void *arg, const uint8_t pack_id[32], const struct mv_index_entry *e),
+		    void *arg);
+
+#endif

@@ -1,0 +1,64 @@
+/* Snapshot and lock payloads (FORMAT.md sections 8 and 10). */
+#ifndef MV_FMT_SNAPSHOT_H
+#define MV_FMT_SNAPSHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "formats/buf.h"
+
+#define MV_SNAP_MAX_LIST 65536u
+
+struct mv_snapshot_summary {
+	uint64_t files_new;
+	uint64_t files_changed;
+	uint64_t files_unmodified;
+	uint64_t dirs;
+	uint64_t data_blobs;
+	uint64_t tree_blobs;
+	uint64_t bytes_added;
+	uint64_t bytes_processed;
+	uint64_t total_files;
+	uint64_t total_bytes;
+};
+
+struct mv_snapshot_error {
+	char *path; /* NUL-terminated copy (paths hold no NUL) */
+	char *msg;
+};
+
+struct mv_snapshot {
+	uint8_t id[32]; /* not encoded: the file name */
+	int64_t time_ns;
+	char *host;
+	char *user;
+	char **paths;
+	uint32_t npaths;
+	char **tags;
+	uint32_t ntags;
+	uint8_t tree[32];
+	int has_parent;
+	uint8_t parent[32];
+	struct mv_snapshot_summary summary;
+	struct mv_snapshot_error *errors;
+	uint32_t nerrors;
+};
+
+/* All strings owned (malloc); release frees them and zeroes the struct. */
+void mv_snapshot_release(struct mv_snapshot *s);
+void mv_snapshot_encode(const struct mv_snapshot *s, struct mv_wbuf *w);
+/* Returns 0, -1 malformed (strings containing NUL are malformed), -2 out of
+ * memory. On failure s is released. */
+int mv_snapshot_decode(const uint8_t *p, size_t len, struct mv_snapshot *s);
+
+struct mv_lock_info {
+	int64_t time_ns;
+	uint32_t pid;
+	char host[256];
+	uint8_t exclusive;
+};
+void mv_lock_encode(const struct mv_lock_info *l, struct mv_wbuf *w);
+/* Returns 0 or -1 malformed. */
+int mv_lock_decode(const uint8_t *p, size_t len, struct mv_lock_info *l);
+
+#endif

@@ -1,0 +1,76 @@
+/* Tree blob payloads (FORMAT.md section 9). */
+#ifndef MV_FMT_TREE_H
+#define MV_FMT_TREE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "formats/buf.h"
+
+/* On-disk node kinds (fixed forever). */
+enum {
+	MV_NODE_FILE = 1,
+	MV_NODE_DIR = 2,
+	MV_NODE_SYMLINK = 3,
+	MV_NODE_FIFO = 4,
+	MV_NODE_CHR = 5,
+	MV_NODE_BLK = 6,
+	MV_NODE_SOCK = 7,
+};
+
+/* Node flags (fixed forever). */
+enum {
+	MV_NODE_F_CHANGED = 1,    /* file changed while being read */
+	MV_NODE_F_UNREADABLE = 2, /* could not be read: no content */
+};
+
+#define MV_TREE_MAX_NODES (4u << 20)
+#define MV_NODE_MAX_CHUNKS (16u << 20)
+
+struct mv_node {
+	uint8_t kind;
+	uint8_t flags;
+	uint16_t name_len;
+	uint8_t *name; /* owned, name_len bytes, not NUL-terminated */
+	uint32_t mode, uid, gid;
+	int64_t mtime_ns, ctime_ns;
+	uint64_t inode, rdev, size;
+	/* file */
+	uint32_t nchunks;
+	uint8_t (*chunks)[32]; /* owned */
+	uint8_t content[32];
+	/* dir */
+	uint8_t subtree[32];
+	/* symlink */
+	uint16_t target_len;
+	uint8_t *target; /* owned */
+};
+
+struct mv_tree {
+	struct mv_node *nodes;
+	size_t count;
+	size_t cap;
+};
+
+void mv_tree_init(struct mv_tree *t);
+/* Frees all nodes and their owned memory; the tree is empty afterwards. */
+void mv_tree_release(struct mv_tree *t);
+/* Frees the owned memory of one node. */
+void mv_node_release(struct mv_node *n);
+/* Appends a node (takes ownership of its owned pointers). Returns 0 or -1
+ * (out of memory: ownership stays with the caller). */
+int mv_tree_add(struct mv_tree *t, struct mv_node *n);
+/* Sorts nodes by name (bytewise). Returns 0, or -1 if two names are equal. */
+int mv_tree_sort(struct mv_tree *t);
+/* Binary search by name in a sorted tree; NULL when absent. */
+const struct mv_node *mv_tree_find(const struct mv_tree *t, const uint8_t *name, size_t len);
+
+/* Encodes a sorted tree. */
+void mv_tree_encode(const struct mv_tree *t, struct mv_wbuf *w);
+/* Decodes into t (initialised by the callee). Validates every field: kinds,
+ * name rules (1..255 bytes, no '/', not "." or ".."), strictly increasing
+ * names, counts within limits and within the input. Returns 0, -1 malformed,
+ * -2 out of memory; t is empty on failure. */
+int mv_tree_decode(const uint8_t *p, size_t len, struct mv_tree *t);
+
+#endif

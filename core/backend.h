@@ -23,22 +23,22 @@ struct mv_backend_ops {
 	/* Stores an object atomically (all or nothing, durable on return).
 	 * MV_ERR_EXISTS if `excl` and it exists. */
 	int (*put)(struct mv_backend *b, enum mv_ftype t, const char *name, const void *data,
-		   size_t len, int excl, struct mv_error *err);
+	           size_t len, int excl, struct mv_error *err);
 	/* Reads len bytes at off into buf (exact; short object is
 	 * MV_ERR_INTEGRITY; missing is MV_ERR_NOTFOUND). */
-	int (*get)(struct mv_backend *b, enum mv_ftype t, const char *name, uint64_t off,
-		   void *buf, size_t len, struct mv_error *err);
+	int (*get)(struct mv_backend *b, enum mv_ftype t, const char *name, uint64_t off, void *buf,
+	           size_t len, struct mv_error *err);
 	/* Size of an object, MV_ERR_NOTFOUND if missing. */
 	int (*size)(struct mv_backend *b, enum mv_ftype t, const char *name, uint64_t *size,
-		    struct mv_error *err);
+	            struct mv_error *err);
 	/* Calls cb for each object name of type t (not CONFIG); cb non-zero stops
 	 * and is returned. Temporary names are skipped. */
 	int (*list)(struct mv_backend *b, enum mv_ftype t,
-		    int (*cb)(void *arg, const char *name, uint64_t size), void *arg,
-		    struct mv_error *err);
+	            int (*cb)(void *arg, const char *name, uint64_t size), void *arg,
+	            struct mv_error *err);
 	/* Deletes; a missing object is not an error. */
 	int (*remove)(struct mv_backend *b, enum mv_ftype t, const char *name,
-		      struct mv_error *err);
+	              struct mv_error *err);
 	/* Creates the repository's directories; MV_ERR_EXISTS if a config exists. */
 	int (*create)(struct mv_backend *b, struct mv_error *err);
 	void (*close)(struct mv_backend *b);
@@ -51,15 +51,17 @@ struct mv_backend {
 
 /* Opens the backend for a location (a path for now). Does not check that a
  * repository exists. Returns 0, MV_ERR_USAGE (unsupported scheme) or NOMEM. */
-int mv_backend_open(const char *location, struct mv_backend **out, struct mv_error *err) MV_MUST_CHECK;
+int mv_backend_open(const char *location, struct mv_backend **out,
+                    struct mv_error *err) MV_MUST_CHECK;
 void mv_backend_close(struct mv_backend *b); /* accepts NULL */
 
 /* Reads a whole object into a malloc'd buffer, refusing objects larger than
  * max (MV_ERR_LIMIT). */
 int mv_backend_get_all(struct mv_backend *b, enum mv_ftype t, const char *name, size_t max,
-		       uint8_t **out, size_t *out_len, struct mv_error *err) MV_MUST_CHECK;
+                       uint8_t **out, size_t *out_len, struct mv_error *err) MV_MUST_CHECK;
 
 /* The local filesystem backend. */
-int mv_backend_local_open(const char *path, struct mv_backend **out, struct mv_error *err) MV_MUST_CHECK;
+int mv_backend_local_open(const char *path, struct mv_backend **out,
+                          struct mv_error *err) MV_MUST_CHECK;
 
 #endif

@@ -26,17 +26,17 @@ void mv_blob_ctx_free(struct mv_blob_ctx *c); /* accepts NULL */
  * kept only when it saves at least 3%. On success *out points into the
  * context's buffer, valid until the next call on c. Returns 0,
  * MV_ERR_NOMEM or MV_ERR_LIMIT (n > MV_BLOB_MAX_RAW). */
-int mv_blob_encode(struct mv_blob_ctx *c, const struct mv_keys *k, uint8_t type,
-		   const uint8_t *id, const void *data, size_t n, const uint8_t **out,
-		   size_t *out_len, struct mv_error *err) MV_MUST_CHECK;
+int mv_blob_encode(struct mv_blob_ctx *c, const struct mv_keys *k, uint8_t type, const uint8_t *id,
+                   const void *data, size_t n, const uint8_t **out, size_t *out_len,
+                   struct mv_error *err) MV_MUST_CHECK;
 
 /* Opens, decodes (decompressing with a cap of MV_BLOB_MAX_RAW bytes) and,
  * when id is non-NULL and type is a blob type (DATA, TREE, CATALOG), checks
  * that the keyed blob id of the result equals id. *out points into the
  * context's buffer, valid until the next call on c. Returns 0,
  * MV_ERR_INTEGRITY or MV_ERR_NOMEM. */
-int mv_blob_decode(struct mv_blob_ctx *c, const struct mv_keys *k, uint8_t type,
-		   const uint8_t *id, const void *stored, size_t stored_len,
-		   const uint8_t **out, size_t *out_len, struct mv_error *err) MV_MUST_CHECK;
+int mv_blob_decode(struct mv_blob_ctx *c, const struct mv_keys *k, uint8_t type, const uint8_t *id,
+                   const void *stored, size_t stored_len, const uint8_t **out, size_t *out_len,
+                   struct mv_error *err) MV_MUST_CHECK;
 
 #endif

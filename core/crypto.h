@@ -8,11 +8,11 @@
 
 #include "core/err.h"
 
-#define MV_ID_LEN 32
-#define MV_KEY_LEN 32
-#define MV_NONCE_LEN 24
-#define MV_TAG_LEN 16
-#define MV_FRAME_HDR 5                                 /* encoding u8 + length u32 */
+#define MV_ID_LEN        32
+#define MV_KEY_LEN       32
+#define MV_NONCE_LEN     24
+#define MV_TAG_LEN       16
+#define MV_FRAME_HDR     5                           /* encoding u8 + length u32 */
 #define MV_SEAL_OVERHEAD (MV_NONCE_LEN + MV_TAG_LEN) /* 40 */
 
 /* On-disk object types (FORMAT.md section 2). Fixed forever. */
@@ -57,37 +57,46 @@ void mv_blob_id(const struct mv_keys *k, const void *data, size_t n, uint8_t out
 
 /* Whole-file content hash from the chunk ids (FORMAT.md section 2). */
 void mv_content_hash(const struct mv_keys *k, uint64_t size, const uint8_t (*ids)[MV_ID_LEN],
-		     size_t nids, uint8_t out[MV_ID_LEN]);
+                     size_t nids, uint8_t out[MV_ID_LEN]);
 
 /* Unkeyed BLAKE2b-256, the name of files (packs, index, snapshots, keys). */
 void mv_file_hash(const void *data, size_t n, uint8_t out[MV_ID_LEN]);
 
-/* Padmé padding: the padded length for x (x <= padme(x) <= x * 1.12 + 1). */
+/* Padmé padding: the padded length for x (x <= padme(x) <= x * 1.12 + 1).
+ * Returns 0 when the result would not fit in a size_t (x near SIZE_MAX). */
 size_t mv_padme(size_t x);
 
 /* Size of a sealed frame carrying a payload of n bytes after encoding:
- * 24 + padme(5 + n) + 16. Returns 0 on overflow. */
+ * 24 + padme(5 + n) + 16. Returns 0 on overflow or when n > UINT32_MAX
+ * (the frame's length field is a u32). */
 size_t mv_sealed_size(size_t n);
 
 /* Seals `payload` (already encoded, e.g. zstd-compressed, per `encoding`)
  * into out, which must hold mv_sealed_size(n) bytes. `id` may be NULL (all
  * zero in the associated data). Fresh random nonce each call. Returns the
- * number of bytes written (never fails for valid arguments). */
+ * number of bytes written (never fails for valid arguments; 0 when
+ * mv_sealed_size(n) is 0 or the encoding is unknown). The payload may
+ * overlap out (it is moved with memmove); placing it at out + 29
+ * (MV_NONCE_LEN + MV_FRAME_HDR) avoids the copy: the frame is built and
+ * encrypted in place. */
 size_t mv_seal(const struct mv_keys *k, uint8_t type, const uint8_t *id, uint8_t encoding,
-	       const void *payload, size_t n, uint8_t *out);
+               const void *payload, size_t n, uint8_t *out);
 
 /* Opens a sealed frame. `work` must hold in_len - 40 bytes (may not alias
- * in). On success returns 0 and sets *encoding and *payload/*payload_len to
+ * in). On success returns 0 and sets *encoding, *payload and *payload_len to
  * the payload inside `work`. MV_ERR_INTEGRITY (with a message) when the
  * frame is too short, the tag fails, the encoding is unknown, the length
  * does not fit or padding is not zero. */
 int mv_unseal(const struct mv_keys *k, uint8_t type, const uint8_t *id, const uint8_t *in,
-	      size_t in_len, uint8_t *work, uint8_t *encoding, const uint8_t **payload,
-	      size_t *payload_len, struct mv_error *err) MV_MUST_CHECK;
+              size_t in_len, uint8_t *work, uint8_t *encoding, const uint8_t **payload,
+              size_t *payload_len, struct mv_error *err) MV_MUST_CHECK;
 
 /* Hex helpers. out must hold 2*n+1 bytes. */
 void mv_hex(const uint8_t *in, size_t n, char *out);
-/* Parses exactly 2*n hex digits; returns 0 or -1. */
+/* Parses exactly 2*n hex digits (either case); returns 0 or -1 on any other
+ * character, including a NUL among the first 2*n. Reads the first 2*n
+ * characters and nothing beyond: when the whole string must be the id, also
+ * check its length (strlen(in) == 2*n). */
 int mv_unhex(const char *in, uint8_t *out, size_t n);
 
 #endif

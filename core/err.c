@@ -17,8 +17,8 @@ int mv_error_set(struct mv_error *err, int code, int saved_errno, const char *fm
 	if (saved_errno) {
 		size_t n = strlen(err->msg);
 		char ebuf[128];
-		const char *es = strerror_r(saved_errno, ebuf, sizeof(ebuf));
-		snprintf(err->msg + n, sizeof(err->msg) - n, ": %s", es);
+		snprintf(err->msg + n, sizeof(err->msg) - n, ": %s",
+		         mv_errno_str(saved_errno, ebuf, sizeof(ebuf)));
 	}
 	return code;
 }
@@ -33,10 +33,25 @@ int mv_error_prefix(struct mv_error *err, int code, const char *fmt, ...)
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
 	memcpy(old, err->msg, sizeof(old));
-	snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
+	size_t pl = strlen(prefix);
+	if (pl > sizeof(err->msg) - 3)
+		pl = sizeof(err->msg) - 3;
+	memcpy(err->msg, prefix, pl);
+	memcpy(err->msg + pl, ": ", 2);
+	size_t room = sizeof(err->msg) - pl - 3;
+	size_t ol = strnlen(old, room);
+	memcpy(err->msg + pl + 2, old, ol);
+	err->msg[pl + 2 + ol] = '\0';
 	if (!err->code)
 		err->code = code;
 	return err->code;
+}
+
+const char *mv_errno_str(int e, char *buf, size_t n)
+{
+	if (strerror_r(e, buf, n) != 0)
+		snprintf(buf, n, "error %d", e);
+	return buf;
 }
 
 void mv_error_clear(struct mv_error *err)
@@ -51,23 +66,40 @@ void mv_error_clear(struct mv_error *err)
 const char *mv_strerror(int code)
 {
 	switch (code) {
-	case MV_OK: return "success";
-	case MV_ERR_NOMEM: return "out of memory";
-	case MV_ERR_IO: return "input/output error";
-	case MV_ERR_NOREPO: return "no repository";
-	case MV_ERR_PASSWORD: return "wrong password";
-	case MV_ERR_LOCKED: return "repository locked";
-	case MV_ERR_INTEGRITY: return "integrity error";
-	case MV_ERR_VERSION: return "unsupported repository version";
-	case MV_ERR_USAGE: return "invalid argument";
-	case MV_ERR_NOTFOUND: return "not found";
-	case MV_ERR_EXISTS: return "already exists";
-	case MV_ERR_NOSPC: return "no space left";
-	case MV_ERR_INTERRUPTED: return "interrupted";
-	case MV_ERR_WEAKPASS: return "password too weak";
-	case MV_ERR_PARTIAL: return "some files could not be read";
-	case MV_ERR_AMBIGUOUS: return "ambiguous name";
-	case MV_ERR_LIMIT: return "size limit exceeded";
+	case MV_OK:
+		return "success";
+	case MV_ERR_NOMEM:
+		return "out of memory";
+	case MV_ERR_IO:
+		return "input/output error";
+	case MV_ERR_NOREPO:
+		return "no repository";
+	case MV_ERR_PASSWORD:
+		return "wrong password";
+	case MV_ERR_LOCKED:
+		return "repository locked";
+	case MV_ERR_INTEGRITY:
+		return "integrity error";
+	case MV_ERR_VERSION:
+		return "unsupported repository version";
+	case MV_ERR_USAGE:
+		return "invalid argument";
+	case MV_ERR_NOTFOUND:
+		return "not found";
+	case MV_ERR_EXISTS:
+		return "already exists";
+	case MV_ERR_NOSPC:
+		return "no space left";
+	case MV_ERR_INTERRUPTED:
+		return "interrupted";
+	case MV_ERR_WEAKPASS:
+		return "password too weak";
+	case MV_ERR_PARTIAL:
+		return "some files could not be read";
+	case MV_ERR_AMBIGUOUS:
+		return "ambiguous name";
+	case MV_ERR_LIMIT:
+		return "size limit exceeded";
 	}
 	return "unknown error";
 }

@@ -7,22 +7,22 @@
 
 enum mv_err {
 	MV_OK = 0,
-	MV_ERR_NOMEM = -1,       /* allocation failed */
-	MV_ERR_IO = -2,          /* system call failed; errno saved */
-	MV_ERR_NOREPO = -3,      /* no repository at that location */
-	MV_ERR_PASSWORD = -4,    /* no key slot opens with that secret */
-	MV_ERR_LOCKED = -5,      /* lock held by someone else */
-	MV_ERR_INTEGRITY = -6,   /* authentication, hash or structure check failed */
-	MV_ERR_VERSION = -7,     /* repository made by a newer version */
-	MV_ERR_USAGE = -8,       /* invalid argument from the caller */
-	MV_ERR_NOTFOUND = -9,    /* named object does not exist */
-	MV_ERR_EXISTS = -10,     /* object exists already */
-	MV_ERR_NOSPC = -11,      /* disk full */
-	MV_ERR_INTERRUPTED = -12,/* cancelled by the caller (signal) */
-	MV_ERR_WEAKPASS = -13,   /* password below the strength threshold */
-	MV_ERR_PARTIAL = -14,    /* finished, but some source files were unreadable */
-	MV_ERR_AMBIGUOUS = -15,  /* snapshot prefix matches several */
-	MV_ERR_LIMIT = -16,      /* a size limit was exceeded */
+	MV_ERR_NOMEM = -1,        /* allocation failed */
+	MV_ERR_IO = -2,           /* system call failed; errno saved */
+	MV_ERR_NOREPO = -3,       /* no repository at that location */
+	MV_ERR_PASSWORD = -4,     /* no key slot opens with that secret */
+	MV_ERR_LOCKED = -5,       /* lock held by someone else */
+	MV_ERR_INTEGRITY = -6,    /* authentication, hash or structure check failed */
+	MV_ERR_VERSION = -7,      /* repository made by a newer version */
+	MV_ERR_USAGE = -8,        /* invalid argument from the caller */
+	MV_ERR_NOTFOUND = -9,     /* named object does not exist */
+	MV_ERR_EXISTS = -10,      /* object exists already */
+	MV_ERR_NOSPC = -11,       /* disk full */
+	MV_ERR_INTERRUPTED = -12, /* cancelled by the caller (signal) */
+	MV_ERR_WEAKPASS = -13,    /* password below the strength threshold */
+	MV_ERR_PARTIAL = -14,     /* finished, but some source files were unreadable */
+	MV_ERR_AMBIGUOUS = -15,   /* snapshot prefix matches several */
+	MV_ERR_LIMIT = -16,       /* a size limit was exceeded */
 };
 
 struct mv_error {
@@ -35,14 +35,17 @@ struct mv_error {
  * returns code, so that callers can write: return mv_error_set(...). A second
  * call overwrites the first. */
 int mv_error_set(struct mv_error *err, int code, int saved_errno, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /* Prefixes the existing message with "context: ". Returns err->code (or code
  * if err is NULL). */
 int mv_error_prefix(struct mv_error *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 void mv_error_clear(struct mv_error *err);
+
+/* Thread-safe strerror into buf; returns buf. */
+const char *mv_errno_str(int e, char *buf, size_t n);
 
 /* A short constant name for a code ("integrity error"). */
 const char *mv_strerror(int code);

@@ -31,8 +31,8 @@ struct mv_kdf_params {
  * Writes MV_KEYSLOT_LEN bytes to out. Returns 0, MV_ERR_USAGE (bad params or
  * secret length) or MV_ERR_NOMEM (Argon2 could not allocate). */
 int mv_keyslot_create(uint8_t kind, const struct mv_kdf_params *params, const uint8_t *secret,
-		      size_t secret_len, const uint8_t master[MV_KEY_LEN],
-		      uint8_t out[MV_KEYSLOT_LEN], struct mv_error *err) MV_MUST_CHECK;
+                      size_t secret_len, const uint8_t master[MV_KEY_LEN],
+                      uint8_t out[MV_KEYSLOT_LEN], struct mv_error *err) MV_MUST_CHECK;
 
 /* Reads the kind of a slot after validating its header; returns the kind
  * (1..3) or MV_ERR_INTEGRITY (bad magic, length, kdf or params below the
@@ -44,11 +44,11 @@ int mv_keyslot_kind(const uint8_t *slot, size_t len, struct mv_error *err);
  * MV_ERR_NOMEM when Argon2 cannot allocate. master_out should be sodium
  * memory. */
 int mv_keyslot_open(const uint8_t *slot, size_t len, const uint8_t *secret, size_t secret_len,
-		    uint8_t master_out[MV_KEY_LEN], struct mv_error *err) MV_MUST_CHECK;
+                    uint8_t master_out[MV_KEY_LEN], struct mv_error *err) MV_MUST_CHECK;
 
-/* Recovery key text: 64 hex digits in 8 dash-separated groups of 8
- * (72 characters + NUL). */
-#define MV_RECOVERY_TEXT_LEN 72
+/* Recovery key text: 64 lowercase hex digits in 8 dash-separated groups of 8
+ * (64 + 7 dashes = 71 characters, + NUL). */
+#define MV_RECOVERY_TEXT_LEN 71
 void mv_recovery_format(const uint8_t secret[MV_KEY_LEN], char out[MV_RECOVERY_TEXT_LEN + 1]);
 /* Parses recovery key text, ignoring dashes, spaces and case. Returns 0 or
  * -1 when the text is not a recovery key. */

@@ -6,13 +6,14 @@
 
 struct mv_lock;
 
-#define MV_LOCK_STALE_SECONDS (30 * 60)
+#define MV_LOCK_STALE_SECONDS   (30 * 60)
 #define MV_LOCK_REFRESH_SECONDS (5 * 60)
 
 /* Takes a shared (exclusive = 0) or exclusive lock. Fails with MV_ERR_LOCKED
  * (message names holder host, pid and age) when a conflicting non-stale lock
  * exists. The lock is refreshed by a background thread until released. */
-int mv_lock_acquire(struct mv_repo *r, int exclusive, struct mv_lock **out, struct mv_error *err) MV_MUST_CHECK;
+int mv_lock_acquire(struct mv_repo *r, int exclusive, struct mv_lock **out,
+                    struct mv_error *err) MV_MUST_CHECK;
 /* Releases and frees; accepts NULL. */
 void mv_lock_release(struct mv_lock *l);
 

@@ -34,7 +34,7 @@ struct mv_backup_opts {
 	size_t nexcludes;
 	const char *const *tags;
 	size_t ntags;
-	const char *host; /* NULL = gethostname */
+	const char *host;   /* NULL = gethostname */
 	const char *parent; /* NULL = latest with same host and paths */
 	int force;          /* read every file even if unchanged */
 	int threads;        /* 0 = number of cores */
@@ -50,7 +50,7 @@ struct mv_backup_result {
 /* Returns 0, MV_ERR_PARTIAL (snapshot written, some files unreadable), or an
  * error (no snapshot written). */
 int mv_backup(struct mv_repo *r, const struct mv_backup_opts *o, const struct mv_events *ev,
-	      struct mv_backup_result *res, struct mv_error *err) MV_MUST_CHECK;
+              struct mv_backup_result *res, struct mv_error *err) MV_MUST_CHECK;
 
 enum mv_overwrite { MV_OVERWRITE_NEVER, MV_OVERWRITE_ALWAYS, MV_OVERWRITE_IF_CHANGED };
 
@@ -69,15 +69,16 @@ struct mv_restore_result {
 	uint64_t files;
 	uint64_t dirs;
 	uint64_t bytes;
-	uint64_t skipped;  /* existing, not overwritten */
-	uint64_t damaged;  /* files whose content failed verification */
+	uint64_t skipped; /* existing, not overwritten */
+	uint64_t damaged; /* files whose content failed verification */
 	double seconds;
 };
 
 /* Restores a snapshot. Damaged files are reported with ev->warn and counted;
  * the return is then MV_ERR_INTEGRITY after everything else was restored. */
 int mv_restore(struct mv_repo *r, const struct mv_snapshot *s, const struct mv_restore_opts *o,
-	       const struct mv_events *ev, struct mv_restore_result *res, struct mv_error *err) MV_MUST_CHECK;
+               const struct mv_events *ev, struct mv_restore_result *res,
+               struct mv_error *err) MV_MUST_CHECK;
 
 struct mv_check_opts {
 	int read_data;
@@ -98,13 +99,13 @@ struct mv_check_result {
  * "snapshot ID: path"). Returns 0 when clean, MV_ERR_INTEGRITY when anything
  * was found, or a fatal error. */
 int mv_check(struct mv_repo *r, const struct mv_check_opts *o, const struct mv_events *ev,
-	     struct mv_check_result *res, struct mv_error *err) MV_MUST_CHECK;
+             struct mv_check_result *res, struct mv_error *err) MV_MUST_CHECK;
 
 /* Walks a snapshot's tree depth first in name order, calling cb with the
  * path inside the snapshot ("/srv/imaging/a.dcm") and the node. cb returning
  * non-zero stops the walk and is returned. */
 int mv_walk(struct mv_repo *r, const uint8_t tree[32],
-	    int (*cb)(void *arg, const char *path, const struct mv_node *n), void *arg,
-	    struct mv_error *err) MV_MUST_CHECK;
+            int (*cb)(void *arg, const char *path, const struct mv_node *n), void *arg,
+            struct mv_error *err) MV_MUST_CHECK;
 
 #endif

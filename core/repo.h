@@ -11,40 +11,34 @@
 #include "core/crypto.h"
 #include "core/err.h"
 #include "core/keys.h"
+#include "formats/config.h"
 #include "formats/index.h"
 #include "formats/snapshot.h"
 #include "formats/tree.h"
 
-#define MV_FORMAT_VERSION 1u
+#define MV_FORMAT_VERSION      1u
 #define MV_PACK_TARGET_DEFAULT (16u << 20)
-
-struct mv_config {
-	uint32_t version;
-	uint32_t incompat;
-	uint32_t compat;
-	uint8_t repo_id[32];
-	char chunker[64];
-	struct mv_chunker_params chunk;
-	char encoding[64];
-	uint32_t pack_target;
-	/* the exact bytes (for the MAC check) */
-	uint8_t raw[512];
-	size_t raw_len;
-};
 
 struct mv_index; /* core/index.h */
 
 struct mv_repo {
 	struct mv_backend *be;
-	struct mv_config cfg;
+	struct mv_config_fields cfg;
+	uint8_t cfg_raw[MV_CONFIG_MAX]; /* the config file's bytes, for its MAC */
+	size_t cfg_len;
 	struct mv_keys *keys; /* NULL until unlocked */
 	struct mv_index *index;
 	struct mv_chunker *chunker;
-	int slot_kind; /* kind of the slot that opened it */
+	int slot_kind;           /* kind of the slot that opened it */
+	struct mv_blob_ctx *ctx; /* for the calling thread's object reads */
+	/* packs found by mv_repo_load_index(scan_orphans) that no index names;
+	 * the next index written must name them */
+	uint32_t *orphans;
+	size_t norphans;
 };
 
 struct mv_init_opts {
-	struct mv_kdf_params kdf; /* zero = default (t=3, 64 MiB) */
+	struct mv_kdf_params kdf;       /* zero = default (t=3, 64 MiB) */
 	struct mv_chunker_params chunk; /* zero = default */
 };
 
@@ -52,8 +46,8 @@ struct mv_init_opts {
  * slot; writes the recovery key text to recovery_out. Returns 0,
  * MV_ERR_EXISTS (a repository is there already), MV_ERR_IO, ... */
 int mv_repo_init(const char *location, const uint8_t *password, size_t pwlen,
-		 const struct mv_init_opts *opts, char recovery_out[MV_RECOVERY_TEXT_LEN + 1],
-		 struct mv_error *err) MV_MUST_CHECK;
+                 const struct mv_init_opts *opts, char recovery_out[MV_RECOVERY_TEXT_LEN + 1],
+                 struct mv_error *err) MV_MUST_CHECK;
 
 /* Opens and parses config. MV_ERR_NOREPO when there is none, MV_ERR_VERSION
  * when newer, MV_ERR_INTEGRITY when malformed. */
@@ -62,7 +56,8 @@ int mv_repo_open(const char *location, struct mv_repo **out, struct mv_error *er
 /* Tries each key slot with the secret (a password, or recovery key text);
  * then verifies the config MAC and builds the chunker. MV_ERR_PASSWORD when
  * none opens. */
-int mv_repo_unlock(struct mv_repo *r, const uint8_t *secret, size_t len, struct mv_error *err) MV_MUST_CHECK;
+int mv_repo_unlock(struct mv_repo *r, const uint8_t *secret, size_t len,
+                   struct mv_error *err) MV_MUST_CHECK;
 
 void mv_repo_close(struct mv_repo *r); /* accepts NULL */
 
@@ -72,38 +67,48 @@ void mv_repo_close(struct mv_repo *r); /* accepts NULL */
  * are reported through *damaged (count) and err's message but loading goes
  * on; returns 0 or a fatal error. */
 int mv_repo_load_index(struct mv_repo *r, int scan_orphans, size_t *damaged,
-		       struct mv_error *err) MV_MUST_CHECK;
+                       struct mv_error *err) MV_MUST_CHECK;
 
 /* Writes a sealed object (index, snapshot, lock) named by the hash of its
  * bytes. id_out may be NULL. */
 int mv_repo_save_object(struct mv_repo *r, enum mv_ftype ft, uint8_t type, const void *payload,
-			size_t len, uint8_t id_out[32], struct mv_error *err) MV_MUST_CHECK;
+                        size_t len, uint8_t id_out[32], struct mv_error *err) MV_MUST_CHECK;
 
 /* Reads, verifies the file hash against the name, and opens a sealed object
  * (malloc'd payload in *out). */
 int mv_repo_load_object(struct mv_repo *r, enum mv_ftype ft, uint8_t type, const char *name,
-			uint8_t **out, size_t *out_len, struct mv_error *err) MV_MUST_CHECK;
+                        uint8_t **out, size_t *out_len, struct mv_error *err) MV_MUST_CHECK;
+
+/* Lists the 64-hex-digit names of objects of type ft (malloc'd array). */
+int mv_repo_list_names(struct mv_repo *r, enum mv_ftype ft, char (**names)[65], size_t *n,
+                       struct mv_error *err) MV_MUST_CHECK;
+
+/* Reads and authenticates a pack's header (the last 4 bytes and the sealed
+ * header before them), calling cb for each entry. Uses r->ctx. */
+int mv_repo_read_pack_header(struct mv_repo *r, const char *name, uint64_t size,
+                             int (*cb)(void *arg, const struct mv_index_entry *e), void *arg,
+                             struct mv_error *err) MV_MUST_CHECK;
 
 /* Reads and decodes a blob located through the index. ctx is the calling
  * thread's blob context; *out points into it. MV_ERR_NOTFOUND when not in
  * the index, MV_ERR_INTEGRITY when damaged. */
 int mv_repo_read_blob(struct mv_repo *r, struct mv_blob_ctx *ctx, uint8_t type,
-		      const uint8_t id[32], const uint8_t **out, size_t *out_len,
-		      struct mv_error *err) MV_MUST_CHECK;
+                      const uint8_t id[32], const uint8_t **out, size_t *out_len,
+                      struct mv_error *err) MV_MUST_CHECK;
 
 /* Loads a tree blob. */
 int mv_repo_load_tree(struct mv_repo *r, struct mv_blob_ctx *ctx, const uint8_t id[32],
-		      struct mv_tree *t, struct mv_error *err) MV_MUST_CHECK;
+                      struct mv_tree *t, struct mv_error *err) MV_MUST_CHECK;
 
 /* All snapshots, sorted by time (oldest first). Damaged ones are skipped and
  * counted in *damaged. Free with mv_snapshots_free. */
 int mv_repo_snapshots(struct mv_repo *r, struct mv_snapshot **out, size_t *n, size_t *damaged,
-		      struct mv_error *err) MV_MUST_CHECK;
+                      struct mv_error *err) MV_MUST_CHECK;
 void mv_snapshots_free(struct mv_snapshot *s, size_t n);
 
 /* Resolves "latest", a full id or a unique hex prefix. MV_ERR_NOTFOUND,
  * MV_ERR_AMBIGUOUS. */
 int mv_repo_find_snapshot(struct mv_repo *r, const char *name, struct mv_snapshot *out,
-			  struct mv_error *err) MV_MUST_CHECK;
+                          struct mv_error *err) MV_MUST_CHECK;
 
 #endif

@@ -9,7 +9,15 @@
 #include "formats/buf.h"
 
 #define MV_INDEX_ENTRY_LEN 45
-#define MV_PACKHDR_MAX (16u << 20)
+#define MV_PACKHDR_MAX     (16u << 20)
+/* Entry rules every reader enforces (FORMAT.md sections 6, 11): blob types
+ * only (1 data, 2 tree, 3 catalog); a stored length of at least the smallest
+ * sealed frame (24 nonce + 5 frame header + 16 tag); raw length at most
+ * 64 MiB. */
+#define MV_INDEX_TYPE_MIN 1u
+#define MV_INDEX_TYPE_MAX 3u
+#define MV_SEALED_MIN_LEN 45u
+#define MV_INDEX_MAX_RAW  (64u << 20)
 
 struct mv_index_entry {
 	uint8_t type;
@@ -19,16 +27,21 @@ struct mv_index_entry {
 	uint32_t raw_length; /* plaintext length */
 };
 
-/* Pack header payload: u32 count + entries. */
+/* Pack header payload: u32 count + entries. Entries breaking the rules the
+ * decoder checks (except data_len), or more than fit in MV_PACKHDR_MAX, set
+ * w->failed: a writer never produces a header no reader accepts. */
 void mv_packhdr_encode(const struct mv_index_entry *e, size_t n, struct mv_wbuf *w);
 
 /* Decodes a pack header payload, calling cb for each entry in order. Checks
  * that entries are increasing, non-overlapping and end at or before
- * data_len (the offset where the sealed header starts). cb returning
- * non-zero stops decoding and that value is returned. Returns 0, the cb's
- * value, or -1 for malformed input. */
+ * data_len (the offset where the sealed header starts), the entry rules
+ * above, and that no byte follows the last entry. The whole payload is
+ * validated before the first cb call: malformed input never reaches cb.
+ * cb returning non-zero stops decoding and that value is returned; cb may
+ * be NULL (validate only). Returns 0, the cb's value, or -1 for malformed
+ * input (including len > MV_PACKHDR_MAX). Allocates nothing. */
 int mv_packhdr_decode(const uint8_t *p, size_t len, uint64_t data_len,
-		      int (*cb)(void *arg, const struct mv_index_entry *e), void *arg);
+                      int (*cb)(void *arg, const struct mv_index_entry *e), void *arg);
 
 /* Index payload: u32 pack count, per pack: 32 id, u32 count, entries. */
 struct mv_index_pack {
@@ -36,12 +49,16 @@ struct mv_index_pack {
 	const struct mv_index_entry *entries;
 	size_t count;
 };
+/* Sets w->failed when a pack's entries break the rules (as for headers). */
 void mv_index_encode(const struct mv_index_pack *packs, size_t npacks, struct mv_wbuf *w);
 
 /* Decodes an index payload calling cb(arg, pack_id, entry) for each blob.
- * Returns 0, the cb's non-zero value, or -1 for malformed input. */
+ * Each pack's entries follow the pack header rules (ordering, types,
+ * lengths; data_len is unknown here and not checked); trailing bytes are
+ * malformed. Validated whole before the first cb call, as above; cb may be
+ * NULL. Returns 0, the cb's non-zero value, or -1 for malformed input. */
 int mv_index_decode(const uint8_t *p, size_t len,
-		    int (*cb)(void *arg, const uint8_t pack_id[32], const struct mv_index_entry *e),
-		    void *arg);
+                    int (*cb)(void *arg, const uint8_t pack_id[32], const struct mv_index_entry *e),
+                    void *arg);
 
 #endif

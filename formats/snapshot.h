@@ -46,9 +46,15 @@ struct mv_snapshot {
 
 /* All strings owned (malloc); release frees them and zeroes the struct. */
 void mv_snapshot_release(struct mv_snapshot *s);
+/* Sets w->failed when a list holds more than MV_SNAP_MAX_LIST items or a
+ * string is longer than 65535 bytes. NULL strings are written as empty. */
 void mv_snapshot_encode(const struct mv_snapshot *s, struct mv_wbuf *w);
-/* Returns 0, -1 malformed (strings containing NUL are malformed), -2 out of
- * memory. On failure s is released. */
+/* s is overwritten whole (id zeroed: the caller sets it from the file name
+ * after decoding). Decoded strings are never NULL; empty lists are NULL.
+ * Counts are checked against MV_SNAP_MAX_LIST and the remaining input
+ * before allocating; trailing bytes and a parent flag other than 0/1 are
+ * malformed. Returns 0, -1 malformed (strings containing NUL are
+ * malformed), -2 out of memory. On failure s is released. */
 int mv_snapshot_decode(const uint8_t *p, size_t len, struct mv_snapshot *s);
 
 struct mv_lock_info {
@@ -57,8 +63,10 @@ struct mv_lock_info {
 	char host[256];
 	uint8_t exclusive;
 };
+/* Sets w->failed when host is not NUL-terminated within its 256 bytes. */
 void mv_lock_encode(const struct mv_lock_info *l, struct mv_wbuf *w);
-/* Returns 0 or -1 malformed. */
+/* Checks version 1, host < 256 bytes without NUL, exclusive 0 or 1, no
+ * trailing bytes. Returns 0 or -1 malformed (l zeroed). */
 int mv_lock_decode(const uint8_t *p, size_t len, struct mv_lock_info *l);
 
 #endif

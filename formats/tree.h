@@ -24,7 +24,7 @@ enum {
 	MV_NODE_F_UNREADABLE = 2, /* could not be read: no content */
 };
 
-#define MV_TREE_MAX_NODES (4u << 20)
+#define MV_TREE_MAX_NODES  (4u << 20)
 #define MV_NODE_MAX_CHUNKS (16u << 20)
 
 struct mv_node {
@@ -57,19 +57,25 @@ void mv_tree_init(struct mv_tree *t);
 void mv_tree_release(struct mv_tree *t);
 /* Frees the owned memory of one node. */
 void mv_node_release(struct mv_node *n);
-/* Appends a node (takes ownership of its owned pointers). Returns 0 or -1
- * (out of memory: ownership stays with the caller). */
+/* Appends a node (takes ownership of its owned pointers; *n is copied, not
+ * cleared). The array grows by doubling. Returns 0 or -1 (out of memory, or
+ * the tree already holds MV_TREE_MAX_NODES: ownership stays with the
+ * caller). */
 int mv_tree_add(struct mv_tree *t, struct mv_node *n);
 /* Sorts nodes by name (bytewise). Returns 0, or -1 if two names are equal. */
 int mv_tree_sort(struct mv_tree *t);
 /* Binary search by name in a sorted tree; NULL when absent. */
 const struct mv_node *mv_tree_find(const struct mv_tree *t, const uint8_t *name, size_t len);
 
-/* Encodes a sorted tree. */
+/* Encodes a sorted tree. Sets w->failed (writing nothing) when the tree
+ * is not strictly sorted or a node breaks a rule mv_tree_decode checks, so
+ * that nothing unreadable is ever written. */
 void mv_tree_encode(const struct mv_tree *t, struct mv_wbuf *w);
-/* Decodes into t (initialised by the callee). Validates every field: kinds,
- * name rules (1..255 bytes, no '/', not "." or ".."), strictly increasing
- * names, counts within limits and within the input. Returns 0, -1 malformed,
+/* Decodes into t (initialised by the callee). Validates every field: version
+ * 1, kinds 1..7, only known flag bits, name rules (1..255 bytes, no '/', no
+ * NUL, not "." or ".."), strictly increasing names, symlink targets of
+ * 1..4095 bytes without NUL, counts within limits and within the input
+ * (checked before allocating), no trailing bytes. Returns 0, -1 malformed,
  * -2 out of memory; t is empty on failure. */
 int mv_tree_decode(const uint8_t *p, size_t len, struct mv_tree *t);
 

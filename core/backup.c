@@ -1,0 +1,1076 @@
+/* Backup: walk -> (unchanged vs parent? reuse) -> chunk -> id -> dedup ->
+ * compress + encrypt -> pack -> backend.
+ *
+ * The calling thread walks the paths in name order, reads files and cuts
+ * them into chunks; worker threads hash, deduplicate, compress, encrypt and
+ * pack them. A directory's tree is encoded when all its files' chunks are
+ * done, so the memory in flight is bounded by the queue, the open packs and
+ * the trees of the directories on the current path. */
+#include "core/ops.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/index.h"
+#include "core/packer.h"
+
+#define MAX_DEPTH   512
+#define PROGRESS_NS 200000000LL
+
+/* One file being read: the workers fill ids[] slots. Guarded by bk->mu. */
+struct pfile {
+	uint8_t (*ids)[32];
+	size_t nids, cap;
+	size_t pending; /* chunks queued but not done */
+};
+
+struct job {
+	uint8_t *data;
+	size_t len;
+	struct pfile *file;
+	size_t slot;
+	struct job *next;
+};
+
+struct bk {
+	struct mv_repo *r;
+	const struct mv_backup_opts *o;
+	const struct mv_events *ev;
+	struct mv_packer *packer;
+
+	pthread_mutex_t mu; /* queue, pfiles, index, stats, failure */
+	pthread_cond_t cv_job, cv_space, cv_done;
+	struct job *head, *tail;
+	size_t queued, max_queued;
+	int stop;
+	int failed;
+	struct mv_error ferr;
+
+	pthread_t *threads;
+	int nthreads;
+
+	struct mv_snapshot_summary sum;
+	struct mv_snapshot_error *errors;
+	uint32_t nerrors, caperrors;
+
+	uint8_t *rbuf; /* read buffer */
+	size_t rcap;
+	struct mv_progress prog;
+	int64_t last_progress;
+	char path[PATH_MAX + 256];
+};
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int64_t ts_ns(const struct timespec *t)
+{
+	return (int64_t)t->tv_sec * 1000000000LL + t->tv_nsec;
+}
+
+static void fail(struct bk *b, const struct mv_error *e)
+{
+	pthread_mutex_lock(&b->mu);
+	if (!b->failed) {
+		b->failed = e->code ? e->code : MV_ERR_IO;
+		b->ferr = *e;
+	}
+	b->stop = 1;
+	pthread_cond_broadcast(&b->cv_space);
+	pthread_cond_broadcast(&b->cv_done);
+	pthread_cond_broadcast(&b->cv_job);
+	pthread_mutex_unlock(&b->mu);
+}
+
+/* Stores one blob unless the index has it. Thread-safe. */
+static int store_blob(struct bk *b, struct mv_blob_ctx *ctx, uint8_t type, const uint8_t *data,
+                      size_t len, uint8_t id[32], struct mv_error *err)
+{
+	const uint8_t *sealed;
+	size_t slen;
+	mv_blob_id(b->r->keys, data, len, id);
+	struct mv_blob_loc loc = {.pack = MV_PACK_NONE, .type = type, .raw_length = (uint32_t)len};
+	memcpy(loc.id, id, 32);
+	pthread_mutex_lock(&b->mu);
+	int rc = mv_index_add(b->r->index, &loc);
+	pthread_mutex_unlock(&b->mu);
+	if (rc < 0)
+		return mv_error_set(err, rc, 0, "out of memory");
+	if (rc == 1)
+		return 0; /* known: deduplicated */
+	rc = mv_blob_encode(ctx, b->r->keys, type, id, data, len, &sealed, &slen, err);
+	if (rc)
+		return rc;
+	rc = mv_packer_add(b->packer, ctx, type, id, sealed, slen, len, err);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&b->mu);
+	if (type == MV_T_DATA)
+		b->sum.data_blobs++;
+	else
+		b->sum.tree_blobs++;
+	b->sum.bytes_added += slen;
+	pthread_mutex_unlock(&b->mu);
+	return 0;
+}
+
+static void *worker(void *arg)
+{
+	struct bk *b = arg;
+	struct mv_error err = {0};
+	struct mv_blob_ctx *ctx = mv_blob_ctx_new(3);
+	if (!ctx) {
+		mv_error_set(&err, MV_ERR_NOMEM, 0, "out of memory");
+		fail(b, &err);
+	}
+	for (;;) {
+		pthread_mutex_lock(&b->mu);
+		while (!b->head && !b->stop)
+			pthread_cond_wait(&b->cv_job, &b->mu);
+		struct job *j = b->head;
+		if (!j) {
+			pthread_mutex_unlock(&b->mu);
+			break;
+		}
+		b->head = j->next;
+		if (!b->head)
+			b->tail = NULL;
+		b->queued--;
+		pthread_cond_signal(&b->cv_space);
+		pthread_mutex_unlock(&b->mu);
+
+		uint8_t id[32];
+		int rc =
+		    ctx ? store_blob(b, ctx, MV_T_DATA, j->data, j->len, id, &err) : MV_ERR_NOMEM;
+		free(j->data);
+		if (rc)
+			fail(b, &err);
+		pthread_mutex_lock(&b->mu);
+		if (!rc)
+			memcpy(j->file->ids[j->slot], id, 32);
+		j->file->pending--;
+		pthread_cond_broadcast(&b->cv_done);
+		pthread_mutex_unlock(&b->mu);
+		free(j);
+	}
+	if (ctx) {
+		if (mv_packer_flush(b->packer, ctx, &err))
+			fail(b, &err);
+		mv_blob_ctx_free(ctx);
+	}
+	return NULL;
+}
+
+static int check_cancel(struct bk *b)
+{
+	if (b->ev && b->ev->cancel && *b->ev->cancel) {
+		struct mv_error e;
+		mv_error_set(&e, MV_ERR_INTERRUPTED, 0, "interrupted");
+		fail(b, &e);
+	}
+	pthread_mutex_lock(&b->mu);
+	int f = b->failed;
+	pthread_mutex_unlock(&b->mu);
+	return f;
+}
+
+static void progress(struct bk *b, int force)
+{
+	if (!b->ev || !b->ev->progress)
+		return;
+	int64_t t = now_ns();
+	if (!force && t - b->last_progress < PROGRESS_NS)
+		return;
+	b->last_progress = t;
+	b->prog.current = b->path;
+	b->ev->progress(b->ev->arg, &b->prog);
+}
+
+static int enqueue(struct bk *b, struct pfile *f, const uint8_t *data, size_t len)
+{
+	struct job *j = malloc(sizeof(*j));
+	uint8_t *copy = malloc(len ? len : 1);
+	if (!j || !copy) {
+		free(j);
+		free(copy);
+		struct mv_error e;
+		mv_error_set(&e, MV_ERR_NOMEM, 0, "out of memory");
+		fail(b, &e);
+		return MV_ERR_NOMEM;
+	}
+	memcpy(copy, data, len);
+	pthread_mutex_lock(&b->mu);
+	if (f->nids == f->cap) {
+		size_t nc = f->cap ? f->cap * 2 : 16;
+		uint8_t(*ni)[32] = realloc(f->ids, nc * 32);
+		if (!ni) {
+			pthread_mutex_unlock(&b->mu);
+			free(j);
+			free(copy);
+			struct mv_error e;
+			mv_error_set(&e, MV_ERR_NOMEM, 0, "out of memory");
+			fail(b, &e);
+			return MV_ERR_NOMEM;
+		}
+		f->ids = ni;
+		f->cap = nc;
+	}
+	*j = (struct job){.data = copy, .len = len, .file = f, .slot = f->nids++};
+	f->pending++;
+	while (b->queued >= b->max_queued && !b->stop)
+		pthread_cond_wait(&b->cv_space, &b->mu);
+	if (b->stop) {
+		f->pending--;
+		pthread_mutex_unlock(&b->mu);
+		free(copy);
+		free(j);
+		return b->failed ? b->failed : MV_ERR_INTERRUPTED;
+	}
+	if (b->tail)
+		b->tail->next = j;
+	else
+		b->head = j;
+	b->tail = j;
+	b->queued++;
+	pthread_cond_signal(&b->cv_job);
+	pthread_mutex_unlock(&b->mu);
+	return 0;
+}
+
+static int add_error(struct bk *b, const char *path, const char *msg)
+{
+	if (b->ev && b->ev->warn)
+		b->ev->warn(b->ev->arg, path, msg);
+	if (b->nerrors >= MV_SNAP_MAX_LIST)
+		return 0;
+	if (b->nerrors == b->caperrors) {
+		size_t nc = b->caperrors ? b->caperrors * 2 : 16;
+		struct mv_snapshot_error *ne = realloc(b->errors, nc * sizeof(*ne));
+		if (!ne)
+			return MV_ERR_NOMEM;
+		b->errors = ne;
+		b->caperrors = (uint32_t)nc;
+	}
+	char *p = strdup(path), *m = strdup(msg);
+	if (!p || !m) {
+		free(p);
+		free(m);
+		return MV_ERR_NOMEM;
+	}
+	b->errors[b->nerrors++] = (struct mv_snapshot_error){p, m};
+	return 0;
+}
+
+static int add_errno(struct bk *b, const char *path, const char *what, int e)
+{
+	char msg[256];
+	char ebuf[128];
+	snprintf(msg, sizeof(msg), "%s: %s", what, mv_errno_str(e, ebuf, sizeof(ebuf)));
+	return add_error(b, path, msg);
+}
+
+/* Reads, chunks and queues one regular file; waits for nothing. */
+static int read_file(struct bk *b, int fd, struct pfile *f, uint64_t *size_read)
+{
+	size_t start = 0, end = 0;
+	int eof = 0;
+	*size_read = 0;
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	for (;;) {
+		/* keep at least max bytes ahead of the cut point (the chunker
+		 * then always finds a cut), unless the file ends first */
+		if (!eof && end - start < b->r->cfg.chunk_max) {
+			if (start > 0) {
+				memmove(b->rbuf, b->rbuf + start, end - start);
+				end -= start;
+				start = 0;
+			}
+			while (!eof && end < b->rcap) {
+				ssize_t n = read(fd, b->rbuf + end, b->rcap - end);
+				if (n < 0) {
+					if (errno == EINTR)
+						continue;
+					return -errno;
+				}
+				if (n == 0)
+					eof = 1;
+				end += (size_t)n;
+				*size_read += (uint64_t)n;
+				b->prog.bytes_done += (uint64_t)n;
+			}
+		}
+		if (start == end && eof)
+			return 0;
+		size_t c = mv_chunker_next(b->r->chunker, b->rbuf + start, end - start, eof);
+		if (c == 0)
+			continue; /* need more: the loop reads */
+		int rc = enqueue(b, f, b->rbuf + start, c);
+		if (rc)
+			return rc;
+		start += c;
+		progress(b, 0);
+		if (check_cancel(b))
+			return b->failed;
+	}
+}
+
+static int excluded(const struct bk *b, const char *name, const char *path)
+{
+	for (size_t i = 0; i < b->o->nexcludes; i++) {
+		const char *pat = b->o->excludes[i];
+		if (fnmatch(pat, name, 0) == 0 || fnmatch(pat, path, FNM_PATHNAME) == 0 ||
+		    fnmatch(pat, path, 0) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void node_from_stat(struct mv_node *n, const struct stat *st)
+{
+	n->mode = (uint32_t)st->st_mode;
+	n->uid = (uint32_t)st->st_uid;
+	n->gid = (uint32_t)st->st_gid;
+	n->mtime_ns = ts_ns(&st->st_mtim);
+	n->ctime_ns = ts_ns(&st->st_ctim);
+	n->inode = (uint64_t)st->st_ino;
+	n->rdev = (uint64_t)st->st_rdev;
+	n->size = S_ISREG(st->st_mode) || S_ISLNK(st->st_mode) ? (uint64_t)st->st_size : 0;
+	if (S_ISREG(st->st_mode))
+		n->kind = MV_NODE_FILE;
+	else if (S_ISDIR(st->st_mode))
+		n->kind = MV_NODE_DIR;
+	else if (S_ISLNK(st->st_mode))
+		n->kind = MV_NODE_SYMLINK;
+	else if (S_ISFIFO(st->st_mode))
+		n->kind = MV_NODE_FIFO;
+	else if (S_ISCHR(st->st_mode))
+		n->kind = MV_NODE_CHR;
+	else if (S_ISBLK(st->st_mode))
+		n->kind = MV_NODE_BLK;
+	else
+		n->kind = MV_NODE_SOCK;
+}
+
+static int set_name(struct mv_node *n, const char *name)
+{
+	size_t len = strlen(name);
+	if (len == 0 || len > 255)
+		return MV_ERR_LIMIT;
+	n->name = malloc(len);
+	if (!n->name)
+		return MV_ERR_NOMEM;
+	memcpy(n->name, name, len);
+	n->name_len = (uint16_t)len;
+	return 0;
+}
+
+/* A file whose chunks are still in flight, finished at the directory's end. */
+struct pending_node {
+	size_t node;     /* index in the tree */
+	struct pfile *f; /* heap: workers hold pointers to it */
+};
+
+/* Waits until no worker holds f, then frees it. */
+static void pfile_free(struct bk *b, struct pfile *f)
+{
+	if (!f)
+		return;
+	pthread_mutex_lock(&b->mu);
+	while (f->pending)
+		pthread_cond_wait(&b->cv_done, &b->mu);
+	pthread_mutex_unlock(&b->mu);
+	free(f->ids);
+	free(f);
+}
+
+struct dirstate {
+	struct mv_tree tree;
+	struct pending_node *pend;
+	size_t npend, cappend;
+};
+
+static int walk_dir(struct bk *b, size_t plen, const struct mv_tree *parent, int depth,
+                    uint8_t id[32]);
+
+static int unchanged(const struct mv_node *old, const struct mv_node *n)
+{
+	return old && old->kind == MV_NODE_FILE && !old->flags && old->size == n->size &&
+	       old->mtime_ns == n->mtime_ns && old->ctime_ns == n->ctime_ns &&
+	       old->inode == n->inode;
+}
+
+static int copy_chunks(struct mv_node *n, const struct mv_node *old)
+{
+	n->nchunks = old->nchunks;
+	if (old->nchunks) {
+		n->chunks = malloc((size_t)old->nchunks * 32);
+		if (!n->chunks)
+			return MV_ERR_NOMEM;
+		memcpy(n->chunks, old->chunks, (size_t)old->nchunks * 32);
+	}
+	memcpy(n->content, old->content, 32);
+	return 0;
+}
+
+/* Backs up the entry at b->path (length plen) into the directory state d.
+ * old is the node of the same name in the parent snapshot. */
+static int backup_entry(struct bk *b, size_t plen, const char *name, struct dirstate *d,
+                        const struct mv_node *old, int depth)
+{
+	struct stat st;
+	struct mv_node n = {0};
+	int rc;
+
+	if (lstat(b->path, &st) < 0) {
+		if (errno == ENOENT)
+			return 0; /* vanished since readdir */
+		return add_errno(b, b->path, "cannot stat", errno);
+	}
+	node_from_stat(&n, &st);
+	if ((rc = set_name(&n, name)))
+		return rc;
+
+	if (n.kind == MV_NODE_DIR) {
+		b->sum.dirs++;
+		struct mv_tree sub;
+		const struct mv_tree *subp = NULL;
+		mv_tree_init(&sub);
+		if (old && old->kind == MV_NODE_DIR) {
+			struct mv_error e = {0};
+			if (mv_repo_load_tree(b->r, NULL, old->subtree, &sub, &e) == 0)
+				subp = &sub;
+		}
+		rc = walk_dir(b, plen, subp, depth + 1, n.subtree);
+		mv_tree_release(&sub);
+		if (rc)
+			goto fail;
+	} else if (n.kind == MV_NODE_SYMLINK) {
+		char target[4096];
+		ssize_t tl = readlink(b->path, target, sizeof(target));
+		if (tl <= 0 || tl >= (ssize_t)sizeof(target)) {
+			rc = add_errno(b, b->path, "cannot read link",
+			               tl < 0 ? errno : ENAMETOOLONG);
+			mv_node_release(&n);
+			return rc;
+		}
+		n.target = malloc((size_t)tl);
+		if (!n.target) {
+			rc = MV_ERR_NOMEM;
+			goto fail;
+		}
+		memcpy(n.target, target, (size_t)tl);
+		n.target_len = (uint16_t)tl;
+	} else if (n.kind == MV_NODE_FILE) {
+		b->sum.total_files++;
+		b->sum.total_bytes += n.size;
+		b->prog.files_done++;
+		if (!b->o->force && unchanged(old, &n)) {
+			b->sum.files_unmodified++;
+			if ((rc = copy_chunks(&n, old)))
+				goto fail;
+			b->prog.bytes_done += n.size;
+		} else {
+			if (old && old->kind == MV_NODE_FILE)
+				b->sum.files_changed++;
+			else
+				b->sum.files_new++;
+			int fd = open(b->path,
+			              O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+			if (fd < 0) {
+				n.flags |= MV_NODE_F_UNREADABLE;
+				if ((rc = add_errno(b, b->path, "cannot open", errno)))
+					goto fail;
+				goto add;
+			}
+			struct pending_node pn = {.node = d->tree.count,
+			                          .f = calloc(1, sizeof(struct pfile))};
+			if (!pn.f) {
+				close(fd);
+				rc = MV_ERR_NOMEM;
+				goto fail;
+			}
+			uint64_t got;
+			rc = read_file(b, fd, pn.f, &got);
+			struct stat st2;
+			int changed =
+			    fstat(fd, &st2) == 0 && (st2.st_size != st.st_size ||
+			                             ts_ns(&st2.st_mtim) != ts_ns(&st.st_mtim));
+			close(fd);
+			b->sum.bytes_processed += got;
+			if (rc < 0 && rc > -4096 && !b->failed) {
+				/* a read error (-errno): the file is unreadable */
+				int e = -rc;
+				rc = 0;
+				n.flags |= MV_NODE_F_UNREADABLE;
+				pfile_free(b, pn.f);
+				if ((rc = add_errno(b, b->path, "cannot read", e)))
+					goto fail;
+				goto add;
+			}
+			if (rc) {
+				pfile_free(b, pn.f);
+				goto fail;
+			}
+			n.size = got;
+			if (changed || got != (uint64_t)st.st_size) {
+				n.flags |= MV_NODE_F_CHANGED;
+				if (b->ev && b->ev->warn)
+					b->ev->warn(
+					    b->ev->arg, b->path,
+					    "file changed while being read; recorded as read");
+			}
+			if (d->npend == d->cappend) {
+				size_t nc = d->cappend ? d->cappend * 2 : 16;
+				struct pending_node *np = realloc(d->pend, nc * sizeof(*np));
+				if (!np) {
+					pfile_free(b, pn.f);
+					rc = MV_ERR_NOMEM;
+					goto fail;
+				}
+				d->pend = np;
+				d->cappend = nc;
+			}
+			d->pend[d->npend++] = pn;
+		}
+	}
+add:
+	if (mv_tree_add(&d->tree, &n) < 0) {
+		rc = MV_ERR_NOMEM;
+		goto fail;
+	}
+	return 0;
+fail:
+	mv_node_release(&n);
+	return rc;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Waits for the directory's files, fills their chunk lists and content
+ * hashes, encodes and stores the tree. */
+static int finish_dir(struct bk *b, struct dirstate *d, uint8_t id[32])
+{
+	struct mv_error e = {0};
+	struct mv_wbuf w;
+	pthread_mutex_lock(&b->mu);
+	for (size_t i = 0; i < d->npend; i++)
+		while (d->pend[i].f->pending && !b->failed)
+			pthread_cond_wait(&b->cv_done, &b->mu);
+	int failed = b->failed;
+	pthread_mutex_unlock(&b->mu);
+	if (failed)
+		return failed;
+	for (size_t i = 0; i < d->npend; i++) {
+		struct pending_node *p = &d->pend[i];
+		struct mv_node *n = &d->tree.nodes[p->node];
+		n->nchunks = (uint32_t)p->f->nids;
+		n->chunks = p->f->ids;
+		p->f->ids = NULL;
+		mv_content_hash(b->r->keys, n->size, (const uint8_t(*)[32])n->chunks, n->nchunks,
+		                n->content);
+	}
+	if (mv_tree_sort(&d->tree) < 0)
+		return mv_error_set(&e, MV_ERR_USAGE, 0, "duplicate names"), MV_ERR_USAGE;
+	mv_wbuf_init(&w, MV_BLOB_MAX_RAW);
+	mv_tree_encode(&d->tree, &w);
+	int rc;
+	if (w.failed) {
+		rc = MV_ERR_LIMIT;
+		mv_error_set(&e, rc, 0, "directory '%s' is too large to encode", b->path);
+		fail(b, &e);
+	} else {
+		rc = store_blob(b, b->r->ctx, MV_T_TREE, w.data, w.len, id, &e);
+		if (rc)
+			fail(b, &e);
+	}
+	mv_wbuf_release(&w);
+	return rc;
+}
+
+static void dirstate_release(struct bk *b, struct dirstate *d)
+{
+	for (size_t i = 0; i < d->npend; i++)
+		pfile_free(b, d->pend[i].f);
+	free(d->pend);
+	mv_tree_release(&d->tree);
+}
+
+/* Walks the directory at b->path (length plen). */
+static int walk_dir(struct bk *b, size_t plen, const struct mv_tree *parent, int depth,
+                    uint8_t id[32])
+{
+	struct dirstate d = {0};
+	char **names = NULL;
+	size_t nn = 0, cap = 0;
+	int rc = 0;
+
+	mv_tree_init(&d.tree);
+	if (depth > MAX_DEPTH) {
+		rc = add_error(b, b->path, "directory nesting too deep; not descended");
+		goto finish;
+	}
+	DIR *dir = opendir(b->path);
+	if (!dir) {
+		rc = add_errno(b, b->path, "cannot open directory", errno);
+		goto finish;
+	}
+	struct dirent *de;
+	while ((de = readdir(dir)) != NULL) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (nn == cap) {
+			size_t nc = cap ? cap * 2 : 64;
+			char **nnames = realloc(names, nc * sizeof(*nnames));
+			if (!nnames) {
+				rc = MV_ERR_NOMEM;
+				break;
+			}
+			names = nnames;
+			cap = nc;
+		}
+		if (!(names[nn] = strdup(de->d_name))) {
+			rc = MV_ERR_NOMEM;
+			break;
+		}
+		nn++;
+	}
+	closedir(dir);
+	if (rc)
+		goto out;
+	qsort(names, nn, sizeof(*names), name_cmp);
+	for (size_t i = 0; i < nn; i++) {
+		size_t l = strlen(names[i]);
+		if (plen + 1 + l >= sizeof(b->path)) {
+			rc = add_error(b, b->path, "path too long; entry skipped");
+			if (rc)
+				goto out;
+			continue;
+		}
+		b->path[plen] = '/';
+		memcpy(b->path + plen + 1, names[i], l + 1);
+		if (excluded(b, names[i], b->path))
+			continue;
+		const struct mv_node *old =
+		    parent ? mv_tree_find(parent, (const uint8_t *)names[i], l) : NULL;
+		rc = backup_entry(b, plen + 1 + l, names[i], &d, old, depth);
+		if (rc)
+			goto out;
+		if ((rc = check_cancel(b)))
+			goto out;
+	}
+finish:
+	b->path[plen] = '\0';
+	rc = rc ? rc : finish_dir(b, &d, id);
+out:
+	b->path[plen] = '\0';
+	for (size_t i = 0; i < nn; i++)
+		free(names[i]);
+	free(names);
+	dirstate_release(b, &d);
+	return rc;
+}
+
+/* Normalises p into an absolute path without ".", ".." or repeated '/'
+ * (lexically, like restic). Returns a malloc'd string or NULL. */
+static char *abs_path(const char *p)
+{
+	char cwd[PATH_MAX];
+	size_t cap = strlen(p) + PATH_MAX + 2;
+	char *src = malloc(cap), *out = malloc(cap);
+	if (!src || !out)
+		goto fail;
+	if (p[0] == '/')
+		snprintf(src, cap, "%s", p);
+	else if (getcwd(cwd, sizeof(cwd)))
+		snprintf(src, cap, "%s/%s", cwd, p);
+	else
+		goto fail;
+	size_t o = 0;
+	const char *s = src;
+	while (*s) {
+		while (*s == '/')
+			s++;
+		const char *e = s;
+		while (*e && *e != '/')
+			e++;
+		size_t l = (size_t)(e - s);
+		if (l == 0 || (l == 1 && s[0] == '.')) {
+		} else if (l == 2 && s[0] == '.' && s[1] == '.') {
+			while (o > 0 && out[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--;
+		} else {
+			out[o++] = '/';
+			memcpy(out + o, s, l);
+			o += l;
+		}
+		s = e;
+	}
+	if (o == 0)
+		out[o++] = '/';
+	out[o] = '\0';
+	free(src);
+	return out;
+fail:
+	free(src);
+	free(out);
+	return NULL;
+}
+
+/* Builds the tree of the directory b->path (a prefix of the backed-up
+ * paths): entries are the next components of paths[0..n). */
+static int build_virtual(struct bk *b, size_t plen, char **paths, size_t n,
+                         const struct mv_tree *parent, uint8_t id[32])
+{
+	struct dirstate d = {0};
+	int rc = 0;
+	mv_tree_init(&d.tree);
+	size_t i = 0;
+	while (i < n) {
+		const char *comp = paths[i] + plen + 1;
+		size_t cl = strcspn(comp, "/");
+		size_t j = i;
+		int leaf = 0;
+		while (j < n && !strncmp(paths[j] + plen + 1, comp, cl) &&
+		       (paths[j][plen + 1 + cl] == '/' || paths[j][plen + 1 + cl] == '\0')) {
+			if (paths[j][plen + 1 + cl] == '\0')
+				leaf = 1;
+			j++;
+		}
+		char name[256];
+		if (cl == 0 || cl > 255) {
+			rc = MV_ERR_USAGE;
+			goto out;
+		}
+		memcpy(name, comp, cl);
+		name[cl] = '\0';
+		memcpy(b->path + plen, paths[i] + plen, cl + 1);
+		b->path[plen + 1 + cl] = '\0';
+		const struct mv_node *old =
+		    parent ? mv_tree_find(parent, (const uint8_t *)name, cl) : NULL;
+		if (leaf) {
+			rc = backup_entry(b, plen + 1 + cl, name, &d, old, 0);
+		} else {
+			struct stat st;
+			struct mv_node nd = {0};
+			struct mv_tree sub;
+			const struct mv_tree *subp = NULL;
+			if (lstat(b->path, &st) < 0) {
+				struct mv_error e;
+				rc =
+				    mv_error_set(&e, MV_ERR_IO, errno, "cannot stat '%s'", b->path);
+				fail(b, &e);
+				goto out;
+			}
+			node_from_stat(&nd, &st);
+			mv_tree_init(&sub);
+			if (old && old->kind == MV_NODE_DIR) {
+				struct mv_error e = {0};
+				if (mv_repo_load_tree(b->r, NULL, old->subtree, &sub, &e) == 0)
+					subp = &sub;
+			}
+			rc = set_name(&nd, name);
+			if (!rc)
+				rc = build_virtual(b, plen + 1 + cl, paths + i, j - i, subp,
+				                   nd.subtree);
+			mv_tree_release(&sub);
+			if (!rc && mv_tree_add(&d.tree, &nd) < 0)
+				rc = MV_ERR_NOMEM;
+			if (rc)
+				mv_node_release(&nd);
+		}
+		b->path[plen] = '\0';
+		if (rc)
+			goto out;
+		i = j;
+	}
+	rc = finish_dir(b, &d, id);
+out:
+	b->path[plen] = '\0';
+	dirstate_release(b, &d);
+	return rc;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int same_paths(const struct mv_snapshot *s, char **paths, size_t n)
+{
+	if (s->npaths != n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(s->paths[i], paths[i]))
+			return 0;
+	return 1;
+}
+
+/* Loads the parent snapshot's root tree into t (empty when none). */
+static int find_parent(struct bk *b, char **paths, size_t n, const char *host,
+                       struct mv_snapshot *parent, int *have, struct mv_error *err)
+{
+	*have = 0;
+	if (b->o->force && !b->o->parent)
+		return 0;
+	if (b->o->parent) {
+		int rc = mv_repo_find_snapshot(b->r, b->o->parent, parent, err);
+		if (rc)
+			return rc;
+		*have = 1;
+		return 0;
+	}
+	struct mv_snapshot *all;
+	size_t ns;
+	int rc = mv_repo_snapshots(b->r, &all, &ns, NULL, err);
+	if (rc)
+		return rc;
+	for (size_t i = ns; i-- > 0;) {
+		if (!strcmp(all[i].host, host) && same_paths(&all[i], paths, n)) {
+			*parent = all[i];
+			memset(&all[i], 0, sizeof(all[i]));
+			*have = 1;
+			break;
+		}
+	}
+	mv_snapshots_free(all, ns);
+	return 0;
+}
+
+static int start_workers(struct bk *b, int n)
+{
+	b->threads = calloc((size_t)n, sizeof(*b->threads));
+	if (!b->threads)
+		return MV_ERR_NOMEM;
+	for (int i = 0; i < n; i++) {
+		if (pthread_create(&b->threads[i], NULL, worker, b) != 0)
+			return MV_ERR_IO;
+		b->nthreads++;
+	}
+	return 0;
+}
+
+static void stop_workers(struct bk *b)
+{
+	pthread_mutex_lock(&b->mu);
+	b->stop = 1;
+	pthread_cond_broadcast(&b->cv_job);
+	pthread_cond_broadcast(&b->cv_space);
+	pthread_mutex_unlock(&b->mu);
+	for (int i = 0; i < b->nthreads; i++)
+		pthread_join(b->threads[i], NULL);
+	b->nthreads = 0;
+	free(b->threads);
+	b->threads = NULL;
+}
+
+static char *user_name(void)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	if (getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &res) == 0 && res)
+		return strdup(pw.pw_name);
+	return strdup("");
+}
+
+int mv_backup(struct mv_repo *r, const struct mv_backup_opts *o, const struct mv_events *ev,
+              struct mv_backup_result *res, struct mv_error *err)
+{
+	struct bk b = {.r = r, .o = o, .ev = ev};
+	struct mv_snapshot snap = {0}, parent = {0};
+	struct mv_tree ptree;
+	char **paths = NULL;
+	size_t n = 0;
+	char host[256];
+	int have_parent = 0, rc;
+	struct mv_wbuf w;
+	int64_t t0 = now_ns();
+
+	memset(res, 0, sizeof(*res));
+	mv_tree_init(&ptree);
+	mv_wbuf_init(&w, 64u << 20);
+	pthread_mutex_init(&b.mu, NULL);
+	pthread_cond_init(&b.cv_job, NULL);
+	pthread_cond_init(&b.cv_space, NULL);
+	pthread_cond_init(&b.cv_done, NULL);
+
+	if (!r->keys || !r->chunker)
+		return mv_error_set(err, MV_ERR_USAGE, 0, "repository is not unlocked");
+	if (o->npaths == 0)
+		return mv_error_set(err, MV_ERR_USAGE, 0, "nothing to back up");
+	paths = calloc(o->npaths, sizeof(*paths));
+	if (!paths)
+		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+	for (size_t i = 0; i < o->npaths; i++) {
+		char *p = abs_path(o->paths[i]);
+		struct stat st;
+		if (!p) {
+			rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+			goto out;
+		}
+		paths[n++] = p;
+		if (!strcmp(p, "/")) {
+			rc = mv_error_set(err, MV_ERR_USAGE, 0, "backing up '/' is not supported");
+			goto out;
+		}
+		if (strlen(p) >= PATH_MAX) {
+			rc = mv_error_set(err, MV_ERR_USAGE, 0, "path too long: '%s'", p);
+			goto out;
+		}
+		if (lstat(p, &st) < 0) {
+			rc = mv_error_set(err, MV_ERR_USAGE, errno, "cannot back up '%s'", p);
+			goto out;
+		}
+	}
+	qsort(paths, n, sizeof(*paths), str_cmp);
+	/* drop duplicates */
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (k && !strcmp(paths[k - 1], paths[i])) {
+			free(paths[i]);
+			continue;
+		}
+		paths[k++] = paths[i];
+	}
+	n = k;
+
+	if (o->host)
+		snprintf(host, sizeof(host), "%s", o->host);
+	else if (gethostname(host, sizeof(host)) < 0)
+		snprintf(host, sizeof(host), "unknown");
+	host[sizeof(host) - 1] = '\0';
+
+	rc = find_parent(&b, paths, n, host, &parent, &have_parent, err);
+	if (rc)
+		goto out;
+	if (have_parent) {
+		struct mv_error e = {0};
+		if (mv_repo_load_tree(r, NULL, parent.tree, &ptree, &e) != 0) {
+			if (ev && ev->warn)
+				ev->warn(ev->arg, "parent snapshot", e.msg);
+			have_parent = 0;
+		}
+	}
+
+	b.packer = mv_packer_new(r, &b.mu);
+	b.rcap = (size_t)r->cfg.chunk_max * 2;
+	b.rbuf = malloc(b.rcap);
+	if (!b.packer || !b.rbuf) {
+		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+		goto out;
+	}
+	int nt = o->threads > 0 ? o->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (nt < 1)
+		nt = 1;
+	if (nt > 64)
+		nt = 64;
+	b.max_queued = (size_t)nt * 2;
+	if (start_workers(&b, nt)) {
+		stop_workers(&b);
+		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "cannot start worker threads");
+		goto out;
+	}
+	b.path[0] = '\0';
+	rc = build_virtual(&b, 0, paths, n, have_parent ? &ptree : NULL, snap.tree);
+	stop_workers(&b);
+	if (b.failed) {
+		rc = b.failed;
+		if (err)
+			*err = b.ferr;
+		goto out;
+	}
+	if (rc) {
+		if (rc == MV_ERR_NOMEM)
+			mv_error_set(err, rc, 0, "out of memory");
+		else if (!err || !err->code)
+			mv_error_set(err, rc, 0, "backup failed");
+		goto out;
+	}
+	rc = mv_packer_flush(b.packer, r->ctx, err);
+	if (rc)
+		goto out;
+	rc = mv_packer_write_index(b.packer, err);
+	if (rc)
+		goto out;
+	/* orphans are now named by an index */
+	free(r->orphans);
+	r->orphans = NULL;
+	r->norphans = 0;
+
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	snap.time_ns = ts_ns(&now);
+	snap.host = strdup(host);
+	snap.user = user_name();
+	snap.paths = paths;
+	snap.npaths = (uint32_t)n;
+	snap.tags = (char **)(uintptr_t)o->tags;
+	snap.ntags = (uint32_t)o->ntags;
+	if (have_parent) {
+		snap.has_parent = 1;
+		memcpy(snap.parent, parent.id, 32);
+	}
+	snap.summary = b.sum;
+	snap.errors = b.errors;
+	snap.nerrors = b.nerrors;
+	if (!snap.host || !snap.user) {
+		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+		goto out_snap;
+	}
+	mv_snapshot_encode(&snap, &w);
+	if (w.failed) {
+		rc = mv_error_set(err, MV_ERR_LIMIT, 0, "snapshot too large to encode");
+		goto out_snap;
+	}
+	rc = mv_repo_save_object(r, MV_FT_SNAPSHOT, MV_T_SNAPSHOT, w.data, w.len, res->snapshot_id,
+	                         err);
+	if (rc)
+		goto out_snap;
+	res->summary = b.sum;
+	res->unreadable = b.nerrors;
+	res->seconds = (double)(now_ns() - t0) / 1e9;
+	if (b.nerrors)
+		rc = mv_error_set(err, MV_ERR_PARTIAL, 0,
+		                  "%u files or directories could not be read", b.nerrors);
+out_snap:
+	free(snap.host);
+	free(snap.user);
+out:
+	for (uint32_t i = 0; i < b.nerrors; i++) {
+		free(b.errors[i].path);
+		free(b.errors[i].msg);
+	}
+	free(b.errors);
+	for (size_t i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
+	mv_wbuf_release(&w);
+	mv_tree_release(&ptree);
+	mv_snapshot_release(&parent);
+	mv_packer_free(b.packer);
+	free(b.rbuf);
+	pthread_cond_destroy(&b.cv_job);
+	pthread_cond_destroy(&b.cv_space);
+	pthread_cond_destroy(&b.cv_done);
+	pthread_mutex_destroy(&b.mu);
+	return rc;
+}

@@ -1,0 +1,509 @@
+/* check: structure (index files, pack headers against the index, snapshots,
+ * trees, every referenced blob indexed), and with read_data every pack's
+ * hash and every blob's authentication and id. Damage is reported as the
+ * snapshots and files it affects. */
+#include "core/ops.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "core/index.h"
+
+struct pack_info {
+	char name[65];
+	uint64_t size;
+	int listed;  /* exists in data/ */
+	int damaged; /* header or data damaged */
+};
+
+struct ck {
+	struct mv_repo *r;
+	const struct mv_check_opts *o;
+	const struct mv_events *ev;
+	struct mv_check_result *res;
+	struct pack_info *packs; /* by index pack number */
+	size_t npacks;
+	struct mv_index *bad;  /* damaged or missing blobs */
+	struct mv_index *seen; /* trees already checked */
+	pthread_mutex_t mu;
+	size_t next;
+	uint32_t *todo;
+	size_t ntodo;
+	int fatal;
+	struct mv_error ferr;
+	uint64_t done_packs;
+	size_t *first;   /* blobs of pack p: order[first[p] .. first[p+1]) */
+	uint32_t *order; /* blob numbers grouped by pack */
+};
+
+/* Groups the index's blobs by pack (counting sort). */
+static int group_by_pack(struct ck *c)
+{
+	size_t nb = mv_index_count(c->r->index);
+	c->first = calloc(c->npacks + 2, sizeof(*c->first));
+	c->order = malloc((nb ? nb : 1) * sizeof(*c->order));
+	if (!c->first || !c->order)
+		return MV_ERR_NOMEM;
+	for (size_t i = 0; i < nb; i++) {
+		const struct mv_blob_loc *l = mv_index_at(c->r->index, i);
+		if (l->pack < c->npacks)
+			c->first[l->pack + 2]++;
+	}
+	for (size_t p = 2; p < c->npacks + 2; p++)
+		c->first[p] += c->first[p - 1];
+	for (size_t i = 0; i < nb; i++) {
+		const struct mv_blob_loc *l = mv_index_at(c->r->index, i);
+		if (l->pack < c->npacks)
+			c->order[c->first[l->pack + 1]++] = (uint32_t)i;
+	}
+	return 0;
+}
+
+static void problem(struct ck *c, const char *what, const char *msg)
+{
+	c->res->errors++;
+	if (c->ev && c->ev->warn)
+		c->ev->warn(c->ev->arg, what, msg);
+}
+
+static int mark_bad(struct ck *c, const uint8_t id[32])
+{
+	struct mv_blob_loc l = {.pack = MV_PACK_NONE};
+	memcpy(l.id, id, 32);
+	int rc = mv_index_add(c->bad, &l);
+	return rc < 0 ? rc : 0;
+}
+
+static int list_pack(void *arg, const char *name, uint64_t size)
+{
+	struct ck *c = arg;
+	uint8_t id[32];
+	if (strlen(name) != 64 || mv_unhex(name, id, 32))
+		return 0;
+	uint32_t pn = mv_index_find_pack(c->r->index, id);
+	if (pn == MV_PACK_NONE) {
+		if (c->ev && c->ev->warn)
+			c->ev->warn(
+			    c->ev->arg, name,
+			    "pack is not named by any index (left by an interrupted backup; the "
+			    "next backup reuses it)");
+		return 0;
+	}
+	c->packs[pn].listed = 1;
+	c->packs[pn].size = size;
+	return 0;
+}
+
+/* Compares a pack's header with the index. */
+struct hdr_cmp {
+	struct ck *c;
+	uint32_t pack;
+	size_t matched;
+	int mismatch;
+};
+
+static int hdr_entry(void *arg, const struct mv_index_entry *e)
+{
+	struct hdr_cmp *h = arg;
+	const struct mv_blob_loc *l = mv_index_lookup(h->c->r->index, e->id);
+	if (l && l->pack == h->pack) {
+		if (l->offset != e->offset || l->length != e->length || l->type != e->type ||
+		    l->raw_length != e->raw_length)
+			h->mismatch = 1;
+		else
+			h->matched++;
+	}
+	return 0;
+}
+
+static int check_packs(struct ck *c, struct mv_error *err)
+{
+	struct mv_repo *r = c->r;
+	for (size_t p = 0; p < c->npacks; p++) {
+		struct pack_info *pi = &c->packs[p];
+		mv_hex(mv_index_pack_id(r->index, (uint32_t)p), 32, pi->name);
+		if (!pi->listed) {
+			pi->damaged = 1;
+			problem(c, pi->name, "pack is missing");
+			continue;
+		}
+		struct hdr_cmp h = {c, (uint32_t)p, 0, 0};
+		struct mv_error e = {0};
+		int rc = mv_repo_read_pack_header(r, pi->name, pi->size, hdr_entry, &h, &e);
+		if (rc == MV_ERR_NOMEM)
+			return mv_error_set(err, rc, 0, "out of memory");
+		if (rc) {
+			pi->damaged = 1;
+			problem(c, pi->name, e.msg);
+		} else if (h.mismatch || h.matched != c->first[p + 1] - c->first[p]) {
+			pi->damaged = 1;
+			problem(c, pi->name, "pack header does not match the index");
+		}
+	}
+	/* every blob of a damaged pack is suspect */
+	for (size_t i = 0; i < mv_index_count(r->index); i++) {
+		const struct mv_blob_loc *l = mv_index_at(r->index, i);
+		if (l->pack < c->npacks && c->packs[l->pack].damaged && mark_bad(c, l->id))
+			return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+	}
+	return 0;
+}
+
+/* read-data: whole pack read, hash checked, every blob decoded */
+struct blob_list {
+	struct mv_index_entry *e;
+	size_t n, cap;
+};
+
+static int collect_entry(void *arg, const struct mv_index_entry *e)
+{
+	struct blob_list *b = arg;
+	if (b->n == b->cap) {
+		size_t nc = b->cap ? b->cap * 2 : 64;
+		struct mv_index_entry *ne = realloc(b->e, nc * sizeof(*ne));
+		if (!ne)
+			return MV_ERR_NOMEM;
+		b->e = ne;
+		b->cap = nc;
+	}
+	b->e[b->n++] = *e;
+	return 0;
+}
+
+static void *read_worker(void *arg)
+{
+	struct ck *c = arg;
+	struct mv_blob_ctx *ctx = mv_blob_ctx_new(3);
+	for (;;) {
+		pthread_mutex_lock(&c->mu);
+		if (c->next >= c->ntodo || c->fatal || !ctx) {
+			if (!ctx && !c->fatal) {
+				c->fatal = MV_ERR_NOMEM;
+				mv_error_set(&c->ferr, MV_ERR_NOMEM, 0, "out of memory");
+			}
+			pthread_mutex_unlock(&c->mu);
+			break;
+		}
+		uint32_t p = c->todo[c->next++];
+		pthread_mutex_unlock(&c->mu);
+
+		struct pack_info *pi = &c->packs[p];
+		uint8_t *buf = NULL;
+		size_t len;
+		uint8_t h[32];
+		struct mv_error e = {0};
+		struct blob_list bl = {0};
+		char msg[600];
+		int rc = mv_backend_get_all(c->r->be, MV_FT_PACK, pi->name, (size_t)1 << 31, &buf,
+		                            &len, &e);
+		if (rc == 0) {
+			mv_file_hash(buf, len, h);
+			if (memcmp(h, mv_index_pack_id(c->r->index, p), 32)) {
+				rc = MV_ERR_INTEGRITY;
+				snprintf(msg, sizeof(msg), "pack content does not match its name");
+			}
+		} else {
+			snprintf(msg, sizeof(msg), "%s", e.msg);
+		}
+		/* decode the blobs the index places in this pack */
+		for (size_t i = c->first[p]; i < c->first[p + 1]; i++) {
+			const struct mv_blob_loc *l = mv_index_at(c->r->index, c->order[i]);
+			struct mv_index_entry ie = {.type = l->type,
+			                            .offset = l->offset,
+			                            .length = l->length,
+			                            .raw_length = l->raw_length};
+			memcpy(ie.id, l->id, 32);
+			if (collect_entry(&bl, &ie)) {
+				pthread_mutex_lock(&c->mu);
+				c->fatal = MV_ERR_NOMEM;
+				pthread_mutex_unlock(&c->mu);
+				break;
+			}
+		}
+		size_t nbad = 0;
+		for (size_t i = 0; i < bl.n; i++) {
+			const struct mv_index_entry *ie = &bl.e[i];
+			const uint8_t *out;
+			size_t olen;
+			int brc = MV_ERR_INTEGRITY;
+			if (buf && (uint64_t)ie->offset + ie->length <= len)
+				brc = mv_blob_decode(ctx, c->r->keys, ie->type, ie->id,
+				                     buf + ie->offset, ie->length, &out, &olen, &e);
+			if (brc == 0 && olen != ie->raw_length)
+				brc = MV_ERR_INTEGRITY;
+			if (brc) {
+				nbad++;
+				pthread_mutex_lock(&c->mu);
+				if (mark_bad(c, ie->id))
+					c->fatal = MV_ERR_NOMEM;
+				pthread_mutex_unlock(&c->mu);
+			}
+		}
+		pthread_mutex_lock(&c->mu);
+		c->done_packs++;
+		if (rc || nbad) {
+			char m2[700];
+			snprintf(m2, sizeof(m2), "%s%s%zu of %zu blobs damaged", rc ? msg : "",
+			         rc ? "; " : "", nbad, bl.n);
+			problem(c, pi->name, m2);
+		}
+		pthread_mutex_unlock(&c->mu);
+		free(bl.e);
+		free(buf);
+	}
+	mv_blob_ctx_free(ctx);
+	return NULL;
+}
+
+static int read_data(struct ck *c, struct mv_error *err)
+{
+	c->todo = malloc((c->npacks ? c->npacks : 1) * sizeof(*c->todo));
+	if (!c->todo)
+		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+	for (size_t p = 0; p < c->npacks; p++) {
+		if (!c->packs[p].listed)
+			continue;
+		if (c->o->subset_m && p % c->o->subset_m != (c->o->subset_n - 1) % c->o->subset_m)
+			continue;
+		c->todo[c->ntodo++] = (uint32_t)p;
+	}
+	if (c->o->subset_pct > 0 && c->o->subset_pct < 100) {
+		/* a different random sample each run */
+		for (size_t i = c->ntodo; i-- > 1;) {
+			size_t j = randombytes_uniform((uint32_t)(i + 1));
+			uint32_t t = c->todo[i];
+			c->todo[i] = c->todo[j];
+			c->todo[j] = t;
+		}
+		size_t keep = (size_t)((double)c->ntodo * c->o->subset_pct / 100.0 + 0.999999);
+		if (keep < c->ntodo)
+			c->ntodo = keep;
+	}
+	int nt = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (nt < 1)
+		nt = 1;
+	if (nt > 16)
+		nt = 16;
+	pthread_t th[16];
+	int started = 0;
+	for (; started < nt; started++)
+		if (pthread_create(&th[started], NULL, read_worker, c) != 0)
+			break;
+	if (!started)
+		read_worker(c);
+	for (int i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	c->res->packs_read = c->done_packs;
+	if (c->fatal) {
+		if (err)
+			*err = c->ferr;
+		return c->fatal;
+	}
+	return 0;
+}
+
+/* Structure: every tree readable, every referenced blob indexed. */
+static int check_tree(struct ck *c, const uint8_t id[32], int depth, struct mv_error *err)
+{
+	char hex[65];
+	struct mv_blob_loc seen = {.pack = MV_PACK_NONE};
+	memcpy(seen.id, id, 32);
+	int rc = mv_index_add(c->seen, &seen);
+	if (rc < 0)
+		return mv_error_set(err, rc, 0, "out of memory");
+	if (rc == 1)
+		return 0;
+	c->res->trees++;
+	mv_hex(id, 32, hex);
+	if (depth > 512) {
+		problem(c, hex, "tree nesting too deep");
+		return 0;
+	}
+	if (mv_index_lookup(c->bad, id))
+		return 0; /* reported with its pack */
+	struct mv_tree t;
+	struct mv_error e = {0};
+	rc = mv_repo_load_tree(c->r, NULL, id, &t, &e);
+	if (rc == MV_ERR_NOMEM)
+		return mv_error_set(err, rc, 0, "out of memory");
+	if (rc) {
+		problem(c, hex, e.msg);
+		return mark_bad(c, id) ? mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory") : 0;
+	}
+	for (size_t i = 0; i < t.count && !rc; i++) {
+		const struct mv_node *n = &t.nodes[i];
+		if (n->kind == MV_NODE_DIR) {
+			rc = check_tree(c, n->subtree, depth + 1, err);
+			continue;
+		}
+		for (uint32_t k = 0; k < n->nchunks; k++) {
+			const struct mv_blob_loc *l = mv_index_lookup(c->r->index, n->chunks[k]);
+			if (l && l->type == MV_T_DATA && l->pack != MV_PACK_NONE)
+				continue;
+			if (mv_index_lookup(c->bad, n->chunks[k]))
+				continue;
+			mv_hex(n->chunks[k], 32, hex);
+			problem(c, hex, "data blob referenced by a tree is not in the index");
+			if (mark_bad(c, n->chunks[k])) {
+				rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+				break;
+			}
+		}
+	}
+	mv_tree_release(&t);
+	return rc;
+}
+
+/* Names the files and directories of one snapshot that damage affects. */
+struct affect {
+	struct ck *c;
+	const struct mv_snapshot *s;
+	char path[65536];
+	uint64_t files;
+};
+
+static void report_affected(struct affect *a, const char *what)
+{
+	char where[128], sid[65];
+	mv_hex(a->s->id, 32, sid);
+	snprintf(where, sizeof(where), "snapshot %.8s", sid);
+	char msg[65536 + 64];
+	snprintf(msg, sizeof(msg), "%s: %s", what, a->path[0] ? a->path : "/");
+	if (a->c->ev && a->c->ev->warn)
+		a->c->ev->warn(a->c->ev->arg, where, msg);
+	a->files++;
+}
+
+static int affected(struct affect *a, const uint8_t id[32], size_t plen, int depth)
+{
+	struct mv_tree t;
+	struct mv_error e = {0};
+	if (depth > 512)
+		return 0;
+	if (mv_index_lookup(a->c->bad, id) || mv_repo_load_tree(a->c->r, NULL, id, &t, &e)) {
+		report_affected(a, "directory contents lost");
+		return 0;
+	}
+	for (size_t i = 0; i < t.count; i++) {
+		const struct mv_node *n = &t.nodes[i];
+		if (plen + 2 + n->name_len >= sizeof(a->path))
+			continue;
+		a->path[plen] = '/';
+		memcpy(a->path + plen + 1, n->name, n->name_len);
+		a->path[plen + 1 + n->name_len] = '\0';
+		if (n->kind == MV_NODE_DIR) {
+			affected(a, n->subtree, plen + 1 + n->name_len, depth + 1);
+		} else {
+			for (uint32_t k = 0; k < n->nchunks; k++) {
+				if (mv_index_lookup(a->c->bad, n->chunks[k])) {
+					report_affected(a, "damaged file");
+					break;
+				}
+			}
+		}
+		a->path[plen] = '\0';
+	}
+	mv_tree_release(&t);
+	return 0;
+}
+
+int mv_check(struct mv_repo *r, const struct mv_check_opts *o, const struct mv_events *ev,
+             struct mv_check_result *res, struct mv_error *err)
+{
+	struct ck c = {.r = r, .o = o, .ev = ev, .res = res};
+	struct mv_snapshot *snaps = NULL;
+	size_t nsnaps = 0, damaged = 0;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	pthread_mutex_init(&c.mu, NULL);
+	c.bad = mv_index_new();
+	c.seen = mv_index_new();
+	if (!c.bad || !c.seen) {
+		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+		goto out;
+	}
+	/* index files */
+	struct mv_error e = {0};
+	rc = mv_repo_load_index(r, 0, &damaged, &e);
+	if (rc) {
+		if (err)
+			*err = e;
+		goto out;
+	}
+	if (damaged)
+		problem(&c, "index", e.msg);
+	c.npacks = mv_index_npacks(r->index);
+	res->packs = c.npacks;
+	res->blobs = mv_index_count(r->index);
+	c.packs = calloc(c.npacks ? c.npacks : 1, sizeof(*c.packs));
+	if (!c.packs || group_by_pack(&c)) {
+		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+		goto out;
+	}
+	rc = r->be->ops->list(r->be, MV_FT_PACK, list_pack, &c, err);
+	if (rc)
+		goto out;
+	rc = check_packs(&c, err);
+	if (rc)
+		goto out;
+	if (o->read_data || o->subset_m || o->subset_pct > 0) {
+		rc = read_data(&c, err);
+		if (rc)
+			goto out;
+	}
+	/* snapshots and trees */
+	mv_error_clear(&e);
+	rc = mv_repo_snapshots(r, &snaps, &nsnaps, &damaged, &e);
+	if (rc) {
+		if (err)
+			*err = e;
+		goto out;
+	}
+	if (damaged)
+		problem(&c, "snapshots", e.msg);
+	res->snapshots = nsnaps;
+	for (size_t i = 0; i < nsnaps; i++) {
+		rc = check_tree(&c, snaps[i].tree, 0, err);
+		if (rc)
+			goto out;
+	}
+	/* name what the damage affects */
+	if (mv_index_count(c.bad)) {
+		struct affect *a = malloc(sizeof(*a));
+		if (!a) {
+			rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+			goto out;
+		}
+		for (size_t i = 0; i < nsnaps; i++) {
+			a->c = &c;
+			a->s = &snaps[i];
+			a->path[0] = '\0';
+			a->files = 0;
+			affected(a, snaps[i].tree, 0, 0);
+			if (a->files) {
+				res->damaged_snapshots++;
+				res->damaged_files += a->files;
+			}
+		}
+		free(a);
+	}
+	rc = res->errors ? mv_error_set(err, MV_ERR_INTEGRITY, 0, "%llu errors found",
+	                                (unsigned long long)res->errors)
+	                 : 0;
+out:
+	mv_snapshots_free(snaps, nsnaps);
+	mv_index_free(c.bad);
+	mv_index_free(c.seen);
+	free(c.packs);
+	free(c.todo);
+	free(c.first);
+	free(c.order);
+	pthread_mutex_destroy(&c.mu);
+	return rc;
+}

@@ -1,0 +1,726 @@
+#include "core/repo.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "core/index.h"
+
+#define MV_OBJECT_MAX  (64u << 20)
+#define MV_KEYFILE_MAX 4096
+
+static const char CHUNKER_NAME[] = "fastcdc-gear-v1";
+static const char ENCODING_NAME[] = "mvblob1";
+
+static void config_mac(const struct mv_keys *k, const uint8_t *p, size_t n, uint8_t out[32])
+{
+	crypto_generichash(out, 32, p, n, k->config, sizeof(k->config));
+}
+
+static int put_keyslot(struct mv_backend *be, const uint8_t slot[MV_KEYSLOT_LEN],
+                       struct mv_error *err)
+{
+	uint8_t h[32];
+	char name[65];
+	mv_file_hash(slot, MV_KEYSLOT_LEN, h);
+	mv_hex(h, 32, name);
+	return be->ops->put(be, MV_FT_KEY, name, slot, MV_KEYSLOT_LEN, 0, err);
+}
+
+int mv_repo_init(const char *location, const uint8_t *password, size_t pwlen,
+                 const struct mv_init_opts *opts, char recovery_out[MV_RECOVERY_TEXT_LEN + 1],
+                 struct mv_error *err)
+{
+	struct mv_backend *be = NULL;
+	struct mv_keys *keys = NULL;
+	uint8_t *master = NULL, *recovery = NULL;
+	struct mv_wbuf w;
+	uint8_t slot[MV_KEYSLOT_LEN];
+	int rc;
+
+	mv_wbuf_init(&w, MV_CONFIG_MAX);
+	recovery_out[0] = '\0';
+	struct mv_config_fields c = {.version = MV_FORMAT_VERSION,
+	                             .pack_target = MV_PACK_TARGET_DEFAULT};
+	snprintf(c.chunker, sizeof(c.chunker), "%s", CHUNKER_NAME);
+	snprintf(c.encoding, sizeof(c.encoding), "%s", ENCODING_NAME);
+	c.chunk_min = opts && opts->chunk.min ? opts->chunk.min : MV_CHUNK_MIN_DEFAULT;
+	c.chunk_avg = opts && opts->chunk.avg ? opts->chunk.avg : MV_CHUNK_AVG_DEFAULT;
+	c.chunk_max = opts && opts->chunk.max ? opts->chunk.max : MV_CHUNK_MAX_DEFAULT;
+	randombytes_buf(c.repo_id, sizeof(c.repo_id));
+
+	struct mv_chunker_params cp = {c.chunk_min, c.chunk_avg, c.chunk_max};
+	uint8_t probe_key[32] = {0};
+	struct mv_chunker *probe = mv_chunker_new(probe_key, &cp);
+	if (!probe)
+		return mv_error_set(err, MV_ERR_USAGE, 0, "invalid chunker parameters");
+	mv_chunker_free(probe);
+
+	master = sodium_malloc(MV_KEY_LEN);
+	recovery = sodium_malloc(MV_KEY_LEN);
+	if (!master || !recovery) {
+		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+		goto out;
+	}
+	randombytes_buf(master, MV_KEY_LEN);
+	randombytes_buf(recovery, MV_KEY_LEN);
+	keys = mv_keys_derive(master);
+	if (!keys) {
+		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+		goto out;
+	}
+
+	rc = mv_backend_open(location, &be, err);
+	if (rc)
+		goto out;
+	rc = be->ops->create(be, err);
+	if (rc)
+		goto out;
+
+	/* Key slots first: a config without slots would be a dead repository. */
+	rc = mv_keyslot_create(MV_SLOT_PASSWORD, opts && opts->kdf.opslimit ? &opts->kdf : NULL,
+	                       password, pwlen, master, slot, err);
+	if (rc)
+		goto out;
+	rc = put_keyslot(be, slot, err);
+	if (rc)
+		goto out;
+	rc = mv_keyslot_create(MV_SLOT_RECOVERY, NULL, recovery, MV_KEY_LEN, master, slot, err);
+	if (rc)
+		goto out;
+	rc = put_keyslot(be, slot, err);
+	if (rc)
+		goto out;
+
+	mv_config_encode(&c, &w);
+	uint8_t *mac = mv_wbuf_reserve(&w, MV_CONFIG_MAC_LEN);
+	if (!mac) {
+		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "cannot encode config");
+		goto out;
+	}
+	config_mac(keys, w.data, w.len - MV_CONFIG_MAC_LEN, mac);
+	rc = be->ops->put(be, MV_FT_CONFIG, "config", w.data, w.len, 1, err);
+	if (rc)
+		goto out;
+	mv_recovery_format(recovery, recovery_out);
+out:
+	sodium_memzero(slot, sizeof(slot));
+	mv_wbuf_release(&w);
+	sodium_free(master);
+	sodium_free(recovery);
+	mv_keys_free(keys);
+	mv_backend_close(be);
+	return rc;
+}
+
+int mv_repo_open(const char *location, struct mv_repo **out, struct mv_error *err)
+{
+	struct mv_repo *r;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	*out = NULL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+	rc = mv_backend_open(location, &r->be, err);
+	if (rc)
+		goto fail;
+	rc = mv_backend_get_all(r->be, MV_FT_CONFIG, "config", MV_CONFIG_MAX, &buf, &len, err);
+	if (rc == MV_ERR_NOTFOUND) {
+		rc =
+		    mv_error_set(err, MV_ERR_NOREPO, 0, "there is no repository at '%s'", location);
+		goto fail;
+	}
+	if (rc == MV_ERR_LIMIT) {
+		rc = mv_error_set(err, MV_ERR_INTEGRITY, 0, "'%s/config' is not a medvault config",
+		                  location);
+		goto fail;
+	}
+	if (rc)
+		goto fail;
+	int d = mv_config_decode(buf, len, MV_FORMAT_VERSION, &r->cfg);
+	if (d == -2) {
+		rc = mv_error_set(
+		    err, MV_ERR_VERSION, 0,
+		    "the repository at '%s' has format version %u (features %#x); this "
+		    "medvault reads version %u: upgrade medvault",
+		    location, r->cfg.version, r->cfg.incompat, MV_FORMAT_VERSION);
+		goto fail;
+	}
+	if (d < 0) {
+		rc = mv_error_set(err, MV_ERR_INTEGRITY, 0,
+		                  "'%s/config' is damaged or not a medvault config", location);
+		goto fail;
+	}
+	if (strcmp(r->cfg.chunker, CHUNKER_NAME) || strcmp(r->cfg.encoding, ENCODING_NAME)) {
+		rc = mv_error_set(err, MV_ERR_VERSION, 0,
+		                  "unknown chunker '%s' or blob encoding '%s'", r->cfg.chunker,
+		                  r->cfg.encoding);
+		goto fail;
+	}
+	memcpy(r->cfg_raw, buf, len);
+	r->cfg_len = len;
+	free(buf);
+	buf = NULL;
+	r->index = mv_index_new();
+	r->ctx = mv_blob_ctx_new(3);
+	if (!r->index || !r->ctx) {
+		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+		goto fail;
+	}
+	*out = r;
+	return 0;
+fail:
+	free(buf);
+	mv_repo_close(r);
+	return rc;
+}
+
+void mv_repo_close(struct mv_repo *r)
+{
+	if (!r)
+		return;
+	mv_keys_free(r->keys);
+	mv_index_free(r->index);
+	mv_chunker_free(r->chunker);
+	mv_blob_ctx_free(r->ctx);
+	mv_backend_close(r->be);
+	free(r->orphans);
+	free(r);
+}
+
+struct unlock_state {
+	struct mv_repo *r;
+	const uint8_t *secret;
+	size_t len;
+	int is_recovery;
+	uint8_t *master;
+	int opened;
+	int malformed;
+	struct mv_error *err;
+};
+
+static int try_slot(void *arg, const char *name, uint64_t size)
+{
+	struct unlock_state *u = arg;
+	uint8_t *buf = NULL;
+	size_t len;
+	struct mv_error e = {0};
+
+	if (size != MV_KEYSLOT_LEN) {
+		u->malformed++;
+		return 0;
+	}
+	int rc = mv_backend_get_all(u->r->be, MV_FT_KEY, name, MV_KEYFILE_MAX, &buf, &len, &e);
+	if (rc)
+		return 0;
+	int kind = mv_keyslot_kind(buf, len, &e);
+	if (kind < 0) {
+		u->malformed++;
+		goto out;
+	}
+	if ((kind == MV_SLOT_RECOVERY) != (u->is_recovery != 0))
+		goto out;
+	rc = mv_keyslot_open(buf, len, u->secret, u->len, u->master, &e);
+	if (rc == 0) {
+		u->opened = 1;
+		u->r->slot_kind = kind;
+		free(buf);
+		return 1;
+	}
+	if (rc == MV_ERR_NOMEM) {
+		mv_error_set(u->err, rc, 0, "%s", e.msg);
+		free(buf);
+		return rc;
+	}
+	if (rc == MV_ERR_INTEGRITY)
+		u->malformed++;
+out:
+	free(buf);
+	return 0;
+}
+
+int mv_repo_unlock(struct mv_repo *r, const uint8_t *secret, size_t len, struct mv_error *err)
+{
+	struct unlock_state u = {.r = r, .secret = secret, .len = len, .err = err};
+	uint8_t *rkey = NULL;
+	int rc;
+
+	u.master = sodium_malloc(MV_KEY_LEN);
+	rkey = sodium_malloc(MV_KEY_LEN);
+	if (!u.master || !rkey) {
+		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+		goto out;
+	}
+	if (mv_recovery_parse((const char *)secret, len, rkey) == 0) {
+		u.is_recovery = 1;
+		u.secret = rkey;
+		u.len = MV_KEY_LEN;
+	}
+	rc = r->be->ops->list(r->be, MV_FT_KEY, try_slot, &u, err);
+	if (rc < 0)
+		goto out;
+	if (!u.opened) {
+		rc = mv_error_set(err, MV_ERR_PASSWORD, 0,
+		                  "wrong password or recovery key (no key slot opens with it)");
+		goto out;
+	}
+	r->keys = mv_keys_derive(u.master);
+	if (!r->keys) {
+		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+		goto out;
+	}
+	uint8_t mac[32];
+	config_mac(r->keys, r->cfg_raw, r->cfg_len - MV_CONFIG_MAC_LEN, mac);
+	if (sodium_memcmp(mac, r->cfg_raw + r->cfg_len - MV_CONFIG_MAC_LEN, 32) != 0) {
+		rc = mv_error_set(err, MV_ERR_INTEGRITY, 0,
+		                  "the repository config has been modified (MAC mismatch)");
+		goto out;
+	}
+	struct mv_chunker_params cp = {r->cfg.chunk_min, r->cfg.chunk_avg, r->cfg.chunk_max};
+	r->chunker = mv_chunker_new(r->keys->chunker, &cp);
+	if (!r->chunker) {
+		rc = mv_error_set(err, MV_ERR_INTEGRITY, 0, "invalid chunker parameters in config");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc && r->keys) {
+		mv_keys_free(r->keys);
+		r->keys = NULL;
+	}
+	sodium_free(u.master);
+	sodium_free(rkey);
+	return rc;
+}
+
+int mv_repo_save_object(struct mv_repo *r, enum mv_ftype ft, uint8_t type, const void *payload,
+                        size_t len, uint8_t id_out[32], struct mv_error *err)
+{
+	const uint8_t *sealed;
+	size_t slen;
+	uint8_t id[32];
+	char name[65];
+	int rc = mv_blob_encode(r->ctx, r->keys, type, NULL, payload, len, &sealed, &slen, err);
+	if (rc)
+		return rc;
+	mv_file_hash(sealed, slen, id);
+	mv_hex(id, 32, name);
+	rc = r->be->ops->put(r->be, ft, name, sealed, slen, 0, err);
+	if (rc == 0 && id_out)
+		memcpy(id_out, id, 32);
+	return rc;
+}
+
+int mv_repo_load_object(struct mv_repo *r, enum mv_ftype ft, uint8_t type, const char *name,
+                        uint8_t **out, size_t *out_len, struct mv_error *err)
+{
+	uint8_t *buf = NULL, id[32], want[32];
+	size_t len;
+	const uint8_t *plain;
+	size_t plen;
+
+	*out = NULL;
+	*out_len = 0;
+	if (strlen(name) != 64 || mv_unhex(name, want, 32))
+		return mv_error_set(err, MV_ERR_INTEGRITY, 0, "'%s' is not a valid object name",
+		                    name);
+	int rc = mv_backend_get_all(r->be, ft, name, MV_OBJECT_MAX, &buf, &len, err);
+	if (rc == MV_ERR_LIMIT)
+		rc = mv_error_set(err, MV_ERR_INTEGRITY, 0, "object '%s' is too large", name);
+	if (rc)
+		return rc;
+	mv_file_hash(buf, len, id);
+	if (memcmp(id, want, 32)) {
+		rc = mv_error_set(err, MV_ERR_INTEGRITY, 0, "object '%s' does not match its name",
+		                  name);
+		goto out;
+	}
+	rc = mv_blob_decode(r->ctx, r->keys, type, NULL, buf, len, &plain, &plen, err);
+	if (rc) {
+		mv_error_prefix(err, rc, "object '%s'", name);
+		goto out;
+	}
+	*out = malloc(plen ? plen : 1);
+	if (!*out) {
+		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+		goto out;
+	}
+	memcpy(*out, plain, plen);
+	*out_len = plen;
+out:
+	free(buf);
+	return rc;
+}
+
+/* Loading the index */
+
+struct load_state {
+	struct mv_repo *r;
+	int rc;
+};
+
+static int add_entry(void *arg, const uint8_t pack_id[32], const struct mv_index_entry *e)
+{
+	struct mv_index *x = arg;
+	uint32_t pn;
+	if (mv_index_add_pack(x, pack_id, &pn))
+		return MV_ERR_NOMEM;
+	struct mv_blob_loc loc = {.pack = pn,
+	                          .offset = e->offset,
+	                          .length = e->length,
+	                          .raw_length = e->raw_length,
+	                          .type = e->type};
+	memcpy(loc.id, e->id, 32);
+	int rc = mv_index_add(x, &loc);
+	return rc < 0 ? rc : 0;
+}
+
+struct index_files {
+	char (*names)[65];
+	size_t n, cap;
+};
+
+static int collect_name(void *arg, const char *name, uint64_t size)
+{
+	struct index_files *f = arg;
+	(void)size;
+	if (strlen(name) != 64)
+		return 0;
+	if (f->n == f->cap) {
+		size_t nc = f->cap ? f->cap * 2 : 64;
+		char(*nn)[65] = realloc(f->names, nc * sizeof(*nn));
+		if (!nn)
+			return MV_ERR_NOMEM;
+		f->names = nn;
+		f->cap = nc;
+	}
+	memcpy(f->names[f->n++], name, 65);
+	return 0;
+}
+
+int mv_repo_list_names(struct mv_repo *r, enum mv_ftype ft, char (**names)[65], size_t *n,
+                       struct mv_error *err)
+{
+	struct index_files f = {0};
+	int rc = r->be->ops->list(r->be, ft, collect_name, &f, err);
+	if (rc == MV_ERR_NOMEM)
+		rc = mv_error_set(err, rc, 0, "out of memory");
+	if (rc) {
+		free(f.names);
+		return rc;
+	}
+	*names = f.names;
+	*n = f.n;
+	return 0;
+}
+
+struct hdr_state {
+	struct mv_index *x;
+	uint32_t pack;
+};
+
+static int add_hdr_entry(void *arg, const struct mv_index_entry *e)
+{
+	struct hdr_state *h = arg;
+	struct mv_blob_loc loc = {.pack = h->pack,
+	                          .offset = e->offset,
+	                          .length = e->length,
+	                          .raw_length = e->raw_length,
+	                          .type = e->type};
+	memcpy(loc.id, e->id, 32);
+	int rc = mv_index_add(h->x, &loc);
+	return rc < 0 ? rc : 0;
+}
+
+int mv_repo_read_pack_header(struct mv_repo *r, const char *name, uint64_t size,
+                             int (*cb)(void *arg, const struct mv_index_entry *e), void *arg,
+                             struct mv_error *err)
+{
+	uint8_t tail[4];
+	uint8_t *hdr = NULL;
+	const uint8_t *plain;
+	size_t plen;
+	int rc;
+
+	if (size < 4 + MV_SEAL_OVERHEAD)
+		return mv_error_set(err, MV_ERR_INTEGRITY, 0, "pack '%s' is truncated", name);
+	rc = r->be->ops->get(r->be, MV_FT_PACK, name, size - 4, tail, 4, err);
+	if (rc)
+		return rc;
+	uint32_t hlen = mv_get_u32(tail);
+	if (hlen < MV_SEAL_OVERHEAD || hlen > MV_PACKHDR_MAX || hlen > size - 4)
+		return mv_error_set(err, MV_ERR_INTEGRITY, 0,
+		                    "pack '%s' has an invalid header length", name);
+	hdr = malloc(hlen);
+	if (!hdr)
+		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+	rc = r->be->ops->get(r->be, MV_FT_PACK, name, size - 4 - hlen, hdr, hlen, err);
+	if (rc)
+		goto out;
+	rc = mv_blob_decode(r->ctx, r->keys, MV_T_PACKHDR, NULL, hdr, hlen, &plain, &plen, err);
+	if (rc) {
+		mv_error_prefix(err, rc, "pack '%s' header", name);
+		goto out;
+	}
+	rc = mv_packhdr_decode(plain, plen, size - 4 - hlen, cb, arg);
+	if (rc == -1)
+		rc = mv_error_set(err, MV_ERR_INTEGRITY, 0, "pack '%s' has a malformed header",
+		                  name);
+	else if (rc == MV_ERR_NOMEM)
+		rc = mv_error_set(err, rc, 0, "out of memory");
+out:
+	free(hdr);
+	return rc;
+}
+
+struct orphan_scan {
+	struct mv_repo *r;
+	size_t damaged;
+	struct mv_error *err;
+};
+
+static int scan_pack(void *arg, const char *name, uint64_t size)
+{
+	struct orphan_scan *o = arg;
+	struct mv_repo *r = o->r;
+	uint8_t id[32];
+	struct mv_error e = {0};
+
+	if (strlen(name) != 64 || mv_unhex(name, id, 32))
+		return 0;
+	if (mv_index_find_pack(r->index, id) != MV_PACK_NONE)
+		return 0;
+	uint32_t pn;
+	if (mv_index_add_pack(r->index, id, &pn))
+		return mv_error_set(o->err, MV_ERR_NOMEM, 0, "out of memory");
+	struct hdr_state h = {r->index, pn};
+	int rc = mv_repo_read_pack_header(r, name, size, add_hdr_entry, &h, &e);
+	if (rc == MV_ERR_NOMEM)
+		return mv_error_set(o->err, rc, 0, "out of memory");
+	if (rc) {
+		/* An unreadable leftover (e.g. a crash mid-write on a filesystem
+		 * without atomic rename) is ignored: no index names it. */
+		o->damaged++;
+		return 0;
+	}
+	uint32_t *no = realloc(r->orphans, (r->norphans + 1) * sizeof(*no));
+	if (!no)
+		return mv_error_set(o->err, MV_ERR_NOMEM, 0, "out of memory");
+	r->orphans = no;
+	r->orphans[r->norphans++] = pn;
+	return 0;
+}
+
+int mv_repo_load_index(struct mv_repo *r, int scan_orphans, size_t *damaged, struct mv_error *err)
+{
+	char(*names)[65] = NULL;
+	size_t n = 0, bad = 0;
+	int rc = mv_repo_list_names(r, MV_FT_INDEX, &names, &n, err);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t *p;
+		size_t len;
+		struct mv_error e = {0};
+		rc = mv_repo_load_object(r, MV_FT_INDEX, MV_T_INDEX, names[i], &p, &len, &e);
+		if (rc == MV_ERR_NOMEM) {
+			mv_error_set(err, rc, 0, "%s", e.msg);
+			goto out;
+		}
+		if (rc) {
+			bad++;
+			mv_error_set(err, rc, e.saved_errno, "%s", e.msg);
+			continue;
+		}
+		rc = mv_index_decode(p, len, add_entry, r->index);
+		free(p);
+		if (rc == MV_ERR_NOMEM) {
+			mv_error_set(err, rc, 0, "out of memory");
+			goto out;
+		}
+		if (rc) {
+			bad++;
+			mv_error_set(err, MV_ERR_INTEGRITY, 0, "index '%s' is malformed", names[i]);
+		}
+	}
+	rc = 0;
+	if (scan_orphans) {
+		struct orphan_scan o = {r, 0, err};
+		rc = r->be->ops->list(r->be, MV_FT_PACK, scan_pack, &o, err);
+	}
+out:
+	free(names);
+	if (damaged)
+		*damaged = bad;
+	return rc;
+}
+
+int mv_repo_read_blob(struct mv_repo *r, struct mv_blob_ctx *ctx, uint8_t type,
+                      const uint8_t id[32], const uint8_t **out, size_t *out_len,
+                      struct mv_error *err)
+{
+	char hex[65], pname[65];
+	const struct mv_blob_loc *loc = mv_index_lookup(r->index, id);
+	mv_hex(id, 32, hex);
+	if (!loc || loc->pack == MV_PACK_NONE)
+		return mv_error_set(err, MV_ERR_NOTFOUND, 0, "blob %s is not in the index", hex);
+	if (loc->type != type)
+		return mv_error_set(err, MV_ERR_INTEGRITY, 0, "blob %s has type %u, expected %u",
+		                    hex, loc->type, type);
+	mv_hex(mv_index_pack_id(r->index, loc->pack), 32, pname);
+	uint8_t *buf = malloc(loc->length);
+	if (!buf)
+		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+	int rc = r->be->ops->get(r->be, MV_FT_PACK, pname, loc->offset, buf, loc->length, err);
+	if (rc == MV_ERR_NOTFOUND)
+		rc = mv_error_set(err, MV_ERR_INTEGRITY, 0, "pack %s is missing", pname);
+	if (rc == 0) {
+		rc = mv_blob_decode(ctx, r->keys, type, id, buf, loc->length, out, out_len, err);
+		if (rc)
+			mv_error_prefix(err, rc, "blob %.16s in pack %.16s", hex, pname);
+	}
+	free(buf);
+	return rc;
+}
+
+int mv_repo_load_tree(struct mv_repo *r, struct mv_blob_ctx *ctx, const uint8_t id[32],
+                      struct mv_tree *t, struct mv_error *err)
+{
+	const uint8_t *p;
+	size_t n;
+	mv_tree_init(t);
+	int rc = mv_repo_read_blob(r, ctx ? ctx : r->ctx, MV_T_TREE, id, &p, &n, err);
+	if (rc)
+		return rc;
+	rc = mv_tree_decode(p, n, t);
+	if (rc == -2)
+		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+	if (rc) {
+		char hex[65];
+		mv_hex(id, 32, hex);
+		return mv_error_set(err, MV_ERR_INTEGRITY, 0, "tree %.16s is malformed", hex);
+	}
+	return 0;
+}
+
+static int snap_cmp(const void *a, const void *b)
+{
+	const struct mv_snapshot *x = a, *y = b;
+	if (x->time_ns != y->time_ns)
+		return x->time_ns < y->time_ns ? -1 : 1;
+	return memcmp(x->id, y->id, 32);
+}
+
+int mv_repo_snapshots(struct mv_repo *r, struct mv_snapshot **out, size_t *n, size_t *damaged,
+                      struct mv_error *err)
+{
+	char(*names)[65] = NULL;
+	size_t count = 0, bad = 0, k = 0;
+	struct mv_snapshot *s = NULL;
+	*out = NULL;
+	*n = 0;
+	int rc = mv_repo_list_names(r, MV_FT_SNAPSHOT, &names, &count, err);
+	if (rc)
+		return rc;
+	s = calloc(count ? count : 1, sizeof(*s));
+	if (!s) {
+		free(names);
+		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+	}
+	for (size_t i = 0; i < count; i++) {
+		uint8_t *p;
+		size_t len;
+		struct mv_error e = {0};
+		rc = mv_repo_load_object(r, MV_FT_SNAPSHOT, MV_T_SNAPSHOT, names[i], &p, &len, &e);
+		if (rc == MV_ERR_NOMEM)
+			goto nomem;
+		if (rc) {
+			bad++;
+			mv_error_set(err, rc, 0, "%s", e.msg);
+			continue;
+		}
+		rc = mv_snapshot_decode(p, len, &s[k]);
+		free(p);
+		if (rc == -2)
+			goto nomem;
+		if (rc) {
+			bad++;
+			mv_error_set(err, MV_ERR_INTEGRITY, 0, "snapshot '%s' is malformed",
+			             names[i]);
+			continue;
+		}
+		mv_unhex(names[i], s[k].id, 32);
+		k++;
+	}
+	free(names);
+	qsort(s, k, sizeof(*s), snap_cmp);
+	*out = s;
+	*n = k;
+	if (damaged)
+		*damaged = bad;
+	return 0;
+nomem:
+	free(names);
+	mv_snapshots_free(s, k);
+	return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+}
+
+void mv_snapshots_free(struct mv_snapshot *s, size_t n)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < n; i++)
+		mv_snapshot_release(&s[i]);
+	free(s);
+}
+
+int mv_repo_find_snapshot(struct mv_repo *r, const char *name, struct mv_snapshot *out,
+                          struct mv_error *err)
+{
+	struct mv_snapshot *all;
+	size_t n, found = SIZE_MAX;
+	memset(out, 0, sizeof(*out));
+	size_t nl = strlen(name);
+	int latest = !strcmp(name, "latest");
+	if (!latest) {
+		if (nl == 0 || nl > 64)
+			return mv_error_set(err, MV_ERR_NOTFOUND, 0, "no snapshot '%s'", name);
+		for (size_t i = 0; i < nl; i++)
+			if (!strchr("0123456789abcdef", name[i]))
+				return mv_error_set(err, MV_ERR_NOTFOUND, 0, "no snapshot '%s'",
+				                    name);
+	}
+	int rc = mv_repo_snapshots(r, &all, &n, NULL, err);
+	if (rc)
+		return rc;
+	if (latest) {
+		if (n)
+			found = n - 1;
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			char hex[65];
+			mv_hex(all[i].id, 32, hex);
+			if (strncmp(hex, name, nl))
+				continue;
+			if (found != SIZE_MAX) {
+				mv_snapshots_free(all, n);
+				return mv_error_set(err, MV_ERR_AMBIGUOUS, 0,
+				                    "'%s' matches several snapshots", name);
+			}
+			found = i;
+		}
+	}
+	if (found == SIZE_MAX) {
+		mv_snapshots_free(all, n);
+		return mv_error_set(err, MV_ERR_NOTFOUND, 0, "no snapshot '%s'", name);
+	}
+	*out = all[found];
+	memset(&all[found], 0, sizeof(all[found]));
+	mv_snapshots_free(all, n);
+	return 0;
+}

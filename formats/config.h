@@ -1,0 +1,36 @@
+/* The plaintext repository config (FORMAT.md section 3), without its MAC. */
+#ifndef MV_FMT_CONFIG_H
+#define MV_FMT_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "formats/buf.h"
+
+#define MV_CONFIG_MAGIC   "MEDVAULT"
+#define MV_CONFIG_MAC_LEN 32
+#define MV_CONFIG_MAX     512
+
+struct mv_config_fields {
+	uint32_t version;
+	uint32_t incompat;
+	uint32_t compat;
+	uint8_t repo_id[32];
+	char chunker[64]; /* NUL-terminated */
+	uint32_t chunk_min, chunk_avg, chunk_max;
+	char encoding[64];
+	uint32_t pack_target;
+};
+
+/* Encodes the fields (everything the MAC covers). */
+void mv_config_encode(const struct mv_config_fields *c, struct mv_wbuf *w);
+
+/* Decodes p[0..len) where the last 32 bytes are the MAC (not checked here).
+ * Returns 0; -1 malformed (bad magic, names not printable ASCII or too long,
+ * trailing bytes); -2 when the version is newer than max_version or an
+ * incompatible feature bit is set (c->version and c->incompat are filled so
+ * that the caller can say which). */
+int mv_config_decode(const uint8_t *p, size_t len, uint32_t max_version,
+                     struct mv_config_fields *c);
+
+#endif

@@ -1,0 +1,669 @@
+/* Tree payloads (formats/tree.c, FORMAT.md section 9). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "formats/tree.h"
+
+#define WMAX (64u << 20)
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static uint8_t *xdup(const void *p, size_t n)
+{
+	uint8_t *d = malloc(n ? n : 1);
+	assert_non_null(d);
+	if (n)
+		memcpy(d, p, n);
+	return d;
+}
+
+/* A node with every common field set to a value derived from seed. */
+static struct mv_node make_node(uint8_t kind, const void *name, size_t name_len, uint32_t seed)
+{
+	struct mv_node n;
+	memset(&n, 0, sizeof(n));
+	n.kind = kind;
+	n.name = xdup(name, name_len);
+	n.name_len = (uint16_t)name_len;
+	n.mode = 0100644u + seed;
+	n.uid = 1000u + seed;
+	n.gid = 2000u + seed;
+	n.mtime_ns = (int64_t)1700000000123456789LL + seed;
+	n.ctime_ns = -(int64_t)seed - 1; /* negative times must survive */
+	n.inode = 0x0102030405060708ull + seed;
+	n.rdev = 0x1122334455667788ull + seed;
+	n.size = 0xfedcba9876543210ull - seed;
+	return n;
+}
+
+static void set_chunks(struct mv_node *n, uint32_t count, uint8_t base)
+{
+	n->nchunks = count;
+	n->chunks = count ? malloc((size_t)count * 32) : NULL;
+	for (uint32_t i = 0; i < count; i++)
+		memset(n->chunks[i], base + (int)i, 32);
+	memset(n->content, 0xc0 + base, 32);
+}
+
+static void add(struct mv_tree *t, struct mv_node n)
+{
+	assert_int_equal(mv_tree_add(t, &n), 0);
+}
+
+static void assert_node_equal(const struct mv_node *a, const struct mv_node *b)
+{
+	assert_int_equal(a->kind, b->kind);
+	assert_int_equal(a->flags, b->flags);
+	assert_int_equal(a->name_len, b->name_len);
+	assert_memory_equal(a->name, b->name, a->name_len);
+	assert_int_equal(a->mode, b->mode);
+	assert_int_equal(a->uid, b->uid);
+	assert_int_equal(a->gid, b->gid);
+	assert_true(a->mtime_ns == b->mtime_ns);
+	assert_true(a->ctime_ns == b->ctime_ns);
+	assert_true(a->inode == b->inode);
+	assert_true(a->rdev == b->rdev);
+	assert_true(a->size == b->size);
+	if (a->kind == MV_NODE_FILE) {
+		assert_int_equal(a->nchunks, b->nchunks);
+		if (a->nchunks)
+			assert_memory_equal(a->chunks, b->chunks, (size_t)a->nchunks * 32);
+		assert_memory_equal(a->content, b->content, 32);
+	}
+	if (a->kind == MV_NODE_DIR)
+		assert_memory_equal(a->subtree, b->subtree, 32);
+	if (a->kind == MV_NODE_SYMLINK) {
+		assert_int_equal(a->target_len, b->target_len);
+		assert_memory_equal(a->target, b->target, a->target_len);
+	}
+}
+
+/* A tree holding every kind, both flags, non-UTF-8 and maximal names, the
+ * longest symlink target, and files with and without chunks. */
+static void build_full_tree(struct mv_tree *t)
+{
+	struct mv_node n;
+	uint8_t longname[255];
+	memset(longname, 'z', sizeof(longname));
+
+	mv_tree_init(t);
+	n = make_node(MV_NODE_FILE, "scan.dcm", 8, 1);
+	n.flags = MV_NODE_F_CHANGED;
+	set_chunks(&n, 3, 0x10);
+	add(t, n);
+	n = make_node(MV_NODE_FILE, "empty", 5, 2);
+	n.flags = MV_NODE_F_UNREADABLE | MV_NODE_F_CHANGED;
+	set_chunks(&n, 0, 0x20);
+	add(t, n);
+	n = make_node(MV_NODE_DIR, "\xc3\xa9tudes", 7, 3); /* UTF-8 "études" */
+	memset(n.subtree, 0x5d, 32);
+	add(t, n);
+	n = make_node(MV_NODE_SYMLINK, "link", 4, 4);
+	{
+		uint8_t target[4095];
+		memset(target, 't', sizeof(target));
+		target[0] = '/';
+		n.target = xdup(target, sizeof(target));
+		n.target_len = sizeof(target);
+	}
+	add(t, n);
+	n = make_node(MV_NODE_FIFO, "fifo", 4, 5);
+	add(t, n);
+	n = make_node(MV_NODE_CHR, "tty\x01", 4, 6);
+	add(t, n);
+	n = make_node(MV_NODE_BLK, "\xff\xfe\x80 latin1 caf\xe9", 15, 7); /* not UTF-8 */
+	add(t, n);
+	n = make_node(MV_NODE_SOCK, "sock", 4, 8);
+	add(t, n);
+	n = make_node(MV_NODE_FIFO, longname, sizeof(longname), 9);
+	add(t, n);
+	n = make_node(MV_NODE_FIFO, "...", 3, 10); /* only "." and ".." are banned */
+	add(t, n);
+	n = make_node(MV_NODE_FIFO, ".a", 2, 11);
+	add(t, n);
+	assert_int_equal(mv_tree_sort(t), 0);
+}
+
+static void encode_tree(const struct mv_tree *t, struct mv_wbuf *w)
+{
+	mv_wbuf_init(w, WMAX);
+	mv_tree_encode(t, w);
+	assert_false(w->failed);
+}
+
+static void assert_empty(const struct mv_tree *t)
+{
+	assert_null(t->nodes);
+	assert_int_equal(t->count, 0);
+	assert_int_equal(t->cap, 0);
+}
+
+/* Raw writers that do not validate, to build malformed payloads. */
+static void raw_head(struct mv_wbuf *w, uint8_t version, uint32_t count)
+{
+	mv_wbuf_init(w, WMAX);
+	mv_wbuf_u8(w, version);
+	mv_wbuf_u32(w, count);
+}
+
+static void raw_node(struct mv_wbuf *w, uint8_t kind, uint8_t flags, const void *name,
+                     size_t name_len)
+{
+	mv_wbuf_u8(w, kind);
+	mv_wbuf_u8(w, flags);
+	mv_wbuf_str16(w, name, name_len);
+	mv_wbuf_u32(w, 0644);
+	mv_wbuf_u32(w, 1);
+	mv_wbuf_u32(w, 2);
+	mv_wbuf_i64(w, 3);
+	mv_wbuf_i64(w, 4);
+	mv_wbuf_u64(w, 5);
+	mv_wbuf_u64(w, 6);
+	mv_wbuf_u64(w, 7);
+}
+
+static int decode_raw(struct mv_wbuf *w)
+{
+	struct mv_tree t;
+	assert_false(w->failed);
+	int rc = mv_tree_decode(w->data, w->len, &t);
+	if (rc)
+		assert_empty(&t);
+	mv_tree_release(&t);
+	mv_wbuf_release(w);
+	return rc;
+}
+
+/* ---- round trips ------------------------------------------------------ */
+
+static void test_tree__round_trip_every_kind(void **state)
+{
+	(void)state;
+	struct mv_tree t, d;
+	struct mv_wbuf w, w2;
+
+	build_full_tree(&t);
+	encode_tree(&t, &w);
+	assert_int_equal(mv_tree_decode(w.data, w.len, &d), 0);
+	assert_int_equal(d.count, t.count);
+	for (size_t i = 0; i < t.count; i++)
+		assert_node_equal(&t.nodes[i], &d.nodes[i]);
+	/* Re-encoding gives the same bytes (the format is canonical). */
+	encode_tree(&d, &w2);
+	assert_int_equal(w.len, w2.len);
+	assert_memory_equal(w.data, w2.data, w.len);
+
+	mv_wbuf_release(&w);
+	mv_wbuf_release(&w2);
+	mv_tree_release(&t);
+	mv_tree_release(&d);
+	assert_empty(&t);
+}
+
+/* The exact bytes of FORMAT.md section 9, written out by hand. */
+static void test_tree__golden_bytes(void **state)
+{
+	(void)state;
+	static const uint8_t expect[] = {
+	    0x01,                   /* version */
+	    0x02, 0x00, 0x00, 0x00, /* 2 nodes */
+	    /* node "a": directory */
+	    0x02, 0x00, 0x01, 0x00, 'a', 0xed, 0x41, 0x00, 0x00, /* mode 040755 */
+	    0xe8, 0x03, 0x00, 0x00, 0xe9, 0x03, 0x00, 0x00,      /* uid 1000, gid 1001 */
+	    0x01, 0, 0, 0, 0, 0, 0, 0,                           /* mtime 1 */
+	    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,      /* ctime -1 */
+	    0x07, 0, 0, 0, 0, 0, 0, 0,                           /* inode 7 */
+	    0, 0, 0, 0, 0, 0, 0, 0,                              /* rdev */
+	    0x10, 0, 0, 0, 0, 0, 0, 0,                           /* size 16 */
+	    0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa,      /* subtree id */
+	    0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa,      /* ... */
+	    0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa,      /* ... */
+	    0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa,      /* ... */
+	    /* node "b": symlink -> "x" */
+	    0x03, 0x00, 0x01, 0x00, 'b', 0xff, 0xa1, 0x00, 0x00, /* mode 0120777 */
+	    0, 0, 0, 0, 0, 0, 0, 0,                              /* uid, gid */
+	    0, 0, 0, 0, 0, 0, 0, 0,                              /* mtime */
+	    0, 0, 0, 0, 0, 0, 0, 0,                              /* ctime */
+	    0, 0, 0, 0, 0, 0, 0, 0,                              /* inode */
+	    0, 0, 0, 0, 0, 0, 0, 0,                              /* rdev */
+	    0, 0, 0, 0, 0, 0, 0, 0,                              /* size */
+	    0x01, 0x00, 'x'};                                    /* target */
+	struct mv_tree t;
+	struct mv_wbuf w;
+	struct mv_node n;
+
+	mv_tree_init(&t);
+	memset(&n, 0, sizeof(n));
+	n.kind = MV_NODE_SYMLINK;
+	n.name = xdup("b", 1);
+	n.name_len = 1;
+	n.mode = 0120777;
+	n.target = xdup("x", 1);
+	n.target_len = 1;
+	add(&t, n);
+	memset(&n, 0, sizeof(n));
+	n.kind = MV_NODE_DIR;
+	n.name = xdup("a", 1);
+	n.name_len = 1;
+	n.mode = 040755;
+	n.uid = 1000;
+	n.gid = 1001;
+	n.mtime_ns = 1;
+	n.ctime_ns = -1;
+	n.inode = 7;
+	n.size = 16;
+	memset(n.subtree, 0xaa, 32);
+	add(&t, n);
+	assert_int_equal(mv_tree_sort(&t), 0);
+	encode_tree(&t, &w);
+	assert_int_equal(w.len, sizeof(expect));
+	assert_memory_equal(w.data, expect, sizeof(expect));
+	mv_wbuf_release(&w);
+	mv_tree_release(&t);
+}
+
+static void test_tree__empty_tree(void **state)
+{
+	(void)state;
+	static const uint8_t expect[] = {1, 0, 0, 0, 0};
+	struct mv_tree t, d;
+	struct mv_wbuf w;
+
+	mv_tree_init(&t);
+	encode_tree(&t, &w);
+	assert_int_equal(w.len, sizeof(expect));
+	assert_memory_equal(w.data, expect, sizeof(expect));
+	assert_int_equal(mv_tree_decode(w.data, w.len, &d), 0);
+	assert_int_equal(d.count, 0);
+	assert_null(mv_tree_find(&d, (const uint8_t *)"a", 1));
+	mv_tree_release(&d);
+	mv_wbuf_release(&w);
+	assert_int_equal(mv_tree_decode(NULL, 0, &d), -1);
+	assert_empty(&d);
+}
+
+/* ---- hostile input ----------------------------------------------------- */
+
+static void test_tree__truncation_at_every_offset(void **state)
+{
+	(void)state;
+	struct mv_tree t, d;
+	struct mv_wbuf w;
+
+	build_full_tree(&t);
+	encode_tree(&t, &w);
+	for (size_t cut = 0; cut < w.len; cut++) {
+		/* A copy of exactly cut bytes so ASan sees any over-read. */
+		uint8_t *p = xdup(w.data, cut);
+		int rc = mv_tree_decode(p, cut, &d);
+		if (rc != -1)
+			fail_msg("prefix of %zu/%zu bytes decoded with %d", cut, w.len, rc);
+		assert_empty(&d);
+		free(p);
+	}
+	mv_wbuf_release(&w);
+	mv_tree_release(&t);
+}
+
+static void test_tree__trailing_garbage_rejected(void **state)
+{
+	(void)state;
+	struct mv_tree t, d;
+	struct mv_wbuf w;
+
+	build_full_tree(&t);
+	encode_tree(&t, &w);
+	mv_wbuf_u8(&w, 0);
+	assert_int_equal(mv_tree_decode(w.data, w.len, &d), -1);
+	assert_empty(&d);
+	mv_wbuf_release(&w);
+	mv_tree_release(&t);
+
+	mv_tree_init(&t);
+	encode_tree(&t, &w);
+	mv_wbuf_u32(&w, 0);
+	assert_int_equal(mv_tree_decode(w.data, w.len, &d), -1);
+	mv_wbuf_release(&w);
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+#ifndef UNDER_ASAN
+/* Runs mv_tree_decode with the address space capped at its current size plus
+ * 256 MiB: a decoder that allocated for the declared count before checking it
+ * against the input would get NULL and return -2 instead of -1. */
+static int decode_capped(const uint8_t *p, size_t len, struct mv_tree *t)
+{
+	struct rlimit old, lim;
+	unsigned long pages = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%lu", &pages), 1);
+	fclose(f);
+	assert_int_equal(getrlimit(RLIMIT_AS, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)pages * 4096u + (256u << 20);
+	if (old.rlim_cur != RLIM_INFINITY && old.rlim_cur < lim.rlim_cur)
+		lim.rlim_cur = old.rlim_cur;
+	assert_int_equal(setrlimit(RLIMIT_AS, &lim), 0);
+	int rc = mv_tree_decode(p, len, t);
+	assert_int_equal(setrlimit(RLIMIT_AS, &old), 0);
+	return rc;
+}
+#endif
+
+static void test_tree__huge_counts_rejected_before_allocating(void **state)
+{
+	(void)state;
+	struct mv_wbuf w;
+
+	/* 4 billion nodes declared, one real node given. */
+	raw_head(&w, 1, 0xffffffffu);
+	raw_node(&w, MV_NODE_FIFO, 0, "a", 1);
+	assert_int_equal(decode_raw(&w), -1);
+
+	/* One more than the limit, input short. */
+	raw_head(&w, 1, MV_TREE_MAX_NODES + 1);
+	raw_node(&w, MV_NODE_FIFO, 0, "a", 1);
+	assert_int_equal(decode_raw(&w), -1);
+
+	/* A file node declaring 4 billion chunks, and the limit + 1. */
+	raw_head(&w, 1, 1);
+	raw_node(&w, MV_NODE_FILE, 0, "f", 1);
+	mv_wbuf_u32(&w, 0xffffffffu);
+	mv_wbuf_put(&w, (const uint8_t[64]){0}, 64);
+	assert_int_equal(decode_raw(&w), -1);
+	raw_head(&w, 1, 1);
+	raw_node(&w, MV_NODE_FILE, 0, "f", 1);
+	mv_wbuf_u32(&w, MV_NODE_MAX_CHUNKS + 1);
+	mv_wbuf_put(&w, (const uint8_t[64]){0}, 64);
+	assert_int_equal(decode_raw(&w), -1);
+}
+
+/* Under ASan an allocation failure aborts instead of returning NULL, so this
+ * check runs in the plain build only. */
+static void test_tree__counts_within_limits_checked_against_input(void **state)
+{
+	(void)state;
+#ifdef UNDER_ASAN
+	skip();
+#else
+	struct mv_wbuf w;
+	struct mv_tree d;
+	/* Counts within the limits (4M nodes = ~700 MB of structs, 16M chunks =
+	 * 512 MiB) but far beyond the input: must fail as malformed without
+	 * trying to allocate. */
+	raw_head(&w, 1, MV_TREE_MAX_NODES);
+	raw_node(&w, MV_NODE_FIFO, 0, "a", 1);
+	assert_int_equal(decode_capped(w.data, w.len, &d), -1);
+	assert_empty(&d);
+	mv_wbuf_release(&w);
+
+	raw_head(&w, 1, 1);
+	raw_node(&w, MV_NODE_FILE, 0, "f", 1);
+	mv_wbuf_u32(&w, MV_NODE_MAX_CHUNKS);
+	mv_wbuf_put(&w, (const uint8_t[64]){0}, 64);
+	assert_int_equal(decode_capped(w.data, w.len, &d), -1);
+	assert_empty(&d);
+	mv_wbuf_release(&w);
+#endif
+}
+
+static void test_tree__bad_version_kind_flags_rejected(void **state)
+{
+	(void)state;
+	struct mv_wbuf w;
+	static const uint8_t bad_kinds[] = {0, 8, 9, 16, 255};
+	static const uint8_t bad_flags[] = {4, 8, 0x80, 0xff};
+
+	for (unsigned v = 0; v < 256; v++) {
+		raw_head(&w, (uint8_t)v, 1);
+		raw_node(&w, MV_NODE_FIFO, 0, "a", 1);
+		assert_int_equal(decode_raw(&w), v == 1 ? 0 : -1);
+	}
+	for (size_t i = 0; i < sizeof(bad_kinds); i++) {
+		raw_head(&w, 1, 1);
+		raw_node(&w, bad_kinds[i], 0, "a", 1);
+		mv_wbuf_put(&w, (const uint8_t[36]){0}, 36); /* room for any extra */
+		assert_int_equal(decode_raw(&w), -1);
+	}
+	for (size_t i = 0; i < sizeof(bad_flags); i++) {
+		raw_head(&w, 1, 1);
+		raw_node(&w, MV_NODE_FIFO, bad_flags[i], "a", 1);
+		assert_int_equal(decode_raw(&w), -1);
+	}
+	for (uint8_t f = 0; f < 4; f++) {
+		raw_head(&w, 1, 1);
+		raw_node(&w, MV_NODE_SOCK, f, "a", 1);
+		assert_int_equal(decode_raw(&w), 0);
+	}
+}
+
+static void test_tree__name_rules(void **state)
+{
+	(void)state;
+	struct mv_wbuf w;
+	uint8_t big[256];
+	memset(big, 'n', sizeof(big));
+	static const struct {
+		const char *s;
+		size_t n;
+		int rc;
+	} cases[] = {
+	    {"", 0, -1},     {".", 1, -1},   {"..", 2, -1}, {"a/b", 3, -1}, {"/", 1, -1},
+	    {"a\0b", 3, -1}, {"\0", 1, -1},  {"...", 3, 0}, {".a", 2, 0},   {"a.", 2, 0},
+	    {"\xff", 1, 0},  {"\x01", 1, 0}, {"a b", 3, 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		raw_head(&w, 1, 1);
+		raw_node(&w, MV_NODE_FIFO, 0, cases[i].s, cases[i].n);
+		if (decode_raw(&w) != cases[i].rc)
+			fail_msg("name case %zu", i);
+	}
+	raw_head(&w, 1, 1);
+	raw_node(&w, MV_NODE_FIFO, 0, big, 255);
+	assert_int_equal(decode_raw(&w), 0);
+	raw_head(&w, 1, 1);
+	raw_node(&w, MV_NODE_FIFO, 0, big, 256);
+	assert_int_equal(decode_raw(&w), -1);
+}
+
+static void test_tree__symlink_target_rules(void **state)
+{
+	(void)state;
+	struct mv_wbuf w;
+	uint8_t *big = calloc(1, 4096);
+	assert_non_null(big);
+	memset(big, 'x', 4096);
+
+	raw_head(&w, 1, 1);
+	raw_node(&w, MV_NODE_SYMLINK, 0, "l", 1);
+	mv_wbuf_str16(&w, "", 0);
+	assert_int_equal(decode_raw(&w), -1);
+	raw_head(&w, 1, 1);
+	raw_node(&w, MV_NODE_SYMLINK, 0, "l", 1);
+	mv_wbuf_str16(&w, big, 4096);
+	assert_int_equal(decode_raw(&w), -1);
+	raw_head(&w, 1, 1);
+	raw_node(&w, MV_NODE_SYMLINK, 0, "l", 1);
+	mv_wbuf_str16(&w, big, 4095);
+	assert_int_equal(decode_raw(&w), 0);
+	raw_head(&w, 1, 1);
+	raw_node(&w, MV_NODE_SYMLINK, 0, "l", 1);
+	mv_wbuf_str16(&w, "ab\0c", 4);
+	assert_int_equal(decode_raw(&w), -1);
+	free(big);
+}
+
+static void test_tree__unsorted_and_duplicate_names_rejected(void **state)
+{
+	(void)state;
+	struct mv_wbuf w;
+	static const struct {
+		const char *a, *b;
+		int rc;
+	} cases[] = {
+	    {"a", "b", 0},     {"b", "a", -1},      {"a", "a", -1},   {"a", "ab", 0},
+	    {"ab", "a", -1},   {"B", "a", 0},       {"a", "B", -1},   {"z", "\x80", 0},
+	    {"\x80", "z", -1}, {"\x7f", "\x80", 0}, {"ab", "ab", -1},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		raw_head(&w, 1, 2);
+		raw_node(&w, MV_NODE_FIFO, 0, cases[i].a, strlen(cases[i].a));
+		raw_node(&w, MV_NODE_FIFO, 0, cases[i].b, strlen(cases[i].b));
+		if (decode_raw(&w) != cases[i].rc)
+			fail_msg("order case %zu (%s, %s)", i, cases[i].a, cases[i].b);
+	}
+	/* Out of order in the middle of a longer list. */
+	raw_head(&w, 1, 4);
+	raw_node(&w, MV_NODE_FIFO, 0, "a", 1);
+	raw_node(&w, MV_NODE_FIFO, 0, "c", 1);
+	raw_node(&w, MV_NODE_FIFO, 0, "b", 1);
+	raw_node(&w, MV_NODE_FIFO, 0, "d", 1);
+	assert_int_equal(decode_raw(&w), -1);
+}
+
+/* ---- in-memory operations ------------------------------------------------ */
+
+static void test_tree__sort_find_and_duplicates(void **state)
+{
+	(void)state;
+	struct mv_tree t;
+	static const char *names[] = {"m", "b", "ab", "a", "\xff", "zz", "z", "A", "a0"};
+	static const char *sorted[] = {"A", "a", "a0", "ab", "b", "m", "z", "zz", "\xff"};
+	const size_t n = sizeof(names) / sizeof(names[0]);
+
+	mv_tree_init(&t);
+	for (size_t i = 0; i < n; i++)
+		add(&t, make_node(MV_NODE_FIFO, names[i], strlen(names[i]), (uint32_t)i));
+	assert_int_equal(mv_tree_sort(&t), 0);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(t.nodes[i].name_len, strlen(sorted[i]));
+		assert_memory_equal(t.nodes[i].name, sorted[i], strlen(sorted[i]));
+		const struct mv_node *f =
+		    mv_tree_find(&t, (const uint8_t *)sorted[i], strlen(sorted[i]));
+		assert_ptr_equal(f, &t.nodes[i]);
+	}
+	assert_null(mv_tree_find(&t, (const uint8_t *)"aa", 2));
+	assert_null(mv_tree_find(&t, (const uint8_t *)"zzz", 3));
+	assert_null(mv_tree_find(&t, (const uint8_t *)"", 0));
+	assert_null(mv_tree_find(&t, (const uint8_t *)"0", 1));
+
+	/* A duplicate makes sort fail, and encode refuses the tree. */
+	add(&t, make_node(MV_NODE_SOCK, "m", 1, 99));
+	assert_int_equal(mv_tree_sort(&t), -1);
+	struct mv_wbuf w;
+	mv_wbuf_init(&w, WMAX);
+	mv_tree_encode(&t, &w);
+	assert_true(w.failed);
+	mv_wbuf_release(&w);
+	mv_tree_release(&t);
+}
+
+static void test_tree__add_grows(void **state)
+{
+	(void)state;
+	struct mv_tree t;
+	char name[16];
+
+	mv_tree_init(&t);
+	for (uint32_t i = 0; i < 5000; i++) {
+		int len = snprintf(name, sizeof(name), "n%05u", (unsigned)(4999 - i));
+		add(&t, make_node(MV_NODE_FIFO, name, (size_t)len, i));
+		assert_true(t.cap >= t.count);
+		assert_true(t.cap <= 2 * t.count + 16);
+	}
+	assert_int_equal(t.count, 5000);
+	assert_int_equal(mv_tree_sort(&t), 0);
+	for (uint32_t i = 0; i < 5000; i++) {
+		int len = snprintf(name, sizeof(name), "n%05u", (unsigned)i);
+		const struct mv_node *f = mv_tree_find(&t, (const uint8_t *)name, (size_t)len);
+		assert_non_null(f);
+		assert_int_equal(f->uid, 1000u + (4999 - i));
+	}
+	mv_tree_release(&t);
+	assert_empty(&t);
+	mv_tree_release(NULL);
+	mv_node_release(NULL);
+}
+
+static void test_tree__encode_refuses_invalid(void **state)
+{
+	(void)state;
+	struct mv_tree t;
+	struct mv_wbuf w;
+	struct mv_node *n;
+
+	/* Unsorted: encode must refuse rather than write an unreadable tree. */
+	mv_tree_init(&t);
+	add(&t, make_node(MV_NODE_FIFO, "b", 1, 0));
+	add(&t, make_node(MV_NODE_FIFO, "a", 1, 0));
+	mv_wbuf_init(&w, WMAX);
+	mv_tree_encode(&t, &w);
+	assert_true(w.failed);
+	mv_wbuf_release(&w);
+	assert_int_equal(mv_tree_sort(&t), 0);
+	encode_tree(&t, &w);
+	mv_wbuf_release(&w);
+
+	n = &t.nodes[0];
+	n->kind = 8;
+	mv_wbuf_init(&w, WMAX);
+	mv_tree_encode(&t, &w);
+	assert_true(w.failed);
+	mv_wbuf_release(&w);
+	n->kind = MV_NODE_FIFO;
+	n->flags = 4;
+	mv_wbuf_init(&w, WMAX);
+	mv_tree_encode(&t, &w);
+	assert_true(w.failed);
+	mv_wbuf_release(&w);
+	n->flags = 0;
+	n->kind = MV_NODE_SYMLINK; /* no target */
+	mv_wbuf_init(&w, WMAX);
+	mv_tree_encode(&t, &w);
+	assert_true(w.failed);
+	mv_wbuf_release(&w);
+	n->kind = MV_NODE_FIFO;
+	n->name[0] = '/';
+	mv_wbuf_init(&w, WMAX);
+	mv_tree_encode(&t, &w);
+	assert_true(w.failed);
+	mv_wbuf_release(&w);
+	mv_tree_release(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_tree__round_trip_every_kind),
+	    cmocka_unit_test(test_tree__golden_bytes),
+	    cmocka_unit_test(test_tree__empty_tree),
+	    cmocka_unit_test(test_tree__truncation_at_every_offset),
+	    cmocka_unit_test(test_tree__trailing_garbage_rejected),
+	    cmocka_unit_test(test_tree__huge_counts_rejected_before_allocating),
+	    cmocka_unit_test(test_tree__counts_within_limits_checked_against_input),
+	    cmocka_unit_test(test_tree__bad_version_kind_flags_rejected),
+	    cmocka_unit_test(test_tree__name_rules),
+	    cmocka_unit_test(test_tree__symlink_target_rules),
+	    cmocka_unit_test(test_tree__unsorted_and_duplicate_names_rejected),
+	    cmocka_unit_test(test_tree__sort_find_and_duplicates),
+	    cmocka_unit_test(test_tree__add_grows),
+	    cmocka_unit_test(test_tree__encode_refuses_invalid),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -655,7 +655,8 @@ static int walk_dir(struct bk *b, size_t plen, const struct mv_tree *parent, int
 	closedir(dir);
 	if (rc)
 		goto out;
-	qsort(names, nn, sizeof(*names), name_cmp);
+	if (nn)
+		qsort(names, nn, sizeof(*names), name_cmp);
 	for (size_t i = 0; i < nn; i++) {
 		size_t l = strlen(names[i]);
 		if (plen + 1 + l >= sizeof(b->path)) {

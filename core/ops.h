@@ -20,8 +20,12 @@ struct mv_progress {
 
 struct mv_events {
 	void (*progress)(void *arg, const struct mv_progress *p);
-	/* A problem with one item that does not stop the operation. */
+	/* A problem with one item that does not stop the operation. Restore's
+	 * messages about files it could not restore intact start with
+	 * "damaged". */
 	void (*warn)(void *arg, const char *path, const char *msg);
+	/* Information that is not a problem (may be NULL). */
+	void (*note)(void *arg, const char *path, const char *msg);
 	void *arg;
 	/* Set by a signal handler to cancel; checked often. May be NULL. */
 	volatile sig_atomic_t *cancel;

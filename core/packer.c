@@ -300,7 +300,8 @@ int mv_packer_write_index(struct mv_packer *p, struct mv_error *err)
 	if (rc)
 		return mv_error_set(err, rc, 0, "out of memory");
 	for (size_t i = 0; i < norph; i++)
-		qsort(orph[i].entries, orph[i].n, sizeof(*orph[i].entries), entry_cmp);
+		if (orph[i].n)
+			qsort(orph[i].entries, orph[i].n, sizeof(*orph[i].entries), entry_cmp);
 	size_t total = p->ndone + norph;
 	mv_wbuf_init(&w, 64u << 20);
 	list = calloc(total ? total : 1, sizeof(*list));

@@ -658,7 +658,8 @@ int mv_repo_snapshots(struct mv_repo *r, struct mv_snapshot **out, size_t *n, si
 		k++;
 	}
 	free(names);
-	qsort(s, k, sizeof(*s), snap_cmp);
+	if (k)
+		qsort(s, k, sizeof(*s), snap_cmp);
 	*out = s;
 	*n = k;
 	if (damaged)

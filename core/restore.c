@@ -647,7 +647,8 @@ int mv_restore(struct mv_repo *r, const struct mv_snapshot *snap, const struct m
 		if (s.files[i].remaining == 0)
 			file_done(&s, &s.files[i]);
 
-	qsort(s.refs, s.nrefs, sizeof(*s.refs), ref_cmp);
+	if (s.nrefs)
+		qsort(s.refs, s.nrefs, sizeof(*s.refs), ref_cmp);
 	int want = o->threads > 0 ? o->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (want < 1)
 		want = 1;

@@ -1,0 +1,72 @@
+/* The commands of the medvault program: the table in main.c, one
+ * cmd_<name>.c per command, each with its help text as one const struct
+ * (the source of `--help` and, later, of the man page). */
+#ifndef MV_CLI_COMMANDS_H
+#define MV_CLI_COMMANDS_H
+
+#include <signal.h>
+#include <stdio.h>
+
+#include "cli/options.h"
+
+/* What every command gets: the global options and the cancel flag that the
+ * SIGINT/SIGTERM handler sets (passed to the engine as mv_events.cancel). */
+struct cli_ctx {
+	struct cli_globals g;
+	volatile sig_atomic_t *cancel;
+};
+
+struct cli_help_opt {
+	const char *flags; /* "-e, --exclude PATTERN" */
+	const char *text;  /* one sentence */
+};
+
+struct cli_help {
+	const char *usage;                  /* "medvault backup [options] PATH..." */
+	const char *summary;                /* one line, lowercase, for `medvault help` */
+	const char *description;            /* paragraphs separated by blank lines */
+	const struct cli_help_opt *options; /* ends with {NULL, NULL}; may be NULL */
+	const char *examples;               /* lines of commands, "# comment" lines allowed */
+};
+
+/* argv[0] is the command name; the options after it (global ones included)
+ * are parsed by the command. Returns an exit code (cli/exitcode.h). */
+typedef int cli_cmd_fn(int argc, char **argv, struct cli_ctx *ctx);
+
+enum {
+	CLI_CMD_REPO = 1, /* works on a repository: -r and the password sources apply */
+};
+
+struct cli_command {
+	const char *name;
+	cli_cmd_fn *fn;
+	unsigned flags;
+	const struct cli_help *help; /* help->summary is the table's summary */
+};
+
+/* The table (main.c), ending with a NULL name. */
+extern const struct cli_command cli_commands[];
+/* NULL when there is no such command. */
+const struct cli_command *cli_command_find(const char *name);
+
+/* cmd_help.c: help texts. cli_help_command prints a command's help to
+ * stdout and returns 0 (for `COMMAND --help`). */
+void cli_help_general(FILE *f);
+void cli_help_print(FILE *f, const struct cli_command *c);
+int cli_help_command(const char *name);
+
+#define CLI_COMMAND(n)                                                                             \
+	int cmd_##n(int argc, char **argv, struct cli_ctx *ctx);                                   \
+	extern const struct cli_help cmd_##n##_help
+
+CLI_COMMAND(init);
+CLI_COMMAND(backup);
+CLI_COMMAND(snapshots);
+CLI_COMMAND(ls);
+CLI_COMMAND(restore);
+CLI_COMMAND(check);
+CLI_COMMAND(unlock);
+CLI_COMMAND(version);
+CLI_COMMAND(help);
+
+#endif

@@ -1,0 +1,47 @@
+/* A small streaming JSON writer for --json output.
+ *
+ * Strings are bytes from file systems and repositories, not necessarily
+ * UTF-8. They are written as valid JSON: valid UTF-8 passes through;
+ * `"` `\`, control characters (C0, DEL, C1), U+2028/U+2029 and the
+ * bidirectional marks and overrides are escaped (\n, \t, ... or \uXXXX),
+ * so that JSON shown on a terminal is safe too; every byte that is not part of valid
+ * UTF-8 becomes U+FFFD, the replacement character, as restic (Go) does.
+ * We chose U+FFFD over \u00NN because \u00NN would silently turn the byte
+ * 0xE9 into the character "é", a wrong name that looks right, whereas
+ * U+FFFD shows plainly that the name was not representable. */
+#ifndef MV_CLI_JSON_H
+#define MV_CLI_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CLI_JSON_MAX_DEPTH 16
+
+struct cli_json {
+	FILE *f;
+	unsigned depth;
+	unsigned char has_items[CLI_JSON_MAX_DEPTH];
+};
+
+void cli_json_init(struct cli_json *j, FILE *f);
+
+/* `key` is the member name inside an object, NULL inside an array or at
+ * the top level. Closing the top-level value writes a newline. */
+void cli_json_begin_object(struct cli_json *j, const char *key);
+void cli_json_end_object(struct cli_json *j);
+void cli_json_begin_array(struct cli_json *j, const char *key);
+void cli_json_end_array(struct cli_json *j);
+
+void cli_json_str(struct cli_json *j, const char *key, const char *s); /* NULL: null */
+void cli_json_strn(struct cli_json *j, const char *key, const char *s, size_t len);
+void cli_json_hex(struct cli_json *j, const char *key, const uint8_t *bytes, size_t n);
+void cli_json_u64(struct cli_json *j, const char *key, uint64_t v);
+void cli_json_i64(struct cli_json *j, const char *key, int64_t v);
+void cli_json_double(struct cli_json *j, const char *key, double v);
+void cli_json_bool(struct cli_json *j, const char *key, int v);
+
+/* Writes s as a JSON string literal (with the quotes). */
+void cli_json_put_string(FILE *f, const char *s, size_t len);
+
+#endif

@@ -1,0 +1,276 @@
+#include "cli/password.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cli/exitcode.h"
+#include "cli/output.h"
+
+/* Reads from fd into s (capacity CLI_PASSWORD_MAX) until EOF, or until a
+ * newline when `line`. Returns 0, -1 (errno set), -2 too long, -3
+ * interrupted. */
+static int read_secret(int fd, struct cli_secret *s, int line, volatile sig_atomic_t *cancel)
+{
+	for (;;) {
+		ssize_t n;
+		if (s->len == CLI_PASSWORD_MAX) {
+			char extra;
+			n = read(fd, &extra, 1);
+			if (n == 0 || (line && n == 1 && extra == '\n'))
+				return 0;
+			return n < 0 ? -1 : -2;
+		}
+		n = read(fd, s->p + s->len, line ? 1 : CLI_PASSWORD_MAX - s->len);
+		if (n < 0 && errno == EINTR) {
+			if (cancel && *cancel)
+				return -3;
+			continue;
+		}
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			return 0;
+		if (line && s->p[s->len] == '\n')
+			return 0;
+		s->len += (size_t)n;
+	}
+}
+
+static int secret_alloc(struct cli_secret *s)
+{
+	s->len = 0;
+	s->p = sodium_malloc(CLI_PASSWORD_MAX + 1);
+	if (!s->p) {
+		cli_error("out of memory for the password");
+		return CLI_EXIT_FATAL;
+	}
+	return 0;
+}
+
+/* Strips one trailing "\n" or "\r\n", terminates, refuses empty. */
+static int secret_finish(struct cli_secret *s, const char *source)
+{
+	if (s->len > 0 && s->p[s->len - 1] == '\n')
+		s->len--;
+	if (s->len > 0 && s->p[s->len - 1] == '\r')
+		s->len--;
+	s->p[s->len] = '\0';
+	if (s->len == 0) {
+		cli_error("empty password from %s", source);
+		return CLI_EXIT_FATAL;
+	}
+	return 0;
+}
+
+static int read_status(int r, const char *source)
+{
+	if (r == -1)
+		cli_error("cannot read the password from %s: %s", source, strerror(errno));
+	else if (r == -2)
+		cli_error("password from %s is longer than %d bytes", source, CLI_PASSWORD_MAX);
+	else if (r == -3) {
+		cli_error("interrupted");
+		return CLI_EXIT_INTERRUPTED;
+	}
+	return r == 0 ? 0 : CLI_EXIT_FATAL;
+}
+
+static int from_file(const char *path, volatile sig_atomic_t *cancel, struct cli_secret *s)
+{
+	struct stat st;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		cli_error("cannot open password file '%s': %s", path, strerror(errno));
+		return CLI_EXIT_FATAL;
+	}
+	if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+		cli_error("cannot read password file '%s': not a file", path);
+		close(fd);
+		return CLI_EXIT_FATAL;
+	}
+	if (S_ISREG(st.st_mode) && (st.st_mode & (S_IRGRP | S_IROTH))) {
+		cli_error("password file '%s' is readable by other users (mode %04o): "
+		          "run 'chmod 600 %s' first",
+		          path, (unsigned)(st.st_mode & 07777), path);
+		close(fd);
+		return CLI_EXIT_FATAL;
+	}
+	r = read_secret(fd, s, 0, cancel);
+	close(fd);
+	return read_status(r, "the password file");
+}
+
+static int from_command(const char *cmd, volatile sig_atomic_t *cancel, struct cli_secret *s)
+{
+	int fds[2], status, r;
+	pid_t pid;
+
+	if (pipe(fds) != 0) {
+		cli_error("cannot run the password command: %s", strerror(errno));
+		return CLI_EXIT_FATAL;
+	}
+	pid = fork();
+	if (pid < 0) {
+		cli_error("cannot run the password command: %s", strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return CLI_EXIT_FATAL;
+	}
+	if (pid == 0) {
+		signal(SIGPIPE, SIG_DFL); /* we ignore it; the command should not */
+		if (dup2(fds[1], STDOUT_FILENO) < 0)
+			_exit(127);
+		close(fds[0]);
+		close(fds[1]);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	r = read_secret(fds[0], s, 0, cancel);
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			status = -1;
+			break;
+		}
+	if (r != 0)
+		return read_status(r, "the password command");
+	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		if (status != -1 && WIFEXITED(status))
+			cli_error("the password command failed (exit status %d)",
+			          WEXITSTATUS(status));
+		else
+			cli_error("the password command failed (killed by a signal)");
+		return CLI_EXIT_FATAL;
+	}
+	return 0;
+}
+
+static int from_env(struct cli_secret *s)
+{
+	char *v = getenv("MEDVAULT_PASSWORD");
+	size_t len = strlen(v);
+
+	if (len > CLI_PASSWORD_MAX) {
+		cli_error("MEDVAULT_PASSWORD is longer than %d bytes", CLI_PASSWORD_MAX);
+		return CLI_EXIT_FATAL;
+	}
+	memcpy(s->p, v, len);
+	s->len = len;
+	sodium_memzero(v, len); /* our copy of the environment */
+	unsetenv("MEDVAULT_PASSWORD");
+	return 0;
+}
+
+/* One prompt on the terminal fd without echo. */
+static int prompt_once(int tty, const char *prompt, volatile sig_atomic_t *cancel,
+                       struct cli_secret *s)
+{
+	struct termios old, quiet;
+	int echo_off, r;
+
+	if (write(tty, prompt, strlen(prompt)) < 0)
+		return read_status(-1, "the terminal");
+	echo_off = tcgetattr(tty, &old) == 0;
+	if (echo_off) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK);
+		quiet.c_lflag |= ICANON;
+		echo_off = tcsetattr(tty, TCSAFLUSH, &quiet) == 0;
+	}
+	r = read_secret(tty, s, 1, cancel);
+	if (echo_off)
+		tcsetattr(tty, TCSAFLUSH, &old);
+	if (write(tty, "\n", 1) < 0) {
+		/* the newline is cosmetic */
+	}
+	return read_status(r, "the terminal");
+}
+
+static int from_prompt(enum cli_password_use use, volatile sig_atomic_t *cancel,
+                       struct cli_secret *s)
+{
+	struct cli_secret again = {NULL, 0};
+	int tty, rc;
+
+	tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+	if (tty < 0) {
+		cli_error("no password source: use --password-file, --password-command, "
+		          "MEDVAULT_PASSWORD_FILE or MEDVAULT_PASSWORD, or run on a terminal");
+		return CLI_EXIT_FATAL;
+	}
+	if (use == CLI_PASSWORD_OPEN) {
+		rc = prompt_once(tty, "enter password (or recovery key) for repository: ", cancel,
+		                 s);
+		goto out;
+	}
+	rc = prompt_once(tty, "enter password for new repository: ", cancel, s);
+	if (rc == 0)
+		rc = secret_alloc(&again);
+	if (rc == 0)
+		rc = prompt_once(tty, "enter password again: ", cancel, &again);
+	if (rc == 0 && (again.len != s->len || sodium_memcmp(again.p, s->p, s->len) != 0)) {
+		cli_error("the passwords do not match");
+		rc = CLI_EXIT_FATAL;
+	}
+out:
+	cli_secret_free(&again);
+	close(tty);
+	return rc;
+}
+
+int cli_password_read(const struct cli_globals *g, enum cli_password_use use,
+                      volatile sig_atomic_t *cancel, struct cli_secret *out)
+{
+	const char *env_file = getenv("MEDVAULT_PASSWORD_FILE");
+	const char *source;
+	int rc;
+
+	out->p = NULL;
+	out->len = 0;
+	if (g->password_file && g->password_command) {
+		cli_error("--password-file and --password-command cannot be used together");
+		return CLI_EXIT_USAGE;
+	}
+	rc = secret_alloc(out);
+	if (rc != 0)
+		return rc;
+	if (g->password_file) {
+		source = "the password file";
+		rc = from_file(g->password_file, cancel, out);
+	} else if (g->password_command) {
+		source = "the password command";
+		rc = from_command(g->password_command, cancel, out);
+	} else if (env_file && *env_file) {
+		source = "the password file";
+		rc = from_file(env_file, cancel, out);
+	} else if (getenv("MEDVAULT_PASSWORD")) {
+		source = "MEDVAULT_PASSWORD";
+		rc = from_env(out);
+	} else {
+		source = "the terminal";
+		rc = from_prompt(use, cancel, out);
+	}
+	if (rc == 0)
+		rc = secret_finish(out, source);
+	if (rc != 0)
+		cli_secret_free(out);
+	return rc;
+}
+
+void cli_secret_free(struct cli_secret *s)
+{
+	if (s->p)
+		sodium_free(s->p); /* zeroes the memory before freeing */
+	s->p = NULL;
+	s->len = 0;
+}

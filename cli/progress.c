@@ -1,0 +1,132 @@
+#include "cli/progress.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "cli/output.h"
+
+#define REDRAW_NS 200000000LL /* at most five times a second */
+
+/* Whether a progress line is on the screen (one terminal, one line). */
+static int line_shown;
+
+static long long elapsed_ns(const struct timespec *a, const struct timespec *b)
+{
+	return (long long)(b->tv_sec - a->tv_sec) * 1000000000LL + (b->tv_nsec - a->tv_nsec);
+}
+
+void cli_progress_init(struct cli_progress *p, int enabled)
+{
+	memset(p, 0, sizeof(*p));
+	p->enabled = enabled && isatty(STDERR_FILENO);
+	clock_gettime(CLOCK_MONOTONIC, &p->start);
+}
+
+static int term_columns(void)
+{
+	struct winsize ws;
+
+	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20)
+		return ws.ws_col;
+	return 80;
+}
+
+/* "[0:12] 45.20%  120 / 300 files  1.200 GiB / 2.500 GiB  98.000 MiB/s  ETA 0:19" */
+static size_t format_counts(char *line, size_t cap, const struct mv_progress *mp, double secs)
+{
+	char t[CLI_FMT_LEN], a[CLI_FMT_LEN], b[CLI_FMT_LEN], r[CLI_FMT_LEN], e[CLI_FMT_LEN];
+	double rate = secs > 0.5 ? (double)mp->bytes_done / secs : 0;
+	int n = snprintf(line, cap, "[%s] ", cli_fmt_duration(secs, t));
+
+	if (mp->bytes_total > 0) {
+		double pct = 100.0 * (double)mp->bytes_done / (double)mp->bytes_total;
+		n += snprintf(line + n, cap - (size_t)n, "%.2f%%  ", pct > 100 ? 100.0 : pct);
+	}
+	n += snprintf(line + n, cap - (size_t)n, "%llu", (unsigned long long)mp->files_done);
+	if (mp->files_total > 0)
+		n += snprintf(line + n, cap - (size_t)n, " / %llu",
+		              (unsigned long long)mp->files_total);
+	n += snprintf(line + n, cap - (size_t)n, " files  %s", cli_fmt_bytes(mp->bytes_done, a));
+	if (mp->bytes_total > 0)
+		n +=
+		    snprintf(line + n, cap - (size_t)n, " / %s", cli_fmt_bytes(mp->bytes_total, b));
+	if (rate > 0)
+		n +=
+		    snprintf(line + n, cap - (size_t)n, "  %s/s", cli_fmt_bytes((uint64_t)rate, r));
+	if (rate > 0 && mp->bytes_total > mp->bytes_done)
+		n += snprintf(
+		    line + n, cap - (size_t)n, "  ETA %s",
+		    cli_fmt_duration((double)(mp->bytes_total - mp->bytes_done) / rate, e));
+	return n > 0 && (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
+/* Appends the tail of the current path that fits in `room` columns. */
+static void append_current(char *line, size_t cap, size_t len, const char *path, size_t room)
+{
+	char *esc;
+	size_t w;
+	const char *tail;
+
+	if (!path || room < 8)
+		return;
+	esc = cli_term_dup(path, strlen(path));
+	if (!esc)
+		return;
+	tail = esc;
+	w = cli_term_width(esc);
+	while (w > room - 3) { /* keep the end: the file name matters most */
+		tail++;
+		while (((unsigned char)*tail & 0xc0) == 0x80)
+			tail++;
+		w--;
+	}
+	snprintf(line + len, cap - len, "  %s%s", tail == esc ? "" : "...", tail);
+	free(esc);
+}
+
+void cli_progress_update(struct cli_progress *p, const struct mv_progress *mp)
+{
+	char line[1024];
+	struct timespec now;
+	size_t len, cols;
+
+	if (!p->enabled)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (line_shown && elapsed_ns(&p->last, &now) < REDRAW_NS)
+		return;
+	p->last = now;
+	cols = (size_t)term_columns() - 1;
+	len = format_counts(line, sizeof(line), mp, (double)elapsed_ns(&p->start, &now) / 1e9);
+	if (len > cols)
+		len = cols, line[len] = '\0';
+	else if (cols - len > 2)
+		append_current(line, sizeof(line), len, mp->current, cols - len - 2);
+	fprintf(stderr, "\r%s\033[K", line);
+	fflush(stderr);
+	line_shown = 1;
+}
+
+void cli_progress_cb(void *arg, const struct mv_progress *mp)
+{
+	cli_progress_update(arg, mp);
+}
+
+void cli_progress_clear_line(void)
+{
+	if (line_shown) {
+		fputs("\r\033[K", stderr);
+		fflush(stderr);
+		line_shown = 0;
+	}
+}
+
+void cli_progress_done(struct cli_progress *p)
+{
+	if (p->enabled)
+		cli_progress_clear_line();
+	p->enabled = 0;
+}

@@ -1,0 +1,31 @@
+/* A one-line progress display on stderr: percentage, counts, rate and ETA.
+ *
+ * Only on a terminal (isatty(2)), never with -q or --json; redrawn at most
+ * five times a second and cleared at the end, so a finished command leaves
+ * no trace of it. Messages printed through cli/output.h clear the line
+ * first (the next update redraws it). */
+#ifndef MV_CLI_PROGRESS_H
+#define MV_CLI_PROGRESS_H
+
+#include <time.h>
+
+#include "core/ops.h"
+
+struct cli_progress {
+	int enabled;
+	struct timespec start;
+	struct timespec last;
+};
+
+/* enabled is forced off unless stderr is a terminal. */
+void cli_progress_init(struct cli_progress *p, int enabled);
+/* Redraws the line from the engine's counters (rate-limited). */
+void cli_progress_update(struct cli_progress *p, const struct mv_progress *mp);
+/* Clears the line at the end of the operation. */
+void cli_progress_done(struct cli_progress *p);
+/* An mv_events.progress callback: arg is a struct cli_progress. */
+void cli_progress_cb(void *arg, const struct mv_progress *mp);
+/* Erases the line if one is shown (before another message goes to stderr). */
+void cli_progress_clear_line(void);
+
+#endif

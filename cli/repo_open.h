@@ -1,0 +1,57 @@
+/* Helpers shared by the commands that work on a repository: open and
+ * unlock it, take its lock, load its index, route engine events to the
+ * progress line and stderr. Each prints its own error and returns an exit
+ * code (0 on success). */
+#ifndef MV_CLI_REPO_OPEN_H
+#define MV_CLI_REPO_OPEN_H
+
+#include <pthread.h>
+
+#include "cli/commands.h"
+#include "cli/progress.h"
+#include "core/lock.h"
+#include "core/ops.h"
+#include "core/repo.h"
+
+/* mv_repo_open on -r or MEDVAULT_REPOSITORY (exit 2 when neither is
+ * given, 10 when there is no repository there), reads the secret (see
+ * cli/password.h) and mv_repo_unlock (12 on a wrong password). The secret
+ * is wiped before returning. */
+int cli_repo_open(struct cli_ctx *ctx, const char *cmd, struct mv_repo **out);
+
+/* The location from -r or MEDVAULT_REPOSITORY; NULL when neither is set. */
+const char *cli_repo_location(const struct cli_ctx *ctx);
+
+/* mv_lock_acquire (11 when someone else holds a conflicting lock). */
+int cli_repo_lock(struct mv_repo *r, int exclusive, struct mv_lock **out);
+
+/* mv_repo_load_index; damaged index files are reported as a warning and
+ * counted in *damaged (may be NULL). */
+int cli_repo_load_index(struct cli_ctx *ctx, struct mv_repo *r, int scan_orphans, size_t *damaged);
+
+/* A path inside a snapshot as the engine names them: "srv//imaging/" ->
+ * "/srv/imaging"; "/" -> "" (the whole snapshot). malloc'd; NULL when out
+ * of memory. */
+char *cli_snapshot_path(const char *p);
+
+/* Engine events of one operation: a progress line and a warn callback. */
+struct cli_events {
+	struct mv_events ev; /* pass &e->ev to the engine; e must not move */
+	struct cli_progress progress;
+	struct cli_ctx *ctx;
+	uint64_t warnings;
+	void (*on_warn)(struct cli_events *e, const char *path, const char *msg);
+	void *arg;            /* for the command's warn function */
+	pthread_mutex_t lock; /* warnings may come from worker threads */
+};
+
+/* warn(e, path, msg) is called for each engine warning, serialised, after
+ * the progress line was cleared; e->warnings counts them. The progress
+ * line is shown unless -q, --json or stderr is not a terminal. Release
+ * with cli_events_done (clears the progress line). */
+void cli_events_init(struct cli_events *e, struct cli_ctx *ctx,
+                     void (*warn)(struct cli_events *e, const char *path, const char *msg),
+                     void *arg);
+void cli_events_done(struct cli_events *e);
+
+#endif

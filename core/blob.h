@@ -20,6 +20,13 @@ struct mv_blob_ctx;
 struct mv_blob_ctx *mv_blob_ctx_new(int level);
 void mv_blob_ctx_free(struct mv_blob_ctx *c); /* accepts NULL */
 
+/* Whether mv_blob_decode recomputes the blob id of what it decoded (on by
+ * default). The id is bound into the AEAD's associated data either way, so
+ * a blob cannot pass as another; recomputing also catches a writer that
+ * sealed wrong bytes under an id. Restore turns it off for speed; check
+ * keeps it. */
+void mv_blob_ctx_verify_ids(struct mv_blob_ctx *c, int on);
+
 /* Encodes and seals `data` as an object of `type`. id may be NULL (objects
  * named by their file hash). Compression is attempted with zstd unless a
  * quick probe shows the data incompressible (e.g. JPEG 2000 pixel data), and

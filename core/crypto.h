@@ -30,6 +30,7 @@ enum {
 enum {
 	MV_ENC_STORED = 0,
 	MV_ENC_ZSTD = 1,
+	MV_ENC_ZSTD_SHUF2 = 2, /* zstd of the bytes shuffled with width 2 */
 };
 
 /* Sub-keys derived from the master key; lives in sodium_malloc'd memory

@@ -437,10 +437,28 @@ static int add_hdr_entry(void *arg, const struct mv_index_entry *e)
 	return rc < 0 ? rc : 0;
 }
 
+/* Blobs lie back to back from offset 0 to the header (FORMAT.md section 6),
+ * so every byte of a pack is covered by an authentication tag. */
+struct tiling {
+	int (*cb)(void *arg, const struct mv_index_entry *e);
+	void *arg;
+	uint64_t next;
+};
+
+static int tiled_entry(void *arg, const struct mv_index_entry *e)
+{
+	struct tiling *t = arg;
+	if (e->offset != t->next)
+		return -1;
+	t->next = (uint64_t)e->offset + e->length;
+	return t->cb(t->arg, e);
+}
+
 int mv_repo_read_pack_header(struct mv_repo *r, const char *name, uint64_t size,
                              int (*cb)(void *arg, const struct mv_index_entry *e), void *arg,
                              struct mv_error *err)
 {
+	struct tiling t = {cb, arg, 0};
 	uint8_t tail[4];
 	uint8_t *hdr = NULL;
 	const uint8_t *plain;
@@ -467,7 +485,9 @@ int mv_repo_read_pack_header(struct mv_repo *r, const char *name, uint64_t size,
 		mv_error_prefix(err, rc, "pack '%s' header", name);
 		goto out;
 	}
-	rc = mv_packhdr_decode(plain, plen, size - 4 - hlen, cb, arg);
+	rc = mv_packhdr_decode(plain, plen, size - 4 - hlen, tiled_entry, &t);
+	if (rc == 0 && t.next != size - 4 - hlen)
+		rc = -1;
 	if (rc == -1)
 		rc = mv_error_set(err, MV_ERR_INTEGRITY, 0, "pack '%s' has a malformed header",
 		                  name);

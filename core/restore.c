@@ -441,6 +441,10 @@ static void *restore_worker(void *arg)
 	struct rs *s = arg;
 	struct mv_blob_ctx *ctx = mv_blob_ctx_new(3);
 	uint8_t *buf = NULL;
+	/* The AEAD binds each blob to its id; the keyed hash is not computed a
+	 * second time here (check --read-data does). */
+	if (ctx)
+		mv_blob_ctx_verify_ids(ctx, 0);
 	size_t bufcap = 0;
 	char pname[65];
 

@@ -159,6 +159,68 @@ static void test_blob__probe_decides_for_large_blobs(void **state)
 	free(data);
 }
 
+/* 12-bit samples stored in 16-bit little-endian words, like uncompressed
+ * CT pixel data: a smooth field plus noise in the low bits. */
+static uint8_t *pixel_data(size_t n)
+{
+	uint8_t *p = malloc(n);
+	uint32_t x = 12345;
+	assert_non_null(p);
+	for (size_t i = 0; i + 1 < n; i += 2) {
+		x = x * 1103515245u + 12345u;
+		uint32_t v = (uint32_t)(1024 + (i / 2 % 512) * 4 + (x >> 16) % 64) & 0x0fff;
+		p[i] = (uint8_t)v;
+		p[i + 1] = (uint8_t)(v >> 8);
+	}
+	if (n & 1)
+		p[n - 1] = 0x5a;
+	return p;
+}
+
+/* The encoding byte of a sealed frame. */
+static uint8_t sealed_encoding(struct fixture *f, const uint8_t *id, const uint8_t *s, size_t len)
+{
+	struct mv_error err = {0};
+	uint8_t *work = malloc(len);
+	const uint8_t *payload;
+	size_t plen;
+	uint8_t enc = 0xff;
+	assert_non_null(work);
+	assert_int_equal(
+	    mv_unseal(f->keys, MV_T_DATA, id, s, len, work, &enc, &payload, &plen, &err), 0);
+	free(work);
+	return enc;
+}
+
+static void test_blob__pixel_data_is_shuffled(void **state)
+{
+	struct fixture *f = *state;
+	static const size_t sizes[] = {1u << 20, (1u << 20) + 1, 200001};
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		size_t n = sizes[k];
+		uint8_t *data = pixel_data(n);
+		uint8_t id[MV_ID_LEN];
+		const uint8_t *sealed;
+		size_t slen;
+		struct mv_error err = {0};
+		mv_blob_id(f->keys, data, n, id);
+		assert_int_equal(
+		    mv_blob_encode(f->ctx, f->keys, MV_T_DATA, id, data, n, &sealed, &slen, &err),
+		    0);
+		assert_int_equal(sealed_encoding(f, id, sealed, slen), MV_ENC_ZSTD_SHUF2);
+		/* smaller than plain zstd of the same bytes */
+		size_t plain = ZSTD_compressBound(n);
+		uint8_t *z = malloc(plain);
+		assert_non_null(z);
+		plain = ZSTD_compress(z, plain, data, n, 3);
+		assert_true(slen < mv_sealed_size(plain));
+		free(z);
+		/* and it round-trips byte for byte, odd lengths included */
+		assert_true(round_trip(f, MV_T_DATA, 1, data, n) > 0);
+		free(data);
+	}
+}
+
 static void test_blob__max_size_and_limit(void **state)
 {
 	struct fixture *f = *state;
@@ -480,6 +542,7 @@ int main(void)
 	    cmocka_unit_test(test_blob__round_trip_text_is_compressed),
 	    cmocka_unit_test(test_blob__round_trip_random_is_stored),
 	    cmocka_unit_test(test_blob__probe_decides_for_large_blobs),
+	    cmocka_unit_test(test_blob__pixel_data_is_shuffled),
 	    cmocka_unit_test(test_blob__max_size_and_limit),
 	    cmocka_unit_test(test_blob__tamper_detected),
 	    cmocka_unit_test(test_blob__wrong_id_rejected),

@@ -116,7 +116,7 @@ static int store_blob(struct bk *b, struct mv_blob_ctx *ctx, uint8_t type, const
 	rc = mv_blob_encode(ctx, b->r->keys, type, id, data, len, &sealed, &slen, err);
 	if (rc)
 		return rc;
-	rc = mv_packer_add(b->packer, ctx, type, id, sealed, slen, len, err);
+	rc = mv_packer_add(b->packer, type, id, sealed, slen, len, err);
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&b->mu);
@@ -129,12 +129,59 @@ static int store_blob(struct bk *b, struct mv_blob_ctx *ctx, uint8_t type, const
 	return 0;
 }
 
+/* Takes the next job off the queue; called with b->mu held. */
+static struct job *pop_job(struct bk *b)
+{
+	struct job *j = b->head;
+	if (!j)
+		return NULL;
+	b->head = j->next;
+	if (!b->head)
+		b->tail = NULL;
+	b->queued--;
+	pthread_cond_signal(&b->cv_space);
+	return j;
+}
+
+/* Stores one chunk and records its id in its file; called without b->mu. */
+static void run_job(struct bk *b, struct mv_blob_ctx *ctx, struct job *j)
+{
+	struct mv_error err = {0};
+	uint8_t id[32];
+	int rc = store_blob(b, ctx, MV_T_DATA, j->data, j->len, id, &err);
+	free(j->data);
+	if (rc)
+		fail(b, &err);
+	pthread_mutex_lock(&b->mu);
+	if (!rc)
+		memcpy(j->file->ids[j->slot], id, 32);
+	j->file->pending--;
+	pthread_cond_broadcast(&b->cv_done);
+	pthread_mutex_unlock(&b->mu);
+	free(j);
+}
+
+/* While the walking thread waits (for queue room or for a directory's
+ * files), it runs queued jobs itself instead of idling. Called with b->mu
+ * held; returns with it held. */
+static void help_or_wait(struct bk *b, pthread_cond_t *cv)
+{
+	struct job *j = pop_job(b);
+	if (!j) {
+		pthread_cond_wait(cv, &b->mu);
+		return;
+	}
+	pthread_mutex_unlock(&b->mu);
+	run_job(b, b->r->ctx, j);
+	pthread_mutex_lock(&b->mu);
+}
+
 static void *worker(void *arg)
 {
 	struct bk *b = arg;
-	struct mv_error err = {0};
 	struct mv_blob_ctx *ctx = mv_blob_ctx_new(3);
 	if (!ctx) {
+		struct mv_error err;
 		mv_error_set(&err, MV_ERR_NOMEM, 0, "out of memory");
 		fail(b, &err);
 	}
@@ -142,37 +189,23 @@ static void *worker(void *arg)
 		pthread_mutex_lock(&b->mu);
 		while (!b->head && !b->stop)
 			pthread_cond_wait(&b->cv_job, &b->mu);
-		struct job *j = b->head;
-		if (!j) {
-			pthread_mutex_unlock(&b->mu);
+		struct job *j = pop_job(b);
+		pthread_mutex_unlock(&b->mu);
+		if (!j)
 			break;
+		if (ctx) {
+			run_job(b, ctx, j);
+		} else {
+			/* cannot work: release the job's file */
+			free(j->data);
+			pthread_mutex_lock(&b->mu);
+			j->file->pending--;
+			pthread_cond_broadcast(&b->cv_done);
+			pthread_mutex_unlock(&b->mu);
+			free(j);
 		}
-		b->head = j->next;
-		if (!b->head)
-			b->tail = NULL;
-		b->queued--;
-		pthread_cond_signal(&b->cv_space);
-		pthread_mutex_unlock(&b->mu);
-
-		uint8_t id[32];
-		int rc =
-		    ctx ? store_blob(b, ctx, MV_T_DATA, j->data, j->len, id, &err) : MV_ERR_NOMEM;
-		free(j->data);
-		if (rc)
-			fail(b, &err);
-		pthread_mutex_lock(&b->mu);
-		if (!rc)
-			memcpy(j->file->ids[j->slot], id, 32);
-		j->file->pending--;
-		pthread_cond_broadcast(&b->cv_done);
-		pthread_mutex_unlock(&b->mu);
-		free(j);
 	}
-	if (ctx) {
-		if (mv_packer_flush(b->packer, ctx, &err))
-			fail(b, &err);
-		mv_blob_ctx_free(ctx);
-	}
+	mv_blob_ctx_free(ctx);
 	return NULL;
 }
 
@@ -233,7 +266,7 @@ static int enqueue(struct bk *b, struct pfile *f, const uint8_t *data, size_t le
 	*j = (struct job){.data = copy, .len = len, .file = f, .slot = f->nids++};
 	f->pending++;
 	while (b->queued >= b->max_queued && !b->stop)
-		pthread_cond_wait(&b->cv_space, &b->mu);
+		help_or_wait(b, &b->cv_space);
 	if (b->stop) {
 		f->pending--;
 		pthread_mutex_unlock(&b->mu);
@@ -573,7 +606,7 @@ static int finish_dir(struct bk *b, struct dirstate *d, uint8_t id[32])
 	pthread_mutex_lock(&b->mu);
 	for (size_t i = 0; i < d->npend; i++)
 		while (d->pend[i].f->pending && !b->failed)
-			pthread_cond_wait(&b->cv_done, &b->mu);
+			help_or_wait(b, &b->cv_done);
 	int failed = b->failed;
 	pthread_mutex_unlock(&b->mu);
 	if (failed)
@@ -1006,7 +1039,7 @@ int mv_backup(struct mv_repo *r, const struct mv_backup_opts *o, const struct mv
 			mv_error_set(err, rc, 0, "backup failed");
 		goto out;
 	}
-	rc = mv_packer_flush(b.packer, r->ctx, err);
+	rc = mv_packer_flush(b.packer, err);
 	if (rc)
 		goto out;
 	rc = mv_packer_write_index(b.packer, err);

@@ -20,16 +20,70 @@ struct done_pack {
 	size_t n;
 };
 
+/* Full packs wait for the writer thread; at most this many, so that memory
+ * stays bounded while the disk is slower than the workers. */
+#define MAX_QUEUED 1
+
 struct mv_packer {
 	struct mv_repo *r;
 	pthread_mutex_t *idx_mu;
-	pthread_mutex_t mu; /* guards cur, done, counters */
+	pthread_mutex_t mu; /* guards everything below */
+	pthread_cond_t cv_work, cv_room, cv_idle;
 	struct open_pack *cur;
+	struct open_pack *queue[MAX_QUEUED];
+	size_t nqueued;
+	int writing; /* the writer holds a pack */
+	int stop;
+	pthread_t writer;
+	int writer_running;
 	struct done_pack *done;
 	size_t ndone, capdone;
 	uint64_t packs, bytes;
 	int failed;
+	struct mv_error ferr;
 };
+
+static void open_pack_free(struct open_pack *op);
+static int write_pack(struct mv_packer *p, struct mv_blob_ctx *ctx, struct open_pack *op,
+                      struct mv_error *err);
+
+/* The writer thread seals headers, hashes and stores packs (write, fsync,
+ * rename) so that the workers never wait for the disk. */
+static void *writer_main(void *arg)
+{
+	struct mv_packer *p = arg;
+	struct mv_blob_ctx *ctx = mv_blob_ctx_new(3);
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->nqueued && !p->stop)
+			pthread_cond_wait(&p->cv_work, &p->mu);
+		if (!p->nqueued)
+			break;
+		struct open_pack *op = p->queue[0];
+		memmove(p->queue, p->queue + 1, (p->nqueued - 1) * sizeof(p->queue[0]));
+		p->nqueued--;
+		p->writing = 1;
+		int failed = p->failed;
+		pthread_cond_broadcast(&p->cv_room);
+		pthread_mutex_unlock(&p->mu);
+		struct mv_error e = {0};
+		int rc = failed ? 0
+		         : ctx  ? write_pack(p, ctx, op, &e)
+		                : mv_error_set(&e, MV_ERR_NOMEM, 0, "out of memory");
+		open_pack_free(op);
+		pthread_mutex_lock(&p->mu);
+		if (rc && !p->failed) {
+			p->failed = rc;
+			p->ferr = e;
+		}
+		p->writing = 0;
+		pthread_cond_broadcast(&p->cv_idle);
+		pthread_cond_broadcast(&p->cv_room);
+	}
+	pthread_mutex_unlock(&p->mu);
+	mv_blob_ctx_free(ctx);
+	return NULL;
+}
 
 struct mv_packer *mv_packer_new(struct mv_repo *r, pthread_mutex_t *idx_mu)
 {
@@ -39,6 +93,14 @@ struct mv_packer *mv_packer_new(struct mv_repo *r, pthread_mutex_t *idx_mu)
 	p->r = r;
 	p->idx_mu = idx_mu;
 	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv_work, NULL);
+	pthread_cond_init(&p->cv_room, NULL);
+	pthread_cond_init(&p->cv_idle, NULL);
+	if (pthread_create(&p->writer, NULL, writer_main, p) != 0) {
+		mv_packer_free(p);
+		return NULL;
+	}
+	p->writer_running = 1;
 	return p;
 }
 
@@ -55,6 +117,19 @@ void mv_packer_free(struct mv_packer *p)
 {
 	if (!p)
 		return;
+	if (p->writer_running) {
+		pthread_mutex_lock(&p->mu);
+		p->stop = 1;
+		p->failed = p->failed ? p->failed : MV_ERR_INTERRUPTED; /* drop queued packs */
+		pthread_cond_broadcast(&p->cv_work);
+		pthread_mutex_unlock(&p->mu);
+		pthread_join(p->writer, NULL);
+	}
+	for (size_t i = 0; i < p->nqueued; i++)
+		open_pack_free(p->queue[i]);
+	pthread_cond_destroy(&p->cv_work);
+	pthread_cond_destroy(&p->cv_room);
+	pthread_cond_destroy(&p->cv_idle);
 	open_pack_free(p->cur);
 	for (size_t i = 0; i < p->ndone; i++)
 		free(p->done[i].entries);
@@ -129,16 +204,36 @@ out:
 	return rc;
 }
 
-int mv_packer_add(struct mv_packer *p, struct mv_blob_ctx *ctx, uint8_t type, const uint8_t id[32],
-                  const uint8_t *sealed, size_t len, size_t raw_len, struct mv_error *err)
+static int failed_error(struct mv_packer *p, struct mv_error *err)
 {
-	struct open_pack *full = NULL;
+	if (err)
+		*err = p->ferr;
+	return p->failed;
+}
+
+/* Hands a full pack to the writer, waiting for room. Called with p->mu. */
+static void enqueue_pack(struct mv_packer *p, struct open_pack *op)
+{
+	while (p->nqueued == MAX_QUEUED && !p->failed)
+		pthread_cond_wait(&p->cv_room, &p->mu);
+	if (p->failed) {
+		open_pack_free(op);
+		return;
+	}
+	p->queue[p->nqueued++] = op;
+	pthread_cond_signal(&p->cv_work);
+}
+
+int mv_packer_add(struct mv_packer *p, uint8_t type, const uint8_t id[32], const uint8_t *sealed,
+                  size_t len, size_t raw_len, struct mv_error *err)
+{
 	int rc = 0;
 
 	pthread_mutex_lock(&p->mu);
 	if (p->failed) {
+		rc = failed_error(p, err);
 		pthread_mutex_unlock(&p->mu);
-		return mv_error_set(err, MV_ERR_IO, 0, "an earlier pack write failed");
+		return rc;
 	}
 	if (!p->cur) {
 		struct open_pack *op = calloc(1, sizeof(*op));
@@ -184,47 +279,40 @@ int mv_packer_add(struct mv_packer *p, struct mv_blob_ctx *ctx, uint8_t type, co
 	rc = mv_index_update(p->r->index, &loc);
 	pthread_mutex_unlock(p->idx_mu);
 	if (rc) {
-		p->failed = 1;
+		p->failed = rc;
+		mv_error_set(&p->ferr, rc, 0, "blob was not registered in the index");
+		rc = failed_error(p, err);
 		pthread_mutex_unlock(&p->mu);
-		return mv_error_set(err, rc, 0, "blob was not registered in the index");
+		return rc;
 	}
 	if (op->data.len >= p->r->cfg.pack_target) {
-		full = op;
 		p->cur = NULL;
+		enqueue_pack(p, op);
 	}
 	pthread_mutex_unlock(&p->mu);
-
-	if (full) {
-		rc = write_pack(p, ctx, full, err);
-		open_pack_free(full);
-		if (rc) {
-			pthread_mutex_lock(&p->mu);
-			p->failed = 1;
-			pthread_mutex_unlock(&p->mu);
-		}
-	}
-	return rc;
+	return 0;
 nomem:
-	p->failed = 1;
+	if (!p->failed) {
+		p->failed = MV_ERR_NOMEM;
+		mv_error_set(&p->ferr, MV_ERR_NOMEM, 0, "out of memory");
+	}
+	rc = failed_error(p, err);
 	pthread_mutex_unlock(&p->mu);
-	return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+	return rc;
 }
 
-int mv_packer_flush(struct mv_packer *p, struct mv_blob_ctx *ctx, struct mv_error *err)
+int mv_packer_flush(struct mv_packer *p, struct mv_error *err)
 {
 	pthread_mutex_lock(&p->mu);
-	struct open_pack *op = p->cur;
-	p->cur = NULL;
-	int failed = p->failed;
-	pthread_mutex_unlock(&p->mu);
-	if (failed) {
-		open_pack_free(op);
-		return mv_error_set(err, MV_ERR_IO, 0, "an earlier pack write failed");
+	if (p->cur && !p->failed) {
+		struct open_pack *op = p->cur;
+		p->cur = NULL;
+		enqueue_pack(p, op);
 	}
-	if (!op)
-		return 0;
-	int rc = write_pack(p, ctx, op, err);
-	open_pack_free(op);
+	while ((p->nqueued || p->writing) && !p->failed)
+		pthread_cond_wait(&p->cv_idle, &p->mu);
+	int rc = p->failed ? failed_error(p, err) : 0;
+	pthread_mutex_unlock(&p->mu);
 	return rc;
 }
 

@@ -41,6 +41,7 @@ struct mv_backup_opts {
 	const char *host;   /* NULL = gethostname */
 	const char *parent; /* NULL = latest with same host and paths */
 	int force;          /* read every file even if unchanged */
+	int plain_chunking; /* no chunk boundary at DICOM pixel data */
 	int threads;        /* 0 = number of cores */
 };
 
@@ -67,6 +68,11 @@ struct mv_restore_opts {
 	size_t nexcludes;
 	enum mv_overwrite overwrite;
 	int threads;
+	/* When set, a non-directory is restored only if filter returns
+	 * non-zero for its path inside the snapshot (after includes/excludes);
+	 * used to restore one patient's or one study's files. */
+	int (*filter)(void *arg, const char *path, const struct mv_node *n);
+	void *filter_arg;
 };
 
 struct mv_restore_result {

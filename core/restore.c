@@ -343,7 +343,7 @@ static int walk(struct rs *s, const uint8_t id[32], const char *dst, const char 
 			} else {
 				s->res->dirs++;
 			}
-		} else if (inc) {
+		} else if (inc && (!s->o->filter || s->o->filter(s->o->filter_arg, sp, n))) {
 			rc = n->kind == MV_NODE_FILE ? plan_file(s, dp, n, err)
 			                             : plan_other(s, dp, n, err);
 		}
@@ -379,15 +379,21 @@ static int all_zero(const uint8_t *p, size_t n)
 	return memcmp(p, z, n) == 0;
 }
 
+/* A file whose blobs are all written: metadata, or a report. Called without
+ * s->mu (the metadata system calls of different files run in parallel). */
 static void file_done(struct rs *s, struct rfile *f)
 {
 	if (f->damaged) {
 		warn(s, f->path, "damaged: its content could not be restored");
+		pthread_mutex_lock(&s->mu);
 		s->res->damaged++;
+		pthread_mutex_unlock(&s->mu);
 		return;
 	}
-	s->res->files++;
 	set_meta(s, f->path, &f->node, 0);
+	pthread_mutex_lock(&s->mu);
+	s->res->files++;
+	pthread_mutex_unlock(&s->mu);
 }
 
 static int pwrite_all(int fd, const uint8_t *p, size_t n, uint64_t off)
@@ -517,9 +523,10 @@ static void *restore_worker(void *arg)
 				if (!ok)
 					f->damaged = 1;
 				s->bytes_done += plen;
-				if (--f->remaining == 0)
-					file_done(s, f);
+				int last = --f->remaining == 0;
 				pthread_mutex_unlock(&s->mu);
+				if (last)
+					file_done(s, f);
 			}
 			i = j;
 		}

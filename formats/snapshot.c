@@ -26,6 +26,7 @@ void mv_snapshot_release(struct mv_snapshot *s)
 		free(s->errors[i].msg);
 	}
 	free(s->errors);
+	free(s->catalog);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -90,6 +91,15 @@ void mv_snapshot_encode(const struct mv_snapshot *s, struct mv_wbuf *w)
 	for (uint32_t i = 0; i < s->nerrors && !w->failed; i++) {
 		put_str(w, s->errors[i].path);
 		put_str(w, s->errors[i].msg);
+	}
+	/* optional trailing section: written only when there is a catalog */
+	if (s->ncatalog) {
+		if (s->ncatalog > MV_SNAP_MAX_LIST || !s->catalog) {
+			w->failed = 1;
+			return;
+		}
+		mv_wbuf_u32(w, s->ncatalog);
+		mv_wbuf_put(w, s->catalog, (size_t)s->ncatalog * 32);
 	}
 }
 
@@ -218,6 +228,21 @@ int mv_snapshot_decode(const uint8_t *p, size_t len, struct mv_snapshot *s)
 	s->summary.total_bytes = sum[9];
 	if ((rc = get_errors(&r, s)))
 		goto fail;
+	if (mv_rbuf_left(&r) != 0) {
+		uint32_t n = mv_rbuf_u32(&r);
+		const uint8_t *ids = mv_rbuf_get(&r, (size_t)n * 32);
+		if (n == 0 || n > MV_SNAP_MAX_LIST || !ids) {
+			rc = -1;
+			goto fail;
+		}
+		s->catalog = malloc((size_t)n * 32);
+		if (!s->catalog) {
+			rc = -2;
+			goto fail;
+		}
+		memcpy(s->catalog, ids, (size_t)n * 32);
+		s->ncatalog = n;
+	}
 	if (mv_rbuf_left(&r) != 0) {
 		rc = -1;
 		goto fail;

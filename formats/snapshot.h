@@ -42,6 +42,10 @@ struct mv_snapshot {
 	struct mv_snapshot_summary summary;
 	struct mv_snapshot_error *errors;
 	uint32_t nerrors;
+	/* ids of the catalog blobs (type 3) listing the DICOM instances of this
+	 * snapshot; an optional trailing section, absent when ncatalog is 0 */
+	uint8_t (*catalog)[32];
+	uint32_t ncatalog;
 };
 
 /* All strings owned (malloc); release frees them and zeroes the struct. */

@@ -76,6 +76,34 @@ static int fsync_dir(const char *dir)
 	return rc;
 }
 
+/* Makes dir (mode 0700) and, up to levels-1, its missing parents; each new
+ * directory is made durable by an fsync of its parent. */
+static int make_dir(const char *dir, int levels)
+{
+	char parent[PATH_MAX];
+	if (mkdir(dir, 0700) == 0 || errno == EEXIST)
+		goto made;
+	if (errno != ENOENT || levels <= 1)
+		return -1;
+	snprintf(parent, sizeof(parent), "%s", dir);
+	char *slash = strrchr(parent, '/');
+	if (!slash || slash == parent)
+		return -1;
+	*slash = '\0';
+	if (make_dir(parent, levels - 1) < 0)
+		return -1;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -1;
+made:
+	snprintf(parent, sizeof(parent), "%s", dir);
+	char *s = strrchr(parent, '/');
+	if (s && s != parent) {
+		*s = '\0';
+		(void)fsync_dir(parent);
+	}
+	return 0;
+}
+
 static int write_all(int fd, const uint8_t *p, size_t len)
 {
 	while (len > 0) {
@@ -110,8 +138,6 @@ static int local_put(struct mv_backend *b, enum mv_ftype t, const char *name, co
 		return rc;
 	if (dir_path(b, t, name, dir, sizeof(dir)) < 0)
 		return mv_error_set(err, MV_ERR_USAGE, 0, "path too long");
-	if (t == MV_FT_PACK && mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return io_error(err, errno, "create directory", dir);
 	if (excl && access(path, F_OK) == 0)
 		return mv_error_set(err, MV_ERR_EXISTS, 0, "'%s' exists already", path);
 
@@ -124,6 +150,13 @@ static int local_put(struct mv_backend *b, enum mv_ftype t, const char *name, co
 		return mv_error_set(err, MV_ERR_USAGE, 0, "path too long");
 
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == ENOENT && t != MV_FT_CONFIG) {
+		/* data/xx is made on first use; a type directory may be
+		 * missing too (not every copy tool keeps empty directories) */
+		if (make_dir(dir, t == MV_FT_PACK ? 2 : 1) < 0)
+			return io_error(err, errno, "create directory", dir);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	}
 	if (fd < 0)
 		return io_error(err, errno, "create", tmp);
 	if (write_all(fd, data, len) < 0) {

@@ -28,6 +28,13 @@ compare_trees "$T/src" "$T/restore$T/src" || fail "restore differs from the sour
 used=$(du -k "$T/restore$T/src/sparse.img" | cut -f1)
 [ "$used" -lt 1024 ] || fail "sparse file restored with $used KiB allocated"
 
+# structure check and partial read checks
+expect_exit 0 mv check -r "$R"
+expect_exit 0 mv check -r "$R" --read-data-subset 50%
+expect_exit 0 mv check -r "$R" --read-data-subset 1/2
+expect_exit 0 mv check -r "$R" --read-data-subset 2/2
+expect_exit 2 mv check -r "$R" --read-data-subset 3/2
+
 # ls lists every path
 expect_exit 0 mv ls -r "$R" latest
 grep -q "$T/src/big/archive.bin" "$T/out" || fail "ls misses a file"

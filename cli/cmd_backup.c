@@ -8,7 +8,7 @@
 #include "cli/output.h"
 #include "cli/repo_open.h"
 
-enum { O_EXCLUDE = 1, O_TAG, O_HOST, O_PARENT, O_FORCE };
+enum { O_EXCLUDE = 1, O_TAG, O_HOST, O_PARENT, O_FORCE, O_PLAIN_CHUNKING };
 
 // clang-format off
 static const struct cli_opt_spec opts[] = {
@@ -17,6 +17,7 @@ static const struct cli_opt_spec opts[] = {
 	{"host", 'H', 1, O_HOST},
 	{"parent", 0, 1, O_PARENT},
 	{"force", 0, 0, O_FORCE},
+	{"plain-chunking", 0, 0, O_PLAIN_CHUNKING},
 	{NULL, 0, 0, 0},
 };
 // clang-format on
@@ -28,6 +29,9 @@ static const struct cli_help_opt help_opts[] = {
     {"-H, --host HOST", "record HOST instead of this machine's name"},
     {"--parent SNAPSHOT", "compare with SNAPSHOT instead of the latest one of this host and paths"},
     {"--force", "read every file, even those unchanged since the parent snapshot"},
+    {"--plain-chunking",
+     "do not start a chunk at the pixel data of DICOM files (for measurements: costs "
+     "deduplication between exports of the same images)"},
     {NULL, NULL},
 };
 
@@ -77,6 +81,9 @@ static int parse(int argc, char **argv, struct cli_ctx *ctx, struct backup_args 
 			break;
 		case O_FORCE:
 			a->o.force = 1;
+			break;
+		case O_PLAIN_CHUNKING:
+			a->o.plain_chunking = 1;
 			break;
 		case CLI_OPT_ARG:
 			a->paths[a->o.npaths++] = it.value;

@@ -191,6 +191,9 @@ static int run(struct cli_ctx *ctx, const struct mv_check_opts *o)
 		errors = 1; /* the engine found something it did not count */
 	print_summary(ctx, &res, errors);
 	rc = errors > 0 ? CLI_EXIT_INTEGRITY : CLI_EXIT_OK;
+	if (errors == 0) /* for `medvault audit`: read-data only when all was read */
+		cli_check_state_record(ctx, r->cfg.repo_id,
+		                       o->read_data && o->subset_m == 0 && !(o->subset_pct > 0));
 out:
 	mv_lock_release(lock);
 	mv_repo_close(r);

@@ -7,14 +7,28 @@
 #include "cli/json.h"
 #include "cli/output.h"
 #include "cli/repo_open.h"
+#include "core/find.h"
 
-enum { O_TARGET = 1, O_INCLUDE, O_EXCLUDE, O_OVERWRITE };
+enum {
+	O_TARGET = 1,
+	O_INCLUDE,
+	O_EXCLUDE,
+	O_OVERWRITE,
+	O_PATIENT,
+	O_PATIENT_ID,
+	O_STUDY,
+	O_SERIES
+};
 
 static const struct cli_opt_spec opts[] = {
     {"target", 't', 1, O_TARGET},
     {"include", 'i', 1, O_INCLUDE},
     {"exclude", 'e', 1, O_EXCLUDE},
     {"overwrite", 0, 1, O_OVERWRITE},
+    {"patient", 0, 1, O_PATIENT},
+    {"patient-id", 0, 1, O_PATIENT_ID},
+    {"study", 0, 1, O_STUDY},
+    {"series", 0, 1, O_SERIES},
     {NULL, 0, 0, 0},
 };
 
@@ -25,6 +39,12 @@ static const struct cli_help_opt help_opts[] = {
     {"-e, --exclude PATTERN", "do not restore paths or names matching PATTERN (repeatable)"},
     {"--overwrite WHEN",
      "replace existing files: never (default), always, or if-changed (content differs)"},
+    {"--patient NAME",
+     "restore only the DICOM files of patients whose name contains NAME, ignoring case, "
+     "accents and the ^ separators (as 'medvault find --patient')"},
+    {"--patient-id ID", "restore only the DICOM files whose PatientID is ID"},
+    {"--study UID", "restore only the DICOM files of study UID (StudyInstanceUID)"},
+    {"--series UID", "restore only the DICOM files of series UID (SeriesInstanceUID)"},
     {NULL, NULL},
 };
 
@@ -37,20 +57,50 @@ const struct cli_help cmd_restore_help = {
     "repository is damaged, only the files using it fail: each is named on stderr as\n"
     "\"damaged: 'PATH'\", everything else is restored, and the exit code is 4.\n"
     "\n"
+    "--patient, --patient-id, --study and --series choose files through the snapshot's\n"
+    "DICOM catalog (all given criteria must match; see 'medvault find'): a file is\n"
+    "restored when one of its DICOM images matches, and a ZIP, tar or ISO file holding a\n"
+    "matching image is restored whole. When nothing matches, nothing is restored and the\n"
+    "exit code is 1.\n"
+    "\n"
     "With --json: one line per problem {\"message_type\":\"error\",\"item\",\"message\"},\n"
     "then a summary object {\"message_type\":\"summary\", \"files_restored\", ...}.",
     help_opts,
     "medvault restore -r /media/usb/backup latest --target /srv/restored\n"
     "# only one folder of the snapshot\n"
     "medvault restore -r /media/usb/backup latest:/srv/imaging/2019 --target /tmp/2019\n"
-    "medvault restore -r /media/usb/backup 1a2b3c4d --target /srv/restored --include 'DUPONT*'\n",
+    "medvault restore -r /media/usb/backup 1a2b3c4d --target /srv/restored --include 'DUPONT*'\n"
+    "# one patient's images, found by name in the DICOM catalog\n"
+    "medvault restore -r /media/usb/backup latest --patient \"DUPONT^MARIE\" --target /tmp/dupont\n"
+    "medvault restore -r /media/usb/backup latest --study 1.2.826.0.1.3680043.2.1125.2.7 "
+    "--target /tmp/study\n",
 };
 
 struct restore_args {
 	struct mv_restore_opts o;
 	const char **includes, **excludes;
-	const char *snapshot; /* SNAPSHOT[:SUBPATH] as given */
+	const char *snapshot;       /* SNAPSHOT[:SUBPATH] as given */
+	struct mv_find_query query; /* DICOM catalog selection; all NULL: none */
 };
+
+static int has_query(const struct mv_find_query *q)
+{
+	return q->patient || q->patient_id || q->study_uid || q->series_uid;
+}
+
+/* The files chosen through the catalog: sorted paths. */
+struct selection {
+	char **paths;
+	size_t n;
+};
+
+static int selected(void *arg, const char *path, const struct mv_node *n)
+{
+	const struct selection *sel = arg;
+
+	(void)n;
+	return mv_catalog_paths_has(sel->paths, sel->n, path);
+}
 
 static int parse_overwrite(const char *v, enum mv_overwrite *out)
 {
@@ -88,6 +138,18 @@ static int parse(int argc, char **argv, struct cli_ctx *ctx, struct restore_args
 				                       "--overwrite takes never, always or "
 				                       "if-changed");
 			break;
+		case O_PATIENT:
+			a->query.patient = it.value;
+			break;
+		case O_PATIENT_ID:
+			a->query.patient_id = it.value;
+			break;
+		case O_STUDY:
+			a->query.study_uid = it.value;
+			break;
+		case O_SERIES:
+			a->query.series_uid = it.value;
+			break;
 		case CLI_OPT_ARG:
 			if (a->snapshot)
 				return cli_usage_error("restore", "too many arguments");
@@ -104,9 +166,79 @@ static int parse(int argc, char **argv, struct cli_ctx *ctx, struct restore_args
 		                       "which snapshot? give an id, a prefix or 'latest'");
 	if (!a->o.target || !*a->o.target)
 		return cli_usage_error("restore", "where to? give --target DIR");
+	if (has_query(&a->query)) {
+		/* a query that cannot match is refused before the password */
+		struct mv_find_matcher *m = NULL;
+		struct mv_error err = {0};
+		int rc = mv_find_matcher_new(&a->query, &m, &err);
+		mv_find_matcher_free(m);
+		if (rc == MV_ERR_USAGE)
+			return cli_usage_error("restore", "%s", err.msg);
+		if (rc != 0)
+			return cli_fail(rc, &err);
+	}
 	a->o.includes = a->includes;
 	a->o.excludes = a->excludes;
 	a->o.threads = ctx->g.threads;
+	return 0;
+}
+
+/* Appends "label value" to buf (cap bytes, *n used), after ", " when not
+ * the first. */
+static void describe_add(char *buf, size_t cap, size_t *n, const char *label, const char *v)
+{
+	if (!v || *n >= cap)
+		return;
+	int k = snprintf(buf + *n, cap - *n, "%s%s %s", *n ? ", " : "", label, v);
+	if (k > 0)
+		*n += (size_t)k;
+}
+
+/* "patient 'x', study y" for messages. */
+static void describe(const struct mv_find_query *q, char *buf, size_t cap)
+{
+	size_t n = 0;
+	char quoted[300];
+
+	buf[0] = '\0';
+	if (q->patient) {
+		snprintf(quoted, sizeof(quoted), "'%.256s'", q->patient);
+		describe_add(buf, cap, &n, "patient", quoted);
+	}
+	describe_add(buf, cap, &n, "patient id", q->patient_id);
+	describe_add(buf, cap, &n, "study", q->study_uid);
+	describe_add(buf, cap, &n, "series", q->series_uid);
+}
+
+/* Chooses the files of a's catalog query in snapshot s and sets the
+ * restore filter. Returns 0 or an exit code (1 when nothing matches). */
+static int select_files(struct cli_ctx *ctx, struct mv_repo *r, const struct mv_snapshot *s,
+                        struct restore_args *a, struct selection *sel)
+{
+	struct mv_error err = {0};
+	char id[9];
+
+	mv_hex(s->id, 4, id);
+	if (s->ncatalog == 0) {
+		cli_error("snapshot %s has no DICOM catalog (it was made by an older medvault): "
+		          "it cannot be searched by patient, study or series; nothing restored",
+		          id);
+		return CLI_EXIT_FATAL;
+	}
+	int rc = mv_catalog_select_paths(r, s, &a->query, &sel->paths, &sel->n, &err);
+	if (rc != 0)
+		return cli_fail(rc, &err);
+	if (sel->n == 0) {
+		char what[1024];
+		describe(&a->query, what, sizeof(what));
+		cli_error("no DICOM file of snapshot %s matches %s; nothing restored", id, what);
+		return CLI_EXIT_FATAL;
+	}
+	if (!ctx->g.quiet && !ctx->g.json)
+		cli_report("", "%zu file%s chosen through the DICOM catalog", sel->n,
+		           sel->n == 1 ? "" : "s");
+	a->o.filter = selected;
+	a->o.filter_arg = sel;
 	return 0;
 }
 
@@ -178,6 +310,7 @@ static int run(struct cli_ctx *ctx, struct restore_args *a)
 	struct cli_events ev;
 	struct mv_repo *r = NULL;
 	struct mv_lock *lock = NULL;
+	struct selection sel = {NULL, 0};
 	char *name = NULL, *sub = NULL, *colon;
 	int rc;
 
@@ -211,6 +344,8 @@ static int run(struct cli_ctx *ctx, struct restore_args *a)
 		rc = cli_fail(rc, &err);
 		goto out;
 	}
+	if (has_query(&a->query) && (rc = select_files(ctx, r, &snap, a, &sel)) != 0)
+		goto out;
 	cli_events_init(&ev, ctx, on_warn, NULL);
 	rc = mv_restore(r, &snap, &a->o, &ev.ev, &res, &err);
 	cli_events_done(&ev);
@@ -221,6 +356,7 @@ static int run(struct cli_ctx *ctx, struct restore_args *a)
 	print_summary(ctx, &snap, &res);
 	rc = cli_exit_code(rc);
 out:
+	mv_catalog_paths_free(sel.paths, sel.n);
 	mv_snapshot_release(&snap);
 	mv_lock_release(lock);
 	mv_repo_close(r);

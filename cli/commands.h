@@ -64,9 +64,24 @@ CLI_COMMAND(backup);
 CLI_COMMAND(snapshots);
 CLI_COMMAND(ls);
 CLI_COMMAND(restore);
+CLI_COMMAND(find);
+CLI_COMMAND(dump);
 CLI_COMMAND(check);
 CLI_COMMAND(unlock);
 CLI_COMMAND(version);
 CLI_COMMAND(help);
+CLI_COMMAND(audit);
+CLI_COMMAND(scan);
+CLI_COMMAND(impact);
+
+/* cmd_audit.c: the local record of clean checks that `audit` reads
+ * (core/audit.h, "The check state file"). cli_check_state_path writes the
+ * state file's path: $XDG_STATE_HOME/medvault/checks when XDG_STATE_HOME
+ * is absolute, else /var/lib/medvault/checks for root, else
+ * ~/.local/state/medvault/checks; returns 0 or -1 (no home directory).
+ * cli_check_state_record records a clean check of the repository (a
+ * warning on stderr when it cannot). */
+int cli_check_state_path(char *buf, size_t cap);
+void cli_check_state_record(const struct cli_ctx *ctx, const uint8_t repo_id[32], int read_data);
 
 #endif

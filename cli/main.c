@@ -23,10 +23,15 @@ const struct cli_command cli_commands[] = {
     {"snapshots", cmd_snapshots, CLI_CMD_REPO, &cmd_snapshots_help},
     {"ls", cmd_ls, CLI_CMD_REPO, &cmd_ls_help},
     {"restore", cmd_restore, CLI_CMD_REPO, &cmd_restore_help},
+    {"find", cmd_find, CLI_CMD_REPO, &cmd_find_help},
+    {"dump", cmd_dump, CLI_CMD_REPO, &cmd_dump_help},
     {"check", cmd_check, CLI_CMD_REPO, &cmd_check_help},
     {"unlock", cmd_unlock, CLI_CMD_REPO, &cmd_unlock_help},
     {"version", cmd_version, 0, &cmd_version_help},
     {"help", cmd_help, 0, &cmd_help_help},
+    {"audit", cmd_audit, CLI_CMD_REPO, &cmd_audit_help},
+    {"scan", cmd_scan, CLI_CMD_REPO, &cmd_scan_help},
+    {"impact", cmd_impact, CLI_CMD_REPO, &cmd_impact_help},
     {NULL, NULL, 0, NULL},
 };
 

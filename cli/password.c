@@ -155,19 +155,19 @@ static int from_command(const char *cmd, volatile sig_atomic_t *cancel, struct c
 	return 0;
 }
 
-static int from_env(struct cli_secret *s)
+static int from_env(const char *name, struct cli_secret *s)
 {
-	char *v = getenv("MEDVAULT_PASSWORD");
+	char *v = getenv(name);
 	size_t len = strlen(v);
 
 	if (len > CLI_PASSWORD_MAX) {
-		cli_error("MEDVAULT_PASSWORD is longer than %d bytes", CLI_PASSWORD_MAX);
+		cli_error("%s is longer than %d bytes", name, CLI_PASSWORD_MAX);
 		return CLI_EXIT_FATAL;
 	}
 	memcpy(s->p, v, len);
 	s->len = len;
 	sodium_memzero(v, len); /* our copy of the environment */
-	unsetenv("MEDVAULT_PASSWORD");
+	unsetenv(name);
 	return 0;
 }
 
@@ -255,7 +255,7 @@ int cli_password_read(const struct cli_globals *g, enum cli_password_use use,
 		rc = from_file(env_file, cancel, out);
 	} else if (getenv("MEDVAULT_PASSWORD")) {
 		source = "MEDVAULT_PASSWORD";
-		rc = from_env(out);
+		rc = from_env("MEDVAULT_PASSWORD", out);
 	} else {
 		source = "the terminal";
 		rc = from_prompt(use, cancel, out);
@@ -273,4 +273,46 @@ void cli_secret_free(struct cli_secret *s)
 		sodium_free(s->p); /* zeroes the memory before freeing */
 	s->p = NULL;
 	s->len = 0;
+}
+
+int cli_password_read_other(const char *file, const char *env, const char *prompt, const char *hint,
+                            volatile sig_atomic_t *cancel, struct cli_secret *out)
+{
+	struct cli_secret again = {NULL, 0};
+	const char *source = "the terminal";
+	int rc, tty;
+
+	out->p = NULL;
+	out->len = 0;
+	rc = secret_alloc(out);
+	if (rc != 0)
+		return rc;
+	if (file) {
+		source = "the password file";
+		rc = from_file(file, cancel, out);
+	} else if (env && getenv(env)) {
+		source = env;
+		rc = from_env(env, out);
+	} else if ((tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY)) < 0) {
+		cli_error("no password source: %s", hint);
+		rc = CLI_EXIT_FATAL;
+	} else {
+		rc = prompt_once(tty, prompt, cancel, out);
+		if (rc == 0)
+			rc = secret_alloc(&again);
+		if (rc == 0)
+			rc = prompt_once(tty, "enter it again: ", cancel, &again);
+		if (rc == 0 &&
+		    (again.len != out->len || sodium_memcmp(again.p, out->p, out->len) != 0)) {
+			cli_error("the passwords do not match");
+			rc = CLI_EXIT_FATAL;
+		}
+		cli_secret_free(&again);
+		close(tty);
+	}
+	if (rc == 0)
+		rc = secret_finish(out, source);
+	if (rc != 0)
+		cli_secret_free(out);
+	return rc;
 }

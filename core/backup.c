@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/catalog.h"
+#include "core/filechunk.h"
 #include "core/index.h"
 #include "core/packer.h"
 
@@ -64,7 +66,10 @@ struct bk {
 	struct mv_snapshot_error *errors;
 	uint32_t nerrors, caperrors;
 
-	uint8_t *rbuf; /* read buffer */
+	struct mv_file_chunker fc;      /* reads and cuts files */
+	struct pfile *cur_file;         /* the file being read */
+	struct mv_catalog_writer *cat;  /* this snapshot's catalog */
+	struct mv_catalog_cursor *pcat; /* the parent's, for unchanged files */
 	size_t rcap;
 	struct mv_progress prog;
 	int64_t last_progress;
@@ -318,48 +323,16 @@ static int add_errno(struct bk *b, const char *path, const char *what, int e)
 }
 
 /* Reads, chunks and queues one regular file; waits for nothing. */
-static int read_file(struct bk *b, int fd, struct pfile *f, uint64_t *size_read)
+/* One chunk of the file being read: queued for the workers. */
+static int queue_chunk(void *arg, const uint8_t *p, size_t n)
 {
-	size_t start = 0, end = 0;
-	int eof = 0;
-	*size_read = 0;
-	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	for (;;) {
-		/* keep at least max bytes ahead of the cut point (the chunker
-		 * then always finds a cut), unless the file ends first */
-		if (!eof && end - start < b->r->cfg.chunk_max) {
-			if (start > 0) {
-				memmove(b->rbuf, b->rbuf + start, end - start);
-				end -= start;
-				start = 0;
-			}
-			while (!eof && end < b->rcap) {
-				ssize_t n = read(fd, b->rbuf + end, b->rcap - end);
-				if (n < 0) {
-					if (errno == EINTR)
-						continue;
-					return -errno;
-				}
-				if (n == 0)
-					eof = 1;
-				end += (size_t)n;
-				*size_read += (uint64_t)n;
-				b->prog.bytes_done += (uint64_t)n;
-			}
-		}
-		if (start == end && eof)
-			return 0;
-		size_t c = mv_chunker_next(b->r->chunker, b->rbuf + start, end - start, eof);
-		if (c == 0)
-			continue; /* need more: the loop reads */
-		int rc = enqueue(b, f, b->rbuf + start, c);
-		if (rc)
-			return rc;
-		start += c;
-		progress(b, 0);
-		if (check_cancel(b))
-			return b->failed;
-	}
+	struct bk *b = arg;
+	int rc = enqueue(b, b->cur_file, p, n);
+	if (rc)
+		return rc;
+	b->prog.bytes_done += n;
+	progress(b, 0);
+	return check_cancel(b);
 }
 
 static int excluded(const struct bk *b, const char *name, const char *path)
@@ -460,6 +433,112 @@ static int copy_chunks(struct mv_node *n, const struct mv_node *old)
 	return 0;
 }
 
+/* Records the DICOM instances of a file that was read in the catalog: the
+ * file itself, or the members of an archive (read again through libarchive,
+ * in memory). */
+static int catalog_file(struct bk *b, int fd, uint64_t size, const struct mv_file_facts *fi)
+{
+	struct mv_error e = {0};
+	int rc = 0;
+	if (fi->dicom) {
+		struct mv_catalog_entry ce = {.path = b->path, .size = size, .info = &b->fc.info};
+		rc = mv_catalog_writer_add(b->cat, &ce, &e);
+	} else if (fi->archive && lseek(fd, 0, SEEK_SET) == 0) {
+		int unreadable = 0;
+		rc = mv_catalog_add_archive(fd, b->path, b->cat, &unreadable, &e);
+		if (rc > 0)
+			rc = 0;
+		if (unreadable && b->ev && b->ev->note)
+			b->ev->note(
+			    b->ev->arg, b->path,
+			    "archive could not be read (corrupt or encrypted): backed up as "
+			    "bytes, not cataloged");
+	}
+	if (rc) {
+		fail(b, &e);
+		return rc;
+	}
+	return 0;
+}
+
+/* A regular file: unchanged since the parent snapshot (its chunks and
+ * catalog entries are reused without reading it), or read and queued. */
+static int backup_file(struct bk *b, struct dirstate *d, struct mv_node *n, const struct stat *st,
+                       const struct mv_node *old)
+{
+	struct mv_error e = {0};
+	struct mv_file_facts fi;
+	int rc;
+
+	b->sum.total_files++;
+	b->sum.total_bytes += n->size;
+	b->prog.files_done++;
+	if (!b->o->force && unchanged(old, n)) {
+		b->sum.files_unmodified++;
+		b->prog.bytes_done += n->size;
+		if ((rc = copy_chunks(n, old)))
+			return rc;
+		if (b->pcat && (rc = mv_catalog_cursor_copy(b->pcat, b->path, b->cat, &e))) {
+			fail(b, &e);
+			return rc;
+		}
+		return 0;
+	}
+	if (old && old->kind == MV_NODE_FILE)
+		b->sum.files_changed++;
+	else
+		b->sum.files_new++;
+	int fd = open(b->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		n->flags |= MV_NODE_F_UNREADABLE;
+		return add_errno(b, b->path, "cannot open", errno);
+	}
+	struct pending_node pn = {.node = d->tree.count, .f = calloc(1, sizeof(struct pfile))};
+	if (!pn.f) {
+		close(fd);
+		return MV_ERR_NOMEM;
+	}
+	b->cur_file = pn.f;
+	rc = mv_file_chunks(&b->fc, fd, (uint64_t)st->st_size, queue_chunk, NULL, b, &fi);
+	uint64_t got = fi.size;
+	struct stat st2;
+	int changed = fstat(fd, &st2) == 0 &&
+	              (st2.st_size != st->st_size || ts_ns(&st2.st_mtim) != ts_ns(&st->st_mtim));
+	if (rc == 0)
+		rc = catalog_file(b, fd, got, &fi);
+	close(fd);
+	b->sum.bytes_processed += got;
+	if (rc == MV_ERR_IO && fi.read_errno) {
+		/* the file is unreadable: recorded, the backup goes on */
+		n->flags |= MV_NODE_F_UNREADABLE;
+		pfile_free(b, pn.f);
+		return add_errno(b, b->path, "cannot read", fi.read_errno);
+	}
+	if (rc) {
+		pfile_free(b, pn.f);
+		return rc;
+	}
+	n->size = got;
+	if (changed || got != (uint64_t)st->st_size) {
+		n->flags |= MV_NODE_F_CHANGED;
+		if (b->ev && b->ev->warn)
+			b->ev->warn(b->ev->arg, b->path,
+			            "file changed while being read; recorded as read");
+	}
+	if (d->npend == d->cappend) {
+		size_t nc = d->cappend ? d->cappend * 2 : 16;
+		struct pending_node *np = realloc(d->pend, nc * sizeof(*np));
+		if (!np) {
+			pfile_free(b, pn.f);
+			return MV_ERR_NOMEM;
+		}
+		d->pend = np;
+		d->cappend = nc;
+	}
+	d->pend[d->npend++] = pn;
+	return 0;
+}
+
 /* Backs up the entry at b->path (length plen) into the directory state d.
  * old is the node of the same name in the parent snapshot. */
 static int backup_entry(struct bk *b, size_t plen, const char *name, struct dirstate *d,
@@ -509,79 +588,9 @@ static int backup_entry(struct bk *b, size_t plen, const char *name, struct dirs
 		memcpy(n.target, target, (size_t)tl);
 		n.target_len = (uint16_t)tl;
 	} else if (n.kind == MV_NODE_FILE) {
-		b->sum.total_files++;
-		b->sum.total_bytes += n.size;
-		b->prog.files_done++;
-		if (!b->o->force && unchanged(old, &n)) {
-			b->sum.files_unmodified++;
-			if ((rc = copy_chunks(&n, old)))
-				goto fail;
-			b->prog.bytes_done += n.size;
-		} else {
-			if (old && old->kind == MV_NODE_FILE)
-				b->sum.files_changed++;
-			else
-				b->sum.files_new++;
-			int fd = open(b->path,
-			              O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-			if (fd < 0) {
-				n.flags |= MV_NODE_F_UNREADABLE;
-				if ((rc = add_errno(b, b->path, "cannot open", errno)))
-					goto fail;
-				goto add;
-			}
-			struct pending_node pn = {.node = d->tree.count,
-			                          .f = calloc(1, sizeof(struct pfile))};
-			if (!pn.f) {
-				close(fd);
-				rc = MV_ERR_NOMEM;
-				goto fail;
-			}
-			uint64_t got;
-			rc = read_file(b, fd, pn.f, &got);
-			struct stat st2;
-			int changed =
-			    fstat(fd, &st2) == 0 && (st2.st_size != st.st_size ||
-			                             ts_ns(&st2.st_mtim) != ts_ns(&st.st_mtim));
-			close(fd);
-			b->sum.bytes_processed += got;
-			if (rc < 0 && rc > -4096 && !b->failed) {
-				/* a read error (-errno): the file is unreadable */
-				int e = -rc;
-				rc = 0;
-				n.flags |= MV_NODE_F_UNREADABLE;
-				pfile_free(b, pn.f);
-				if ((rc = add_errno(b, b->path, "cannot read", e)))
-					goto fail;
-				goto add;
-			}
-			if (rc) {
-				pfile_free(b, pn.f);
-				goto fail;
-			}
-			n.size = got;
-			if (changed || got != (uint64_t)st.st_size) {
-				n.flags |= MV_NODE_F_CHANGED;
-				if (b->ev && b->ev->warn)
-					b->ev->warn(
-					    b->ev->arg, b->path,
-					    "file changed while being read; recorded as read");
-			}
-			if (d->npend == d->cappend) {
-				size_t nc = d->cappend ? d->cappend * 2 : 16;
-				struct pending_node *np = realloc(d->pend, nc * sizeof(*np));
-				if (!np) {
-					pfile_free(b, pn.f);
-					rc = MV_ERR_NOMEM;
-					goto fail;
-				}
-				d->pend = np;
-				d->cappend = nc;
-			}
-			d->pend[d->npend++] = pn;
-		}
+		if ((rc = backup_file(b, d, &n, &st, old)))
+			goto fail;
 	}
-add:
 	if (mv_tree_add(&d->tree, &n) < 0) {
 		rc = MV_ERR_NOMEM;
 		goto fail;
@@ -890,6 +899,13 @@ static int find_parent(struct bk *b, char **paths, size_t n, const char *host,
 	return 0;
 }
 
+static int store_catalog(void *arg, const uint8_t *payload, size_t len, uint8_t id[32],
+                         struct mv_error *err)
+{
+	struct bk *b = arg;
+	return store_blob(b, b->r->ctx, MV_T_CATALOG, payload, len, id, err);
+}
+
 static int start_workers(struct bk *b, int n)
 {
 	b->threads = calloc((size_t)n, sizeof(*b->threads));
@@ -1006,11 +1022,21 @@ int mv_backup(struct mv_repo *r, const struct mv_backup_opts *o, const struct mv
 	}
 
 	b.packer = mv_packer_new(r, &b.mu);
-	b.rcap = (size_t)r->cfg.chunk_max * 2;
-	b.rbuf = malloc(b.rcap);
-	if (!b.packer || !b.rbuf) {
+	b.cat = mv_catalog_writer_new(store_catalog, &b);
+	if (!b.packer || !b.cat ||
+	    mv_file_chunker_init(&b.fc, r->chunker, r->cfg.chunk_max, o->plain_chunking)) {
 		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
 		goto out;
+	}
+	if (have_parent && parent.ncatalog) {
+		struct mv_error e = {0};
+		if (mv_catalog_cursor_open(r, NULL, &parent, &b.pcat, &e) != 0) {
+			/* without the parent's catalog, unchanged files would go
+			 * uncataloged: read everything instead */
+			if (ev && ev->warn)
+				ev->warn(ev->arg, "parent snapshot catalog", e.msg);
+			have_parent = 0;
+		}
 	}
 	int nt = o->threads > 0 ? o->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (nt < 1)
@@ -1025,6 +1051,8 @@ int mv_backup(struct mv_repo *r, const struct mv_backup_opts *o, const struct mv
 	}
 	b.path[0] = '\0';
 	rc = build_virtual(&b, 0, paths, n, have_parent ? &ptree : NULL, snap.tree);
+	if (rc == 0 && !b.failed)
+		rc = mv_catalog_writer_finish(b.cat, &snap.catalog, &snap.ncatalog, err);
 	stop_workers(&b);
 	if (b.failed) {
 		rc = b.failed;
@@ -1101,7 +1129,10 @@ out:
 	mv_tree_release(&ptree);
 	mv_snapshot_release(&parent);
 	mv_packer_free(b.packer);
-	free(b.rbuf);
+	mv_catalog_writer_free(b.cat);
+	mv_catalog_cursor_free(b.pcat);
+	free(snap.catalog);
+	mv_file_chunker_release(&b.fc);
 	pthread_cond_destroy(&b.cv_job);
 	pthread_cond_destroy(&b.cv_space);
 	pthread_cond_destroy(&b.cv_done);

@@ -37,6 +37,9 @@ struct mv_catalog_writer;
 typedef int (*mv_catalog_store_fn)(void *arg, const uint8_t *payload, size_t len, uint8_t id[32],
                                    struct mv_error *err);
 struct mv_catalog_writer *mv_catalog_writer_new(mv_catalog_store_fn store, void *arg);
+/* Returns 0; MV_ERR_LIMIT when the path or member is longer than 65535
+ * bytes (not written, the writer goes on); MV_ERR_USAGE for an entry out of
+ * walk order or without a path; or the store's error (which then sticks). */
 int mv_catalog_writer_add(struct mv_catalog_writer *w, const struct mv_catalog_entry *e,
                           struct mv_error *err) MV_MUST_CHECK;
 /* Stores the last payload; *ids (malloc'd) and *n get the ids of every
@@ -46,7 +49,8 @@ int mv_catalog_writer_finish(struct mv_catalog_writer *w, uint8_t (**ids)[32], u
 void mv_catalog_writer_free(struct mv_catalog_writer *w); /* accepts NULL */
 
 /* Cursor over a snapshot's catalog in stored order (ctx: the caller's blob
- * context, NULL for r->ctx). */
+ * context, or NULL for one of the cursor's own, which skips recomputing
+ * blob ids as restore does: the AEAD binds each blob's id). */
 struct mv_catalog_cursor;
 int mv_catalog_cursor_open(struct mv_repo *r, struct mv_blob_ctx *ctx, const struct mv_snapshot *s,
                            struct mv_catalog_cursor **out, struct mv_error *err) MV_MUST_CHECK;
@@ -60,12 +64,26 @@ int mv_catalog_cursor_copy(struct mv_catalog_cursor *c, const char *path,
                            struct mv_catalog_writer *w, struct mv_error *err) MV_MUST_CHECK;
 void mv_catalog_cursor_free(struct mv_catalog_cursor *c); /* accepts NULL */
 
+/* For searches over many entries (core/find.c): the next entry as a record
+ * of formats/catalog.h pointing into the cursor's payload (valid until the
+ * next call), without copying anything; mv_catalog_cursor_entry then makes
+ * an entry of it (valid until the next call of either). Returns 1, 0 at the
+ * end, or an error. */
+struct mv_catalog_rec;
+int mv_catalog_cursor_next_rec(struct mv_catalog_cursor *c, struct mv_catalog_rec *rec,
+                               struct mv_error *err);
+void mv_catalog_cursor_entry(struct mv_catalog_cursor *c, const struct mv_catalog_rec *rec,
+                             struct mv_catalog_entry *e);
+
 /* Reads an archive file (ZIP, tar, ISO 9660, possibly compressed) through
  * libarchive, without writing anything to disk, and adds an entry for each
  * member that is DICOM (only the first bytes of each member are parsed).
  * Returns 1 when fd held an archive that could be read, 0 when it is not an
  * archive, or a negative error for out of memory; an archive that is
- * corrupt or encrypted returns 0 and sets *unreadable. */
+ * corrupt or encrypted returns 0 and sets *unreadable. (Then the entries of
+ * the members read before the damage stay in w, and err, when not NULL,
+ * says why: "archive '...' is encrypted".) The caller's file offset is left
+ * as it was (reads use pread). */
 int mv_catalog_add_archive(int fd, const char *snap_path, struct mv_catalog_writer *w,
                            int *unreadable, struct mv_error *err);
 

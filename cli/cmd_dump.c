@@ -1,0 +1,474 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "cli/exitcode.h"
+#include "cli/json.h"
+#include "cli/output.h"
+#include "cli/password.h"
+#include "cli/progress.h"
+#include "cli/repo_open.h"
+#include "core/dump.h"
+#include "core/find.h"
+#include "core/keys.h"
+#include "formats/archive_write.h"
+
+enum {
+	O_FORMAT = 1,
+	O_ENCRYPT,
+	O_ARCHIVE_PASSWORD_FILE,
+	O_INSECURE,
+	O_PATIENT,
+	O_PATIENT_ID,
+	O_STUDY,
+	O_SERIES,
+};
+
+static const struct cli_opt_spec opts[] = {
+    {"format", 0, 1, O_FORMAT},
+    {"encrypt", 0, 0, O_ENCRYPT},
+    {"archive-password-file", 0, 1, O_ARCHIVE_PASSWORD_FILE},
+    {"insecure-password", 0, 0, O_INSECURE},
+    {"patient", 0, 1, O_PATIENT},
+    {"patient-id", 0, 1, O_PATIENT_ID},
+    {"study", 0, 1, O_STUDY},
+    {"series", 0, 1, O_SERIES},
+    {NULL, 0, 0, 0},
+};
+
+static const struct cli_help_opt help_opts[] = {
+    {"--format tar|zip", "the archive format (default tar; zip with --encrypt)"},
+    {"--encrypt", "make an AES-256 encrypted zip; its password is asked twice on the terminal"},
+    {"--archive-password-file FILE",
+     "read the zip password from FILE instead (or MEDVAULT_ARCHIVE_PASSWORD); the file "
+     "must not be readable by group or others"},
+    {"--insecure-password", "accept a zip password below the CNIL threshold (not recommended)"},
+    {"--patient NAME",
+     "only the DICOM files of patients whose name contains NAME (case and accents ignored)"},
+    {"--patient-id ID", "only the DICOM files with this PatientID"},
+    {"--study UID", "only the DICOM files of this study (StudyInstanceUID)"},
+    {"--series UID", "only the DICOM files of this series (SeriesInstanceUID)"},
+    {NULL, NULL},
+};
+
+const struct cli_help cmd_dump_help = {
+    "medvault dump -r LOCATION SNAPSHOT [PATH] [--format tar|zip] [--encrypt] > FILE",
+    "write a snapshot, a folder or a file as a tar or zip archive",
+    "Writes SNAPSHOT (an id, a unique prefix of one, or \"latest\"), or only PATH inside\n"
+    "it, to standard output as an archive. Paths are stored as in the snapshot, without\n"
+    "the leading '/' (srv/imaging/...). tar (POSIX pax) keeps names byte for byte, modes,\n"
+    "owners, modification times to the nanosecond, symbolic links, fifos, device nodes\n"
+    "and empty folders; zip keeps names, modes, owners, symbolic links and times to the\n"
+    "second, and leaves fifos and device nodes out (each is named). Writing an archive\n"
+    "to a terminal is refused: redirect it to a file or a pipe.\n"
+    "\n"
+    "--patient, --patient-id, --study and --series select files through the snapshot's\n"
+    "DICOM catalog (all given criteria must match; with PATH, only below PATH); a ZIP or\n"
+    "ISO holding a matching instance is written whole. Folders are then written only on\n"
+    "the way to a selected file.\n"
+    "\n"
+    "An archive without --encrypt holds patient data in clear: keep it on an encrypted\n"
+    "disk, never send it as it is. --encrypt writes a zip encrypted with AES-256 (WinZip\n"
+    "AES: 7-Zip, WinZip, Keka or The Unarchiver open it; the tools built into Windows and\n"
+    "macOS do not). Its password is asked twice on the terminal, or read from\n"
+    "--archive-password-file or MEDVAULT_ARCHIVE_PASSWORD, and must meet the CNIL rule\n"
+    "that 'init' applies (zip's key derivation is fast, so only a long password resists\n"
+    "guessing). Give it to the recipient another way (by phone, not in the e-mail that\n"
+    "carries the file).\n"
+    "\n"
+    "Every file is verified against the repository. A damaged file of up to 64 MiB is\n"
+    "checked whole before it is written, and left out of the archive. A larger file is\n"
+    "streamed: its entry is already in the archive when damage shows, so the parts that\n"
+    "cannot be read are written as zeros (the archive stays readable). Either way the\n"
+    "file is named on stderr as \"damaged: 'PATH'\", everything else is written, and the\n"
+    "exit code is 4: do not hand such an archive on without saying which files are\n"
+    "damaged.\n"
+    "\n"
+    "With --json, problems and a final {\"message_type\":\"summary\", \"files\", \"dirs\",\n"
+    "\"bytes\", \"files_damaged\", ...} go to stderr as JSON lines (stdout is the archive).",
+    help_opts,
+    "medvault dump -r /media/usb/backup latest /srv/imaging/2019 --format tar > 2019.tar\n"
+    "# one patient's folder as an encrypted zip, for a colleague\n"
+    "medvault dump -r /media/usb/backup latest /srv/imaging/DUPONT --format zip --encrypt "
+    "> dupont.zip\n"
+    "# one study, chosen in the DICOM catalog (see 'medvault find')\n"
+    "medvault dump -r /media/usb/backup latest --study 1.2.250.1.59.3.1 --format zip --encrypt "
+    "> study.zip\n"
+    "# the whole snapshot, compressed\n"
+    "medvault dump -r /media/usb/backup 1a2b3c4d | zstd > snapshot.tar.zst\n",
+};
+
+struct dump_args {
+	const char *snapshot;
+	const char *path;
+	enum mv_archive_format format;
+	int encrypt;
+	int insecure;
+	const char *password_file;
+	struct mv_find_query query; /* catalog selection; all NULL: none */
+};
+
+/* The files chosen through the catalog, for the dump's filter. */
+struct selection {
+	char **paths;
+	size_t n;
+};
+
+static int has_query(const struct mv_find_query *q)
+{
+	return q->patient || q->patient_id || q->study_uid || q->series_uid;
+}
+
+static int selected(void *arg, const char *path, const struct mv_node *n)
+{
+	const struct selection *sel = arg;
+
+	(void)n;
+	return mv_catalog_paths_has(sel->paths, sel->n, path);
+}
+
+static const char weak_message[] =
+    "archive password too weak: the CNIL (2022) asks for about 80 bits of entropy for a\n"
+    "password used alone: at least 12 characters mixing upper case, lower case, digits\n"
+    "and symbols; or 14 characters of three of these kinds; 16 of two; 20 of one; or a\n"
+    "passphrase of 7 or more words. A zip password can be guessed offline at high speed.\n"
+    "Choose a longer one, or pass --insecure-password (not recommended).\n";
+
+static int parse(int argc, char **argv, struct cli_ctx *ctx, struct dump_args *a)
+{
+	struct cli_opt_iter it;
+	int c, format_given = 0;
+
+	cli_opt_init(&it, argc, argv, 1, opts, cli_global_opts, ctx->g.args_only);
+	while ((c = cli_cmd_next(&it, &ctx->g)) != CLI_OPT_DONE) {
+		switch (c) {
+		case O_FORMAT:
+			if (strcmp(it.value, "tar") == 0)
+				a->format = MV_ARCHIVE_TAR;
+			else if (strcmp(it.value, "zip") == 0)
+				a->format = MV_ARCHIVE_ZIP;
+			else
+				return cli_usage_error("dump", "--format takes tar or zip");
+			format_given = 1;
+			break;
+		case O_ENCRYPT:
+			a->encrypt = 1;
+			break;
+		case O_ARCHIVE_PASSWORD_FILE:
+			a->password_file = it.value;
+			break;
+		case O_INSECURE:
+			a->insecure = 1;
+			break;
+		case O_PATIENT:
+			a->query.patient = it.value;
+			break;
+		case O_PATIENT_ID:
+			a->query.patient_id = it.value;
+			break;
+		case O_STUDY:
+			a->query.study_uid = it.value;
+			break;
+		case O_SERIES:
+			a->query.series_uid = it.value;
+			break;
+		case CLI_OPT_ARG:
+			if (!a->snapshot)
+				a->snapshot = it.value;
+			else if (!a->path)
+				a->path = it.value;
+			else
+				return cli_usage_error("dump", "too many arguments");
+			break;
+		default:
+			return cli_usage_error("dump", "%s", it.err);
+		}
+	}
+	if (ctx->g.help)
+		return 0;
+	if (!a->snapshot)
+		return cli_usage_error("dump", "which snapshot? give an id, a prefix or 'latest'");
+	if (!format_given)
+		a->format = a->encrypt ? MV_ARCHIVE_ZIP : MV_ARCHIVE_TAR;
+	if (a->encrypt && a->format != MV_ARCHIVE_ZIP)
+		return cli_usage_error("dump", "tar archives cannot be encrypted: use --format zip "
+		                               "with --encrypt");
+	if (a->password_file && !a->encrypt)
+		return cli_usage_error("dump", "--archive-password-file needs --encrypt");
+	if (isatty(STDOUT_FILENO))
+		return cli_usage_error("dump",
+		                       "refusing to write an archive to the terminal: "
+		                       "redirect it to a file (> out.%s) or a pipe",
+		                       a->format == MV_ARCHIVE_ZIP ? "zip" : "tar");
+	return 0;
+}
+
+/* The archive goes to standard output, unbuffered by stdio. */
+static int write_stdout(void *arg, const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+
+	(void)arg;
+	while (len > 0) {
+		ssize_t n = write(STDOUT_FILENO, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0) {
+			errno = ENOSPC;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int archive_fail(struct mv_archive_writer *w, int r, struct mv_error *err)
+{
+	int e = mv_archive_writer_errno(w);
+
+	if (r == MV_ARCHIVE_ERR_WRITE)
+		return mv_error_set(err, e == ENOSPC ? MV_ERR_NOSPC : MV_ERR_IO, e,
+		                    "cannot write the archive");
+	if (r == MV_ARCHIVE_ERR_NOMEM)
+		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+	return mv_error_set(err, MV_ERR_IO, 0, "%s", mv_archive_writer_error(w));
+}
+
+static int sink_begin(void *arg, const char *path, const struct mv_node *n, struct mv_error *err)
+{
+	int r = mv_archive_entry_begin(arg, path, n);
+
+	if (r == MV_ARCHIVE_SKIPPED)
+		return MV_DUMP_SKIP;
+	return r ? archive_fail(arg, r, err) : 0;
+}
+
+static int sink_data(void *arg, const uint8_t *buf, size_t len, struct mv_error *err)
+{
+	int r = mv_archive_entry_data(arg, buf, len);
+
+	return r ? archive_fail(arg, r, err) : 0;
+}
+
+static int sink_end(void *arg, struct mv_error *err)
+{
+	int r = mv_archive_entry_end(arg);
+
+	return r ? archive_fail(arg, r, err) : 0;
+}
+
+static void on_warn(struct cli_events *e, const char *path, const char *msg)
+{
+	if (e->ctx->g.json) {
+		struct cli_json j;
+		cli_json_init(&j, stderr);
+		cli_json_begin_object(&j, NULL);
+		cli_json_str(&j, "message_type", "error");
+		cli_json_str(&j, "item", path);
+		cli_json_str(&j, "message", msg);
+		cli_json_end_object(&j);
+	} else if (strncmp(msg, "damaged", 7) == 0) {
+		const char *rest = msg + 7;
+		rest += strspn(rest, ": ");
+		if (*rest)
+			cli_report("damaged: ", "'%s': %s", path, rest);
+		else
+			cli_report("damaged: ", "'%s'", path);
+	} else {
+		cli_warning("'%s': %s", path, msg);
+	}
+}
+
+static void print_summary(const struct cli_ctx *ctx, const struct dump_args *a,
+                          const struct mv_snapshot *s, const struct mv_dump_result *res)
+{
+	char b[CLI_FMT_LEN], t[CLI_FMT_LEN];
+	struct cli_json j;
+
+	if (ctx->g.json) {
+		cli_json_init(&j, stderr);
+		cli_json_begin_object(&j, NULL);
+		cli_json_str(&j, "message_type", "summary");
+		cli_json_hex(&j, "snapshot_id", s->id, 32);
+		cli_json_str(&j, "format", a->format == MV_ARCHIVE_ZIP ? "zip" : "tar");
+		cli_json_bool(&j, "encrypted", a->encrypt);
+		cli_json_u64(&j, "files", res->files);
+		cli_json_u64(&j, "dirs", res->dirs);
+		cli_json_u64(&j, "links", res->links);
+		cli_json_u64(&j, "others", res->others);
+		cli_json_u64(&j, "bytes", res->bytes);
+		cli_json_u64(&j, "entries_skipped", res->skipped);
+		cli_json_u64(&j, "files_damaged", res->damaged);
+		cli_json_u64(&j, "files_zero_filled", res->zero_filled);
+		cli_json_double(&j, "seconds_elapsed", res->seconds);
+		cli_json_end_object(&j);
+		return;
+	}
+	/* scripts get silence on success; a person at a terminal a summary */
+	if (!ctx->g.quiet && (ctx->g.verbose || isatty(STDERR_FILENO)))
+		fprintf(stderr, "wrote %llu file%s, %llu director%s, %s in %s (%s%s)\n",
+		        (unsigned long long)res->files, res->files == 1 ? "" : "s",
+		        (unsigned long long)res->dirs, res->dirs == 1 ? "y" : "ies",
+		        cli_fmt_bytes(res->bytes, b), cli_fmt_duration(res->seconds, t),
+		        a->format == MV_ARCHIVE_ZIP ? "zip" : "tar",
+		        a->encrypt ? ", AES-256 encrypted" : "");
+	if (res->damaged > 0)
+		cli_error("%llu file%s damaged in the repository (named above): left out of the "
+		          "archive, or written with zeros in place of what could not be read",
+		          (unsigned long long)res->damaged, res->damaged == 1 ? " is" : "s are");
+}
+
+/* The zip password, checked for strength. */
+static int archive_password(struct cli_ctx *ctx, const struct dump_args *a, struct cli_secret *pw)
+{
+	int rc = cli_password_read_other(
+	    a->password_file, "MEDVAULT_ARCHIVE_PASSWORD", "enter a password for the zip archive: ",
+	    "use --archive-password-file or MEDVAULT_ARCHIVE_PASSWORD, or run on a terminal",
+	    ctx->cancel, pw);
+
+	if (rc != 0)
+		return rc;
+	if (!a->insecure && !mv_password_strong((const char *)pw->p, pw->len)) {
+		cli_progress_clear_line();
+		fprintf(stderr, "medvault: %s", weak_message);
+		cli_secret_free(pw);
+		return CLI_EXIT_FATAL;
+	}
+	return 0;
+}
+
+static int run(struct cli_ctx *ctx, struct dump_args *a)
+{
+	struct mv_dump_result res;
+	struct mv_error err = {0};
+	struct mv_dump_opts o;
+	struct mv_dump_sink sink;
+	struct mv_snapshot snap;
+	struct cli_events ev;
+	struct cli_secret pw = {NULL, 0};
+	struct mv_archive_writer *w = NULL;
+	struct mv_repo *r = NULL;
+	struct mv_lock *lock = NULL;
+	struct selection sel = {NULL, 0};
+	char *name = NULL, *sub = NULL, *colon;
+	int rc, ar;
+
+	memset(&res, 0, sizeof(res));
+	memset(&snap, 0, sizeof(snap));
+	memset(&o, 0, sizeof(o));
+	name = strdup(a->snapshot);
+	if (!name) {
+		cli_error("out of memory");
+		return CLI_EXIT_FATAL;
+	}
+	/* SNAPSHOT:PATH as restore takes it, or SNAPSHOT PATH as ls */
+	colon = strchr(name, ':');
+	if (colon && !a->path) {
+		*colon = '\0';
+		a->path = colon + 1;
+	}
+	if (a->path) {
+		sub = cli_snapshot_path(a->path);
+		if (!sub) {
+			cli_error("out of memory");
+			rc = CLI_EXIT_FATAL;
+			goto out;
+		}
+		o.subpath = sub;
+	}
+	rc = cli_repo_open(ctx, "dump", &r);
+	if (rc == 0)
+		rc = cli_repo_lock(r, 0, &lock);
+	if (rc == 0)
+		rc = cli_repo_load_index(ctx, r, 0, NULL);
+	if (rc != 0)
+		goto out;
+	rc = mv_repo_find_snapshot(r, name, &snap, &err);
+	if (rc != 0) {
+		rc = cli_fail(rc, &err);
+		goto out;
+	}
+	if (has_query(&a->query)) {
+		rc = mv_catalog_select_paths(r, &snap, &a->query, &sel.paths, &sel.n, &err);
+		if (rc != 0) {
+			rc = cli_fail(rc, &err);
+			goto out;
+		}
+		if (sel.n == 0) {
+			cli_error("no file of this snapshot matches%s: nothing to write",
+			          snap.ncatalog ? "" : " (it has no DICOM catalog)");
+			rc = CLI_EXIT_FATAL;
+			goto out;
+		}
+		o.filter = selected;
+		o.filter_arg = &sel;
+	}
+	if (a->encrypt) {
+		rc = archive_password(ctx, a, &pw);
+		if (rc != 0)
+			goto out;
+	} else if (isatty(STDERR_FILENO)) {
+		cli_warning(
+		    "this archive is NOT encrypted and holds patient data in clear: keep it "
+		    "on an encrypted disk; to send it, use --format zip --encrypt");
+	}
+	w = mv_archive_writer_new(a->format);
+	if (!w) {
+		cli_error("out of memory");
+		rc = CLI_EXIT_FATAL;
+		goto out;
+	}
+	ar = mv_archive_writer_open(w, a->encrypt ? (const char *)pw.p : NULL, write_stdout, NULL);
+	cli_secret_free(&pw); /* libarchive holds its own copy until the writer is freed */
+	if (ar != MV_ARCHIVE_OK) {
+		rc = cli_fail(archive_fail(w, ar, &err), &err);
+		goto out;
+	}
+
+	sink = (struct mv_dump_sink){sink_begin, sink_data, sink_end, w};
+	cli_events_init(&ev, ctx, on_warn, NULL);
+	rc = mv_dump(r, &snap, &o, &sink, &ev.ev, &res, &err);
+	cli_events_done(&ev);
+	if (rc == 0 || rc == MV_ERR_INTEGRITY) {
+		ar = mv_archive_writer_close(w);
+		if (ar != MV_ARCHIVE_OK) {
+			int e = archive_fail(w, ar, &err);
+			rc = err.saved_errno == EPIPE ? CLI_EXIT_FATAL : cli_fail(e, &err);
+			goto out;
+		}
+	} else {
+		/* an EPIPE (the reader went away) is not worth a message */
+		rc = err.saved_errno == EPIPE ? CLI_EXIT_FATAL : cli_fail(rc, &err);
+		goto out;
+	}
+	print_summary(ctx, a, &snap, &res);
+	rc = cli_exit_code(rc);
+out:
+	mv_catalog_paths_free(sel.paths, sel.n);
+	cli_secret_free(&pw);
+	mv_archive_writer_free(w);
+	mv_snapshot_release(&snap);
+	mv_lock_release(lock);
+	mv_repo_close(r);
+	free(sub);
+	free(name);
+	return rc;
+}
+
+int cmd_dump(int argc, char **argv, struct cli_ctx *ctx)
+{
+	struct dump_args a;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	rc = parse(argc, argv, ctx, &a);
+	if (rc == 0)
+		rc = ctx->g.help ? cli_help_command("dump") : run(ctx, &a);
+	return rc;
+}

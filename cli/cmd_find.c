@@ -362,12 +362,13 @@ int cmd_find(int argc, char **argv, struct cli_ctx *ctx)
 		print_footer(ctx, &fs);
 	}
 	if (fs.without_catalog && !ctx->g.quiet)
-		cli_report("note: ",
-		           "%llu snapshot%s no DICOM catalog and %s not searched (made by an older "
-		           "medvault)",
-		           (unsigned long long)fs.without_catalog,
-		           fs.without_catalog == 1 ? " has" : "s have",
-		           fs.without_catalog == 1 ? "was" : "were");
+		cli_report(
+		    "note: ",
+		    "%llu snapshot%s no DICOM catalog and %s not searched (no DICOM file, or "
+		    "made by an older medvault)",
+		    (unsigned long long)fs.without_catalog,
+		    fs.without_catalog == 1 ? " has" : "s have",
+		    fs.without_catalog == 1 ? "was" : "were");
 	if (fs.damaged) {
 		cli_warning("%llu snapshot%s or catalog%s could not be read and %s skipped (%s); "
 		            "run 'medvault check'",

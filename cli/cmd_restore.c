@@ -220,8 +220,8 @@ static int select_files(struct cli_ctx *ctx, struct mv_repo *r, const struct mv_
 
 	mv_hex(s->id, 4, id);
 	if (s->ncatalog == 0) {
-		cli_error("snapshot %s has no DICOM catalog (it was made by an older medvault): "
-		          "it cannot be searched by patient, study or series; nothing restored",
+		cli_error("snapshot %s has no DICOM catalog (it holds no DICOM file, or an older "
+		          "medvault made it): no file matches; nothing restored",
 		          id);
 		return CLI_EXIT_FATAL;
 	}

@@ -531,7 +531,9 @@ static void perm_note(struct perm *p, const char *path, mode_t mode)
 	if (S_ISLNK(mode) || !(mode & 077))
 		return;
 	if (p->bad++ == 0) {
-		snprintf(p->example, sizeof(p->example), "%s", path);
+		size_t l = strnlen(path, sizeof(p->example) - 1);
+		memcpy(p->example, path, l);
+		p->example[l] = '\0';
 		p->example_mode = (unsigned)(mode & 07777);
 	}
 }

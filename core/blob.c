@@ -10,10 +10,11 @@
 #include <zstd_errors.h>
 
 /* Data of at least PROBE_MIN bytes is first probed: a PROBE_SAMPLE-byte
- * sample from its middle is compressed at PROBE_LEVEL, as is and with its
- * bytes shuffled (16-bit samples, such as uncompressed DICOM pixel data,
- * compress better and faster with their high and low bytes apart); the
- * better transform is used, and if neither saves 3% the data is stored. */
+ * sample from its middle is compressed at PROBE_LEVEL as is, with its bytes
+ * shuffled, and as shuffled zigzag deltas of 16-bit samples (uncompressed
+ * DICOM pixel data compresses better and faster with its high and low
+ * bytes apart, and better still as differences between neighbours); the
+ * best transform is used, and if none saves 3% the data is stored. */
 #define PROBE_MIN    (64u << 10)
 #define PROBE_SAMPLE (16u << 10)
 #define PROBE_LEVEL  1
@@ -53,6 +54,40 @@ static void shuffle2(const uint8_t *in, size_t n, uint8_t *out)
 	}
 	if (n & 1)
 		out[h - 1] = in[n - 1];
+}
+
+/* Encoding 3: 16-bit little-endian samples replaced by the zigzag-coded
+ * difference from the previous sample (the first from 0), then shuffled
+ * like shuffle2; an odd last byte is kept as is (FORMAT.md section 2). */
+static void delta16(const uint8_t *in, size_t n, uint8_t *out)
+{
+	size_t h = (n + 1) / 2;
+	uint16_t prev = 0;
+	for (size_t i = 0; i < n / 2; i++) {
+		uint16_t v = (uint16_t)(in[2 * i] | in[2 * i + 1] << 8);
+		uint16_t d = (uint16_t)(v - prev);
+		uint16_t z = (uint16_t)((uint16_t)(d << 1) ^ (uint16_t) - (d >> 15));
+		prev = v;
+		out[i] = (uint8_t)z;
+		out[h + i] = (uint8_t)(z >> 8);
+	}
+	if (n & 1)
+		out[h - 1] = in[n - 1];
+}
+
+static void undelta16(const uint8_t *in, size_t n, uint8_t *out)
+{
+	size_t h = (n + 1) / 2;
+	uint16_t prev = 0;
+	for (size_t i = 0; i < n / 2; i++) {
+		uint16_t z = (uint16_t)(in[i] | in[h + i] << 8);
+		uint16_t d = (uint16_t)((z >> 1) ^ (uint16_t) - (z & 1));
+		prev = (uint16_t)(prev + d);
+		out[2 * i] = (uint8_t)prev;
+		out[2 * i + 1] = (uint8_t)(prev >> 8);
+	}
+	if (n & 1)
+		out[n - 1] = in[h - 1];
 }
 
 static void unshuffle2(const uint8_t *in, size_t n, uint8_t *out)
@@ -184,7 +219,8 @@ static int choose_encoding(struct mv_blob_ctx *c, const uint8_t *data, size_t n,
 	size_t keep = keep_limit(n);
 	size_t probe_keep = keep_limit(PROBE_SAMPLE);
 	size_t clen;
-	int rc, shuffle = 0;
+	int rc;
+	uint8_t chosen = MV_ENC_ZSTD;
 
 	*enc = MV_ENC_STORED;
 	*payload = data;
@@ -196,34 +232,47 @@ static int choose_encoding(struct mv_blob_ctx *c, const uint8_t *data, size_t n,
 		return rc;
 	if (n >= PROBE_MIN) {
 		const uint8_t *sample = data + ((n - PROBE_SAMPLE) / 2 & ~(size_t)1);
-		uint8_t shuffled[PROBE_SAMPLE];
-		size_t plain =
+		uint8_t t[PROBE_SAMPLE];
+		size_t best =
 		    compress_capped(c, sample, PROBE_SAMPLE, probe_keep, PROBE_LEVEL, &rc);
 		if (rc)
 			return rc;
-		shuffle2(sample, PROBE_SAMPLE, shuffled);
-		size_t shuf =
-		    compress_capped(c, shuffled, PROBE_SAMPLE, probe_keep, PROBE_LEVEL, &rc);
-		if (rc)
-			return rc;
-		if (plain == 0 && shuf == 0)
+		static const uint8_t encs[] = {MV_ENC_ZSTD_SHUF2, MV_ENC_ZSTD_DELTA16};
+		for (size_t i = 0; i < sizeof(encs); i++) {
+			if (encs[i] == MV_ENC_ZSTD_SHUF2)
+				shuffle2(sample, PROBE_SAMPLE, t);
+			else
+				delta16(sample, PROBE_SAMPLE, t);
+			size_t z =
+			    compress_capped(c, t, PROBE_SAMPLE, probe_keep, PROBE_LEVEL, &rc);
+			if (rc)
+				return rc;
+			if (z && (!best || z < best)) {
+				best = z;
+				chosen = encs[i];
+			}
+		}
+		if (best == 0)
 			return 0; /* the sample saves < 3%: store */
-		shuffle = shuf != 0 && (plain == 0 || shuf < plain);
 	}
 	const uint8_t *src = data;
-	if (shuffle) {
+	if (chosen != MV_ENC_ZSTD) {
 		rc = scratch_reserve(&c->shuf, n, MV_BLOB_MAX_RAW);
 		if (rc)
 			return rc;
-		shuffle2(data, n, c->shuf.p);
+		if (chosen == MV_ENC_ZSTD_SHUF2)
+			shuffle2(data, n, c->shuf.p);
+		else
+			delta16(data, n, c->shuf.p);
 		src = c->shuf.p;
 	}
-	clen = compress_capped(c, src, n, keep, shuffle ? SHUFFLE_LEVEL : c->level, &rc);
+	clen =
+	    compress_capped(c, src, n, keep, chosen == MV_ENC_ZSTD ? c->level : SHUFFLE_LEVEL, &rc);
 	if (rc)
 		return rc;
 	if (clen == 0)
 		return 0; /* does not save 3%: store */
-	*enc = shuffle ? MV_ENC_ZSTD_SHUF2 : MV_ENC_ZSTD;
+	*enc = chosen;
 	*payload = c->comp.p;
 	*plen = clen;
 	return 0;
@@ -348,17 +397,20 @@ int mv_blob_decode(struct mv_blob_ctx *c, const struct mv_keys *k, uint8_t type,
 	rc = mv_unseal(k, type, id, stored, stored_len, c->work.p, &enc, &payload, &plen, err);
 	if (rc)
 		goto out;
-	if (enc == MV_ENC_ZSTD || enc == MV_ENC_ZSTD_SHUF2) {
+	if (enc != MV_ENC_STORED) {
 		rc = decompress(c, payload, plen, &res, &rlen, err);
 		if (rc)
 			goto out;
-		if (enc == MV_ENC_ZSTD_SHUF2) {
+		if (enc != MV_ENC_ZSTD) {
 			rc = scratch_reserve(&c->shuf, rlen, MV_BLOB_MAX_RAW);
 			if (rc) {
 				mv_error_set(err, rc, 0, "out of memory");
 				goto out;
 			}
-			unshuffle2(res, rlen, c->shuf.p);
+			if (enc == MV_ENC_ZSTD_SHUF2)
+				unshuffle2(res, rlen, c->shuf.p);
+			else
+				undelta16(res, rlen, c->shuf.p);
 			res = c->shuf.p;
 		}
 	} else {

@@ -142,7 +142,7 @@ size_t mv_seal(const struct mv_keys *k, uint8_t type, const uint8_t *id, uint8_t
 	uint8_t ad[MV_AD_LEN];
 	size_t total = mv_sealed_size(n);
 
-	if (total == 0 || encoding > MV_ENC_ZSTD_SHUF2)
+	if (total == 0 || encoding > MV_ENC_ZSTD_DELTA16)
 		return 0;
 	size_t padded = total - MV_SEAL_OVERHEAD;
 	uint8_t *frame = out + MV_NONCE_LEN;
@@ -184,7 +184,7 @@ int mv_unseal(const struct mv_keys *k, uint8_t type, const uint8_t *id, const ui
 		                    "sealed object of type %u failed authentication "
 		                    "(damaged, tampered with, or not this repository's)",
 		                    (unsigned)type);
-	if (work[0] > MV_ENC_ZSTD_SHUF2)
+	if (work[0] > MV_ENC_ZSTD_DELTA16)
 		return mv_error_set(err, MV_ERR_INTEGRITY, 0,
 		                    "sealed object has unknown encoding %u", (unsigned)work[0]);
 	len = mv_get_u32(work + 1);

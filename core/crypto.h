@@ -30,7 +30,8 @@ enum {
 enum {
 	MV_ENC_STORED = 0,
 	MV_ENC_ZSTD = 1,
-	MV_ENC_ZSTD_SHUF2 = 2, /* zstd of the bytes shuffled with width 2 */
+	MV_ENC_ZSTD_SHUF2 = 2,   /* zstd of the bytes shuffled with width 2 */
+	MV_ENC_ZSTD_DELTA16 = 3, /* zstd of shuffled zigzag deltas of 16-bit samples */
 };
 
 /* Sub-keys derived from the master key; lives in sodium_malloc'd memory

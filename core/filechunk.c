@@ -146,6 +146,10 @@ int mv_file_chunks(struct mv_file_chunker *fc, int fd, uint64_t size,
 		size_t c = mv_chunker_next(fc->chunker, fc->buf + start, avail, stop);
 		if (c == 0)
 			continue; /* need more: the loop reads */
+		/* inside pixel data (which starts at an even offset) chunks keep
+		 * 16-bit samples whole, so that each blob can be delta-coded */
+		if (cut_at && at >= cut_at && (c & 1) && c > 1 && c < avail)
+			c--;
 		int rc = chunk(arg, fc->buf + start, c);
 		if (rc)
 			return rc;

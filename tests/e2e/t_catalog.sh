@@ -29,7 +29,7 @@ UID_ROOT=1.2.826.0.1.3680043.2.1125.77
 # CHARSET: ascii, latin1 (ISO_IR 100) or utf8 (ISO_IR 192); PATIENT in UTF-8.
 mkdcm() {
 	local file=$1 cs=$2 name=$3 pid=$4 study=$5 series=$6 sop=$7 mod=$8 date=$9 desc=${10}
-	local csline=""
+	local csline="" mv_dump
 	case $cs in
 	latin1) csline="(0008,0005) CS [ISO_IR 100]" ;;
 	utf8) csline="(0008,0005) CS [ISO_IR 192]" ;;
@@ -212,31 +212,33 @@ grep -q "cd.iso\[DICOM/IM1\]" "$T/out" || fail "table lacks the archive member"
 grep -q "2019-06-20" "$T/out" || fail "table lacks the study date"
 grep -q "3 images found" "$T/out" || fail "table lacks the count"
 
-# expect_restored DIR "FILES": DIR holds exactly FILES (relative to the
-# source), each byte-identical to the source.
+# expect_restored ROOT BASE "FILES": ROOT holds exactly FILES (paths relative
+# to BASE in the source), each byte-identical to its source.
 expect_restored() {
-	local dir=$1 want=$2 got f
-	got=$(cd "$dir$S" 2>/dev/null && find . -type f | sed 's|^\./||' | sort | tr '\n' ' ' | sed 's/ $//')
+	local root=$1 base=$2 want=$3 got f
+	got=$( (cd "$root" && find . -type f | sed 's|^\./||' | sort | tr '\n' ' ' | sed 's/ $//') || true)
 	[ "$got" = "$want" ] || fail "restored '$got', expected '$want'"
 	for f in $want; do
-		cmp -s "$S/$f" "$dir$S/$f" || fail "$f restored differs"
+		cmp -s "$base/$f" "$root/$f" || fail "$f restored differs"
 	done
-	[ -z "$(find "$dir" -type f | grep -v "^$dir$S/")" ] || fail "files restored elsewhere"
 }
 
 expect_exit 0 mv restore -r "$R" latest --patient "DUPONT^MARIE" --target "$T/r1"
-expect_restored "$T/r1" "cd/cd.iso cd/export.zip imaging/A/s1/1.dcm imaging/A/s1/2.dcm imaging/A/s1/3.dcm imaging/A/s2/1.dcm other/not-a.zip"
+expect_restored "$T/r1$S" "$S" "cd/cd.iso cd/export.zip imaging/A/s1/1.dcm imaging/A/s1/2.dcm imaging/A/s1/3.dcm imaging/A/s2/1.dcm other/not-a.zip"
 expect_exit 0 mv restore -r "$R" latest --patient "lefevre" --target "$T/r2"
-expect_restored "$T/r2" "cd/cd.iso imaging/B/1.dcm imaging/B/2.dcm"
+expect_restored "$T/r2$S" "$S" "cd/cd.iso imaging/B/1.dcm imaging/B/2.dcm"
 expect_exit 0 mv restore -r "$R" latest --study "$UID_ROOT.2.3" --target "$T/r3"
-expect_restored "$T/r3" "imaging/B/1.dcm imaging/B/2.dcm"
+expect_restored "$T/r3$S" "$S" "imaging/B/1.dcm imaging/B/2.dcm"
 expect_exit 0 mv restore -r "$R" latest --series "$UID_ROOT.3.12" --target "$T/r4"
-expect_restored "$T/r4" "imaging/A/s1/3.dcm"
+expect_restored "$T/r4$S" "$S" "imaging/A/s1/3.dcm"
 expect_exit 0 mv restore -r "$R" "$SNAP" --patient-id PAT-E --target "$T/r5"
-expect_restored "$T/r5" "cd/export.zip"
+expect_restored "$T/r5$S" "$S" "cd/export.zip"
+for d in r1 r2 r3 r4 r5; do
+	[ -z "$(find "$T/$d" -type f | grep -v "^$T/$d$S/")" ] || fail "$d: files outside the source tree"
+done
 # with a subpath, the catalog choice applies inside it
 expect_exit 0 mv restore -r "$R" "latest:$S/imaging" --patient dupont --target "$T/r6"
-expect_restored "$T/r6" "imaging/A/s1/1.dcm imaging/A/s1/2.dcm imaging/A/s1/3.dcm imaging/A/s2/1.dcm imaging/D/1.dcm"
+expect_restored "$T/r6" "$S/imaging" "A/s1/1.dcm A/s1/2.dcm A/s1/3.dcm A/s2/1.dcm D/1.dcm"
 # nothing matches: a clear message, exit 1, nothing restored
 expect_exit 1 mv restore -r "$R" latest --patient nobody --target "$T/r7"
 grep -q "nothing restored" "$T/err" || fail "no clear message when nothing matches"
@@ -252,4 +254,16 @@ import json, sys
 ms = json.load(open(sys.argv[1]))
 assert all(m["snapshot"] != sys.argv[2] for m in ms), "an older snapshot was reported"
 PY
+
+# a snapshot without DICOM has no catalog: restore by patient says so
+mkdir -p "$T/plain"
+echo "no images here" >"$T/plain/notes.txt"
+expect_exit 0 mv backup -r "$R" "$T/plain"
+expect_exit 0 mv snapshots -r "$R" --json
+PLAIN=$(python3 -c 'import json,sys; print([s["id"] for s in json.load(open(sys.argv[1])) if s["paths"] == [sys.argv[2]]][0])' "$T/out" "$T/plain")
+expect_exit 1 mv restore -r "$R" "$PLAIN" --patient dupont --target "$T/r9"
+grep -q "no DICOM catalog" "$T/err" || fail "restore does not say the snapshot has no catalog"
+[ ! -e "$T/r9" ] || [ -z "$(find "$T/r9" -type f)" ] || fail "files restored from a snapshot without catalog"
+expect_find "$LEFEVRE" --patient lefevre
+grep -q "1 snapshot has no DICOM catalog" "$T/err" || fail "find does not note the snapshot without catalog"
 pass

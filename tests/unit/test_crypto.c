@@ -249,7 +249,7 @@ static void test_crypto__seal_rejects_bad_args(void **state)
 	struct fixture *f = *state;
 	uint8_t out[64];
 
-	assert_int_equal(mv_seal(f->k, MV_T_DATA, NULL, 3, "x", 1, out), 0);
+	assert_int_equal(mv_seal(f->k, MV_T_DATA, NULL, 4, "x", 1, out), 0);
 }
 
 /* Seals 300 bytes, flips every byte in turn and expects MV_ERR_INTEGRITY. */
@@ -420,7 +420,7 @@ static void test_crypto__frame_checks_after_tag(void **state)
 	assert_int_equal(plen, L);
 	assert_int_equal(enc, MV_ENC_ZSTD);
 
-	frame[0] = 3; /* unknown encoding */
+	frame[0] = 4; /* unknown encoding */
 	expect_frame_error(f->k, frame, P, "encoding");
 	frame[0] = 0xff;
 	expect_frame_error(f->k, frame, P, "encoding");

@@ -338,8 +338,8 @@ static void count_head(void *arg, const uint8_t *p, size_t n)
 }
 
 /* The content hash of buf by the definition: chunks cut on the whole
- * buffer, a boundary forced at cut (0: none), their keyed ids, then the
- * content hash. */
+ * buffer, a boundary forced at cut (0: none) and even lengths after it,
+ * their keyed ids, then the content hash. */
 static void reference_hash(const struct mv_repo *r, const uint8_t *buf, size_t len, size_t cut,
                            uint8_t out[32])
 {
@@ -352,6 +352,9 @@ static void reference_hash(const struct mv_repo *r, const uint8_t *buf, size_t l
 			avail = cut - off;
 		size_t c = mv_chunker_next(r->chunker, buf + off, avail, 1);
 		assert_true(c > 0);
+		/* inside the pixel data, chunks keep 16-bit samples whole */
+		if (cut && off >= cut && (c & 1) && c > 1 && c < avail)
+			c--;
 		mv_blob_id(r->keys, buf + off, c, ids[n++]);
 		off += c;
 	}

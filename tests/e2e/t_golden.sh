@@ -33,6 +33,17 @@ base=$(dirname "$T/restore$orig")
 done) >"$T/manifest"
 diff "$G/manifest.txt" "$T/manifest" || fail "golden restore differs from its manifest"
 
+# its DICOM catalog: accent- and case-insensitive search, ZIP members too
+expect_exit 0 mv find -r "$R" --patient lefevre --json
+python3 - "$T/out" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+assert sorted(x["path"].rsplit("/", 1)[1] for x in m) == ["IM1.dcm", "IM2.dcm"], m
+assert all(x["patient_name"] == "LEFÈVRE^CHLOÉ" and x["modality"] == "MR" for x in m), m
+PY
+expect_exit 0 mv find -r "$R" --patient "Durand Paul" --json
+grep -q '"member": *"CD/IM3.dcm"' "$T/out" || fail "ZIP member not found in the golden catalog"
+
 # damaged twins
 flip() { python3 -c '
 import sys

@@ -1,6 +1,7 @@
 /* The check state file: the local record of clean `medvault check` runs
  * that `audit` reads (core/audit.h). */
 #include "core/audit.h"
+#include "core/crypto.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,17 +15,6 @@
 /* "<64 hex> <time> <0|1>\n" with room to spare (put_line writes < 64 + 32) */
 #define LINE_MAX_LEN (64 + 32)
 
-static int hexdigit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int mv_checkstate_parse_line(const char *line, size_t len, uint8_t repo_id[32], int64_t *when,
                              int *read_data)
 {
@@ -33,12 +23,8 @@ int mv_checkstate_parse_line(const char *line, size_t len, uint8_t repo_id[32], 
 
 	if (len < 64 + 1 + 1 + 1 + 1 || line[64] != ' ')
 		return 0;
-	for (i = 0; i < 32; i++) {
-		int hi = hexdigit(line[2 * i]), lo = hexdigit(line[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return 0;
-		repo_id[i] = (uint8_t)(hi << 4 | lo);
-	}
+	if (mv_unhex(line, repo_id, 32) != 0)
+		return 0;
 	for (i = 65; i < len && line[i] >= '0' && line[i] <= '9'; i++) {
 		if (i - 65 >= 18)
 			return 0; /* beyond any plausible time */

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "core/catalog.h"
+#include "core/dirlist.h"
 #include "core/filechunk.h"
 #include "core/index.h"
 #include "core/packer.h"
@@ -70,7 +71,6 @@ struct bk {
 	struct pfile *cur_file;         /* the file being read */
 	struct mv_catalog_writer *cat;  /* this snapshot's catalog */
 	struct mv_catalog_cursor *pcat; /* the parent's, for unchanged files */
-	size_t rcap;
 	struct mv_progress prog;
 	int64_t last_progress;
 	char path[PATH_MAX + 256];
@@ -601,11 +601,6 @@ fail:
 	return rc;
 }
 
-static int name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Waits for the directory's files, fills their chunk lists and content
  * hashes, encodes and stores the tree. */
 static int finish_dir(struct bk *b, struct dirstate *d, uint8_t id[32])
@@ -661,7 +656,7 @@ static int walk_dir(struct bk *b, size_t plen, const struct mv_tree *parent, int
 {
 	struct dirstate d = {0};
 	char **names = NULL;
-	size_t nn = 0, cap = 0;
+	size_t nn = 0;
 	int rc = 0;
 
 	mv_tree_init(&d.tree);
@@ -669,36 +664,14 @@ static int walk_dir(struct bk *b, size_t plen, const struct mv_tree *parent, int
 		rc = add_error(b, b->path, "directory nesting too deep; not descended");
 		goto finish;
 	}
-	DIR *dir = opendir(b->path);
-	if (!dir) {
-		rc = add_errno(b, b->path, "cannot open directory", errno);
+	int e;
+	rc = mv_dir_names(b->path, &names, &nn, &e);
+	if (rc == MV_ERR_IO) {
+		rc = add_errno(b, b->path, "cannot open directory", e);
 		goto finish;
 	}
-	struct dirent *de;
-	while ((de = readdir(dir)) != NULL) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (nn == cap) {
-			size_t nc = cap ? cap * 2 : 64;
-			char **nnames = realloc(names, nc * sizeof(*nnames));
-			if (!nnames) {
-				rc = MV_ERR_NOMEM;
-				break;
-			}
-			names = nnames;
-			cap = nc;
-		}
-		if (!(names[nn] = strdup(de->d_name))) {
-			rc = MV_ERR_NOMEM;
-			break;
-		}
-		nn++;
-	}
-	closedir(dir);
 	if (rc)
 		goto out;
-	if (nn)
-		qsort(names, nn, sizeof(*names), name_cmp);
 	for (size_t i = 0; i < nn; i++) {
 		size_t l = strlen(names[i]);
 		if (plen + 1 + l >= sizeof(b->path)) {
@@ -724,9 +697,7 @@ finish:
 	rc = rc ? rc : finish_dir(b, &d, id);
 out:
 	b->path[plen] = '\0';
-	for (size_t i = 0; i < nn; i++)
-		free(names[i]);
-	free(names);
+	mv_dir_names_free(names, nn);
 	dirstate_release(b, &d);
 	return rc;
 }

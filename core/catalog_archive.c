@@ -7,6 +7,7 @@
  * header is longer); the rest is skipped, which for ZIP and ISO 9660 is a
  * seek, not a decompression. */
 #include "core/catalog.h"
+#include "formats/archmagic.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -16,12 +17,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define READ_BLOCK   (128u << 10) /* bytes per read callback */
-#define MEMBER_PEEK  4096u        /* first look: DICOM or not */
-#define MEMBER_HEAD  (64u << 10)  /* first bytes of a member parsed */
-#define MEMBER_MAX   (1u << 20)   /* most bytes of a member parsed */
-#define MAX_MEMBERS  1000000u     /* members examined per archive */
-#define ISO_MAGIC_AT 32769u       /* "CD001" of the first volume descriptor */
+#define READ_BLOCK  (128u << 10) /* bytes per read callback */
+#define MEMBER_PEEK 4096u        /* first look: DICOM or not */
+#define MEMBER_HEAD (64u << 10)  /* first bytes of a member parsed */
+#define MEMBER_MAX  (1u << 20)   /* most bytes of a member parsed */
+#define MAX_MEMBERS 1000000u     /* members examined per archive */
 
 struct src {
 	int fd;
@@ -103,69 +103,21 @@ static int read_at(int fd, void *buf, size_t n, uint64_t off)
 	return 0;
 }
 
-/* A tar header block: "ustar" magic, or (old tar) a valid checksum. */
-static int tar_header(const uint8_t *b)
-{
-	uint64_t want = 0, sum = 0;
-	int digits = 0;
-
-	if (memcmp(b + 257, "ustar", 5) == 0)
-		return 1;
-	for (int i = 148; i < 156; i++) {
-		if (b[i] >= '0' && b[i] <= '7') {
-			want = want * 8 + (uint64_t)(b[i] - '0');
-			digits++;
-		} else if (b[i] != ' ' && b[i] != '\0') {
-			return 0;
-		} else if (digits) {
-			break;
-		}
-	}
-	if (!digits || b[0] == '\0')
-		return 0;
-	for (int i = 0; i < 512; i++)
-		sum += (i >= 148 && i < 156) ? ' ' : b[i];
-	return sum == want;
-}
-
-enum sniff { NOT_ARCHIVE, ARCHIVE, COMPRESSED };
-
 /* Looks at the magic numbers, so that ordinary files cost two small reads. */
-static enum sniff sniff(int fd, uint64_t size)
+static enum mv_archive_kind sniff(int fd, uint64_t size)
 {
-	static const struct {
-		const char *magic;
-		size_t len;
-		enum sniff kind;
-	} magics[] = {
-	    {"PK\3\4", 4, ARCHIVE},
-	    {"PK\5\6", 4, ARCHIVE},
-	    {"PK\7\10", 4, ARCHIVE},
-	    {"7z\xbc\xaf\x27\x1c", 6, ARCHIVE},
-	    {"\x1f\x8b", 2, COMPRESSED},
-	    {"BZh", 3, COMPRESSED},
-	    {"\xfd"
-	     "7zXZ",
-	     6, COMPRESSED},
-	    {"\x28\xb5\x2f\xfd", 4, COMPRESSED},
-	    {"\x04\x22\x4d\x18", 4, COMPRESSED},
-	    {"\x1f\x9d", 2, COMPRESSED},
-	    {"\x5d\0\0", 3, COMPRESSED},
-	};
 	uint8_t b[512];
 	size_t n = size < sizeof(b) ? (size_t)size : sizeof(b);
 
 	if (n < 4 || read_at(fd, b, n, 0) != 0)
-		return NOT_ARCHIVE;
-	for (size_t i = 0; i < sizeof(magics) / sizeof(magics[0]); i++)
-		if (n >= magics[i].len && memcmp(b, magics[i].magic, magics[i].len) == 0)
-			return magics[i].kind;
-	if (n == 512 && tar_header(b))
-		return ARCHIVE;
-	if (size >= ISO_MAGIC_AT + 5 && read_at(fd, b, 5, ISO_MAGIC_AT) == 0 &&
+		return MV_ARCH_NONE;
+	enum mv_archive_kind k = mv_archive_magic(b, n);
+	if (k != MV_ARCH_NONE)
+		return k;
+	if (size >= MV_ISO_MAGIC_AT + 5 && read_at(fd, b, 5, MV_ISO_MAGIC_AT) == 0 &&
 	    memcmp(b, "CD001", 5) == 0)
-		return ARCHIVE;
-	return NOT_ARCHIVE;
+		return MV_ARCH_ARCHIVE;
+	return MV_ARCH_NONE;
 }
 
 struct reader {
@@ -275,7 +227,7 @@ unreadable:
 
 /* Returns 1 when the archive was recognised (rd->unreadable tells whether
  * all of it could be read), 0 when it is not an archive, or an error. */
-static int walk(struct reader *rd, enum sniff kind, struct mv_error *err)
+static int walk(struct reader *rd, enum mv_archive_kind kind, struct mv_error *err)
 {
 	struct archive_entry *e;
 	uint32_t headers = 0;
@@ -286,7 +238,8 @@ static int walk(struct reader *rd, enum sniff kind, struct mv_error *err)
 			return 1;
 		if (r == ARCHIVE_FATAL) {
 			/* nothing recognised in a compressed file: not an archive */
-			if (headers == 0 && kind == COMPRESSED && archive_format(rd->a) == 0)
+			if (headers == 0 && kind == MV_ARCH_COMPRESSED &&
+			    archive_format(rd->a) == 0)
 				return 0;
 			set_unreadable(rd, "damaged");
 			return 1;
@@ -324,8 +277,8 @@ int mv_catalog_add_archive(int fd, const char *snap_path, struct mv_catalog_writ
 		return 0;
 	s.fd = fd;
 	s.size = (uint64_t)st.st_size;
-	enum sniff kind = sniff(fd, s.size);
-	if (kind == NOT_ARCHIVE)
+	enum mv_archive_kind kind = sniff(fd, s.size);
+	if (kind == MV_ARCH_NONE)
 		return 0;
 
 	rd.w = w;
@@ -355,7 +308,7 @@ int mv_catalog_add_archive(int fd, const char *snap_path, struct mv_catalog_writ
 	archive_read_set_seek_callback(rd.a, src_seek);
 	archive_read_set_callback_data(rd.a, &s);
 	if (archive_read_open1(rd.a) != ARCHIVE_OK) {
-		rc = kind == COMPRESSED ? 0 : 1;
+		rc = kind == MV_ARCH_COMPRESSED ? 0 : 1;
 		if (rc)
 			set_unreadable(&rd, "damaged");
 	} else {

@@ -215,7 +215,7 @@ void mv_hex(const uint8_t *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-static int hexval(char c)
+int mv_hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -231,10 +231,10 @@ int mv_unhex(const char *in, uint8_t *out, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		/* A NUL is not a hex digit, so a short string stops here and
 		 * nothing past it is read. */
-		int hi = hexval(in[2 * i]);
+		int hi = mv_hex_digit(in[2 * i]);
 		if (hi < 0)
 			return -1;
-		int lo = hexval(in[2 * i + 1]);
+		int lo = mv_hex_digit(in[2 * i + 1]);
 		if (lo < 0)
 			return -1;
 		out[i] = (uint8_t)(hi << 4 | lo);

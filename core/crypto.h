@@ -95,6 +95,9 @@ int mv_unseal(const struct mv_keys *k, uint8_t type, const uint8_t *id, const ui
 
 /* Hex helpers. out must hold 2*n+1 bytes. */
 void mv_hex(const uint8_t *in, size_t n, char *out);
+/* The value of one hex digit (either case), or -1. */
+int mv_hex_digit(char c);
+
 /* Parses exactly 2*n hex digits (either case); returns 0 or -1 on any other
  * character, including a NUL among the first 2*n. Reads the first 2*n
  * characters and nothing beyond: when the whole string must be the id, also

@@ -1,5 +1,7 @@
 #include "core/filechunk.h"
 
+#include "formats/archmagic.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -25,61 +27,6 @@ void mv_file_chunker_release(struct mv_file_chunker *fc)
 {
 	free(fc->buf);
 	fc->buf = NULL;
-}
-
-/* An old tar header without the "ustar" magic: a valid checksum. */
-static int old_tar(const uint8_t *b)
-{
-	uint64_t want = 0, sum = 0;
-	int digits = 0;
-
-	for (int i = 148; i < 156; i++) {
-		if (b[i] >= '0' && b[i] <= '7' && digits < 8) {
-			want = want * 8 + (uint64_t)(b[i] - '0');
-			digits++;
-		} else if (b[i] != ' ' && b[i] != '\0') {
-			return 0;
-		} else if (digits) {
-			break;
-		}
-	}
-	if (!digits || b[0] == '\0')
-		return 0;
-	for (int i = 0; i < 512; i++)
-		sum += (i >= 148 && i < 156) ? ' ' : b[i];
-	return sum == want;
-}
-
-/* The first bytes of what mv_catalog_add_archive reads: ZIP, 7z, tar, ISO
- * 9660, and the compressed formats (a compressed tar is only known as such
- * once decompressed). Other files are not handed to it. */
-int mv_looks_like_archive(const uint8_t *p, size_t n)
-{
-	static const struct {
-		const char *magic;
-		size_t len;
-	} magics[] = {
-	    {"PK\3\4", 4},
-	    {"PK\5\6", 4},
-	    {"PK\7\10", 4},
-	    {"7z\xbc\xaf\x27\x1c", 6},
-	    {"\x1f\x8b", 2},
-	    {"BZh", 3},
-	    {"\xfd"
-	     "7zXZ",
-	     6},
-	    {"\x28\xb5\x2f\xfd", 4},
-	    {"\x04\x22\x4d\x18", 4},
-	    {"\x1f\x9d", 2},
-	    {"\x5d\0\0", 3},
-	};
-
-	for (size_t i = 0; i < sizeof(magics) / sizeof(magics[0]); i++)
-		if (n >= magics[i].len && memcmp(p, magics[i].magic, magics[i].len) == 0)
-			return 1;
-	if (n >= 512 && (memcmp(p + 257, "ustar", 5) == 0 || old_tar(p)))
-		return 1;
-	return n >= 32774 && memcmp(p + 32769, "CD001", 5) == 0;
 }
 
 int mv_file_chunks(struct mv_file_chunker *fc, int fd, uint64_t size,
@@ -121,7 +68,7 @@ int mv_file_chunks(struct mv_file_chunker *fc, int fd, uint64_t size,
 			if (first) {
 				size_t need;
 				first = 0;
-				facts->archive = mv_looks_like_archive(fc->buf, end);
+				facts->archive = mv_archive_magic(fc->buf, end) != MV_ARCH_NONE;
 				int d = mv_dicom_parse(fc->buf, end, size, &fc->info, &need);
 				if (d < 0)
 					return MV_ERR_NOMEM;

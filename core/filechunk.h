@@ -26,14 +26,9 @@ struct mv_file_chunker {
 struct mv_file_facts {
 	uint64_t size;  /* bytes read */
 	int dicom;      /* fc->info holds its header */
-	int archive;    /* starts like a ZIP, tar or ISO 9660 image */
+	int archive;    /* starts like an archive (formats/archmagic.h) */
 	int read_errno; /* read() failed with this */
 };
-
-/* Whether the first n bytes of a file look like something
- * mv_catalog_add_archive reads: ZIP, 7z, tar, ISO 9660, or a compressed
- * stream (a compressed tar is only known as such once decompressed). */
-int mv_looks_like_archive(const uint8_t *p, size_t n);
 
 /* Returns 0 or MV_ERR_NOMEM. Release with mv_file_chunker_release. */
 int mv_file_chunker_init(struct mv_file_chunker *fc, const struct mv_chunker *c, size_t chunk_max,

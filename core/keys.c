@@ -204,17 +204,6 @@ void mv_recovery_format(const uint8_t secret[MV_KEY_LEN], char out[MV_RECOVERY_T
 	out[o] = '\0';
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int mv_recovery_parse(const char *text, size_t len, uint8_t out[MV_KEY_LEN])
 {
 	size_t nd = 0;
@@ -223,7 +212,7 @@ int mv_recovery_parse(const char *text, size_t len, uint8_t out[MV_KEY_LEN])
 		char c = text[i];
 		if (c == '-' || c == ' ')
 			continue;
-		int v = hexval(c);
+		int v = mv_hex_digit(c);
 		if (v < 0 || nd >= 2 * MV_KEY_LEN)
 			goto fail;
 		if (nd % 2 == 0)

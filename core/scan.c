@@ -10,7 +10,9 @@
  * read buffers, the inventory's hash tables. */
 #include "core/scan.h"
 
+#include "core/dirlist.h"
 #include "core/filechunk.h"
+#include "formats/archmagic.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -370,7 +372,7 @@ static size_t parse_head(struct sjob *j, const uint8_t *p, size_t n)
 		return 0;
 	}
 	j->dicom = rc == 1;
-	j->maybe_archive = !j->dicom && mv_looks_like_archive(p, n);
+	j->maybe_archive = !j->dicom && (mv_archive_magic(p, n) != MV_ARCH_NONE);
 	return more;
 }
 
@@ -378,7 +380,7 @@ static size_t parse_head(struct sjob *j, const uint8_t *p, size_t n)
 static void on_head(void *arg, const uint8_t *p, size_t n)
 {
 	struct sjob *j = arg;
-	j->maybe_archive = mv_looks_like_archive(p, n);
+	j->maybe_archive = (mv_archive_magic(p, n) != MV_ARCH_NONE);
 }
 
 static void set_unreadable(struct sjob *j, const char *what, int e)
@@ -775,11 +777,6 @@ static int finish(struct scan *s, struct mv_error *err)
 
 static int scan_entry(struct scan *s, size_t plen, int depth, struct mv_error *err);
 
-static int name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static int dir_error(struct scan *s, const char *what, int e)
 {
 	char msg[256], ebuf[128];
@@ -792,44 +789,20 @@ static int dir_error(struct scan *s, const char *what, int e)
 static int walk_dir(struct scan *s, size_t plen, int depth, struct mv_error *err)
 {
 	char **names = NULL;
-	size_t nn = 0, cap = 0;
+	size_t nn = 0;
 	int rc = 0;
-	DIR *dir;
-	struct dirent *de;
 
 	if (depth > MAX_DEPTH) {
 		s->res->unreadable++;
 		warn(s->ev, s->path, "directory nesting too deep; not descended");
 		return 0;
 	}
-	if (!(dir = opendir(s->path)))
-		return dir_error(s, "cannot open directory", errno);
-	while ((de = readdir(dir)) != NULL) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (nn == cap) {
-			size_t nc = cap ? cap * 2 : 64;
-			char **n2 = realloc(names, nc * sizeof(*n2));
-			if (!n2) {
-				rc = MV_ERR_NOMEM;
-				break;
-			}
-			names = n2;
-			cap = nc;
-		}
-		if (!(names[nn] = strdup(de->d_name))) {
-			rc = MV_ERR_NOMEM;
-			break;
-		}
-		nn++;
-	}
-	closedir(dir);
-	if (rc) {
-		rc = mv_error_set(err, rc, 0, "out of memory");
-		goto out;
-	}
-	if (nn)
-		qsort(names, nn, sizeof(*names), name_cmp);
+	int e;
+	rc = mv_dir_names(s->path, &names, &nn, &e);
+	if (rc == MV_ERR_IO)
+		return dir_error(s, "cannot open directory", e);
+	if (rc)
+		return mv_error_set(err, rc, 0, "out of memory");
 	/* "/" has no trailing component: its children are "/name" */
 	size_t base = (plen == 1 && s->path[0] == '/') ? 0 : plen;
 	for (size_t i = 0; i < nn; i++) {
@@ -852,9 +825,7 @@ static int walk_dir(struct scan *s, size_t plen, int depth, struct mv_error *err
 	}
 out:
 	s->path[plen] = '\0';
-	for (size_t i = 0; i < nn; i++)
-		free(names[i]);
-	free(names);
+	mv_dir_names_free(names, nn);
 	return rc;
 }
 

@@ -340,8 +340,10 @@ int cmd_find(int argc, char **argv, struct cli_ctx *ctx)
 		                          : cli_fail(rc, &err);
 
 	rc = cli_repo_open(ctx, "find", &r);
-	if (rc == 0)
+	if (rc == 0) {
+		r->index_types = 1u << MV_T_CATALOG;
 		rc = cli_repo_load_index(ctx, r, 0, NULL);
+	}
 	if (rc != 0)
 		goto out;
 	if (ctx->g.json) {

@@ -351,8 +351,10 @@ static int assess_snapshot(struct cli_ctx *ctx, const struct impact_args *a,
 		                           ? "give one SNAPSHOT"
 		                           : "which snapshot? give an id, a prefix or 'latest'");
 	rc = cli_repo_open(ctx, "impact", rp);
-	if (rc == 0)
+	if (rc == 0) {
+		(*rp)->index_types = 1u << MV_T_CATALOG;
 		rc = cli_repo_load_index(ctx, *rp, 0, NULL);
+	}
 	if (rc != 0)
 		return rc;
 	rc = mv_repo_find_snapshot(*rp, a->args[0], snap, &err);

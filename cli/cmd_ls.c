@@ -155,8 +155,10 @@ static int list(struct cli_ctx *ctx, struct ls_state *st, const char *name, cons
 
 	memset(&snap, 0, sizeof(snap));
 	rc = cli_repo_open(ctx, "ls", &r);
-	if (rc == 0)
+	if (rc == 0) {
+		r->index_types = 1u << MV_T_TREE;
 		rc = cli_repo_load_index(ctx, r, 0, NULL);
+	}
 	if (rc != 0)
 		goto out;
 	rc = mv_repo_find_snapshot(r, name, &snap, &err);

@@ -304,8 +304,10 @@ static int run(struct cli_ctx *ctx, const char *const *paths, size_t npaths)
 	}
 	if (cli_repo_location(ctx)) {
 		rc = cli_repo_open(ctx, "scan", &r);
-		if (rc == 0)
+		if (rc == 0) {
+			r->index_types = 1u << MV_T_TREE;
 			rc = cli_repo_load_index(ctx, r, 0, NULL);
+		}
 		if (rc != 0)
 			goto out;
 	}

@@ -3,11 +3,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Blobs live in an array in insertion order; an open-addressing table of
- * u32 positions (+1, 0 = empty) at most half full finds them by id. Ids are
- * keyed hashes, so their first bytes are uniformly distributed. */
+/* Blobs live in an array in insertion order; an open-addressing table at
+ * most half full finds them by id. A slot holds the position (+1, 0 =
+ * empty) and 32 more bits of the id, so that a probe rarely reads a blob
+ * that is not the one sought (each such read is a cache miss). Ids are
+ * keyed hashes, so their bytes are uniformly distributed. */
 struct table {
-	uint32_t *slots;
+	uint64_t *slots;
 	size_t mask; /* size - 1 */
 };
 
@@ -28,14 +30,38 @@ static uint64_t h64(const uint8_t *id)
 	return v;
 }
 
-static int table_grow(struct table *t, size_t n, const void *base, size_t stride, size_t idoff)
+static uint64_t mkslot(const uint8_t *id, size_t pos1)
 {
+	uint32_t tag;
+	memcpy(&tag, id + 8, 4);
+	return (uint64_t)tag << 32 | (uint32_t)pos1;
+}
+
+static uint32_t tag_of(const uint8_t *id)
+{
+	uint32_t tag;
+	memcpy(&tag, id + 8, 4);
+	return tag;
+}
+
+/* position + 1 of a slot's blob, 0 when empty */
+static size_t pos1(uint64_t slot)
+{
+	return (uint32_t)slot;
+}
+
+/* Grows t to hold `want` entries at most half full, rehashing the first
+ * `count` records of base. */
+static int table_grow(struct table *t, size_t want, size_t count, const void *base, size_t stride,
+                      size_t idoff)
+{
+	size_t n = count;
 	size_t size = t->slots ? t->mask + 1 : 1024;
-	while (size < 2 * (n + 1))
+	while (size < 2 * (want + 1))
 		size *= 2;
 	if (t->slots && size == t->mask + 1)
 		return 0;
-	uint32_t *s = calloc(size, sizeof(*s));
+	uint64_t *s = calloc(size, sizeof(*s));
 	if (!s)
 		return MV_ERR_NOMEM;
 	for (size_t i = 0; i < n; i++) {
@@ -43,7 +69,7 @@ static int table_grow(struct table *t, size_t n, const void *base, size_t stride
 		size_t j = h64(id) & (size - 1);
 		while (s[j])
 			j = (j + 1) & (size - 1);
-		s[j] = (uint32_t)(i + 1);
+		s[j] = mkslot(id, i + 1);
 	}
 	free(t->slots);
 	t->slots = s;
@@ -56,10 +82,14 @@ static size_t table_probe(const struct table *t, const uint8_t *id, const void *
                           size_t idoff)
 {
 	size_t j = h64(id) & t->mask;
+	uint32_t tag = tag_of(id);
 	while (t->slots[j]) {
-		const uint8_t *o = (const uint8_t *)base + (t->slots[j] - 1) * stride + idoff;
-		if (!memcmp(o, id, 32))
-			return j;
+		if ((uint32_t)(t->slots[j] >> 32) == tag) {
+			const uint8_t *o =
+			    (const uint8_t *)base + (pos1(t->slots[j]) - 1) * stride + idoff;
+			if (!memcmp(o, id, 32))
+				return j;
+		}
 		j = (j + 1) & t->mask;
 	}
 	return j;
@@ -70,7 +100,7 @@ struct mv_index *mv_index_new(void)
 	struct mv_index *x = calloc(1, sizeof(*x));
 	if (!x)
 		return NULL;
-	if (table_grow(&x->bt, 0, NULL, 0, 0) || table_grow(&x->pt, 0, NULL, 0, 0)) {
+	if (table_grow(&x->bt, 0, 0, NULL, 0, 0) || table_grow(&x->pt, 0, 0, NULL, 0, 0)) {
 		mv_index_free(x);
 		return NULL;
 	}
@@ -128,7 +158,7 @@ static int rebuild_packs(struct mv_index *x)
 	size_t size = x->pt.mask + 1;
 	while (size < 2 * (x->npacks + 1))
 		size *= 2;
-	uint32_t *s = calloc(size, sizeof(*s));
+	uint64_t *s = calloc(size, sizeof(*s));
 	if (!s)
 		return MV_ERR_NOMEM;
 	for (size_t i = 0; i < x->npacks; i++) {
@@ -137,7 +167,7 @@ static int rebuild_packs(struct mv_index *x)
 		size_t j = h64(x->packs[i]) & (size - 1);
 		while (s[j])
 			j = (j + 1) & (size - 1);
-		s[j] = (uint32_t)(i + 1);
+		s[j] = mkslot(x->packs[i], i + 1);
 	}
 	free(x->pt.slots);
 	x->pt.slots = s;
@@ -155,14 +185,14 @@ int mv_index_set_pack_id(struct mv_index *x, uint32_t pack_no, const uint8_t id[
 	x->pack_known[pack_no] = 1;
 	size_t j = table_probe(&x->pt, id, x->packs, 32, 0);
 	if (!x->pt.slots[j])
-		x->pt.slots[j] = pack_no + 1;
+		x->pt.slots[j] = mkslot(id, (size_t)pack_no + 1);
 	return 0;
 }
 
 uint32_t mv_index_find_pack(const struct mv_index *x, const uint8_t id[32])
 {
 	size_t j = table_probe(&x->pt, id, x->packs, 32, 0);
-	return x->pt.slots[j] ? x->pt.slots[j] - 1 : MV_PACK_NONE;
+	return x->pt.slots[j] ? (uint32_t)(pos1(x->pt.slots[j]) - 1) : MV_PACK_NONE;
 }
 
 const uint8_t *mv_index_pack_id(const struct mv_index *x, uint32_t pack_no)
@@ -173,6 +203,18 @@ const uint8_t *mv_index_pack_id(const struct mv_index *x, uint32_t pack_no)
 size_t mv_index_npacks(const struct mv_index *x)
 {
 	return x->npacks;
+}
+
+int mv_index_reserve(struct mv_index *x, size_t n)
+{
+	if (n <= x->capblobs || n >= UINT32_MAX - 1)
+		return 0;
+	struct mv_blob_loc *nb = realloc(x->blobs, n * sizeof(*nb));
+	if (!nb)
+		return MV_ERR_NOMEM;
+	x->blobs = nb;
+	x->capblobs = n;
+	return table_grow(&x->bt, n, x->nblobs, x->blobs, sizeof(*x->blobs), 0) ? MV_ERR_NOMEM : 0;
 }
 
 int mv_index_add(struct mv_index *x, const struct mv_blob_loc *loc)
@@ -193,12 +235,12 @@ int mv_index_add(struct mv_index *x, const struct mv_blob_loc *loc)
 	x->blobs[x->nblobs] = *loc;
 	x->nblobs++;
 	if (2 * (x->nblobs + 1) > x->bt.mask + 1) {
-		if (table_grow(&x->bt, x->nblobs, x->blobs, sizeof(*x->blobs), 0)) {
+		if (table_grow(&x->bt, x->nblobs, x->nblobs, x->blobs, sizeof(*x->blobs), 0)) {
 			x->nblobs--;
 			return MV_ERR_NOMEM;
 		}
 	} else {
-		x->bt.slots[j] = (uint32_t)x->nblobs;
+		x->bt.slots[j] = mkslot(loc->id, x->nblobs);
 	}
 	return 0;
 }
@@ -208,14 +250,14 @@ int mv_index_update(struct mv_index *x, const struct mv_blob_loc *loc)
 	size_t j = table_probe(&x->bt, loc->id, x->blobs, sizeof(*x->blobs), 0);
 	if (!x->bt.slots[j])
 		return MV_ERR_NOTFOUND;
-	x->blobs[x->bt.slots[j] - 1] = *loc;
+	x->blobs[pos1(x->bt.slots[j]) - 1] = *loc;
 	return 0;
 }
 
 const struct mv_blob_loc *mv_index_lookup(const struct mv_index *x, const uint8_t id[32])
 {
 	size_t j = table_probe(&x->bt, id, x->blobs, sizeof(*x->blobs), 0);
-	return x->bt.slots[j] ? &x->blobs[x->bt.slots[j] - 1] : NULL;
+	return x->bt.slots[j] ? &x->blobs[pos1(x->bt.slots[j]) - 1] : NULL;
 }
 
 size_t mv_index_count(const struct mv_index *x)

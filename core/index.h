@@ -1,4 +1,4 @@
-/* The in-memory index: blob id -> (pack, offset, lengths). About 60 bytes per
+/* The in-memory index: blob id -> (pack, offset, lengths). About 70 bytes per
  * distinct blob. Not thread-safe: callers serialise access. */
 #ifndef MV_INDEX_H
 #define MV_INDEX_H
@@ -34,6 +34,10 @@ int mv_index_set_pack_id(struct mv_index *x, uint32_t pack_no, const uint8_t id[
 uint32_t mv_index_find_pack(const struct mv_index *x, const uint8_t id[32]);
 const uint8_t *mv_index_pack_id(const struct mv_index *x, uint32_t pack_no);
 size_t mv_index_npacks(const struct mv_index *x);
+
+/* Makes room for n blobs at once (a hint: loading avoids repeated growth).
+ * Returns 0 or MV_ERR_NOMEM. */
+int mv_index_reserve(struct mv_index *x, size_t n) MV_MUST_CHECK;
 
 /* Adds a blob location. If the id is already present, nothing changes and
  * 1 is returned (0 when added). MV_ERR_NOMEM on failure. */

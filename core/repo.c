@@ -366,8 +366,11 @@ struct load_state {
 
 static int add_entry(void *arg, const uint8_t pack_id[32], const struct mv_index_entry *e)
 {
-	struct mv_index *x = arg;
+	struct mv_repo *r = arg;
+	struct mv_index *x = r->index;
 	uint32_t pn;
+	if (r->index_types && !(r->index_types & (1u << e->type)))
+		return 0;
 	if (mv_index_add_pack(x, pack_id, &pn))
 		return MV_ERR_NOMEM;
 	struct mv_blob_loc loc = {.pack = pn,
@@ -543,6 +546,16 @@ int mv_repo_load_index(struct mv_repo *r, int scan_orphans, size_t *damaged, str
 	int rc = mv_repo_list_names(r, MV_FT_INDEX, &names, &n, err);
 	if (rc)
 		return rc;
+	/* room for every entry at once: 45 bytes each in the files */
+	uint64_t total = 0, sz;
+	for (size_t i = 0; i < n; i++)
+		if (r->be->ops->size(r->be, MV_FT_INDEX, names[i], &sz, NULL) == 0)
+			total += sz;
+	if (!r->index_types &&
+	    mv_index_reserve(r->index, (size_t)(total / MV_INDEX_ENTRY_LEN)) != 0) {
+		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+		goto out;
+	}
 	for (size_t i = 0; i < n; i++) {
 		uint8_t *p;
 		size_t len;
@@ -557,7 +570,7 @@ int mv_repo_load_index(struct mv_repo *r, int scan_orphans, size_t *damaged, str
 			mv_error_set(err, rc, e.saved_errno, "%s", e.msg);
 			continue;
 		}
-		rc = mv_index_decode(p, len, add_entry, r->index);
+		rc = mv_index_decode(p, len, add_entry, r);
 		free(p);
 		if (rc == MV_ERR_NOMEM) {
 			mv_error_set(err, rc, 0, "out of memory");

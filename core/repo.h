@@ -30,6 +30,10 @@ struct mv_repo {
 	struct mv_index *index;
 	struct mv_chunker *chunker;
 	int slot_kind;           /* kind of the slot that opened it */
+	/* When non-zero, mv_repo_load_index keeps only the blobs whose type t
+	 * has bit (1 << t) set: find needs catalog blobs only, ls and scan
+	 * trees only (less memory and time on large repositories). */
+	uint32_t index_types;
 	struct mv_blob_ctx *ctx; /* for the calling thread's object reads */
 	/* packs found by mv_repo_load_index(scan_orphans) that no index names;
 	 * the next index written must name them */

@@ -29,7 +29,7 @@ struct mv_repo {
 	struct mv_keys *keys; /* NULL until unlocked */
 	struct mv_index *index;
 	struct mv_chunker *chunker;
-	int slot_kind;           /* kind of the slot that opened it */
+	int slot_kind; /* kind of the slot that opened it */
 	/* When non-zero, mv_repo_load_index keeps only the blobs whose type t
 	 * has bit (1 << t) set: find needs catalog blobs only, ls and scan
 	 * trees only (less memory and time on large repositories). */

@@ -37,8 +37,8 @@ static const struct cli_help_opt help_opts[] = {
     {"-i, --include PATTERN",
      "restore only paths or names matching PATTERN (shell wildcards; repeatable)"},
     {"-e, --exclude PATTERN", "do not restore paths or names matching PATTERN (repeatable)"},
-    {"--overwrite WHEN",
-     "replace existing files: never (default), always, or if-changed (content differs)"},
+    {"--overwrite WHEN", "replace existing files: never (default), always, or if-changed (size or "
+                         "modification time differs)"},
     {"--patient NAME",
      "restore only the DICOM files of patients whose name contains NAME, ignoring case, "
      "accents and the ^ separators (as 'medvault find --patient')"},

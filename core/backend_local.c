@@ -312,7 +312,7 @@ static int local_remove(struct mv_backend *b, enum mv_ftype t, const char *name,
 static int local_create(struct mv_backend *b, struct mv_error *err)
 {
 	char path[PATH_MAX];
-	if (mkdir(b->location, 0700) < 0 && errno != EEXIST)
+	if (make_dir(b->location, 1) < 0)
 		return io_error(err, errno, "create directory", b->location);
 	int n = snprintf(path, sizeof(path), "%s/config", b->location);
 	if (n < 0 || (size_t)n >= sizeof(path))

@@ -420,6 +420,19 @@ static int unchanged(const struct mv_node *old, const struct mv_node *n)
 	       old->inode == n->inode;
 }
 
+/* Whether the repository still holds every chunk of an unchanged file (a
+ * lost pack must not be inherited by every later snapshot: the file is read
+ * again instead). */
+static int blobs_present(struct bk *b, const struct mv_node *old)
+{
+	int ok = 1;
+	pthread_mutex_lock(&b->mu);
+	for (uint32_t i = 0; i < old->nchunks && ok; i++)
+		ok = mv_index_lookup(b->r->index, old->chunks[i]) != NULL;
+	pthread_mutex_unlock(&b->mu);
+	return ok;
+}
+
 static int copy_chunks(struct mv_node *n, const struct mv_node *old)
 {
 	n->nchunks = old->nchunks;
@@ -473,7 +486,7 @@ static int backup_file(struct bk *b, struct dirstate *d, struct mv_node *n, cons
 	b->sum.total_files++;
 	b->sum.total_bytes += n->size;
 	b->prog.files_done++;
-	if (!b->o->force && unchanged(old, n)) {
+	if (!b->o->force && unchanged(old, n) && blobs_present(b, old)) {
 		b->sum.files_unmodified++;
 		b->prog.bytes_done += n->size;
 		if ((rc = copy_chunks(n, old)))
@@ -824,9 +837,10 @@ out:
 	return rc;
 }
 
-static int str_cmp(const void *a, const void *b)
+/* Walk order (component by component), which trees and the catalog use. */
+static int walk_cmp(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return mv_catalog_path_cmp(*(char *const *)a, *(char *const *)b);
 }
 
 static int same_paths(const struct mv_snapshot *s, char **paths, size_t n)
@@ -962,11 +976,14 @@ int mv_backup(struct mv_repo *r, const struct mv_backup_opts *o, const struct mv
 			goto out;
 		}
 	}
-	qsort(paths, n, sizeof(*paths), str_cmp);
-	/* drop duplicates */
+	qsort(paths, n, sizeof(*paths), walk_cmp);
+	/* drop duplicates and paths inside another (they follow it in walk
+	 * order): the outer one holds them */
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (k && !strcmp(paths[k - 1], paths[i])) {
+		size_t l = k ? strlen(paths[k - 1]) : 0;
+		if (k && !strncmp(paths[k - 1], paths[i], l) &&
+		    (paths[i][l] == '\0' || paths[i][l] == '/')) {
 			free(paths[i]);
 			continue;
 		}
@@ -993,6 +1010,7 @@ int mv_backup(struct mv_repo *r, const struct mv_backup_opts *o, const struct mv
 	}
 
 	b.packer = mv_packer_new(r, &b.mu);
+	r->index_mu = &b.mu; /* the walker reads old trees while workers add */
 	b.cat = mv_catalog_writer_new(store_catalog, &b);
 	if (!b.packer || !b.cat ||
 	    mv_file_chunker_init(&b.fc, r->chunker, r->cfg.chunk_max, o->plain_chunking)) {
@@ -1099,6 +1117,7 @@ out:
 	mv_wbuf_release(&w);
 	mv_tree_release(&ptree);
 	mv_snapshot_release(&parent);
+	r->index_mu = NULL;
 	mv_packer_free(b.packer);
 	mv_catalog_writer_free(b.cat);
 	mv_catalog_cursor_free(b.pcat);

@@ -175,6 +175,13 @@ static int collect_entry(void *arg, const struct mv_index_entry *e)
 	return 0;
 }
 
+/* The largest pack a writer makes: the target plus one blob over it, the
+ * header and its length. */
+static size_t max_pack(const struct mv_repo *r)
+{
+	return (size_t)r->cfg.pack_target + mv_sealed_size(MV_BLOB_MAX_RAW) + MV_PACKHDR_MAX + 4;
+}
+
 static void *read_worker(void *arg)
 {
 	struct ck *c = arg;
@@ -199,7 +206,7 @@ static void *read_worker(void *arg)
 		struct mv_error e = {0};
 		struct blob_list bl = {0};
 		char msg[600];
-		int rc = mv_backend_get_all(c->r->be, MV_FT_PACK, pi->name, (size_t)1 << 31, &buf,
+		int rc = mv_backend_get_all(c->r->be, MV_FT_PACK, pi->name, max_pack(c->r), &buf,
 		                            &len, &e);
 		if (rc == 0) {
 			mv_file_hash(buf, len, h);

@@ -25,7 +25,15 @@ int mv_dir_names(const char *path, char ***names, size_t *n, int *err_no)
 		*err_no = errno;
 		return MV_ERR_IO;
 	}
-	while ((de = readdir(dir)) != NULL) {
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(dir)) == NULL) {
+			if (errno) { /* an error, not the end: never a silently short list */
+				*err_no = errno;
+				rc = MV_ERR_IO;
+			}
+			break;
+		}
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		if (nn == cap) {

@@ -1,5 +1,6 @@
 #include "core/repo.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -264,6 +265,16 @@ int mv_repo_unlock(struct mv_repo *r, const uint8_t *secret, size_t len, struct 
 	rc = r->be->ops->list(r->be, MV_FT_KEY, try_slot, &u, err);
 	if (rc < 0)
 		goto out;
+	if (!u.opened && u.is_recovery) {
+		/* text that reads as a recovery key may still be a password
+		 * (64 hex digits from a generator) */
+		u.is_recovery = 0;
+		u.secret = secret;
+		u.len = len;
+		rc = r->be->ops->list(r->be, MV_FT_KEY, try_slot, &u, err);
+		if (rc < 0)
+			goto out;
+	}
 	if (!u.opened) {
 		rc = mv_error_set(err, MV_ERR_PASSWORD, 0,
 		                  "wrong password or recovery key (no key slot opens with it)");
@@ -549,12 +560,13 @@ int mv_repo_load_index(struct mv_repo *r, int scan_orphans, size_t *damaged, str
 	/* room for every entry at once: 45 bytes each in the files */
 	uint64_t total = 0, sz;
 	for (size_t i = 0; i < n; i++)
-		if (r->be->ops->size(r->be, MV_FT_INDEX, names[i], &sz, NULL) == 0)
+		if (r->be->ops->size(r->be, MV_FT_INDEX, names[i], &sz, NULL) == 0 &&
+		    sz <= MV_OBJECT_MAX)
 			total += sz;
-	if (!r->index_types &&
-	    mv_index_reserve(r->index, (size_t)(total / MV_INDEX_ENTRY_LEN)) != 0) {
-		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
-		goto out;
+	/* a hint only: without it the index grows as it loads */
+	if (!r->index_types) {
+		int hint = mv_index_reserve(r->index, (size_t)(total / MV_INDEX_ENTRY_LEN));
+		(void)hint;
 	}
 	for (size_t i = 0; i < n; i++) {
 		uint8_t *p;
@@ -598,22 +610,35 @@ int mv_repo_read_blob(struct mv_repo *r, struct mv_blob_ctx *ctx, uint8_t type,
                       struct mv_error *err)
 {
 	char hex[65], pname[65];
-	const struct mv_blob_loc *loc = mv_index_lookup(r->index, id);
+	struct mv_blob_loc loc;
+	const struct mv_blob_loc *l;
+
+	/* a copy of the location, taken under the index lock when the index
+	 * is growing at the same time (backup) */
+	if (r->index_mu)
+		pthread_mutex_lock(r->index_mu);
+	l = mv_index_lookup(r->index, id);
+	if (l) {
+		loc = *l;
+		if (loc.pack != MV_PACK_NONE)
+			mv_hex(mv_index_pack_id(r->index, loc.pack), 32, pname);
+	}
+	if (r->index_mu)
+		pthread_mutex_unlock(r->index_mu);
 	mv_hex(id, 32, hex);
-	if (!loc || loc->pack == MV_PACK_NONE)
+	if (!l || loc.pack == MV_PACK_NONE)
 		return mv_error_set(err, MV_ERR_NOTFOUND, 0, "blob %s is not in the index", hex);
-	if (loc->type != type)
+	if (loc.type != type)
 		return mv_error_set(err, MV_ERR_INTEGRITY, 0, "blob %s has type %u, expected %u",
-		                    hex, loc->type, type);
-	mv_hex(mv_index_pack_id(r->index, loc->pack), 32, pname);
-	uint8_t *buf = malloc(loc->length);
+		                    hex, loc.type, type);
+	uint8_t *buf = malloc(loc.length);
 	if (!buf)
 		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
-	int rc = r->be->ops->get(r->be, MV_FT_PACK, pname, loc->offset, buf, loc->length, err);
+	int rc = r->be->ops->get(r->be, MV_FT_PACK, pname, loc.offset, buf, loc.length, err);
 	if (rc == MV_ERR_NOTFOUND)
 		rc = mv_error_set(err, MV_ERR_INTEGRITY, 0, "pack %s is missing", pname);
 	if (rc == 0) {
-		rc = mv_blob_decode(ctx, r->keys, type, id, buf, loc->length, out, out_len, err);
+		rc = mv_blob_decode(ctx, r->keys, type, id, buf, loc.length, out, out_len, err);
 		if (rc)
 			mv_error_prefix(err, rc, "blob %.16s in pack %.16s", hex, pname);
 	}

@@ -2,6 +2,7 @@
 #ifndef MV_REPO_H
 #define MV_REPO_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,9 @@ struct mv_repo {
 	 * has bit (1 << t) set: find needs catalog blobs only, ls and scan
 	 * trees only (less memory and time on large repositories). */
 	uint32_t index_types;
+	/* Set while another thread may add to the index (backup's): readers
+	 * of blob locations take it. */
+	pthread_mutex_t *index_mu;
 	struct mv_blob_ctx *ctx; /* for the calling thread's object reads */
 	/* packs found by mv_repo_load_index(scan_orphans) that no index names;
 	 * the next index written must name them */

@@ -106,7 +106,11 @@ static int node_copy(struct mv_node *dst, const struct mv_node *src)
 	return 0;
 }
 
-static void set_meta(struct rs *s, const char *path, const struct mv_node *n, int is_link)
+/* Sets owner (when root), mode and times. Files and directories are opened
+ * without following a symbolic link, so that metadata never lands on what a
+ * link points to; links, fifos and devices were just made at path by this
+ * restore. */
+static void set_meta(struct rs *s, const char *path, const struct mv_node *n)
 {
 	struct timespec ts[2];
 	ts[0].tv_sec = n->mtime_ns / 1000000000LL;
@@ -116,9 +120,25 @@ static void set_meta(struct rs *s, const char *path, const struct mv_node *n, in
 		ts[0].tv_nsec += 1000000000LL;
 	}
 	ts[1] = ts[0];
+	if (n->kind == MV_NODE_FILE || n->kind == MV_NODE_DIR) {
+		int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+		                        (n->kind == MV_NODE_DIR ? O_DIRECTORY : 0));
+		if (fd < 0) {
+			warn(s, path, "cannot set owner, mode and time");
+			return;
+		}
+		if (s->is_root && fchown(fd, n->uid, n->gid) < 0)
+			warn(s, path, "cannot set owner");
+		if (fchmod(fd, n->mode & 07777) < 0)
+			warn(s, path, "cannot set mode");
+		if (futimens(fd, ts) < 0)
+			warn(s, path, "cannot set modification time");
+		close(fd);
+		return;
+	}
 	if (s->is_root && lchown(path, n->uid, n->gid) < 0)
 		warn(s, path, "cannot set owner");
-	if (!is_link && chmod(path, n->mode & 07777) < 0)
+	if (n->kind != MV_NODE_SYMLINK && chmod(path, n->mode & 07777) < 0)
 		warn(s, path, "cannot set mode");
 	if (utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW) < 0)
 		warn(s, path, "cannot set modification time");
@@ -143,9 +163,19 @@ static int ensure_dirs(struct rs *s, struct mv_error *err)
 	for (int i = 0; i < s->depth; i++) {
 		if (s->stack[i].created)
 			continue;
-		if (mkdir(s->stack[i].path, 0700) < 0 && errno != EEXIST)
-			return mv_error_set(err, MV_ERR_IO, errno, "cannot create directory '%s'",
-			                    s->stack[i].path);
+		if (mkdir(s->stack[i].path, 0700) < 0) {
+			struct stat st;
+			if (errno != EEXIST)
+				return mv_error_set(err, MV_ERR_IO, errno,
+				                    "cannot create directory '%s'",
+				                    s->stack[i].path);
+			/* never write through a link (or anything else) that
+			 * stands where the snapshot has a directory */
+			if (lstat(s->stack[i].path, &st) < 0 || !S_ISDIR(st.st_mode))
+				return mv_error_set(err, MV_ERR_IO, ENOTDIR,
+				                    "refusing to restore into '%s'",
+				                    s->stack[i].path);
+		}
 		s->stack[i].created = 1;
 	}
 	return 0;
@@ -260,19 +290,19 @@ static int plan_other(struct rs *s, const char *path, const struct mv_node *n, s
 			warn(s, path, "cannot create symbolic link");
 			return 0;
 		}
-		set_meta(s, path, n, 1);
+		set_meta(s, path, n);
 	} else if (n->kind == MV_NODE_FIFO) {
 		if (mkfifo(path, 0600) < 0) {
 			warn(s, path, "cannot create fifo");
 			return 0;
 		}
-		set_meta(s, path, n, 0);
+		set_meta(s, path, n);
 	} else if (n->kind == MV_NODE_CHR || n->kind == MV_NODE_BLK) {
 		if (!s->is_root || mknod(path, (mode_t)n->mode, (dev_t)n->rdev) < 0) {
 			warn(s, path, "cannot create device node (needs root)");
 			return 0;
 		}
-		set_meta(s, path, n, 0);
+		set_meta(s, path, n);
 	}
 	return 0;
 }
@@ -390,7 +420,7 @@ static void file_done(struct rs *s, struct rfile *f)
 		pthread_mutex_unlock(&s->mu);
 		return;
 	}
-	set_meta(s, f->path, &f->node, 0);
+	set_meta(s, f->path, &f->node);
 	pthread_mutex_lock(&s->mu);
 	s->res->files++;
 	pthread_mutex_unlock(&s->mu);
@@ -711,7 +741,7 @@ int mv_restore(struct mv_repo *r, const struct mv_snapshot *snap, const struct m
 	}
 	/* directories last, deepest first, so their times stick */
 	for (size_t i = s.ndirs; i-- > 0;)
-		set_meta(&s, s.dirs[i].path, &s.dirs[i].node, 0);
+		set_meta(&s, s.dirs[i].path, &s.dirs[i].node);
 	if (res->damaged)
 		rc = mv_error_set(err, MV_ERR_INTEGRITY, 0,
 		                  "%llu files could not be restored intact",

@@ -72,4 +72,20 @@ cmp -s "$T/src/notes.txt" "$T/restore2$T/src/notes.txt" || fail "file changed by
 expect_exit 0 mv restore -r "$R" latest --target "$T/restore3" --include 'DUPONT*'
 [ -f "$T/restore3$T/src/patients/DUPONT^MARIE/study0/IM0000.dcm" ] || fail "include missed a file"
 [ ! -e "$T/restore3$T/src/notes.txt" ] || fail "include restored too much"
+# a link standing where the snapshot has a directory is never written through
+mkdir -p "$T/restore4" "$T/elsewhere"
+ln -s "$T/elsewhere" "$T/restore4/tmp"
+expect_exit 1 mv restore -r "$R" latest --target "$T/restore4"
+[ -z "$(ls -A "$T/elsewhere")" ] || fail "restore wrote through a symbolic link"
+
+# nested and prefix-sharing backup paths ("/x/a", "/x/a/b", "/x/a-b")
+mkdir -p "$T/n/a/b" "$T/n/a-b" && echo 1 >"$T/n/a/b/f" && echo 2 >"$T/n/a-b/g"
+expect_exit 0 mv backup -r "$R" "$T/n/a-b" "$T/n/a" "$T/n/a/b"
+expect_exit 0 mv restore -r "$R" latest --target "$T/restore5"
+compare_trees "$T/n" "$T/restore5$T/n" --no-dir-times || fail "nested paths restored wrongly"
+
+# a password of 64 hex digits is a password, not a recovery key
+printf '%s\n' "$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')" >"$T/hexpw" && chmod 600 "$T/hexpw"
+expect_exit 0 mv init -r "$T/hexrepo" --password-file "$T/hexpw"
+expect_exit 0 mv snapshots -r "$T/hexrepo" --password-file "$T/hexpw"
 pass

@@ -11,6 +11,7 @@
 #include "cli/password.h"
 #include "cli/progress.h"
 #include "cli/repo_open.h"
+#include "cli/select.h"
 #include "core/dump.h"
 #include "core/find.h"
 #include "core/keys.h"
@@ -110,25 +111,6 @@ struct dump_args {
 	const char *password_file;
 	struct mv_find_query query; /* catalog selection; all NULL: none */
 };
-
-/* The files chosen through the catalog, for the dump's filter. */
-struct selection {
-	char **paths;
-	size_t n;
-};
-
-static int has_query(const struct mv_find_query *q)
-{
-	return q->patient || q->patient_id || q->study_uid || q->series_uid;
-}
-
-static int selected(void *arg, const char *path, const struct mv_node *n)
-{
-	const struct selection *sel = arg;
-
-	(void)n;
-	return mv_catalog_paths_has(sel->paths, sel->n, path);
-}
 
 static const char weak_message[] =
     "archive password too weak: the CNIL (2022) asks for about 80 bits of entropy for a\n"
@@ -355,7 +337,7 @@ static int run(struct cli_ctx *ctx, struct dump_args *a)
 	struct mv_archive_writer *w = NULL;
 	struct mv_repo *r = NULL;
 	struct mv_lock *lock = NULL;
-	struct selection sel = {NULL, 0};
+	struct cli_selection sel = {NULL, 0};
 	char *name = NULL, *sub = NULL, *colon;
 	int rc, ar;
 
@@ -394,19 +376,11 @@ static int run(struct cli_ctx *ctx, struct dump_args *a)
 		rc = cli_fail(rc, &err);
 		goto out;
 	}
-	if (has_query(&a->query)) {
-		rc = mv_catalog_select_paths(r, &snap, &a->query, &sel.paths, &sel.n, &err);
-		if (rc != 0) {
-			rc = cli_fail(rc, &err);
+	if (cli_query_given(&a->query)) {
+		rc = cli_select_files(ctx, r, &snap, &a->query, "nothing to write", &sel);
+		if (rc != 0)
 			goto out;
-		}
-		if (sel.n == 0) {
-			cli_error("no file of this snapshot matches%s: nothing to write",
-			          snap.ncatalog ? "" : " (it has no DICOM catalog)");
-			rc = CLI_EXIT_FATAL;
-			goto out;
-		}
-		o.filter = selected;
+		o.filter = cli_selection_has;
 		o.filter_arg = &sel;
 	}
 	if (a->encrypt) {
@@ -450,7 +424,7 @@ static int run(struct cli_ctx *ctx, struct dump_args *a)
 	print_summary(ctx, a, &snap, &res);
 	rc = cli_exit_code(rc);
 out:
-	mv_catalog_paths_free(sel.paths, sel.n);
+	cli_selection_release(&sel);
 	cli_secret_free(&pw);
 	mv_archive_writer_free(w);
 	mv_snapshot_release(&snap);

@@ -7,6 +7,7 @@
 #include "cli/json.h"
 #include "cli/output.h"
 #include "cli/repo_open.h"
+#include "cli/select.h"
 #include "core/find.h"
 
 enum {
@@ -83,25 +84,6 @@ struct restore_args {
 	struct mv_find_query query; /* DICOM catalog selection; all NULL: none */
 };
 
-static int has_query(const struct mv_find_query *q)
-{
-	return q->patient || q->patient_id || q->study_uid || q->series_uid;
-}
-
-/* The files chosen through the catalog: sorted paths. */
-struct selection {
-	char **paths;
-	size_t n;
-};
-
-static int selected(void *arg, const char *path, const struct mv_node *n)
-{
-	const struct selection *sel = arg;
-
-	(void)n;
-	return mv_catalog_paths_has(sel->paths, sel->n, path);
-}
-
 static int parse_overwrite(const char *v, enum mv_overwrite *out)
 {
 	if (strcmp(v, "never") == 0)
@@ -166,7 +148,7 @@ static int parse(int argc, char **argv, struct cli_ctx *ctx, struct restore_args
 		                       "which snapshot? give an id, a prefix or 'latest'");
 	if (!a->o.target || !*a->o.target)
 		return cli_usage_error("restore", "where to? give --target DIR");
-	if (has_query(&a->query)) {
+	if (cli_query_given(&a->query)) {
 		/* a query that cannot match is refused before the password */
 		struct mv_find_matcher *m = NULL;
 		struct mv_error err = {0};
@@ -185,62 +167,6 @@ static int parse(int argc, char **argv, struct cli_ctx *ctx, struct restore_args
 
 /* Appends "label value" to buf (cap bytes, *n used), after ", " when not
  * the first. */
-static void describe_add(char *buf, size_t cap, size_t *n, const char *label, const char *v)
-{
-	if (!v || *n >= cap)
-		return;
-	int k = snprintf(buf + *n, cap - *n, "%s%s %s", *n ? ", " : "", label, v);
-	if (k > 0)
-		*n += (size_t)k;
-}
-
-/* "patient 'x', study y" for messages. */
-static void describe(const struct mv_find_query *q, char *buf, size_t cap)
-{
-	size_t n = 0;
-	char quoted[300];
-
-	buf[0] = '\0';
-	if (q->patient) {
-		snprintf(quoted, sizeof(quoted), "'%.256s'", q->patient);
-		describe_add(buf, cap, &n, "patient", quoted);
-	}
-	describe_add(buf, cap, &n, "patient id", q->patient_id);
-	describe_add(buf, cap, &n, "study", q->study_uid);
-	describe_add(buf, cap, &n, "series", q->series_uid);
-}
-
-/* Chooses the files of a's catalog query in snapshot s and sets the
- * restore filter. Returns 0 or an exit code (1 when nothing matches). */
-static int select_files(struct cli_ctx *ctx, struct mv_repo *r, const struct mv_snapshot *s,
-                        struct restore_args *a, struct selection *sel)
-{
-	struct mv_error err = {0};
-	char id[9];
-
-	mv_hex(s->id, 4, id);
-	if (s->ncatalog == 0) {
-		cli_error("snapshot %s has no DICOM catalog (it holds no DICOM file, or an older "
-		          "medvault made it): no file matches; nothing restored",
-		          id);
-		return CLI_EXIT_FATAL;
-	}
-	int rc = mv_catalog_select_paths(r, s, &a->query, &sel->paths, &sel->n, &err);
-	if (rc != 0)
-		return cli_fail(rc, &err);
-	if (sel->n == 0) {
-		char what[1024];
-		describe(&a->query, what, sizeof(what));
-		cli_error("no DICOM file of snapshot %s matches %s; nothing restored", id, what);
-		return CLI_EXIT_FATAL;
-	}
-	if (!ctx->g.quiet && !ctx->g.json)
-		cli_report("", "%zu file%s chosen through the DICOM catalog", sel->n,
-		           sel->n == 1 ? "" : "s");
-	a->o.filter = selected;
-	a->o.filter_arg = sel;
-	return 0;
-}
 
 static void on_warn(struct cli_events *e, const char *path, const char *msg)
 {
@@ -310,7 +236,7 @@ static int run(struct cli_ctx *ctx, struct restore_args *a)
 	struct cli_events ev;
 	struct mv_repo *r = NULL;
 	struct mv_lock *lock = NULL;
-	struct selection sel = {NULL, 0};
+	struct cli_selection sel = {NULL, 0};
 	char *name = NULL, *sub = NULL, *colon;
 	int rc;
 
@@ -344,8 +270,13 @@ static int run(struct cli_ctx *ctx, struct restore_args *a)
 		rc = cli_fail(rc, &err);
 		goto out;
 	}
-	if (has_query(&a->query) && (rc = select_files(ctx, r, &snap, a, &sel)) != 0)
-		goto out;
+	if (cli_query_given(&a->query)) {
+		rc = cli_select_files(ctx, r, &snap, &a->query, "nothing restored", &sel);
+		if (rc != 0)
+			goto out;
+		a->o.filter = cli_selection_has;
+		a->o.filter_arg = &sel;
+	}
 	cli_events_init(&ev, ctx, on_warn, NULL);
 	rc = mv_restore(r, &snap, &a->o, &ev.ev, &res, &err);
 	cli_events_done(&ev);
@@ -356,7 +287,7 @@ static int run(struct cli_ctx *ctx, struct restore_args *a)
 	print_summary(ctx, &snap, &res);
 	rc = cli_exit_code(rc);
 out:
-	mv_catalog_paths_free(sel.paths, sel.n);
+	cli_selection_release(&sel);
 	mv_snapshot_release(&snap);
 	mv_lock_release(lock);
 	mv_repo_close(r);

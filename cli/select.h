@@ -1,0 +1,32 @@
+/* Choosing a snapshot's files through its DICOM catalog (restore and dump
+ * --patient / --patient-id / --study / --series). */
+#ifndef MV_CLI_SELECT_H
+#define MV_CLI_SELECT_H
+
+#include <stddef.h>
+
+#include "cli/commands.h"
+#include "core/find.h"
+#include "core/repo.h"
+
+/* The files chosen: sorted paths inside the snapshot. */
+struct cli_selection {
+	char **paths;
+	size_t n;
+};
+
+/* Whether the query names any catalog criterion. */
+int cli_query_given(const struct mv_find_query *q);
+
+/* Fills sel with the files of snapshot s matching q. Returns 0, or an exit
+ * code after printing why (1 when nothing matches: `verb` says what was not
+ * done, e.g. "nothing restored"). */
+int cli_select_files(struct cli_ctx *ctx, struct mv_repo *r, const struct mv_snapshot *s,
+                     const struct mv_find_query *q, const char *verb, struct cli_selection *sel);
+
+/* A restore/dump filter: arg is a struct cli_selection. */
+int cli_selection_has(void *arg, const char *path, const struct mv_node *n);
+
+void cli_selection_release(struct cli_selection *sel);
+
+#endif

@@ -121,12 +121,17 @@ static void set_meta(struct rs *s, const char *path, const struct mv_node *n)
 	}
 	ts[1] = ts[0];
 	if (n->kind == MV_NODE_FILE || n->kind == MV_NODE_DIR) {
-		int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
-		                        (n->kind == MV_NODE_DIR ? O_DIRECTORY : 0));
+		int fd = open(path, (n->kind == MV_NODE_DIR ? O_RDONLY | O_DIRECTORY : O_WRONLY) |
+		                        O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		if (fd < 0) {
 			warn(s, path, "cannot set owner, mode and time");
 			return;
 		}
+		/* the size last: blobs were written in order of their offsets
+		 * (cheaper for the filesystem than into a pre-sized file), zero
+		 * runs skipped; trailing zeros become a hole */
+		if (n->kind == MV_NODE_FILE && ftruncate(fd, (off_t)n->size) < 0)
+			warn(s, path, "cannot set the size");
 		if (s->is_root && fchown(fd, n->uid, n->gid) < 0)
 			warn(s, path, "cannot set owner");
 		if (fchmod(fd, n->mode & 07777) < 0)
@@ -217,12 +222,6 @@ static int plan_file(struct rs *s, const char *path, const struct mv_node *n, st
 		warn(s, path, "cannot create file");
 		s->res->damaged++;
 		return 0;
-	}
-	if (ftruncate(fd, (off_t)n->size) < 0) {
-		int e = errno;
-		close(fd);
-		return mv_error_set(err, e == ENOSPC ? MV_ERR_NOSPC : MV_ERR_IO, e,
-		                    "cannot size '%s'", path);
 	}
 	close(fd);
 
@@ -441,7 +440,7 @@ static int pwrite_all(int fd, const uint8_t *p, size_t n, uint64_t off)
 }
 
 /* Writes one decoded blob to a file at off, skipping runs of zero blocks:
- * the file was sized with ftruncate, so they read back as zeros and the
+ * the file is sized with ftruncate at the end, so they read back as zeros and the
  * restored file is as sparse as the original. */
 static int write_blob(const char *path, const uint8_t *p, size_t n, uint64_t off)
 {

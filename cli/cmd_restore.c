@@ -258,18 +258,9 @@ static int run(struct cli_ctx *ctx, struct restore_args *a)
 		}
 		a->o.subpath = sub[0] ? sub : NULL;
 	}
-	rc = cli_repo_open(ctx, "restore", &r);
-	if (rc == 0)
-		rc = cli_repo_lock(r, 0, &lock);
-	if (rc == 0)
-		rc = cli_repo_load_index(ctx, r, 0, NULL);
+	rc = cli_open_snapshot(ctx, "restore", name, &r, &lock, &snap);
 	if (rc != 0)
 		goto out;
-	rc = mv_repo_find_snapshot(r, name, &snap, &err);
-	if (rc != 0) {
-		rc = cli_fail(rc, &err);
-		goto out;
-	}
 	if (cli_query_given(&a->query)) {
 		rc = cli_select_files(ctx, r, &snap, &a->query, "nothing restored", &sel);
 		if (rc != 0)

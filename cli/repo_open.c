@@ -76,6 +76,21 @@ int cli_repo_load_index(struct cli_ctx *ctx, struct mv_repo *r, int scan_orphans
 	return 0;
 }
 
+int cli_open_snapshot(struct cli_ctx *ctx, const char *cmd, const char *name, struct mv_repo **r,
+                      struct mv_lock **lock, struct mv_snapshot *snap)
+{
+	struct mv_error err = {0};
+	int rc = cli_repo_open(ctx, cmd, r);
+	if (rc == 0)
+		rc = cli_repo_lock(*r, 0, lock);
+	if (rc == 0)
+		rc = cli_repo_load_index(ctx, *r, 0, NULL);
+	if (rc != 0)
+		return rc;
+	rc = mv_repo_find_snapshot(*r, name, snap, &err);
+	return rc == 0 ? 0 : cli_fail(rc, &err);
+}
+
 static void events_warn(void *arg, const char *path, const char *msg)
 {
 	struct cli_events *e = arg;

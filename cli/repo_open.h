@@ -27,6 +27,13 @@ int cli_repo_lock(struct mv_repo *r, int exclusive, struct mv_lock **out);
 
 /* mv_repo_load_index; damaged index files are reported as a warning and
  * counted in *damaged (may be NULL). */
+/* Opens the repository, takes a shared lock, loads the whole index and
+ * finds the snapshot `name` (restore and dump). Returns 0 or an exit code
+ * (the message printed); the caller releases lock, r and snap on every
+ * path. */
+int cli_open_snapshot(struct cli_ctx *ctx, const char *cmd, const char *name, struct mv_repo **r,
+                      struct mv_lock **lock, struct mv_snapshot *snap);
+
 int cli_repo_load_index(struct cli_ctx *ctx, struct mv_repo *r, int scan_orphans, size_t *damaged);
 
 /* A path inside a snapshot as the engine names them: "srv//imaging/" ->

@@ -38,6 +38,8 @@ struct mv_packer {
 	int writer_running;
 	struct done_pack *done;
 	size_t ndone, capdone;
+	size_t nflushed;          /* done[0..nflushed) are named by index files */
+	size_t unflushed_entries; /* entries of done[nflushed..ndone) */
 	uint64_t packs, bytes;
 	int failed;
 	struct mv_error ferr;
@@ -47,8 +49,12 @@ static void open_pack_free(struct open_pack *op);
 static int write_pack(struct mv_packer *p, struct mv_blob_ctx *ctx, struct open_pack *op,
                       struct mv_error *err);
 
+static int flush_index(struct mv_packer *p, struct mv_blob_ctx *ctx, struct mv_error *err);
+
 /* The writer thread seals headers, hashes and stores packs (write, fsync,
- * rename) so that the workers never wait for the disk. */
+ * rename) so that the workers never wait for the disk, and writes an index
+ * file each time enough packs are stored: the entries are then freed, and
+ * a crash loses no more than that to the next backup's pack scan. */
 static void *writer_main(void *arg)
 {
 	struct mv_packer *p = arg;
@@ -71,6 +77,8 @@ static void *writer_main(void *arg)
 		         : ctx  ? write_pack(p, ctx, op, &e)
 		                : mv_error_set(&e, MV_ERR_NOMEM, 0, "out of memory");
 		open_pack_free(op);
+		if (!failed && !rc && p->unflushed_entries >= INDEX_ENTRIES_PER_FILE)
+			rc = flush_index(p, ctx, &e);
 		pthread_mutex_lock(&p->mu);
 		if (rc && !p->failed) {
 			p->failed = rc;
@@ -195,6 +203,7 @@ static int write_pack(struct mv_packer *p, struct mv_blob_ctx *ctx, struct open_
 	p->done[p->ndone].entries = op->entries;
 	p->done[p->ndone].n = op->n;
 	p->ndone++;
+	p->unflushed_entries += op->n;
 	op->entries = NULL;
 	p->packs++;
 	p->bytes += op->data.len;
@@ -378,50 +387,92 @@ static int entry_cmp(const void *a, const void *b)
 	return x->offset < y->offset ? -1 : x->offset > y->offset;
 }
 
+/* Writes index files naming the packs of list[0..n), each file under
+ * INDEX_ENTRIES_PER_FILE entries (but at least one pack). */
+static int write_index_files(struct mv_packer *p, struct mv_blob_ctx *ctx,
+                             const struct mv_index_pack *list, size_t n, struct mv_error *err)
+{
+	struct mv_wbuf w;
+	int rc = 0;
+	mv_wbuf_init(&w, 64u << 20);
+	for (size_t i = 0; i < n;) {
+		size_t j = i, entries = 0;
+		while (j < n && (j == i || entries + list[j].count <= INDEX_ENTRIES_PER_FILE))
+			entries += list[j++].count;
+		w.len = 0;
+		mv_index_encode(list + i, j - i, &w);
+		if (w.failed) {
+			rc = mv_error_set(err, MV_ERR_NOMEM, 0, "cannot encode index");
+			break;
+		}
+		rc = mv_repo_save_object_ctx(p->r, ctx, MV_FT_INDEX, MV_T_INDEX, w.data, w.len,
+		                             NULL, err);
+		if (rc)
+			break;
+		i = j;
+	}
+	mv_wbuf_release(&w);
+	return rc;
+}
+
+/* Index files for done[nflushed..ndone), then their entries are freed. Only
+ * the writer thread adds to done, and the final write runs after flush. */
+static int flush_index(struct mv_packer *p, struct mv_blob_ctx *ctx, struct mv_error *err)
+{
+	pthread_mutex_lock(&p->mu);
+	size_t from = p->nflushed, to = p->ndone;
+	pthread_mutex_unlock(&p->mu);
+	if (from == to)
+		return 0;
+	struct mv_index_pack *list = calloc(to - from, sizeof(*list));
+	if (!list)
+		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+	for (size_t i = from; i < to; i++) {
+		memcpy(list[i - from].id, p->done[i].id, 32);
+		list[i - from].entries = p->done[i].entries;
+		list[i - from].count = p->done[i].n;
+	}
+	int rc = write_index_files(p, ctx, list, to - from, err);
+	free(list);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&p->mu);
+	for (size_t i = from; i < to; i++) {
+		p->unflushed_entries -= p->done[i].n;
+		free(p->done[i].entries);
+		p->done[i].entries = NULL;
+		p->done[i].n = 0;
+	}
+	p->nflushed = to;
+	pthread_mutex_unlock(&p->mu);
+	return 0;
+}
+
 int mv_packer_write_index(struct mv_packer *p, struct mv_error *err)
 {
 	struct done_pack *orph = NULL;
 	size_t norph = 0;
 	struct mv_index_pack *list = NULL;
-	struct mv_wbuf w;
 	int rc = collect_orphans(p, &orph, &norph);
 	if (rc)
 		return mv_error_set(err, rc, 0, "out of memory");
 	for (size_t i = 0; i < norph; i++)
 		if (orph[i].n)
 			qsort(orph[i].entries, orph[i].n, sizeof(*orph[i].entries), entry_cmp);
-	size_t total = p->ndone + norph;
-	mv_wbuf_init(&w, 64u << 20);
+	size_t nd = p->ndone - p->nflushed, total = nd + norph;
 	list = calloc(total ? total : 1, sizeof(*list));
 	if (!list) {
 		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < total; i++) {
-		const struct done_pack *d = i < p->ndone ? &p->done[i] : &orph[i - p->ndone];
+		const struct done_pack *d = i < nd ? &p->done[p->nflushed + i] : &orph[i - nd];
 		memcpy(list[i].id, d->id, 32);
 		list[i].entries = d->entries;
 		list[i].count = d->n;
 	}
-	/* Several files when large, each under the object size limit. */
-	size_t i = 0;
-	while (i < total) {
-		size_t j = i, entries = 0;
-		while (j < total && (j == i || entries + list[j].count <= INDEX_ENTRIES_PER_FILE))
-			entries += list[j++].count;
-		w.len = 0;
-		mv_index_encode(list + i, j - i, &w);
-		if (w.failed) {
-			rc = mv_error_set(err, MV_ERR_NOMEM, 0, "cannot encode index");
-			goto out;
-		}
-		rc = mv_repo_save_object(p->r, MV_FT_INDEX, MV_T_INDEX, w.data, w.len, NULL, err);
-		if (rc)
-			goto out;
-		i = j;
-	}
+	rc = write_index_files(p, p->r->ctx, list, total, err);
 out:
-	mv_wbuf_release(&w);
 	free(list);
 	for (size_t k = 0; k < norph; k++)
 		free(orph[k].entries);

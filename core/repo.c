@@ -312,11 +312,18 @@ out:
 int mv_repo_save_object(struct mv_repo *r, enum mv_ftype ft, uint8_t type, const void *payload,
                         size_t len, uint8_t id_out[32], struct mv_error *err)
 {
+	return mv_repo_save_object_ctx(r, r->ctx, ft, type, payload, len, id_out, err);
+}
+
+int mv_repo_save_object_ctx(struct mv_repo *r, struct mv_blob_ctx *ctx, enum mv_ftype ft,
+                            uint8_t type, const void *payload, size_t len, uint8_t id_out[32],
+                            struct mv_error *err)
+{
 	const uint8_t *sealed;
 	size_t slen;
 	uint8_t id[32];
 	char name[65];
-	int rc = mv_blob_encode(r->ctx, r->keys, type, NULL, payload, len, &sealed, &slen, err);
+	int rc = mv_blob_encode(ctx, r->keys, type, NULL, payload, len, &sealed, &slen, err);
 	if (rc)
 		return rc;
 	mv_file_hash(sealed, slen, id);

@@ -82,6 +82,12 @@ int mv_repo_load_index(struct mv_repo *r, int scan_orphans, size_t *damaged,
 int mv_repo_save_object(struct mv_repo *r, enum mv_ftype ft, uint8_t type, const void *payload,
                         size_t len, uint8_t id_out[32], struct mv_error *err) MV_MUST_CHECK;
 
+/* The same with the calling thread's blob context (another thread than
+ * the one that owns r->ctx). */
+int mv_repo_save_object_ctx(struct mv_repo *r, struct mv_blob_ctx *ctx, enum mv_ftype ft,
+                            uint8_t type, const void *payload, size_t len, uint8_t id_out[32],
+                            struct mv_error *err) MV_MUST_CHECK;
+
 /* Reads, verifies the file hash against the name, and opens a sealed object
  * (malloc'd payload in *out). */
 int mv_repo_load_object(struct mv_repo *r, enum mv_ftype ft, uint8_t type, const char *name,

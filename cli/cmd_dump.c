@@ -22,10 +22,6 @@ enum {
 	O_ENCRYPT,
 	O_ARCHIVE_PASSWORD_FILE,
 	O_INSECURE,
-	O_PATIENT,
-	O_PATIENT_ID,
-	O_STUDY,
-	O_SERIES,
 };
 
 static const struct cli_opt_spec opts[] = {
@@ -33,10 +29,7 @@ static const struct cli_opt_spec opts[] = {
     {"encrypt", 0, 0, O_ENCRYPT},
     {"archive-password-file", 0, 1, O_ARCHIVE_PASSWORD_FILE},
     {"insecure-password", 0, 0, O_INSECURE},
-    {"patient", 0, 1, O_PATIENT},
-    {"patient-id", 0, 1, O_PATIENT_ID},
-    {"study", 0, 1, O_STUDY},
-    {"series", 0, 1, O_SERIES},
+    CLI_QUERY_OPTS,
     {NULL, 0, 0, 0},
 };
 
@@ -126,6 +119,8 @@ static int parse(int argc, char **argv, struct cli_ctx *ctx, struct dump_args *a
 
 	cli_opt_init(&it, argc, argv, 1, opts, cli_global_opts, ctx->g.args_only);
 	while ((c = cli_cmd_next(&it, &ctx->g)) != CLI_OPT_DONE) {
+		if (cli_query_option(c, it.value, &a->query))
+			continue;
 		switch (c) {
 		case O_FORMAT:
 			if (strcmp(it.value, "tar") == 0)
@@ -144,18 +139,6 @@ static int parse(int argc, char **argv, struct cli_ctx *ctx, struct dump_args *a
 			break;
 		case O_INSECURE:
 			a->insecure = 1;
-			break;
-		case O_PATIENT:
-			a->query.patient = it.value;
-			break;
-		case O_PATIENT_ID:
-			a->query.patient_id = it.value;
-			break;
-		case O_STUDY:
-			a->query.study_uid = it.value;
-			break;
-		case O_SERIES:
-			a->query.series_uid = it.value;
 			break;
 		case CLI_OPT_ARG:
 			if (!a->snapshot)

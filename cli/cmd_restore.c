@@ -15,10 +15,6 @@ enum {
 	O_INCLUDE,
 	O_EXCLUDE,
 	O_OVERWRITE,
-	O_PATIENT,
-	O_PATIENT_ID,
-	O_STUDY,
-	O_SERIES
 };
 
 static const struct cli_opt_spec opts[] = {
@@ -26,10 +22,7 @@ static const struct cli_opt_spec opts[] = {
     {"include", 'i', 1, O_INCLUDE},
     {"exclude", 'e', 1, O_EXCLUDE},
     {"overwrite", 0, 1, O_OVERWRITE},
-    {"patient", 0, 1, O_PATIENT},
-    {"patient-id", 0, 1, O_PATIENT_ID},
-    {"study", 0, 1, O_STUDY},
-    {"series", 0, 1, O_SERIES},
+    CLI_QUERY_OPTS,
     {NULL, 0, 0, 0},
 };
 
@@ -104,6 +97,8 @@ static int parse(int argc, char **argv, struct cli_ctx *ctx, struct restore_args
 
 	cli_opt_init(&it, argc, argv, 1, opts, cli_global_opts, ctx->g.args_only);
 	while ((c = cli_cmd_next(&it, &ctx->g)) != CLI_OPT_DONE) {
+		if (cli_query_option(c, it.value, &a->query))
+			continue;
 		switch (c) {
 		case O_TARGET:
 			a->o.target = it.value;
@@ -119,18 +114,6 @@ static int parse(int argc, char **argv, struct cli_ctx *ctx, struct restore_args
 				return cli_usage_error("restore",
 				                       "--overwrite takes never, always or "
 				                       "if-changed");
-			break;
-		case O_PATIENT:
-			a->query.patient = it.value;
-			break;
-		case O_PATIENT_ID:
-			a->query.patient_id = it.value;
-			break;
-		case O_STUDY:
-			a->query.study_uid = it.value;
-			break;
-		case O_SERIES:
-			a->query.series_uid = it.value;
 			break;
 		case CLI_OPT_ARG:
 			if (a->snapshot)

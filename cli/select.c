@@ -7,6 +7,25 @@
 #include "cli/output.h"
 #include "cli/repo_open.h"
 
+int cli_query_option(int key, const char *value, struct mv_find_query *q)
+{
+	switch (key) {
+	case CLI_Q_PATIENT:
+		q->patient = value;
+		return 1;
+	case CLI_Q_PATIENT_ID:
+		q->patient_id = value;
+		return 1;
+	case CLI_Q_STUDY:
+		q->study_uid = value;
+		return 1;
+	case CLI_Q_SERIES:
+		q->series_uid = value;
+		return 1;
+	}
+	return 0;
+}
+
 int cli_query_given(const struct mv_find_query *q)
 {
 	return q->patient || q->patient_id || q->study_uid || q->series_uid;

@@ -15,6 +15,21 @@ struct cli_selection {
 	size_t n;
 };
 
+/* Option keys of --patient, --patient-id, --study and --series, shared by
+ * the commands that choose files through the catalog (their own keys stay
+ * below CLI_Q_FIRST). */
+enum { CLI_Q_FIRST = 64, CLI_Q_PATIENT = CLI_Q_FIRST, CLI_Q_PATIENT_ID, CLI_Q_STUDY, CLI_Q_SERIES };
+#define CLI_QUERY_OPTS                                                                             \
+	{"patient", 0, 1, CLI_Q_PATIENT}, {"patient-id", 0, 1, CLI_Q_PATIENT_ID},                  \
+	    {"study", 0, 1, CLI_Q_STUDY},                                                          \
+	{                                                                                          \
+		"series", 0, 1, CLI_Q_SERIES                                                       \
+	}
+
+/* Records the value of one of those options in q; returns 1 when key was
+ * one of them, 0 otherwise. */
+int cli_query_option(int key, const char *value, struct mv_find_query *q);
+
 /* Whether the query names any catalog criterion. */
 int cli_query_given(const struct mv_find_query *q);
 

@@ -4,8 +4,11 @@
  * The calling thread walks the paths in name order, reads files and cuts
  * them into chunks; worker threads hash, deduplicate, compress, encrypt and
  * pack them. A directory's tree is encoded when all its files' chunks are
- * done, so the memory in flight is bounded by the queue, the open packs and
- * the trees of the directories on the current path. */
+ * done; a large directory is stored as parts of at most MV_TREE_PART_NODES
+ * nodes as it is walked (FORMAT.md section 9.2), its names are read in
+ * bounded batches and its parent-snapshot tree one part at a time, so the
+ * memory in flight is bounded by the queue, the open packs and one part per
+ * directory on the current path, whatever the size of a directory. */
 #include "core/ops.h"
 
 #include <dirent.h>
@@ -404,14 +407,29 @@ static void pfile_free(struct bk *b, struct pfile *f)
 	free(f);
 }
 
+/* The directory being walked: the nodes of its current part, and the ids of
+ * the parts already stored. */
 struct dirstate {
 	struct mv_tree tree;
 	struct pending_node *pend;
 	size_t npend, cappend;
+	size_t est; /* bound on the current part's encoded size */
+	uint8_t (*parts)[32];
+	uint32_t nparts, capparts;
+	uint64_t nodes; /* nodes in the stored parts */
+	uint16_t last_len;
+	uint8_t last[255]; /* the last name of the stored parts */
 };
 
-static int walk_dir(struct bk *b, size_t plen, const struct mv_tree *parent, int depth,
+/* Writers close a part at MV_TREE_PART_NODES nodes or about this many
+ * bytes, well below the blob size limit. */
+#define PART_BYTES (8u << 20)
+
+static int walk_dir(struct bk *b, size_t plen, struct mv_tree_cursor *parent, int depth,
                     uint8_t id[32]);
+static int dir_room(struct bk *b, struct dirstate *d);
+static int dir_add(struct bk *b, struct dirstate *d, struct mv_node *n);
+static int open_parent(struct bk *b, const struct mv_node *old, struct mv_tree_cursor *c);
 
 static int unchanged(const struct mv_node *old, const struct mv_node *n)
 {
@@ -561,6 +579,8 @@ static int backup_entry(struct bk *b, size_t plen, const char *name, struct dirs
 	struct mv_node n = {0};
 	int rc;
 
+	if ((rc = dir_room(b, d)))
+		return rc;
 	if (lstat(b->path, &st) < 0) {
 		if (errno == ENOENT)
 			return 0; /* vanished since readdir */
@@ -572,16 +592,11 @@ static int backup_entry(struct bk *b, size_t plen, const char *name, struct dirs
 
 	if (n.kind == MV_NODE_DIR) {
 		b->sum.dirs++;
-		struct mv_tree sub;
-		const struct mv_tree *subp = NULL;
-		mv_tree_init(&sub);
-		if (old && old->kind == MV_NODE_DIR) {
-			struct mv_error e = {0};
-			if (mv_repo_load_tree(b->r, NULL, old->subtree, &sub, &e) == 0)
-				subp = &sub;
-		}
-		rc = walk_dir(b, plen, subp, depth + 1, n.subtree);
-		mv_tree_release(&sub);
+		struct mv_tree_cursor sub;
+		int have_sub = old && old->kind == MV_NODE_DIR && open_parent(b, old, &sub) == 0;
+		rc = walk_dir(b, plen, have_sub ? &sub : NULL, depth + 1, n.subtree);
+		if (have_sub)
+			mv_tree_cursor_close(&sub);
 		if (rc)
 			goto fail;
 	} else if (n.kind == MV_NODE_SYMLINK) {
@@ -604,22 +619,18 @@ static int backup_entry(struct bk *b, size_t plen, const char *name, struct dirs
 		if ((rc = backup_file(b, d, &n, &st, old)))
 			goto fail;
 	}
-	if (mv_tree_add(&d->tree, &n) < 0) {
-		rc = MV_ERR_NOMEM;
+	if ((rc = dir_add(b, d, &n)))
 		goto fail;
-	}
 	return 0;
 fail:
 	mv_node_release(&n);
 	return rc;
 }
 
-/* Waits for the directory's files, fills their chunk lists and content
- * hashes, encodes and stores the tree. */
-static int finish_dir(struct bk *b, struct dirstate *d, uint8_t id[32])
+/* Waits for the files of the current part, fills their chunk lists and
+ * content hashes, and sorts the part. */
+static int complete_part(struct bk *b, struct dirstate *d)
 {
-	struct mv_error e = {0};
-	struct mv_wbuf w;
 	pthread_mutex_lock(&b->mu);
 	for (size_t i = 0; i < d->npend; i++)
 		while (d->pend[i].f->pending && !b->failed)
@@ -636,23 +647,112 @@ static int finish_dir(struct bk *b, struct dirstate *d, uint8_t id[32])
 		p->f->ids = NULL;
 		mv_content_hash(b->r->keys, n->size, (const uint8_t(*)[32])n->chunks, n->nchunks,
 		                n->content);
+		pfile_free(b, p->f);
 	}
-	if (mv_tree_sort(&d->tree) < 0)
-		return mv_error_set(&e, MV_ERR_USAGE, 0, "duplicate names"), MV_ERR_USAGE;
-	mv_wbuf_init(&w, MV_BLOB_MAX_RAW);
-	mv_tree_encode(&d->tree, &w);
+	d->npend = 0;
+	struct mv_node prev = {.name = d->last, .name_len = d->last_len};
+	if (mv_tree_sort(&d->tree) < 0 ||
+	    (d->nparts && d->tree.count && mv_node_name_cmp(&prev, &d->tree.nodes[0]) >= 0)) {
+		struct mv_error e;
+		mv_error_set(&e, MV_ERR_USAGE, 0, "duplicate names in '%s'", b->path);
+		fail(b, &e);
+		return MV_ERR_USAGE;
+	}
+	return 0;
+}
+
+/* Encodes and stores a tree payload (w holds it, or has failed). */
+static int store_tree(struct bk *b, struct mv_wbuf *w, uint8_t id[32])
+{
+	struct mv_error e = {0};
 	int rc;
-	if (w.failed) {
+	if (w->failed) {
 		rc = MV_ERR_LIMIT;
 		mv_error_set(&e, rc, 0, "directory '%s' is too large to encode", b->path);
 		fail(b, &e);
 	} else {
-		rc = store_blob(b, b->r->ctx, MV_T_TREE, w.data, w.len, id, &e);
+		rc = store_blob(b, b->r->ctx, MV_T_TREE, w->data, w->len, id, &e);
 		if (rc)
 			fail(b, &e);
 	}
-	mv_wbuf_release(&w);
+	mv_wbuf_release(w);
 	return rc;
+}
+
+/* Completes, stores and frees the current part of a large directory. */
+static int flush_part(struct bk *b, struct dirstate *d)
+{
+	struct mv_wbuf w;
+	int rc = complete_part(b, d);
+	if (rc)
+		return rc;
+	if (d->nparts == d->capparts) {
+		uint32_t nc = d->capparts ? d->capparts * 2 : 16;
+		uint8_t(*np)[32] =
+		    nc <= MV_TREE_MAX_PARTS ? realloc(d->parts, (size_t)nc * 32) : NULL;
+		if (!np) {
+			struct mv_error e;
+			mv_error_set(&e, MV_ERR_LIMIT, 0, "directory '%s' is too large", b->path);
+			fail(b, &e);
+			return MV_ERR_LIMIT;
+		}
+		d->parts = np;
+		d->capparts = nc;
+	}
+	mv_wbuf_init(&w, MV_BLOB_MAX_RAW);
+	mv_tree_encode(&d->tree, &w);
+	if ((rc = store_tree(b, &w, d->parts[d->nparts])))
+		return rc;
+	const struct mv_node *last = &d->tree.nodes[d->tree.count - 1];
+	memcpy(d->last, last->name, last->name_len);
+	d->last_len = last->name_len;
+	d->nparts++;
+	d->nodes += d->tree.count;
+	d->est = 0;
+	mv_tree_release(&d->tree);
+	return 0;
+}
+
+/* Stores the current part when it is full, before an entry is walked (so
+ * that the last part is never empty). */
+static int dir_room(struct bk *b, struct dirstate *d)
+{
+	if (d->tree.count >= MV_TREE_PART_NODES || d->est >= PART_BYTES)
+		return flush_part(b, d);
+	return 0;
+}
+
+/* Adds a node to the current part; takes ownership of n's memory on
+ * success. */
+static int dir_add(struct bk *b, struct dirstate *d, struct mv_node *n)
+{
+	if (mv_tree_add(&d->tree, n) < 0)
+		return MV_ERR_NOMEM;
+	/* chunks are not known yet: the smallest chunk size bounds their count */
+	d->est +=
+	    128u + n->name_len + n->target_len + 32u * (size_t)(n->size / b->r->cfg.chunk_min + 1);
+	return 0;
+}
+
+/* Stores the directory's tree: one version 1 blob, or the last part and the
+ * list of parts (version 2). */
+static int finish_dir(struct bk *b, struct dirstate *d, uint8_t id[32])
+{
+	struct mv_wbuf w;
+	int rc;
+	if (d->nparts) {
+		if ((rc = flush_part(b, d)))
+			return rc;
+		struct mv_tree_parts tp = {.nodes = d->nodes, .count = d->nparts, .ids = d->parts};
+		mv_wbuf_init(&w, MV_BLOB_MAX_RAW);
+		mv_tree_parts_encode(&tp, &w);
+		return store_tree(b, &w, id);
+	}
+	if ((rc = complete_part(b, d)))
+		return rc;
+	mv_wbuf_init(&w, MV_BLOB_MAX_RAW);
+	mv_tree_encode(&d->tree, &w);
+	return store_tree(b, &w, id);
 }
 
 static void dirstate_release(struct bk *b, struct dirstate *d)
@@ -660,33 +760,56 @@ static void dirstate_release(struct bk *b, struct dirstate *d)
 	for (size_t i = 0; i < d->npend; i++)
 		pfile_free(b, d->pend[i].f);
 	free(d->pend);
+	free(d->parts);
 	mv_tree_release(&d->tree);
 }
 
+/* Opens the parent snapshot's tree of a directory; an unreadable one only
+ * means its files are read again. */
+static int open_parent(struct bk *b, const struct mv_node *old, struct mv_tree_cursor *c)
+{
+	struct mv_error e = {0};
+	return mv_tree_cursor_open(b->r, NULL, old->subtree, c, &e);
+}
+
+/* The parent snapshot's node of the same name; a damaged parent tree stops
+ * being used (its files are read again). */
+static const struct mv_node *parent_node(struct mv_tree_cursor **parent, const char *name,
+                                         size_t len)
+{
+	const struct mv_node *old = NULL;
+	struct mv_error e = {0};
+	if (!*parent)
+		return NULL;
+	int rc = mv_tree_cursor_find(*parent, (const uint8_t *)name, len, &old, &e);
+	if (rc < 0)
+		*parent = NULL;
+	return rc == 1 ? old : NULL;
+}
+
 /* Walks the directory at b->path (length plen). */
-static int walk_dir(struct bk *b, size_t plen, const struct mv_tree *parent, int depth,
+static int walk_dir(struct bk *b, size_t plen, struct mv_tree_cursor *parent, int depth,
                     uint8_t id[32])
 {
 	struct dirstate d = {0};
-	char **names = NULL;
-	size_t nn = 0;
-	int rc = 0;
+	struct mv_dir_iter *it = NULL;
+	const char *name;
+	int rc = 0, e;
 
 	mv_tree_init(&d.tree);
 	if (depth > MAX_DEPTH) {
 		rc = add_error(b, b->path, "directory nesting too deep; not descended");
 		goto finish;
 	}
-	int e;
-	rc = mv_dir_names(b->path, &names, &nn, &e);
+	rc = mv_dir_open(b->path, MV_DIR_BATCH, &it, &e);
 	if (rc == MV_ERR_IO) {
 		rc = add_errno(b, b->path, "cannot open directory", e);
 		goto finish;
 	}
 	if (rc)
 		goto out;
-	for (size_t i = 0; i < nn; i++) {
-		size_t l = strlen(names[i]);
+	while ((rc = mv_dir_next(it, &name, &e)) == 1) {
+		size_t l = strlen(name);
 		if (plen + 1 + l >= sizeof(b->path)) {
 			rc = add_error(b, b->path, "path too long; entry skipped");
 			if (rc)
@@ -694,23 +817,27 @@ static int walk_dir(struct bk *b, size_t plen, const struct mv_tree *parent, int
 			continue;
 		}
 		b->path[plen] = '/';
-		memcpy(b->path + plen + 1, names[i], l + 1);
-		if (excluded(b, names[i], b->path))
+		memcpy(b->path + plen + 1, name, l + 1);
+		if (excluded(b, name, b->path))
 			continue;
-		const struct mv_node *old =
-		    parent ? mv_tree_find(parent, (const uint8_t *)names[i], l) : NULL;
-		rc = backup_entry(b, plen + 1 + l, names[i], &d, old, depth);
+		const struct mv_node *old = parent_node(&parent, name, l);
+		rc = backup_entry(b, plen + 1 + l, name, &d, old, depth);
 		if (rc)
 			goto out;
 		if ((rc = check_cancel(b)))
 			goto out;
 	}
+	b->path[plen] = '\0';
+	if (rc == MV_ERR_IO) /* the entries read so far are kept */
+		rc = add_errno(b, b->path, "cannot read directory", e);
+	if (rc)
+		goto out;
 finish:
 	b->path[plen] = '\0';
 	rc = rc ? rc : finish_dir(b, &d, id);
 out:
 	b->path[plen] = '\0';
-	mv_dir_names_free(names, nn);
+	mv_dir_close(it);
 	dirstate_release(b, &d);
 	return rc;
 }
@@ -766,7 +893,7 @@ fail:
 /* Builds the tree of the directory b->path (a prefix of the backed-up
  * paths): entries are the next components of paths[0..n). */
 static int build_virtual(struct bk *b, size_t plen, char **paths, size_t n,
-                         const struct mv_tree *parent, uint8_t id[32])
+                         struct mv_tree_cursor *parent, uint8_t id[32])
 {
 	struct dirstate d = {0};
 	int rc = 0;
@@ -792,15 +919,15 @@ static int build_virtual(struct bk *b, size_t plen, char **paths, size_t n,
 		name[cl] = '\0';
 		memcpy(b->path + plen, paths[i] + plen, cl + 1);
 		b->path[plen + 1 + cl] = '\0';
-		const struct mv_node *old =
-		    parent ? mv_tree_find(parent, (const uint8_t *)name, cl) : NULL;
+		const struct mv_node *old = parent_node(&parent, name, cl);
 		if (leaf) {
 			rc = backup_entry(b, plen + 1 + cl, name, &d, old, 0);
 		} else {
 			struct stat st;
 			struct mv_node nd = {0};
-			struct mv_tree sub;
-			const struct mv_tree *subp = NULL;
+			struct mv_tree_cursor sub;
+			if ((rc = dir_room(b, &d)))
+				goto out;
 			if (lstat(b->path, &st) < 0) {
 				struct mv_error e;
 				rc =
@@ -809,19 +936,16 @@ static int build_virtual(struct bk *b, size_t plen, char **paths, size_t n,
 				goto out;
 			}
 			node_from_stat(&nd, &st);
-			mv_tree_init(&sub);
-			if (old && old->kind == MV_NODE_DIR) {
-				struct mv_error e = {0};
-				if (mv_repo_load_tree(b->r, NULL, old->subtree, &sub, &e) == 0)
-					subp = &sub;
-			}
+			int have_sub =
+			    old && old->kind == MV_NODE_DIR && open_parent(b, old, &sub) == 0;
 			rc = set_name(&nd, name);
 			if (!rc)
-				rc = build_virtual(b, plen + 1 + cl, paths + i, j - i, subp,
-				                   nd.subtree);
-			mv_tree_release(&sub);
-			if (!rc && mv_tree_add(&d.tree, &nd) < 0)
-				rc = MV_ERR_NOMEM;
+				rc = build_virtual(b, plen + 1 + cl, paths + i, j - i,
+				                   have_sub ? &sub : NULL, nd.subtree);
+			if (have_sub)
+				mv_tree_cursor_close(&sub);
+			if (!rc)
+				rc = dir_add(b, &d, &nd);
 			if (rc)
 				mv_node_release(&nd);
 		}
@@ -932,7 +1056,7 @@ int mv_backup(struct mv_repo *r, const struct mv_backup_opts *o, const struct mv
 {
 	struct bk b = {.r = r, .o = o, .ev = ev};
 	struct mv_snapshot snap = {0}, parent = {0};
-	struct mv_tree ptree;
+	struct mv_tree_cursor ptree = {0};
 	char **paths = NULL;
 	size_t n = 0;
 	char host[256];
@@ -941,7 +1065,6 @@ int mv_backup(struct mv_repo *r, const struct mv_backup_opts *o, const struct mv
 	int64_t t0 = now_ns();
 
 	memset(res, 0, sizeof(*res));
-	mv_tree_init(&ptree);
 	mv_wbuf_init(&w, 64u << 20);
 	pthread_mutex_init(&b.mu, NULL);
 	pthread_cond_init(&b.cv_job, NULL);
@@ -1002,7 +1125,7 @@ int mv_backup(struct mv_repo *r, const struct mv_backup_opts *o, const struct mv
 		goto out;
 	if (have_parent) {
 		struct mv_error e = {0};
-		if (mv_repo_load_tree(r, NULL, parent.tree, &ptree, &e) != 0) {
+		if (mv_tree_cursor_open(r, NULL, parent.tree, &ptree, &e) != 0) {
 			if (ev && ev->warn)
 				ev->warn(ev->arg, "parent snapshot", e.msg);
 			have_parent = 0;
@@ -1115,7 +1238,7 @@ out:
 		free(paths[i]);
 	free(paths);
 	mv_wbuf_release(&w);
-	mv_tree_release(&ptree);
+	mv_tree_cursor_close(&ptree);
 	mv_snapshot_release(&parent);
 	r->index_mu = NULL;
 	mv_packer_free(b.packer);

@@ -653,26 +653,6 @@ int mv_repo_read_blob(struct mv_repo *r, struct mv_blob_ctx *ctx, uint8_t type,
 	return rc;
 }
 
-int mv_repo_load_tree(struct mv_repo *r, struct mv_blob_ctx *ctx, const uint8_t id[32],
-                      struct mv_tree *t, struct mv_error *err)
-{
-	const uint8_t *p;
-	size_t n;
-	mv_tree_init(t);
-	int rc = mv_repo_read_blob(r, ctx ? ctx : r->ctx, MV_T_TREE, id, &p, &n, err);
-	if (rc)
-		return rc;
-	rc = mv_tree_decode(p, n, t);
-	if (rc == -2)
-		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
-	if (rc) {
-		char hex[65];
-		mv_hex(id, 32, hex);
-		return mv_error_set(err, MV_ERR_INTEGRITY, 0, "tree %.16s is malformed", hex);
-	}
-	return 0;
-}
-
 static int snap_cmp(const void *a, const void *b)
 {
 	const struct mv_snapshot *x = a, *y = b;

@@ -110,9 +110,39 @@ int mv_repo_read_blob(struct mv_repo *r, struct mv_blob_ctx *ctx, uint8_t type,
                       const uint8_t id[32], const uint8_t **out, size_t *out_len,
                       struct mv_error *err) MV_MUST_CHECK;
 
-/* Loads a tree blob. */
+/* Loads a directory's tree whole: a version 1 tree blob, or every part of a
+ * split one (FORMAT.md section 9.2), checked for order and count. */
 int mv_repo_load_tree(struct mv_repo *r, struct mv_blob_ctx *ctx, const uint8_t id[32],
                       struct mv_tree *t, struct mv_error *err) MV_MUST_CHECK;
+
+/* A directory's nodes in name order with one part in memory at a time
+ * (core/treeread.c). */
+struct mv_tree_cursor {
+	struct mv_repo *r;
+	struct mv_blob_ctx *ctx;
+	uint8_t id[32];
+	struct mv_tree_parts parts; /* count 0: a version 1 tree */
+	uint32_t next_part;
+	struct mv_tree cur; /* the part in memory */
+	size_t pos;
+	uint64_t nodes; /* nodes loaded so far */
+	uint16_t last_len;
+	uint8_t last[255]; /* the previous part's last name */
+};
+
+/* Opens the tree id (loading its first part). */
+int mv_tree_cursor_open(struct mv_repo *r, struct mv_blob_ctx *ctx, const uint8_t id[32],
+                        struct mv_tree_cursor *c, struct mv_error *err) MV_MUST_CHECK;
+/* The next node: returns 1 (*n valid until the next call), 0 at the end, or
+ * an error (MV_ERR_INTEGRITY for a malformed or missing part). */
+int mv_tree_cursor_next(struct mv_tree_cursor *c, const struct mv_node **n,
+                        struct mv_error *err) MV_MUST_CHECK;
+/* Looks name up, moving forward only: names must be asked in increasing
+ * order (a smaller one is not found). Returns 1 (*n valid until the next
+ * call), 0 when absent, or an error. */
+int mv_tree_cursor_find(struct mv_tree_cursor *c, const uint8_t *name, size_t len,
+                        const struct mv_node **n, struct mv_error *err) MV_MUST_CHECK;
+void mv_tree_cursor_close(struct mv_tree_cursor *c); /* accepts a closed cursor */
 
 /* All snapshots, sorted by time (oldest first). Damaged ones are skipped and
  * counted in *damaged. Free with mv_snapshots_free. */

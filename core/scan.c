@@ -788,32 +788,31 @@ static int dir_error(struct scan *s, const char *what, int e)
 
 static int walk_dir(struct scan *s, size_t plen, int depth, struct mv_error *err)
 {
-	char **names = NULL;
-	size_t nn = 0;
-	int rc = 0;
+	struct mv_dir_iter *it = NULL;
+	const char *name;
+	int rc, e;
 
 	if (depth > MAX_DEPTH) {
 		s->res->unreadable++;
 		warn(s->ev, s->path, "directory nesting too deep; not descended");
 		return 0;
 	}
-	int e;
-	rc = mv_dir_names(s->path, &names, &nn, &e);
+	rc = mv_dir_open(s->path, MV_DIR_BATCH, &it, &e);
 	if (rc == MV_ERR_IO)
 		return dir_error(s, "cannot open directory", e);
 	if (rc)
 		return mv_error_set(err, rc, 0, "out of memory");
 	/* "/" has no trailing component: its children are "/name" */
 	size_t base = (plen == 1 && s->path[0] == '/') ? 0 : plen;
-	for (size_t i = 0; i < nn; i++) {
-		size_t l = strlen(names[i]);
+	while ((rc = mv_dir_next(it, &name, &e)) == 1) {
+		size_t l = strlen(name);
 		if (base + 1 + l >= sizeof(s->path)) {
 			s->res->unreadable++;
 			warn(s->ev, s->path, "path too long; entry skipped");
 			continue;
 		}
 		s->path[base] = '/';
-		memcpy(s->path + base + 1, names[i], l + 1);
+		memcpy(s->path + base + 1, name, l + 1);
 		rc = scan_entry(s, base + 1 + l, depth + 1, err);
 		s->path[plen] = '\0';
 		if (rc)
@@ -823,9 +822,13 @@ static int walk_dir(struct scan *s, size_t plen, int depth, struct mv_error *err
 			goto out;
 		}
 	}
+	if (rc == MV_ERR_IO)
+		rc = dir_error(s, "cannot read directory", e);
+	else if (rc)
+		rc = mv_error_set(err, rc, 0, "out of memory");
 out:
 	s->path[plen] = '\0';
-	mv_dir_names_free(names, nn);
+	mv_dir_close(it);
 	return rc;
 }
 

@@ -4,10 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TREE_VERSION   1u
-#define NAME_MAX_LEN   255u
-#define TARGET_MAX_LEN 4095u
-#define KNOWN_FLAGS    (MV_NODE_F_CHANGED | MV_NODE_F_UNREADABLE)
+#define TREE_VERSION       1u
+#define TREE_SPLIT_VERSION 2u
+#define NAME_MAX_LEN       255u
+#define TARGET_MAX_LEN     4095u
+#define KNOWN_FLAGS        (MV_NODE_F_CHANGED | MV_NODE_F_UNREADABLE)
 /* Smallest encoded node (fifo, device, socket with a 1-byte name): kind,
  * flags, str16 name, mode, uid, gid, mtime, ctime, inode, rdev, size. */
 #define NODE_MIN_LEN (1u + 1u + 2u + 1u + 4u * 3u + 8u * 5u)
@@ -46,12 +47,12 @@ void mv_tree_release(struct mv_tree *t)
 
 int mv_tree_add(struct mv_tree *t, struct mv_node *n)
 {
-	if (t->count >= MV_TREE_MAX_NODES)
+	if (t->count >= MV_TREE_SPLIT_MAX_NODES)
 		return -1;
 	if (t->count == t->cap) {
 		size_t ncap = t->cap ? t->cap * 2 : 16;
-		if (ncap > MV_TREE_MAX_NODES)
-			ncap = MV_TREE_MAX_NODES;
+		if (ncap > MV_TREE_SPLIT_MAX_NODES)
+			ncap = MV_TREE_SPLIT_MAX_NODES;
 		size_t bytes;
 		if (__builtin_mul_overflow(ncap, sizeof(*t->nodes), &bytes))
 			return -1;
@@ -323,4 +324,62 @@ int mv_tree_decode(const uint8_t *p, size_t len, struct mv_tree *t)
 fail:
 	mv_tree_release(t);
 	return rc;
+}
+
+int mv_node_name_cmp(const struct mv_node *a, const struct mv_node *b)
+{
+	return node_cmp(a, b);
+}
+
+int mv_tree_payload_version(const uint8_t *p, size_t len)
+{
+	return len && p ? p[0] : 0;
+}
+
+static int parts_valid(uint64_t nodes, uint32_t count)
+{
+	return count >= 2 && count <= MV_TREE_MAX_PARTS && nodes >= count &&
+	       nodes <= MV_TREE_SPLIT_MAX_NODES;
+}
+
+void mv_tree_parts_encode(const struct mv_tree_parts *tp, struct mv_wbuf *w)
+{
+	if (!parts_valid(tp->nodes, tp->count) || !tp->ids) {
+		w->failed = 1;
+		return;
+	}
+	mv_wbuf_u8(w, TREE_SPLIT_VERSION);
+	mv_wbuf_u64(w, tp->nodes);
+	mv_wbuf_u32(w, tp->count);
+	mv_wbuf_put(w, tp->ids, (size_t)tp->count * 32);
+}
+
+int mv_tree_parts_decode(const uint8_t *p, size_t len, struct mv_tree_parts *tp)
+{
+	struct mv_rbuf r;
+	memset(tp, 0, sizeof(*tp));
+	if (len && !p)
+		return -1;
+	mv_rbuf_init(&r, p, len);
+	uint8_t version = mv_rbuf_u8(&r);
+	uint64_t nodes = mv_rbuf_u64(&r);
+	uint32_t count = mv_rbuf_u32(&r);
+	if (r.failed || version != TREE_SPLIT_VERSION || !parts_valid(nodes, count) ||
+	    mv_rbuf_left(&r) != (size_t)count * 32)
+		return -1;
+	tp->ids = malloc((size_t)count * 32);
+	if (!tp->ids)
+		return -2;
+	memcpy(tp->ids, mv_rbuf_get(&r, (size_t)count * 32), (size_t)count * 32);
+	tp->nodes = nodes;
+	tp->count = count;
+	return 0;
+}
+
+void mv_tree_parts_release(struct mv_tree_parts *tp)
+{
+	if (!tp)
+		return;
+	free(tp->ids);
+	memset(tp, 0, sizeof(*tp));
 }

@@ -27,6 +27,15 @@ enum {
 #define MV_TREE_MAX_NODES  (4u << 20)
 #define MV_NODE_MAX_CHUNKS (16u << 20)
 
+/* Split trees (payload version 2): a directory of more than
+ * MV_TREE_PART_NODES entries is stored as parts of at most
+ * MV_TREE_PART_NODES nodes (version 1 payloads; writers also close a part
+ * early when its encoding grows large) and a list of their ids, so that a
+ * writer holds one part at a time. */
+#define MV_TREE_PART_NODES      8192u
+#define MV_TREE_MAX_PARTS       65536u
+#define MV_TREE_SPLIT_MAX_NODES (64u << 20)
+
 struct mv_node {
 	uint8_t kind;
 	uint8_t flags;
@@ -59,7 +68,7 @@ void mv_tree_release(struct mv_tree *t);
 void mv_node_release(struct mv_node *n);
 /* Appends a node (takes ownership of its owned pointers; *n is copied, not
  * cleared). The array grows by doubling. Returns 0 or -1 (out of memory, or
- * the tree already holds MV_TREE_MAX_NODES: ownership stays with the
+ * the tree already holds MV_TREE_SPLIT_MAX_NODES: ownership stays with the
  * caller). */
 int mv_tree_add(struct mv_tree *t, struct mv_node *n);
 /* Sorts nodes by name (bytewise). Returns 0, or -1 if two names are equal. */
@@ -78,5 +87,29 @@ void mv_tree_encode(const struct mv_tree *t, struct mv_wbuf *w);
  * (checked before allocating), no trailing bytes. Returns 0, -1 malformed,
  * -2 out of memory; t is empty on failure. */
 int mv_tree_decode(const uint8_t *p, size_t len, struct mv_tree *t);
+
+/* Orders two nodes by name as trees do (bytewise; a prefix first). */
+int mv_node_name_cmp(const struct mv_node *a, const struct mv_node *b);
+
+/* The first byte of a tree payload, its version (1 nodes, 2 a list of
+ * parts; any other value is malformed), or 0 when the payload is empty. */
+int mv_tree_payload_version(const uint8_t *p, size_t len);
+
+/* A split tree: the ids of its parts, in name order, and its node count. */
+struct mv_tree_parts {
+	uint64_t nodes;
+	uint32_t count;
+	uint8_t (*ids)[32]; /* owned */
+};
+
+/* Encodes a split tree; sets w->failed when ids is NULL, count is not within
+ * 2..MV_TREE_MAX_PARTS or nodes is not within count..MV_TREE_SPLIT_MAX_NODES
+ * (each part holds at least one node). */
+void mv_tree_parts_encode(const struct mv_tree_parts *tp, struct mv_wbuf *w);
+/* Decodes and validates a version 2 payload (same limits, no trailing
+ * bytes). Returns 0, -1 malformed, -2 out of memory; tp is empty on
+ * failure. */
+int mv_tree_parts_decode(const uint8_t *p, size_t len, struct mv_tree_parts *tp);
+void mv_tree_parts_release(struct mv_tree_parts *tp); /* accepts NULL */
 
 #endif

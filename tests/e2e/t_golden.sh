@@ -19,8 +19,9 @@ assert [s["id"] for s in now] == [s["id"] for s in then], (now, then)
 assert now[0]["paths"] == then[0]["paths"] and now[0]["host"] == "golden"
 PY
 orig=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["paths"][0])' "$G/snapshots.json")
+first=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["id"])' "$G/snapshots.json")
 expect_exit 0 mv check -r "$R" --read-data
-expect_exit 0 mv restore -r "$R" latest --target "$T/restore"
+expect_exit 0 mv restore -r "$R" "$first" --target "$T/restore"
 base=$(dirname "$T/restore$orig")
 (cd "$base" && find imaging -mindepth 1 | LC_ALL=C sort | while IFS= read -r f; do
 	if [ -L "$f" ]; then
@@ -32,6 +33,23 @@ base=$(dirname "$T/restore$orig")
 	fi
 done) >"$T/manifest"
 diff "$G/manifest.txt" "$T/manifest" || fail "golden restore differs from its manifest"
+
+# the second snapshot: a directory of 8,300 entries stored as a split tree
+many=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[1]["paths"][0])' "$G/snapshots.json")
+expect_exit 0 mv ls -r "$R" latest
+[ "$(grep -c "^$many/n[0-9]\{5\}$" "$T/out")" = 8300 ] || fail "ls of the split tree is not 8300 entries"
+expect_exit 0 mv restore -r "$R" latest --target "$T/many"
+python3 - "$T/many$many" <<'PY'
+import os, sys
+d = sys.argv[1]
+names = sorted(os.listdir(d))
+assert names == ["n%05d" % i for i in range(8300)], (len(names), names[:3])
+for i, n in enumerate(names):
+    p = os.path.join(d, n)
+    want = b"%d\n" % i if i % 100 == 0 else b""
+    assert open(p, "rb").read() == want, n
+    assert os.stat(p).st_mtime_ns == 1_577_836_800_000_000_000, n
+PY
 
 # its DICOM catalog: accent- and case-insensitive search, ZIP members too
 expect_exit 0 mv find -r "$R" --patient lefevre --json
@@ -59,7 +77,7 @@ twin; flip "$(find "$R/index" -type f | head -1)" 100; expect_exit 4 mv check -r
 twin; flip "$(find "$R/snapshots" -type f | head -1)" 60; expect_exit 4 mv check -r "$R"
 pack=$(find "$R/data" -type f -size +100k | head -1)
 twin; flip "$pack" 5000;                          expect_exit 4 mv check -r "$R" --read-data
-twin; flip "$pack" 5000;                          expect_exit 4 mv restore -r "$R" latest --target "$T/r2"
+twin; flip "$pack" 5000;                          expect_exit 4 mv restore -r "$R" "$first" --target "$T/r2"
 twin; flip "$pack" -3;                            expect_exit 4 mv check -r "$R"
 twin; truncate -s 1000 "$pack";                   expect_exit 4 mv check -r "$R"
 pass

@@ -1,5 +1,5 @@
 /* Writes the seed corpora of the format fuzz targets:
- *   tests/fuzz/corpus/fuzz_tree/      tree payloads
+ *   tests/fuzz/corpus/fuzz_tree/      tree payloads (version 1, and split trees: version 2)
  *   tests/fuzz/corpus/fuzz_index/     0x00 + index payload, 0x01 + u64 data_len + pack header
  *   tests/fuzz/corpus/fuzz_snapshot/  0x00 + snapshot payload, 0x01 + lock payload
  *
@@ -93,6 +93,24 @@ static void add_node(struct mv_tree *t, uint8_t kind, uint8_t flags, const char 
 		die("out of memory");
 }
 
+/* A split tree (payload version 2) of count parts holding nodes nodes. */
+static void split_seed(const char *name, uint64_t nodes, uint32_t count)
+{
+	uint8_t ids[8][32];
+	struct mv_tree_parts tp = {.nodes = nodes, .count = count, .ids = ids};
+	struct mv_wbuf w;
+
+	if (count > 8)
+		die(name);
+	for (uint32_t i = 0; i < count; i++)
+		for (unsigned j = 0; j < 32; j++)
+			ids[i][j] = (uint8_t)(0xe0 + i * 5 + j);
+	mv_wbuf_init(&w, 1u << 20);
+	mv_tree_parts_encode(&tp, &w);
+	write_seed("fuzz_tree", name, NULL, 0, &w);
+	mv_wbuf_release(&w);
+}
+
 static void tree_seeds(void)
 {
 	struct mv_tree t;
@@ -128,6 +146,10 @@ static void tree_seeds(void)
 	write_seed("fuzz_tree", "root_one_dir", NULL, 0, &w);
 	mv_wbuf_release(&w);
 	mv_tree_release(&t);
+
+	split_seed("split_two_parts", MV_TREE_PART_NODES + 1, 2);
+	split_seed("split_three_parts", 2 * MV_TREE_PART_NODES + 100, 3);
+	split_seed("split_max_nodes", MV_TREE_SPLIT_MAX_NODES, 5);
 }
 
 static const struct mv_index_entry pack_a[] = {

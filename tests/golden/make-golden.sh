@@ -60,6 +60,19 @@ chmod 600 "$out/password"
 export MEDVAULT_PASSWORD_FILE="$out/password"
 "$MV" init -r "$out/repo" --kdf-memory 64 --kdf-iterations 3 >/dev/null
 (cd "$src" && "$MV" backup -q -r "$out/repo" --host golden imaging)
+# a second snapshot: one directory of 8,300 entries, stored as a split tree
+# (FORMAT.md section 9.2; added to the committed repository after the first
+# snapshot, with the same script lines)
+python3 - "$src/many" <<'PY'
+import os, sys
+d = sys.argv[1]
+os.makedirs(d)
+for i in range(8300):
+    p = os.path.join(d, "n%05d" % i)
+    open(p, "wb").write(b"%d\n" % i if i % 100 == 0 else b"")
+    os.utime(p, ns=(1_577_836_800_000_000_000,) * 2)
+PY
+(cd "$src" && "$MV" backup -q -r "$out/repo" --host golden many)
 "$MV" snapshots -r "$out/repo" --json >"$out/snapshots.json"
 # manifest of the source, relative to the backed-up path, as tests compare it
 (cd "$src" && find imaging -mindepth 1 | LC_ALL=C sort | while IFS= read -r f; do

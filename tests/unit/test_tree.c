@@ -647,6 +647,377 @@ static void test_tree__encode_refuses_invalid(void **state)
 	mv_tree_release(&t);
 }
 
+/* ---- split trees (payload version 2) ------------------------------------- */
+
+/* A part list of count distinct ids (byte j of id i is i * 7 + j + seed). */
+static void make_parts(struct mv_tree_parts *tp, uint64_t nodes, uint32_t count, uint8_t seed)
+{
+	tp->nodes = nodes;
+	tp->count = count;
+	tp->ids = malloc((size_t)(count ? count : 1) * 32);
+	assert_non_null(tp->ids);
+	for (uint32_t i = 0; i < count; i++)
+		for (unsigned j = 0; j < 32; j++)
+			tp->ids[i][j] = (uint8_t)(i * 7u + j + seed + (i >> 8));
+}
+
+static void assert_parts_empty(const struct mv_tree_parts *tp)
+{
+	assert_null(tp->ids);
+	assert_int_equal(tp->count, 0);
+	assert_true(tp->nodes == 0);
+}
+
+/* Writes a version 2 payload without validation: head, then ids bytes. */
+static void raw_parts(struct mv_wbuf *w, uint8_t version, uint64_t nodes, uint32_t count,
+                      size_t id_bytes)
+{
+	mv_wbuf_init(w, WMAX);
+	mv_wbuf_u8(w, version);
+	mv_wbuf_u64(w, nodes);
+	mv_wbuf_u32(w, count);
+	uint8_t *p = mv_wbuf_reserve(w, id_bytes);
+	assert_true(id_bytes == 0 || p != NULL);
+	for (size_t i = 0; i < id_bytes; i++)
+		p[i] = (uint8_t)(i * 13u + 1u);
+	assert_false(w->failed);
+}
+
+/* Decodes w's bytes from an exact-size copy (so ASan sees any over-read). */
+static int decode_parts_raw(struct mv_wbuf *w)
+{
+	struct mv_tree_parts tp;
+	uint8_t *p = xdup(w->data, w->len);
+	memset(&tp, 0xa5, sizeof(tp)); /* the callee must initialise it */
+	int rc = mv_tree_parts_decode(p, w->len, &tp);
+	if (rc)
+		assert_parts_empty(&tp);
+	mv_tree_parts_release(&tp);
+	assert_parts_empty(&tp);
+	free(p);
+	mv_wbuf_release(w);
+	return rc;
+}
+
+static void encode_parts_ok(const struct mv_tree_parts *tp, struct mv_wbuf *w)
+{
+	mv_wbuf_init(w, WMAX);
+	mv_tree_parts_encode(tp, w);
+	assert_false(w->failed);
+	assert_int_equal(w->len, 13u + (size_t)tp->count * 32u);
+}
+
+/* Encodes, decodes, compares and re-encodes tp. */
+static void parts_round_trip(const struct mv_tree_parts *tp)
+{
+	struct mv_wbuf w, w2;
+	struct mv_tree_parts d;
+
+	encode_parts_ok(tp, &w);
+	assert_int_equal(w.data[0], 2);
+	assert_true(mv_get_u64(w.data + 1) == tp->nodes);
+	assert_int_equal(mv_get_u32(w.data + 9), tp->count);
+	assert_memory_equal(w.data + 13, tp->ids, (size_t)tp->count * 32u);
+	assert_int_equal(mv_tree_payload_version(w.data, w.len), 2);
+
+	memset(&d, 0x5a, sizeof(d));
+	assert_int_equal(mv_tree_parts_decode(w.data, w.len, &d), 0);
+	assert_true(d.nodes == tp->nodes);
+	assert_int_equal(d.count, tp->count);
+	assert_non_null(d.ids);
+	assert_ptr_not_equal(d.ids, tp->ids);
+	assert_memory_equal(d.ids, tp->ids, (size_t)tp->count * 32u);
+
+	encode_parts_ok(&d, &w2);
+	assert_int_equal(w2.len, w.len);
+	assert_memory_equal(w2.data, w.data, w.len);
+
+	mv_tree_parts_release(&d);
+	assert_parts_empty(&d);
+	mv_wbuf_release(&w);
+	mv_wbuf_release(&w2);
+}
+
+static void test_tree__split_round_trip(void **state)
+{
+	(void)state;
+	struct mv_tree_parts tp;
+
+	/* A typical list: 3 parts, the last one short. */
+	make_parts(&tp, 2u * MV_TREE_PART_NODES + 17u, 3, 0x40);
+	parts_round_trip(&tp);
+	mv_tree_parts_release(&tp);
+	assert_parts_empty(&tp);
+
+	/* The bounds: fewest parts and nodes, most parts, most nodes. */
+	make_parts(&tp, 2, 2, 0);
+	parts_round_trip(&tp);
+	mv_tree_parts_release(&tp);
+	make_parts(&tp, MV_TREE_MAX_PARTS, MV_TREE_MAX_PARTS, 1);
+	parts_round_trip(&tp);
+	mv_tree_parts_release(&tp);
+	make_parts(&tp, MV_TREE_SPLIT_MAX_NODES, MV_TREE_MAX_PARTS, 2);
+	parts_round_trip(&tp);
+	mv_tree_parts_release(&tp);
+	make_parts(&tp, MV_TREE_SPLIT_MAX_NODES, 2, 3);
+	parts_round_trip(&tp);
+	mv_tree_parts_release(&tp);
+
+	/* The exact layout, written out by hand: u8 version 2, u64 node count,
+	 * u32 part count, the ids; all little-endian. */
+	static const uint8_t expect[] = {
+	    0x02,                                           /* version */
+	    0x04, 0x03, 0x02, 0x01, 0x00, 0x00, 0x00, 0x00, /* 0x01020304 nodes */
+	    0x02, 0x00, 0x00, 0x00,                         /* 2 parts */
+	    0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, /* part 0 */
+	    0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, /* ... */
+	    0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, /* ... */
+	    0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, /* ... */
+	    0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, /* part 1 */
+	    0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, /* ... */
+	    0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, /* ... */
+	    0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0xff, /* ... */
+	};
+	struct mv_wbuf w;
+	uint8_t ids[2][32];
+	memset(ids[0], 0x11, 32);
+	for (unsigned j = 0; j < 32; j++)
+		ids[1][j] = (uint8_t)j;
+	ids[1][31] = 0xff;
+	tp.nodes = 0x01020304u;
+	tp.count = 2;
+	tp.ids = ids;
+	encode_parts_ok(&tp, &w);
+	assert_int_equal(w.len, sizeof(expect));
+	assert_memory_equal(w.data, expect, sizeof(expect));
+	mv_wbuf_release(&w);
+
+	struct mv_tree_parts d;
+	assert_int_equal(mv_tree_parts_decode(expect, sizeof(expect), &d), 0);
+	assert_true(d.nodes == 0x01020304u);
+	assert_int_equal(d.count, 2);
+	assert_memory_equal(d.ids, ids, sizeof(ids));
+	mv_tree_parts_release(&d);
+	mv_tree_parts_release(&d); /* twice is fine */
+	mv_tree_parts_release(NULL);
+}
+
+static void test_tree__split_limits(void **state)
+{
+	(void)state;
+	static const struct {
+		uint64_t nodes;
+		uint32_t count;
+	} bad[] = {
+	    {0, 0},
+	    {5, 0},
+	    {1, 1},
+	    {MV_TREE_PART_NODES, 1},
+	    {MV_TREE_MAX_PARTS + 1, MV_TREE_MAX_PARTS + 1},
+	    {MV_TREE_SPLIT_MAX_NODES, MV_TREE_MAX_PARTS + 1},
+	    {0xffffffffu, 0xffffffffu},
+	    {1, 2}, /* fewer nodes than parts */
+	    {0, 2}, /* ... */
+	    {2, 3}, /* ... */
+	    {MV_TREE_MAX_PARTS - 1, MV_TREE_MAX_PARTS},
+	    {MV_TREE_SPLIT_MAX_NODES + 1ull, 2}, /* more than the limit */
+	    {MV_TREE_SPLIT_MAX_NODES + 1ull, MV_TREE_MAX_PARTS},
+	    {(1ull << 32) + 5u, 3}, /* only the low 32 bits are within limits */
+	    {UINT64_MAX, 2},
+	    {1ull << 63, 2},
+	};
+	struct mv_tree_parts tp;
+	struct mv_wbuf w;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		/* ids for up to MV_TREE_MAX_PARTS + 1 parts, so a bad encoder
+		 * would not read out of bounds before the check */
+		uint32_t n = bad[i].count <= MV_TREE_MAX_PARTS + 1 ? bad[i].count : 1;
+		make_parts(&tp, bad[i].nodes, n, (uint8_t)i);
+		tp.count = bad[i].count;
+		mv_wbuf_init(&w, WMAX);
+		mv_tree_parts_encode(&tp, &w);
+		if (!w.failed || w.len != 0)
+			fail_msg("encode accepted case %zu", i);
+		mv_wbuf_release(&w);
+		mv_tree_parts_release(&tp);
+
+		raw_parts(&w, 2, bad[i].nodes, bad[i].count, (size_t)n * 32u);
+		if (decode_parts_raw(&w) != -1)
+			fail_msg("decode accepted case %zu", i);
+	}
+	/* The same payloads one step inside the limits decode. */
+	raw_parts(&w, 2, 2, 2, 64);
+	assert_int_equal(decode_parts_raw(&w), 0);
+	raw_parts(&w, 2, MV_TREE_SPLIT_MAX_NODES, 2, 64);
+	assert_int_equal(decode_parts_raw(&w), 0);
+	raw_parts(&w, 2, MV_TREE_MAX_PARTS, MV_TREE_MAX_PARTS, (size_t)MV_TREE_MAX_PARTS * 32u);
+	assert_int_equal(decode_parts_raw(&w), 0);
+
+	/* Part count against the input: one id short, one id too many, and a
+	 * huge count with little input. */
+	raw_parts(&w, 2, 10, 3, 64);
+	assert_int_equal(decode_parts_raw(&w), -1);
+	raw_parts(&w, 2, 10, 3, 128);
+	assert_int_equal(decode_parts_raw(&w), -1);
+	raw_parts(&w, 2, 10, 3, 96);
+	assert_int_equal(decode_parts_raw(&w), 0);
+	raw_parts(&w, 2, MV_TREE_SPLIT_MAX_NODES, MV_TREE_MAX_PARTS, 64);
+	assert_int_equal(decode_parts_raw(&w), -1);
+
+	/* Truncation at every offset, and a trailing byte. */
+	make_parts(&tp, 3u * MV_TREE_PART_NODES, 3, 0x77);
+	encode_parts_ok(&tp, &w);
+	for (size_t cut = 0; cut < w.len; cut++) {
+		struct mv_tree_parts d;
+		uint8_t *p = xdup(w.data, cut);
+		memset(&d, 0xa5, sizeof(d));
+		int rc = mv_tree_parts_decode(p, cut, &d);
+		if (rc != -1)
+			fail_msg("prefix of %zu/%zu bytes decoded with %d", cut, w.len, rc);
+		assert_parts_empty(&d);
+		free(p);
+	}
+	for (unsigned v = 0; v < 256; v++) {
+		struct mv_tree_parts d;
+		uint8_t *p = xdup(w.data, w.len);
+		p[0] = (uint8_t)v;
+		int rc = mv_tree_parts_decode(p, w.len, &d);
+		assert_int_equal(rc, v == 2 ? 0 : -1);
+		if (rc)
+			assert_parts_empty(&d);
+		mv_tree_parts_release(&d);
+		free(p);
+	}
+	mv_wbuf_u8(&w, 0);
+	{
+		struct mv_tree_parts d;
+		assert_int_equal(mv_tree_parts_decode(w.data, w.len, &d), -1);
+		assert_parts_empty(&d);
+	}
+	mv_wbuf_release(&w);
+
+	/* mv_tree_decode rejects a version 2 payload... */
+	encode_parts_ok(&tp, &w);
+	{
+		struct mv_tree d;
+		assert_int_equal(mv_tree_decode(w.data, w.len, &d), -1);
+		assert_empty(&d);
+	}
+	mv_wbuf_release(&w);
+	mv_tree_parts_release(&tp);
+
+	/* ... and mv_tree_parts_decode a version 1 one, empty or not (a v1
+	 * tree of 13 + k * 32 bytes included, so that the length alone does
+	 * not give it away). */
+	struct mv_tree t;
+	struct mv_tree_parts d;
+	build_full_tree(&t);
+	encode_tree(&t, &w);
+	assert_int_equal(mv_tree_parts_decode(w.data, w.len, &d), -1);
+	assert_parts_empty(&d);
+	mv_wbuf_release(&w);
+	mv_tree_release(&t);
+	mv_tree_init(&t);
+	encode_tree(&t, &w);
+	assert_int_equal(mv_tree_parts_decode(w.data, w.len, &d), -1);
+	assert_parts_empty(&d);
+	mv_wbuf_release(&w);
+	/* version 1 bytes laid out like a valid part list */
+	raw_parts(&w, 1, 10, 2, 64);
+	assert_int_equal(decode_parts_raw(&w), -1);
+	assert_int_equal(mv_tree_parts_decode(NULL, 0, &d), -1);
+	assert_parts_empty(&d);
+}
+
+static void test_tree__payload_version(void **state)
+{
+	(void)state;
+	struct mv_tree t;
+	struct mv_tree_parts tp;
+	struct mv_wbuf w;
+
+	assert_int_equal(mv_tree_payload_version(NULL, 0), 0);
+	assert_int_equal(mv_tree_payload_version((const uint8_t *)"\x01", 0), 0);
+
+	mv_tree_init(&t);
+	encode_tree(&t, &w);
+	assert_int_equal(mv_tree_payload_version(w.data, w.len), 1);
+	mv_wbuf_release(&w);
+	build_full_tree(&t);
+	encode_tree(&t, &w);
+	assert_int_equal(mv_tree_payload_version(w.data, w.len), 1);
+	mv_wbuf_release(&w);
+	mv_tree_release(&t);
+
+	make_parts(&tp, 100, 4, 9);
+	encode_parts_ok(&tp, &w);
+	assert_int_equal(mv_tree_payload_version(w.data, w.len), 2);
+	mv_wbuf_release(&w);
+	mv_tree_parts_release(&tp);
+
+	/* Only the first byte counts; other versions are reported as they are
+	 * (for the decoders to reject), a one-byte payload too. */
+	for (unsigned v = 1; v < 256; v++) {
+		uint8_t b[2] = {(uint8_t)v, 2};
+		assert_int_equal(mv_tree_payload_version(b, 1), (int)v);
+		assert_int_equal(mv_tree_payload_version(b, 2), (int)v);
+	}
+}
+
+static int sign(int v)
+{
+	return (v > 0) - (v < 0);
+}
+
+static void test_tree__node_name_cmp(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *a, *b;
+		int sign;
+	} cases[] = {
+	    {"a", "a", 0},        {"a", "ab", -1},     {"ab", "a", 1},          {"ab", "b", -1},
+	    {"abc", "abd", -1},   {"B", "a", -1},      {"a", "\xff", -1},       {"\xff", "a", 1},
+	    {"\x7f", "\x80", -1}, {"\x80", "\x7f", 1}, {"z", "\x80", -1},       {"a\xff", "ab", 1},
+	    {"a", "a\x01", -1},   {"a\x01", "a", 1},   {"\xff\xff", "\xff", 1}, {"\xff", "\xff", 0},
+	    {"abc", "abc", 0},    {"a.", "a", 1},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct mv_node a = make_node(MV_NODE_FIFO, cases[i].a, strlen(cases[i].a), 1);
+		struct mv_node b = make_node(MV_NODE_SOCK, cases[i].b, strlen(cases[i].b), 2);
+		if (sign(mv_node_name_cmp(&a, &b)) != cases[i].sign ||
+		    sign(mv_node_name_cmp(&b, &a)) != -cases[i].sign)
+			fail_msg("name case %zu (%s, %s)", i, cases[i].a, cases[i].b);
+		mv_node_release(&a);
+		mv_node_release(&b);
+	}
+
+	/* Names that are not NUL-terminated: only name_len bytes count. */
+	struct mv_node a, b;
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	a.name = (uint8_t *)(uintptr_t) "abZ";
+	a.name_len = 2;
+	b.name = (uint8_t *)(uintptr_t) "abc";
+	b.name_len = 2;
+	assert_int_equal(mv_node_name_cmp(&a, &b), 0);
+	b.name_len = 3;
+	assert_true(mv_node_name_cmp(&a, &b) < 0);
+
+	/* The order mv_tree_sort and the decoder use. */
+	static const char *names[] = {"m", "\xff", "ab", "a", "\x80z", "zz", "z", "A", "a\xff"};
+	struct mv_tree t;
+	mv_tree_init(&t);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		add(&t, make_node(MV_NODE_FIFO, names[i], strlen(names[i]), (uint32_t)i));
+	assert_int_equal(mv_tree_sort(&t), 0);
+	for (size_t i = 1; i < t.count; i++)
+		assert_true(mv_node_name_cmp(&t.nodes[i - 1], &t.nodes[i]) < 0);
+	assert_memory_equal(t.nodes[t.count - 1].name, "\xff", 1);
+	mv_tree_release(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -664,6 +1035,10 @@ int main(void)
 	    cmocka_unit_test(test_tree__sort_find_and_duplicates),
 	    cmocka_unit_test(test_tree__add_grows),
 	    cmocka_unit_test(test_tree__encode_refuses_invalid),
+	    cmocka_unit_test(test_tree__split_round_trip),
+	    cmocka_unit_test(test_tree__split_limits),
+	    cmocka_unit_test(test_tree__payload_version),
+	    cmocka_unit_test(test_tree__node_name_cmp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

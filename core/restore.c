@@ -106,13 +106,8 @@ static int node_copy(struct mv_node *dst, const struct mv_node *src)
 	return 0;
 }
 
-/* Sets owner (when root), mode and times. Files and directories are opened
- * without following a symbolic link, so that metadata never lands on what a
- * link points to; links, fifos and devices were just made at path by this
- * restore. */
-static void set_meta(struct rs *s, const char *path, const struct mv_node *n)
+static void node_times(const struct mv_node *n, struct timespec ts[2])
 {
-	struct timespec ts[2];
 	ts[0].tv_sec = n->mtime_ns / 1000000000LL;
 	ts[0].tv_nsec = n->mtime_ns % 1000000000LL;
 	if (ts[0].tv_nsec < 0) {
@@ -120,6 +115,36 @@ static void set_meta(struct rs *s, const char *path, const struct mv_node *n)
 		ts[0].tv_nsec += 1000000000LL;
 	}
 	ts[1] = ts[0];
+}
+
+/* Sets size (files), owner (when root), mode and times through fd, the
+ * file or directory restored at path, and closes it. */
+static void set_meta_fd(struct rs *s, int fd, const char *path, const struct mv_node *n)
+{
+	struct timespec ts[2];
+	node_times(n, ts);
+	/* the size last: blobs were written in order of their offsets
+	 * (cheaper for the filesystem than into a pre-sized file), zero runs
+	 * skipped; trailing zeros become a hole */
+	if (n->kind == MV_NODE_FILE && ftruncate(fd, (off_t)n->size) < 0)
+		warn(s, path, "cannot set the size");
+	if (s->is_root && fchown(fd, n->uid, n->gid) < 0)
+		warn(s, path, "cannot set owner");
+	if (fchmod(fd, n->mode & 07777) < 0)
+		warn(s, path, "cannot set mode");
+	if (futimens(fd, ts) < 0)
+		warn(s, path, "cannot set modification time");
+	close(fd);
+}
+
+/* Sets owner (when root), mode and times. Files and directories are opened
+ * without following a symbolic link, so that metadata never lands on what a
+ * link points to; links, fifos and devices were just made at path by this
+ * restore. */
+static void set_meta(struct rs *s, const char *path, const struct mv_node *n)
+{
+	struct timespec ts[2];
+	node_times(n, ts);
 	if (n->kind == MV_NODE_FILE || n->kind == MV_NODE_DIR) {
 		int fd = open(path, (n->kind == MV_NODE_DIR ? O_RDONLY | O_DIRECTORY : O_WRONLY) |
 		                        O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -127,18 +152,7 @@ static void set_meta(struct rs *s, const char *path, const struct mv_node *n)
 			warn(s, path, "cannot set owner, mode and time");
 			return;
 		}
-		/* the size last: blobs were written in order of their offsets
-		 * (cheaper for the filesystem than into a pre-sized file), zero
-		 * runs skipped; trailing zeros become a hole */
-		if (n->kind == MV_NODE_FILE && ftruncate(fd, (off_t)n->size) < 0)
-			warn(s, path, "cannot set the size");
-		if (s->is_root && fchown(fd, n->uid, n->gid) < 0)
-			warn(s, path, "cannot set owner");
-		if (fchmod(fd, n->mode & 07777) < 0)
-			warn(s, path, "cannot set mode");
-		if (futimens(fd, ts) < 0)
-			warn(s, path, "cannot set modification time");
-		close(fd);
+		set_meta_fd(s, fd, path, n);
 		return;
 	}
 	if (s->is_root && lchown(path, n->uid, n->gid) < 0)
@@ -198,35 +212,54 @@ static int matches(const char *const *pats, size_t n, const char *path, const ui
 	return 0;
 }
 
-static int plan_file(struct rs *s, const char *path, const struct mv_node *n, struct mv_error *err)
+static void file_done(struct rs *s, struct rfile *f, int fd);
+
+/* Creates the file at path (O_EXCL: never through a link); an existing one
+ * is kept or replaced as --overwrite says. Returns the descriptor, -1 when
+ * kept (*rc 0) or not created (*rc 0, warned) or on error (*rc set). */
+static int create_file(struct rs *s, const char *path, const struct mv_node *n, int *rc,
+                       struct mv_error *err)
 {
-	int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC;
+	const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
 	struct stat st;
-	int rc = ensure_dirs(s, err);
-	if (rc)
-		return rc;
-	if (lstat(path, &st) == 0) {
+	*rc = 0;
+	int fd = open(path, flags, 0600);
+	if (fd >= 0)
+		return fd;
+	if (errno == EEXIST && lstat(path, &st) == 0) {
 		if (s->o->overwrite == MV_OVERWRITE_NEVER ||
 		    (s->o->overwrite == MV_OVERWRITE_IF_CHANGED && S_ISREG(st.st_mode) &&
 		     (uint64_t)st.st_size == n->size &&
 		     (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec ==
 		         n->mtime_ns)) {
 			s->res->skipped++;
-			return 0;
+			return -1;
 		}
-		if (unlink(path) < 0)
-			return mv_error_set(err, MV_ERR_IO, errno, "cannot replace '%s'", path);
+		if (unlink(path) < 0) {
+			*rc = mv_error_set(err, MV_ERR_IO, errno, "cannot replace '%s'", path);
+			return -1;
+		}
+		if ((fd = open(path, flags, 0600)) >= 0)
+			return fd;
 	}
-	int fd = open(path, flags | O_EXCL, 0600);
-	if (fd < 0) {
-		warn(s, path, "cannot create file");
-		s->res->damaged++;
-		return 0;
-	}
-	close(fd);
+	warn(s, path, "cannot create file");
+	s->res->damaged++;
+	return -1;
+}
 
-	if ((rc = grow((void **)&s->files, &s->capfiles, s->nfiles, sizeof(*s->files))))
+static int plan_file(struct rs *s, const char *path, const struct mv_node *n, struct mv_error *err)
+{
+	int rc = ensure_dirs(s, err);
+	if (rc)
+		return rc;
+	int fd = create_file(s, path, n, &rc, err);
+	if (fd < 0)
+		return rc;
+
+	if ((rc = grow((void **)&s->files, &s->capfiles, s->nfiles, sizeof(*s->files)))) {
+		close(fd);
 		return mv_error_set(err, rc, 0, "out of memory");
+	}
 	struct rfile *f = &s->files[s->nfiles];
 	memset(f, 0, sizeof(*f));
 	f->path = strdup(path);
@@ -250,8 +283,10 @@ static int plan_file(struct rs *s, const char *path, const struct mv_node *n, st
 			f->damaged = 1;
 			continue;
 		}
-		if ((rc = grow((void **)&s->refs, &s->caprefs, s->nrefs, sizeof(*s->refs))))
+		if ((rc = grow((void **)&s->refs, &s->caprefs, s->nrefs, sizeof(*s->refs)))) {
+			close(fd);
 			return mv_error_set(err, rc, 0, "out of memory");
+		}
 		s->refs[s->nrefs++] = (struct ref){loc->pack, loc->offset, loc->length, fi, i, off};
 		f->remaining++;
 		off += loc->raw_length;
@@ -261,9 +296,17 @@ static int plan_file(struct rs *s, const char *path, const struct mv_node *n, st
 		warn(s, path, "chunk sizes do not add up to the file size");
 	}
 	s->res->bytes += n->size;
+	/* a file without blobs to write (empty, or all of them damaged) is
+	 * finished now, through the descriptor that created it */
+	if (f->remaining == 0)
+		file_done(s, f, fd);
+	else
+		close(fd);
 	return 0;
 nomem:
+	close(fd);
 	free(f->path);
+	f->path = NULL;
 	return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
 }
 
@@ -408,18 +451,24 @@ static int all_zero(const uint8_t *p, size_t n)
 	return memcmp(p, z, n) == 0;
 }
 
-/* A file whose blobs are all written: metadata, or a report. Called without
- * s->mu (the metadata system calls of different files run in parallel). */
-static void file_done(struct rs *s, struct rfile *f)
+/* A file whose blobs are all written: metadata, or a report. fd is the
+ * file, open for writing, or -1; it is closed. Called without s->mu (the
+ * metadata system calls of different files run in parallel). */
+static void file_done(struct rs *s, struct rfile *f, int fd)
 {
 	if (f->damaged) {
+		if (fd >= 0)
+			close(fd);
 		warn(s, f->path, "damaged: its content could not be restored");
 		pthread_mutex_lock(&s->mu);
 		s->res->damaged++;
 		pthread_mutex_unlock(&s->mu);
 		return;
 	}
-	set_meta(s, f->path, &f->node);
+	if (fd >= 0)
+		set_meta_fd(s, fd, f->path, &f->node);
+	else
+		set_meta(s, f->path, &f->node);
 	pthread_mutex_lock(&s->mu);
 	s->res->files++;
 	pthread_mutex_unlock(&s->mu);
@@ -441,11 +490,12 @@ static int pwrite_all(int fd, const uint8_t *p, size_t n, uint64_t off)
 
 /* Writes one decoded blob to a file at off, skipping runs of zero blocks:
  * the file is sized with ftruncate at the end, so they read back as zeros and the
- * restored file is as sparse as the original. */
-static int write_blob(const char *path, const uint8_t *p, size_t n, uint64_t off)
+ * restored file is as sparse as the original. The file is opened when there
+ * is something to write; *fdp (-1 or the descriptor) is left open for the
+ * caller. */
+static int write_blob(const char *path, const uint8_t *p, size_t n, uint64_t off, int *fdp)
 {
 	enum { BLK = 4096 };
-	int fd = -1;
 	size_t i = 0;
 	while (i < n) {
 		size_t len = n - i < BLK ? n - i : BLK;
@@ -460,15 +510,13 @@ static int write_blob(const char *path, const uint8_t *p, size_t n, uint64_t off
 				break;
 			j += l2;
 		}
-		if (fd < 0 && (fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		if (*fdp < 0 && (*fdp = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 			return -1;
-		if (pwrite_all(fd, p + i, j - i, off + i) < 0) {
-			close(fd);
+		if (pwrite_all(*fdp, p + i, j - i, off + i) < 0)
 			return -1;
-		}
 		i = j;
 	}
-	return fd < 0 ? 0 : close(fd);
+	return 0;
 }
 
 static void *restore_worker(void *arg)
@@ -546,7 +594,9 @@ static void *restore_worker(void *arg)
 				int ok = brc == 0 &&
 				         !memcmp(f->node.chunks[s->refs[k].chunk],
 				                 s->files[rf->file].node.chunks[rf->chunk], 32);
-				if (ok && write_blob(f->path, plain, plen, s->refs[k].file_off) < 0)
+				int fd = -1;
+				if (ok &&
+				    write_blob(f->path, plain, plen, s->refs[k].file_off, &fd) < 0)
 					ok = 0;
 				pthread_mutex_lock(&s->mu);
 				if (!ok)
@@ -555,7 +605,9 @@ static void *restore_worker(void *arg)
 				int last = --f->remaining == 0;
 				pthread_mutex_unlock(&s->mu);
 				if (last)
-					file_done(s, f);
+					file_done(s, f, fd); /* metadata through fd: no reopen */
+				else if (fd >= 0)
+					close(fd);
 			}
 			i = j;
 		}
@@ -681,11 +733,6 @@ int mv_restore(struct mv_repo *r, const struct mv_snapshot *snap, const struct m
 	free(target);
 	if (rc)
 		goto out;
-
-	/* files without blobs (empty or all damaged) are finished now */
-	for (size_t i = 0; i < s.nfiles; i++)
-		if (s.files[i].remaining == 0)
-			file_done(&s, &s.files[i]);
 
 	if (s.nrefs)
 		qsort(s.refs, s.nrefs, sizeof(*s.refs), ref_cmp);

@@ -202,6 +202,8 @@ struct unlock_state {
 	uint8_t *master;
 	int opened;
 	int malformed;
+	int unreadable;        /* slots that could not be read (I/O errors) */
+	struct mv_error ioerr; /* the first of them */
 	struct mv_error *err;
 };
 
@@ -217,8 +219,13 @@ static int try_slot(void *arg, const char *name, uint64_t size)
 		return 0;
 	}
 	int rc = mv_backend_get_all(u->r->be, MV_FT_KEY, name, MV_KEYFILE_MAX, &buf, &len, &e);
-	if (rc)
+	if (rc) {
+		/* not a wrong password: a slot that cannot be read might be the
+		 * one that opens */
+		if (rc != MV_ERR_NOTFOUND && !u->unreadable++)
+			u->ioerr = e;
 		return 0;
+	}
 	int kind = mv_keyslot_kind(buf, len, &e);
 	if (kind < 0) {
 		u->malformed++;
@@ -274,6 +281,13 @@ int mv_repo_unlock(struct mv_repo *r, const uint8_t *secret, size_t len, struct 
 		rc = r->be->ops->list(r->be, MV_FT_KEY, try_slot, &u, err);
 		if (rc < 0)
 			goto out;
+	}
+	if (!u.opened && u.unreadable) {
+		rc = mv_error_set(err, MV_ERR_IO, u.ioerr.saved_errno,
+		                  "%d key slot(s) could not be read, so the password could not be "
+		                  "tried on them: %s",
+		                  u.unreadable, u.ioerr.msg);
+		goto out;
 	}
 	if (!u.opened) {
 		rc = mv_error_set(err, MV_ERR_PASSWORD, 0,

@@ -25,6 +25,18 @@ expect_exit 12 mv snapshots -r "$R" --password-file "$T/wrong"
 find "$R" -type f | sort | xargs sha256sum >"$T/after"
 cmp -s "$T/before" "$T/after" || fail "a wrong password changed the repository"
 
+# key slots that cannot be read (here: permissions, for a user who is not
+# root) are an I/O error, not a wrong password
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	cp -a "$R" "$T/permrepo" && cp "$T/pw" "$T/nobody-pw"
+	chown -R nobody "$T/permrepo" "$T/nobody-pw"
+	chmod 000 "$T"/permrepo/keys/*
+	expect_exit 1 setpriv --reuid=nobody --regid=nogroup --clear-groups "$MV_BIN" snapshots \
+		-r "$T/permrepo" --password-file "$T/nobody-pw"
+	grep -q "could not be read" "$T/err" || fail "unreadable key slots reported as: $(cat "$T/err")"
+	grep -qi "wrong password" "$T/err" && fail "unreadable key slots reported as a wrong password"
+fi
+
 chmod 644 "$T/pw"
 expect_exit 1 mv snapshots -r "$R"
 grep -qi "readable" "$T/err" || fail "group/world-readable password file not refused"

@@ -29,6 +29,7 @@
 #include "core/dirlist.h"
 #include "core/filechunk.h"
 #include "core/index.h"
+#include "core/lock.h"
 #include "core/packer.h"
 
 #define MAX_DEPTH   512
@@ -219,11 +220,13 @@ static void *worker(void *arg)
 
 static int check_cancel(struct bk *b)
 {
+	struct mv_error e;
 	if (b->ev && b->ev->cancel && *b->ev->cancel) {
-		struct mv_error e;
 		mv_error_set(&e, MV_ERR_INTERRUPTED, 0, "interrupted");
 		fail(b, &e);
 	}
+	if (mv_lock_check(b->r->lock, &e))
+		fail(b, &e);
 	pthread_mutex_lock(&b->mu);
 	int f = b->failed;
 	pthread_mutex_unlock(&b->mu);
@@ -1210,6 +1213,8 @@ int mv_backup(struct mv_repo *r, const struct mv_backup_opts *o, const struct mv
 		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
 		goto out_snap;
 	}
+	if ((rc = mv_lock_check(r->lock, err)))
+		goto out_snap; /* the packs stay, adopted by the next backup */
 	mv_snapshot_encode(&snap, &w);
 	if (w.failed) {
 		rc = mv_error_set(err, MV_ERR_LIMIT, 0, "snapshot too large to encode");

@@ -18,6 +18,9 @@ struct mv_lock {
 	pthread_t th;
 	int running;
 	int stop;
+	int refresh_s, lost_s; /* MV_LOCK_REFRESH_SECONDS, MV_LOCK_LOST_SECONDS */
+	int64_t last_ok_ns;    /* last time the lock file was written */
+	int lost;              /* not rewritten for lost_s: others may call it stale */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 };
@@ -116,19 +119,22 @@ static int locked_error(struct scan *s, struct mv_error *err)
 }
 
 /* The refresher uses its own blob context: the repository's one belongs to
- * the caller's thread. */
+ * the caller's thread. A failed rewrite is retried sooner; when the lock has
+ * not been rewritten for lost_s seconds it is marked lost (mv_lock_check). */
 static void *refresher(void *arg)
 {
 	struct mv_lock *l = arg;
+	int failing = 0;
 	pthread_mutex_lock(&l->mu);
 	while (!l->stop) {
 		struct timespec dl;
 		clock_gettime(CLOCK_REALTIME, &dl);
-		dl.tv_sec += MV_LOCK_REFRESH_SECONDS;
+		dl.tv_sec += failing && l->refresh_s > 30 ? 30 : l->refresh_s;
 		pthread_cond_timedwait(&l->cv, &l->mu, &dl);
 		if (l->stop)
 			break;
 		pthread_mutex_unlock(&l->mu);
+		failing = 1;
 		struct mv_wbuf w;
 		uint8_t id[32];
 		const uint8_t *sealed;
@@ -149,13 +155,17 @@ static void *refresher(void *arg)
 				memcpy(old, l->name, sizeof(old));
 				pthread_mutex_lock(&l->mu);
 				memcpy(l->name, name, sizeof(name));
+				l->last_ok_ns = l->info.time_ns;
 				pthread_mutex_unlock(&l->mu);
 				(void)l->r->be->ops->remove(l->r->be, MV_FT_LOCK, old, &e);
+				failing = 0;
 			}
 		}
 		mv_wbuf_release(&w);
 		mv_blob_ctx_free(ctx);
 		pthread_mutex_lock(&l->mu);
+		if (realtime_ns() - l->last_ok_ns > (int64_t)l->lost_s * 1000000000LL)
+			l->lost = 1;
 	}
 	pthread_mutex_unlock(&l->mu);
 	return NULL;
@@ -176,6 +186,8 @@ int mv_lock_acquire(struct mv_repo *r, int exclusive, struct mv_lock **out, stru
 	l->r = r;
 	l->info.pid = (uint32_t)getpid();
 	l->info.exclusive = exclusive ? 1 : 0;
+	l->refresh_s = MV_LOCK_REFRESH_SECONDS;
+	l->lost_s = MV_LOCK_LOST_SECONDS;
 	this_host(l->info.host);
 	pthread_mutex_init(&l->mu, NULL);
 	pthread_cond_init(&l->cv, NULL);
@@ -192,8 +204,10 @@ int mv_lock_acquire(struct mv_repo *r, int exclusive, struct mv_lock **out, stru
 		(void)r->be->ops->remove(r->be, MV_FT_LOCK, l->name, NULL);
 		goto fail;
 	}
+	l->last_ok_ns = l->info.time_ns;
 	if (pthread_create(&l->th, NULL, refresher, l) == 0)
 		l->running = 1;
+	r->lock = l;
 	*out = l;
 	return 0;
 fail:
@@ -215,9 +229,37 @@ void mv_lock_release(struct mv_lock *l)
 		pthread_join(l->th, NULL);
 	}
 	(void)l->r->be->ops->remove(l->r->be, MV_FT_LOCK, l->name, NULL);
+	if (l->r->lock == l)
+		l->r->lock = NULL;
 	pthread_cond_destroy(&l->cv);
 	pthread_mutex_destroy(&l->mu);
 	free(l);
+}
+
+int mv_lock_check(struct mv_lock *l, struct mv_error *err)
+{
+	if (!l)
+		return 0;
+	pthread_mutex_lock(&l->mu);
+	int lost = l->lost;
+	int64_t age = (realtime_ns() - l->last_ok_ns) / 1000000000LL;
+	pthread_mutex_unlock(&l->mu);
+	if (!lost)
+		return 0;
+	return mv_error_set(err, MV_ERR_LOCKED, 0,
+	                    "the repository lock could not be refreshed for %lld s (is the "
+	                    "repository still writable?); stopping, since another process may "
+	                    "now take it for stale",
+	                    (long long)age);
+}
+
+void mv_lock_set_timing(struct mv_lock *l, int refresh_s, int lost_s)
+{
+	pthread_mutex_lock(&l->mu);
+	l->refresh_s = refresh_s;
+	l->lost_s = lost_s;
+	pthread_cond_signal(&l->cv);
+	pthread_mutex_unlock(&l->mu);
 }
 
 int mv_lock_remove_stale(struct mv_repo *r, size_t *removed, struct mv_error *err)

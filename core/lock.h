@@ -8,14 +8,26 @@ struct mv_lock;
 
 #define MV_LOCK_STALE_SECONDS   (30 * 60)
 #define MV_LOCK_REFRESH_SECONDS (5 * 60)
+/* A holder whose lock file could not be rewritten for this long stops
+ * writing: others will soon take the lock for stale. */
+#define MV_LOCK_LOST_SECONDS (MV_LOCK_STALE_SECONDS - MV_LOCK_REFRESH_SECONDS)
 
 /* Takes a shared (exclusive = 0) or exclusive lock. Fails with MV_ERR_LOCKED
  * (message names holder host, pid and age) when a conflicting non-stale lock
- * exists. The lock is refreshed by a background thread until released. */
+ * exists. The lock is refreshed by a background thread until released; r->lock
+ * points to it meanwhile. */
 int mv_lock_acquire(struct mv_repo *r, int exclusive, struct mv_lock **out,
                     struct mv_error *err) MV_MUST_CHECK;
 /* Releases and frees; accepts NULL. */
 void mv_lock_release(struct mv_lock *l);
+
+/* 0 while the lock holds (or l is NULL); MV_ERR_LOCKED once its refreshes
+ * have failed for MV_LOCK_LOST_SECONDS. Writers call it before each
+ * commit point (a snapshot). */
+int mv_lock_check(struct mv_lock *l, struct mv_error *err) MV_MUST_CHECK;
+
+/* Tests: shorter refresh and loss delays, in seconds. */
+void mv_lock_set_timing(struct mv_lock *l, int refresh_s, int lost_s);
 
 /* Removes stale locks; *removed gets the count. */
 int mv_lock_remove_stale(struct mv_repo *r, size_t *removed, struct mv_error *err) MV_MUST_CHECK;

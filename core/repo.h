@@ -22,6 +22,8 @@
 
 struct mv_index; /* core/index.h */
 
+struct mv_lock;
+
 struct mv_repo {
 	struct mv_backend *be;
 	struct mv_config_fields cfg;
@@ -43,6 +45,7 @@ struct mv_repo {
 	 * the next index written must name them */
 	uint32_t *orphans;
 	size_t norphans;
+	struct mv_lock *lock; /* the lock held (core/lock.c), or NULL */
 };
 
 struct mv_init_opts {

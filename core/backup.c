@@ -420,6 +420,7 @@ struct dirstate {
 	uint8_t (*parts)[32];
 	uint32_t nparts, capparts;
 	uint64_t nodes; /* nodes in the stored parts */
+	size_t plen;    /* length of the directory's path in b->path */
 	uint16_t last_len;
 	uint8_t last[255]; /* the last name of the stored parts */
 };
@@ -657,21 +658,23 @@ static int complete_part(struct bk *b, struct dirstate *d)
 	if (mv_tree_sort(&d->tree) < 0 ||
 	    (d->nparts && d->tree.count && mv_node_name_cmp(&prev, &d->tree.nodes[0]) >= 0)) {
 		struct mv_error e;
-		mv_error_set(&e, MV_ERR_USAGE, 0, "duplicate names in '%s'", b->path);
+		mv_error_set(&e, MV_ERR_USAGE, 0, "duplicate names in '%.*s'", (int)d->plen,
+		             b->path);
 		fail(b, &e);
 		return MV_ERR_USAGE;
 	}
 	return 0;
 }
 
-/* Encodes and stores a tree payload (w holds it, or has failed). */
-static int store_tree(struct bk *b, struct mv_wbuf *w, uint8_t id[32])
+/* Encodes and stores a tree payload of d (w holds it, or has failed). */
+static int store_tree(struct bk *b, const struct dirstate *d, struct mv_wbuf *w, uint8_t id[32])
 {
 	struct mv_error e = {0};
 	int rc;
 	if (w->failed) {
 		rc = MV_ERR_LIMIT;
-		mv_error_set(&e, rc, 0, "directory '%s' is too large to encode", b->path);
+		mv_error_set(&e, rc, 0, "directory '%.*s' is too large to encode", (int)d->plen,
+		             b->path);
 		fail(b, &e);
 	} else {
 		rc = store_blob(b, b->r->ctx, MV_T_TREE, w->data, w->len, id, &e);
@@ -695,7 +698,8 @@ static int flush_part(struct bk *b, struct dirstate *d)
 		    nc <= MV_TREE_MAX_PARTS ? realloc(d->parts, (size_t)nc * 32) : NULL;
 		if (!np) {
 			struct mv_error e;
-			mv_error_set(&e, MV_ERR_LIMIT, 0, "directory '%s' is too large", b->path);
+			mv_error_set(&e, MV_ERR_LIMIT, 0, "directory '%.*s' is too large",
+			             (int)d->plen, b->path);
 			fail(b, &e);
 			return MV_ERR_LIMIT;
 		}
@@ -704,7 +708,7 @@ static int flush_part(struct bk *b, struct dirstate *d)
 	}
 	mv_wbuf_init(&w, MV_BLOB_MAX_RAW);
 	mv_tree_encode(&d->tree, &w);
-	if ((rc = store_tree(b, &w, d->parts[d->nparts])))
+	if ((rc = store_tree(b, d, &w, d->parts[d->nparts])))
 		return rc;
 	const struct mv_node *last = &d->tree.nodes[d->tree.count - 1];
 	memcpy(d->last, last->name, last->name_len);
@@ -744,18 +748,24 @@ static int finish_dir(struct bk *b, struct dirstate *d, uint8_t id[32])
 	struct mv_wbuf w;
 	int rc;
 	if (d->nparts) {
-		if ((rc = flush_part(b, d)))
+		/* the entries after the last stored part may all have been
+		 * skipped (vanished, unreadable): no empty part is written */
+		if (d->tree.count && (rc = flush_part(b, d)))
 			return rc;
+		if (d->nparts == 1) { /* that part is the whole directory */
+			memcpy(id, d->parts[0], 32);
+			return 0;
+		}
 		struct mv_tree_parts tp = {.nodes = d->nodes, .count = d->nparts, .ids = d->parts};
 		mv_wbuf_init(&w, MV_BLOB_MAX_RAW);
 		mv_tree_parts_encode(&tp, &w);
-		return store_tree(b, &w, id);
+		return store_tree(b, d, &w, id);
 	}
 	if ((rc = complete_part(b, d)))
 		return rc;
 	mv_wbuf_init(&w, MV_BLOB_MAX_RAW);
 	mv_tree_encode(&d->tree, &w);
-	return store_tree(b, &w, id);
+	return store_tree(b, d, &w, id);
 }
 
 static void dirstate_release(struct bk *b, struct dirstate *d)
@@ -769,24 +779,39 @@ static void dirstate_release(struct bk *b, struct dirstate *d)
 
 /* Opens the parent snapshot's tree of a directory; an unreadable one only
  * means its files are read again. */
+static void parent_damaged(struct bk *b, const struct mv_error *e)
+{
+	char msg[640];
+	snprintf(msg, sizeof(msg),
+	         "the parent snapshot's tree cannot be read (%s); files below are read again",
+	         e->msg);
+	if (b->ev && b->ev->warn)
+		b->ev->warn(b->ev->arg, b->path, msg);
+}
+
 static int open_parent(struct bk *b, const struct mv_node *old, struct mv_tree_cursor *c)
 {
 	struct mv_error e = {0};
-	return mv_tree_cursor_open(b->r, NULL, old->subtree, c, &e);
+	int rc = mv_tree_cursor_open(b->r, NULL, old->subtree, c, &e);
+	if (rc)
+		parent_damaged(b, &e);
+	return rc;
 }
 
 /* The parent snapshot's node of the same name; a damaged parent tree stops
  * being used (its files are read again). */
-static const struct mv_node *parent_node(struct mv_tree_cursor **parent, const char *name,
-                                         size_t len)
+static const struct mv_node *parent_node(struct bk *b, struct mv_tree_cursor **parent,
+                                         const char *name, size_t len)
 {
 	const struct mv_node *old = NULL;
 	struct mv_error e = {0};
 	if (!*parent)
 		return NULL;
 	int rc = mv_tree_cursor_find(*parent, (const uint8_t *)name, len, &old, &e);
-	if (rc < 0)
+	if (rc < 0) {
+		parent_damaged(b, &e);
 		*parent = NULL;
+	}
 	return rc == 1 ? old : NULL;
 }
 
@@ -794,7 +819,7 @@ static const struct mv_node *parent_node(struct mv_tree_cursor **parent, const c
 static int walk_dir(struct bk *b, size_t plen, struct mv_tree_cursor *parent, int depth,
                     uint8_t id[32])
 {
-	struct dirstate d = {0};
+	struct dirstate d = {.plen = plen};
 	struct mv_dir_iter *it = NULL;
 	const char *name;
 	int rc = 0, e;
@@ -823,7 +848,7 @@ static int walk_dir(struct bk *b, size_t plen, struct mv_tree_cursor *parent, in
 		memcpy(b->path + plen + 1, name, l + 1);
 		if (excluded(b, name, b->path))
 			continue;
-		const struct mv_node *old = parent_node(&parent, name, l);
+		const struct mv_node *old = parent_node(b, &parent, name, l);
 		rc = backup_entry(b, plen + 1 + l, name, &d, old, depth);
 		if (rc)
 			goto out;
@@ -898,7 +923,7 @@ fail:
 static int build_virtual(struct bk *b, size_t plen, char **paths, size_t n,
                          struct mv_tree_cursor *parent, uint8_t id[32])
 {
-	struct dirstate d = {0};
+	struct dirstate d = {.plen = plen};
 	int rc = 0;
 	mv_tree_init(&d.tree);
 	size_t i = 0;
@@ -922,7 +947,7 @@ static int build_virtual(struct bk *b, size_t plen, char **paths, size_t n,
 		name[cl] = '\0';
 		memcpy(b->path + plen, paths[i] + plen, cl + 1);
 		b->path[plen + 1 + cl] = '\0';
-		const struct mv_node *old = parent_node(&parent, name, cl);
+		const struct mv_node *old = parent_node(b, &parent, name, cl);
 		if (leaf) {
 			rc = backup_entry(b, plen + 1 + cl, name, &d, old, 0);
 		} else {

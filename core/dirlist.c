@@ -6,13 +6,13 @@
 #include <string.h>
 
 struct mv_dir_iter {
-	DIR *dir;
+	char *path; /* opened for each pass only: no descriptor is held while
+	               the caller walks below the directory */
 	size_t batch;
-	char **v;    /* a max-heap while a pass reads, then sorted ascending */
-	size_t n;    /* names in v */
-	size_t pos;  /* next name to return */
-	int more;    /* the pass saw more than batch candidates */
-	int started; /* a pass has been made */
+	char **v;   /* a max-heap while a pass reads, then sorted ascending */
+	size_t n;   /* names in v */
+	size_t pos; /* next name to return */
+	int more;   /* the pass saw more than batch candidates */
 	int have_last;
 	int err, err_no; /* a failed pass: returned again by every later call */
 	unsigned passes;
@@ -67,18 +67,21 @@ static int read_pass(struct mv_dir_iter *it, int *err_no)
 {
 	struct dirent *de;
 	size_t seen = 0;
+	int rc = 0;
 
 	drop_batch(it);
-	if (it->started)
-		rewinddir(it->dir);
-	it->started = 1;
 	it->passes++;
+	DIR *dir = opendir(it->path);
+	if (!dir) {
+		*err_no = errno;
+		return MV_ERR_IO;
+	}
 	for (;;) {
 		errno = 0;
-		if ((de = readdir(it->dir)) == NULL) {
+		if ((de = readdir(dir)) == NULL) {
 			if (errno) {
 				*err_no = errno;
-				return MV_ERR_IO;
+				rc = MV_ERR_IO;
 			}
 			break;
 		}
@@ -89,18 +92,25 @@ static int read_pass(struct mv_dir_iter *it, int *err_no)
 			continue;
 		seen++;
 		if (it->n < it->batch) {
-			if (!(it->v[it->n] = strdup(nm)))
-				return MV_ERR_NOMEM;
+			if (!(it->v[it->n] = strdup(nm))) {
+				rc = MV_ERR_NOMEM;
+				break;
+			}
 			heap_up(it->v, it->n++);
 		} else if (strcmp(nm, it->v[0]) < 0) {
 			char *c = strdup(nm);
-			if (!c)
-				return MV_ERR_NOMEM;
+			if (!c) {
+				rc = MV_ERR_NOMEM;
+				break;
+			}
 			free(it->v[0]);
 			it->v[0] = c;
 			heap_down(it->v, it->n, 0);
 		}
 	}
+	closedir(dir);
+	if (rc)
+		return rc;
 	it->more = seen > it->n;
 	if (it->n)
 		qsort(it->v, it->n, sizeof(*it->v), name_cmp);
@@ -125,14 +135,15 @@ int mv_dir_open(const char *path, size_t batch, struct mv_dir_iter **out, int *e
 		return MV_ERR_NOMEM;
 	it->batch = batch < 1 ? 1 : batch > MV_DIR_BATCH_MAX ? MV_DIR_BATCH_MAX : batch;
 	it->v = malloc(it->batch * sizeof(*it->v));
-	if (!it->v) {
-		free(it);
+	it->path = strdup(path);
+	if (!it->v || !it->path) {
+		mv_dir_close(it);
 		return MV_ERR_NOMEM;
 	}
-	if (!(it->dir = opendir(path))) {
-		*err_no = errno;
+	int rc = read_pass(it, err_no); /* the first pass: errors show at once */
+	if (rc) {
 		mv_dir_close(it);
-		return MV_ERR_IO;
+		return rc;
 	}
 	*out = it;
 	return 0;
@@ -143,7 +154,7 @@ int mv_dir_next(struct mv_dir_iter *it, const char **name, int *err_no)
 	*err_no = it->err_no;
 	if (it->err)
 		return it->err;
-	if (!it->started || (it->pos == it->n && it->more)) {
+	if (it->pos == it->n && it->more) {
 		if (it->n) {
 			/* names are at most 255 bytes (NAME_MAX) */
 			size_t l = strlen(it->v[it->n - 1]);
@@ -176,9 +187,9 @@ void mv_dir_close(struct mv_dir_iter *it)
 {
 	if (!it)
 		return;
-	if (it->dir)
-		closedir(it->dir);
-	drop_batch(it);
+	if (it->v)
+		drop_batch(it);
 	free(it->v);
+	free(it->path);
 	free(it);
 }

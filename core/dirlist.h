@@ -18,7 +18,9 @@ struct mv_dir_iter;
  * bytewise order, batch names at a time: a directory of more than batch
  * entries is read again for each further batch (each pass keeps the batch
  * smallest names after the last one returned), so memory never depends on
- * the number of entries. An entry created during the walk may be missed, as
+ * the number of entries. The directory is open during a pass only (the
+ * first pass is made here), so a walk below it holds no descriptor for it.
+ * An entry created during the walk may be missed, as
  * with any walk. batch is taken within 1..MV_DIR_BATCH_MAX. Returns 0,
  * MV_ERR_IO (*err_no says why) or MV_ERR_NOMEM. */
 int mv_dir_open(const char *path, size_t batch, struct mv_dir_iter **it, int *err_no) MV_MUST_CHECK;

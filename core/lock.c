@@ -241,8 +241,10 @@ int mv_lock_check(struct mv_lock *l, struct mv_error *err)
 	if (!l)
 		return 0;
 	pthread_mutex_lock(&l->mu);
-	int lost = l->lost;
 	int64_t age = (realtime_ns() - l->last_ok_ns) / 1000000000LL;
+	/* worked out here too: a refresher stuck in a write (or never
+	 * started) cannot mark the lock lost itself */
+	int lost = l->lost || age > l->lost_s;
 	pthread_mutex_unlock(&l->mu);
 	if (!lost)
 		return 0;

@@ -219,6 +219,10 @@ static int try_slot(void *arg, const char *name, uint64_t size)
 		return 0;
 	}
 	int rc = mv_backend_get_all(u->r->be, MV_FT_KEY, name, MV_KEYFILE_MAX, &buf, &len, &e);
+	if (rc == MV_ERR_NOMEM) {
+		mv_error_set(u->err, rc, 0, "out of memory");
+		return rc;
+	}
 	if (rc) {
 		/* not a wrong password: a slot that cannot be read might be the
 		 * one that opens */
@@ -278,6 +282,7 @@ int mv_repo_unlock(struct mv_repo *r, const uint8_t *secret, size_t len, struct 
 		u.is_recovery = 0;
 		u.secret = secret;
 		u.len = len;
+		u.unreadable = 0; /* the same slots are listed again */
 		rc = r->be->ops->list(r->be, MV_FT_KEY, try_slot, &u, err);
 		if (rc < 0)
 			goto out;

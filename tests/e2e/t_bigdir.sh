@@ -69,4 +69,26 @@ rm -rf "$T/restore"
 expect_exit 0 mv restore -r "$R" latest --target "$T/restore"
 compare_trees "$T/src" "$T/restore$T/src" || fail "restore of the third snapshot differs"
 expect_exit 0 mv check -r "$R"
+
+# a directory whose entries after its first full part are all skipped (here a
+# name whose full path is longer than PATH_MAX, which cannot be stat'ed): the
+# directory is that one part, no empty part is written
+python3 - "$T/deep" <<'PY'
+import os, sys
+d = os.path.join(sys.argv[1], *(["d" * 200] * 19))
+os.makedirs(d)
+for i in range(8192):
+    open(os.path.join(d, "f%04d" % i), "wb").close()
+fd = os.open(d, os.O_RDONLY)
+name = "z" * 255
+if len(d) + 1 + len(name) < 4096:
+    sys.exit("path not long enough for the test")
+os.close(os.open(name, os.O_CREAT | os.O_WRONLY, 0o644, dir_fd=fd))
+os.close(fd)
+PY
+expect_exit 3 mv backup -r "$R" "$T/deep"
+grep -q "1 file could not be read" "$T/err" || fail "the unstatable entry was not reported"
+expect_exit 0 mv ls -r "$R" latest
+[ "$(grep -c "/f[0-9]\{4\}$" "$T/out")" = 8192 ] || fail "ls of the one-part directory is not 8192 entries"
+expect_exit 0 mv check -r "$R" --read-data
 pass

@@ -182,7 +182,7 @@ static void list_iter(const char *dir, size_t batch, struct list *out, unsigned 
 	assert_int_equal(mv_dir_open(dir, batch, &it, &e), 0);
 	assert_non_null(it);
 	assert_int_equal(e, 0);
-	assert_int_equal(mv_dir_passes(it), 0);
+	assert_int_equal(mv_dir_passes(it), 1); /* the first pass is made by open */
 	while ((name = next_name(it, out->n ? prev : NULL)) != NULL) {
 		if (mv_dir_passes(it) != out->n / batch + 1)
 			fail_msg("batch %zu: name %zu came from pass %u", batch, out->n,
@@ -393,6 +393,43 @@ static void test_dirlist__pass_count_at_batch_multiples(void **state)
 	mv_dir_close(it);
 }
 
+/* Open descriptors of this process. */
+static int open_fds(void)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	assert_non_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* No descriptor is held between calls: a walk below the directory (one
+ * iterator per level) cannot run out of descriptors. */
+static void test_dirlist__no_descriptor_held(void **state)
+{
+	struct fixture *f = *state;
+	struct mv_dir_iter *it;
+	const char *name;
+	char nm[8];
+	int e, before = open_fds();
+	for (int i = 0; i < 30; i++) {
+		snprintf(nm, sizeof(nm), "f%02d", i);
+		assert_int_equal(make_file(f->dir, nm), 0);
+	}
+	assert_int_equal(mv_dir_open(f->dir, 10, &it, &e), 0);
+	assert_int_equal(open_fds(), before);
+	for (int i = 0; i < 30; i++) {
+		assert_int_equal(mv_dir_next(it, &name, &e), 1);
+		assert_int_equal(open_fds(), before);
+	}
+	assert_int_equal(mv_dir_next(it, &name, &e), 0);
+	assert_int_equal(mv_dir_passes(it), 3);
+	mv_dir_close(it);
+	assert_int_equal(open_fds(), before);
+}
+
 static void test_dirlist__missing_path(void **state)
 {
 	struct fixture *f = *state;
@@ -508,6 +545,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_dirlist__pass_count_at_batch_multiples, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_dirlist__missing_path, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dirlist__no_descriptor_held, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dirlist__file_deleted_between_passes, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_dirlist__file_created_between_passes, setup,

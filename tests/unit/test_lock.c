@@ -138,11 +138,28 @@ static void test_lock__lost_when_it_cannot_be_refreshed(void **state)
 	mv_lock_release(l);
 }
 
+/* A refresher that does not get to write (stuck in a slow write, here
+ * simply not due for an hour) does not keep the lock looking held. */
+static void test_lock__lost_when_refresher_is_stuck(void **state)
+{
+	struct fixture *f = *state;
+	struct mv_lock *l;
+	struct mv_error err = {0};
+	assert_int_equal(mv_lock_acquire(f->r, 0, &l, &err), 0);
+	mv_lock_set_timing(l, 3600, 2);
+	assert_int_equal(mv_lock_check(l, &err), 0);
+	sleep(3);
+	assert_int_equal(mv_lock_check(l, &err), MV_ERR_LOCKED);
+	mv_lock_release(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_lock__refresh_rewrites_the_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lock__lost_when_it_cannot_be_refreshed, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_lock__lost_when_refresher_is_stuck, setup,
 	                                    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

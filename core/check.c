@@ -333,17 +333,28 @@ static int check_tree(struct ck *c, const uint8_t id[32], int depth, struct mv_e
 	}
 	if (mv_index_lookup(c->bad, id))
 		return 0; /* reported with its pack */
-	struct mv_tree t;
+	struct mv_tree_cursor tc;
+	const struct mv_node *n;
 	struct mv_error e = {0};
-	rc = mv_repo_load_tree(c->r, NULL, id, &t, &e);
+	rc = mv_tree_cursor_open(c->r, NULL, id, &tc, &e);
 	if (rc == MV_ERR_NOMEM)
 		return mv_error_set(err, rc, 0, "out of memory");
 	if (rc) {
 		problem(c, hex, e.msg);
 		return mark_bad(c, id) ? mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory") : 0;
 	}
-	for (size_t i = 0; i < t.count && !rc; i++) {
-		const struct mv_node *n = &t.nodes[i];
+	while (!rc) {
+		int got = mv_tree_cursor_next(&tc, &n, &e);
+		if (got == 0)
+			break;
+		if (got == MV_ERR_NOMEM) {
+			rc = mv_error_set(err, got, 0, "out of memory");
+			break;
+		}
+		if (got < 0) { /* a damaged part: the other parts are checked */
+			problem(c, hex, e.msg);
+			continue;
+		}
 		if (n->kind == MV_NODE_DIR) {
 			rc = check_tree(c, n->subtree, depth + 1, err);
 			continue;
@@ -354,15 +365,16 @@ static int check_tree(struct ck *c, const uint8_t id[32], int depth, struct mv_e
 				continue;
 			if (mv_index_lookup(c->bad, n->chunks[k]))
 				continue;
-			mv_hex(n->chunks[k], 32, hex);
-			problem(c, hex, "data blob referenced by a tree is not in the index");
+			char chex[65];
+			mv_hex(n->chunks[k], 32, chex);
+			problem(c, chex, "data blob referenced by a tree is not in the index");
 			if (mark_bad(c, n->chunks[k])) {
 				rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
 				break;
 			}
 		}
 	}
-	mv_tree_release(&t);
+	mv_tree_cursor_close(&tc);
 	return rc;
 }
 
@@ -388,16 +400,21 @@ static void report_affected(struct affect *a, const char *what)
 
 static int affected(struct affect *a, const uint8_t id[32], size_t plen, int depth)
 {
-	struct mv_tree t;
+	struct mv_tree_cursor tc;
+	const struct mv_node *n;
 	struct mv_error e = {0};
+	int got;
 	if (depth > 512)
 		return 0;
-	if (mv_index_lookup(a->c->bad, id) || mv_repo_load_tree(a->c->r, NULL, id, &t, &e)) {
+	if (mv_index_lookup(a->c->bad, id) || mv_tree_cursor_open(a->c->r, NULL, id, &tc, &e)) {
 		report_affected(a, "directory contents lost");
 		return 0;
 	}
-	for (size_t i = 0; i < t.count; i++) {
-		const struct mv_node *n = &t.nodes[i];
+	while ((got = mv_tree_cursor_next(&tc, &n, &e)) != 0) {
+		if (got < 0) {
+			report_affected(a, "part of the directory's contents lost");
+			continue;
+		}
 		if (plen + 2 + n->name_len >= sizeof(a->path))
 			continue;
 		a->path[plen] = '/';
@@ -415,7 +432,7 @@ static int affected(struct affect *a, const uint8_t id[32], size_t plen, int dep
 		}
 		a->path[plen] = '\0';
 	}
-	mv_tree_release(&t);
+	mv_tree_cursor_close(&tc);
 	return 0;
 }
 

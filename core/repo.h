@@ -129,15 +129,19 @@ struct mv_tree_cursor {
 	struct mv_tree cur; /* the part in memory */
 	size_t pos;
 	uint64_t nodes; /* nodes loaded so far */
+	int skipped;    /* a part could not be read */
 	uint16_t last_len;
 	uint8_t last[255]; /* the previous part's last name */
 };
 
-/* Opens the tree id (loading its first part). */
+/* Opens the tree id: a version 1 tree is read whole, the parts of a split
+ * one as the cursor reaches them. */
 int mv_tree_cursor_open(struct mv_repo *r, struct mv_blob_ctx *ctx, const uint8_t id[32],
                         struct mv_tree_cursor *c, struct mv_error *err) MV_MUST_CHECK;
 /* The next node: returns 1 (*n valid until the next call), 0 at the end, or
- * an error (MV_ERR_INTEGRITY for a malformed or missing part). */
+ * an error (MV_ERR_INTEGRITY for a malformed or missing part). After an
+ * error in a part, the next call goes on with the following part, so a
+ * reader can skip what one damaged part held and keep the rest. */
 int mv_tree_cursor_next(struct mv_tree_cursor *c, const struct mv_node **n,
                         struct mv_error *err) MV_MUST_CHECK;
 /* Looks name up, moving forward only: names must be asked in increasing

@@ -373,22 +373,38 @@ static int push_dir(struct rs *s, const char *path, const struct mv_node *n, str
 }
 
 /* Walks the tree `id` whose contents go into directory `dst`; spath is
- * the path inside the snapshot. included: an ancestor matched --include. */
+ * the path inside the snapshot. included: an ancestor matched --include.
+ * A damaged part of a large directory loses only the entries it held. */
 static int walk(struct rs *s, const uint8_t id[32], const char *dst, const char *spath,
                 int included, struct mv_error *err)
 {
-	struct mv_tree t;
-	int rc = mv_repo_load_tree(s->r, NULL, id, &t, err);
+	struct mv_tree_cursor c;
+	const struct mv_node *n;
+	struct mv_error e = {0};
+	int rc = mv_tree_cursor_open(s->r, NULL, id, &c, &e);
 	if (rc == MV_ERR_NOMEM)
-		return rc;
+		return mv_error_set(err, rc, 0, "out of memory");
 	if (rc) {
 		warn(s, spath[0] ? spath : "/",
 		     "directory cannot be read (damaged tree); its contents are missing");
 		s->res->damaged++;
 		return 0;
 	}
-	for (size_t i = 0; i < t.count && !rc; i++) {
-		const struct mv_node *n = &t.nodes[i];
+	while (!rc) {
+		int got = mv_tree_cursor_next(&c, &n, &e);
+		if (got == 0)
+			break;
+		if (got == MV_ERR_NOMEM) {
+			rc = mv_error_set(err, got, 0, "out of memory");
+			break;
+		}
+		if (got < 0) {
+			warn(s, spath[0] ? spath : "/",
+			     "part of this directory cannot be read (damaged tree); the entries it "
+			     "held are missing");
+			s->res->damaged++;
+			continue;
+		}
 		char *sp = join(spath, n->name, n->name_len);
 		char *dp = join(dst, n->name, n->name_len);
 		if (!sp || !dp) {
@@ -425,7 +441,7 @@ static int walk(struct rs *s, const uint8_t id[32], const char *dst, const char 
 		if (!rc && s->ev && s->ev->cancel && *s->ev->cancel)
 			rc = mv_error_set(err, MV_ERR_INTERRUPTED, 0, "interrupted");
 	}
-	mv_tree_release(&t);
+	mv_tree_cursor_close(&c);
 	return rc;
 }
 

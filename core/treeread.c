@@ -33,21 +33,24 @@ static int read_tree_blob(struct mv_repo *r, struct mv_blob_ctx *ctx, const uint
 }
 
 /* Replaces the part in memory by the next one: not empty, its names after
- * the previous part's, the node count as the part list says. */
+ * the previous part's, the node count as the part list says. A part that
+ * fails is skipped: the next call goes on with the one after it. */
 static int load_part(struct mv_tree_cursor *c, struct mv_error *err)
 {
+	const uint8_t *pid = c->parts.ids[c->next_part++];
 	mv_tree_release(&c->cur);
 	c->pos = 0;
-	int rc = read_tree_blob(c->r, c->ctx, c->parts.ids[c->next_part], &c->cur, NULL, err);
-	if (rc)
+	int rc = read_tree_blob(c->r, c->ctx, pid, &c->cur, NULL, err);
+	if (rc) {
+		c->skipped = 1;
 		return rc;
+	}
 	struct mv_node prev = {.name = c->last, .name_len = c->last_len};
-	if (c->cur.count == 0 || (c->next_part && mv_node_name_cmp(&prev, &c->cur.nodes[0]) >= 0) ||
+	if (c->cur.count == 0 || (c->last_len && mv_node_name_cmp(&prev, &c->cur.nodes[0]) >= 0) ||
 	    c->cur.count > c->parts.nodes - c->nodes)
 		goto bad;
-	c->next_part++;
 	c->nodes += c->cur.count;
-	if (c->next_part == c->parts.count && c->nodes != c->parts.nodes)
+	if (c->next_part == c->parts.count && !c->skipped && c->nodes != c->parts.nodes)
 		goto bad;
 	const struct mv_node *last = &c->cur.nodes[c->cur.count - 1];
 	memcpy(c->last, last->name, last->name_len);
@@ -55,6 +58,7 @@ static int load_part(struct mv_tree_cursor *c, struct mv_error *err)
 	return 0;
 bad:
 	mv_tree_release(&c->cur);
+	c->skipped = 1;
 	return malformed(c->id, err);
 }
 
@@ -66,8 +70,6 @@ int mv_tree_cursor_open(struct mv_repo *r, struct mv_blob_ctx *ctx, const uint8_
 	c->ctx = ctx ? ctx : r->ctx;
 	memcpy(c->id, id, 32);
 	int rc = read_tree_blob(r, c->ctx, id, &c->cur, &c->parts, err);
-	if (!rc && c->parts.count)
-		rc = load_part(c, err);
 	if (rc)
 		mv_tree_cursor_close(c);
 	return rc;

@@ -9,14 +9,14 @@ static int walk(struct mv_repo *r, const uint8_t id[32], char *path, size_t plen
                 int depth, int (*cb)(void *, const char *, const struct mv_node *), void *arg,
                 struct mv_error *err)
 {
-	struct mv_tree t;
+	struct mv_tree_cursor c;
+	const struct mv_node *n;
 	if (depth > WALK_MAX_DEPTH)
 		return mv_error_set(err, MV_ERR_LIMIT, 0, "tree nesting too deep at '%s'", path);
-	int rc = mv_repo_load_tree(r, NULL, id, &t, err);
+	int rc = mv_tree_cursor_open(r, NULL, id, &c, err);
 	if (rc)
 		return rc;
-	for (size_t i = 0; i < t.count && !rc; i++) {
-		const struct mv_node *n = &t.nodes[i];
+	while ((rc = mv_tree_cursor_next(&c, &n, err)) == 1) {
 		if (plen + 1 + n->name_len + 1 > cap) {
 			rc = mv_error_set(err, MV_ERR_LIMIT, 0, "path too long below '%s'", path);
 			break;
@@ -29,8 +29,10 @@ static int walk(struct mv_repo *r, const uint8_t id[32], char *path, size_t plen
 			rc = walk(r, n->subtree, path, plen + 1 + n->name_len, cap, depth + 1, cb,
 			          arg, err);
 		path[plen] = '\0';
+		if (rc)
+			break;
 	}
-	mv_tree_release(&t);
+	mv_tree_cursor_close(&c);
 	return rc;
 }
 

@@ -91,4 +91,37 @@ grep -q "1 file could not be read" "$T/err" || fail "the unstatable entry was no
 expect_exit 0 mv ls -r "$R" latest
 [ "$(grep -c "/f[0-9]\{4\}$" "$T/out")" = 8192 ] || fail "ls of the one-part directory is not 8192 entries"
 expect_exit 0 mv check -r "$R" --read-data
+
+# one damaged part loses only the entries it held: a first backup stores
+# 8,192 entries as one tree (its pack holds nothing else but the trees above
+# it); the second, with 8,192 more entries, reuses that tree as its first part
+R2="$T/repo2"
+mkdir -p "$T/two/d"
+python3 -c '
+import os, sys
+for i in range(8192):
+    open(os.path.join(sys.argv[1], "a%04d" % i), "wb").close()' "$T/two/d"
+expect_exit 0 mv init -r "$R2"
+expect_exit 0 mv backup -r "$R2" "$T/two"
+pack1=$(find "$R2/data" -type f)
+[ "$(echo "$pack1" | wc -l)" = 1 ] || fail "expected one pack after the first backup"
+python3 -c '
+import os, sys
+for i in range(8192):
+    open(os.path.join(sys.argv[1], "b%04d" % i), "wb").close()' "$T/two/d"
+expect_exit 0 mv backup -r "$R2" "$T/two" --json
+grep -q '"tree_blobs":[0-9]' "$T/out" || fail "no summary"
+python3 - "$pack1" <<'PY'
+import sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+b[100] ^= 1  # inside the first blob: the tree of d (the deepest, stored first)
+open(p, "wb").write(b)
+PY
+expect_exit 4 mv restore -r "$R2" latest --target "$T/r2"
+grep -q "part of this directory cannot be read" "$T/err" || fail "damaged part not reported: $(cat "$T/err")"
+[ "$(find "$T/r2" -name 'b*' -type f | wc -l)" = 8192 ] || fail "entries of the intact part were not restored"
+[ "$(find "$T/r2" -name 'a*' -type f | wc -l)" = 0 ] || fail "entries of the damaged part were restored"
+expect_exit 4 mv check -r "$R2" --read-data
+grep -q "part of the directory's contents lost: .*/two/d" "$T/out" || fail "check did not map the damaged part"
 pass

@@ -378,22 +378,33 @@ static int dump_leaf(struct ds *s, const struct mv_node *n, struct mv_error *err
 /* Dumps the contents of tree id, whose path is s->path[0, plen). */
 static int walk(struct ds *s, const uint8_t id[32], size_t plen, int depth, struct mv_error *err)
 {
-	struct mv_tree t;
-	int rc;
+	struct mv_tree_cursor t;
+	const struct mv_node *n;
+	struct mv_error e = {0};
+	int rc, got;
 
 	if (depth > DUMP_MAX_DEPTH)
 		return mv_error_set(err, MV_ERR_LIMIT, 0, "tree nesting too deep at '%s'", s->path);
-	rc = mv_repo_load_tree(s->r, NULL, id, &t, err);
+	rc = mv_tree_cursor_open(s->r, NULL, id, &t, &e);
 	if (rc == MV_ERR_NOMEM)
-		return rc;
+		return mv_error_set(err, rc, 0, "out of memory");
 	if (rc) {
 		damaged(s, "directory cannot be read (damaged tree); its contents are missing",
-		        err ? err->msg : NULL);
-		mv_error_clear(err);
+		        e.msg);
 		return 0;
 	}
-	for (size_t i = 0; i < t.count && rc == 0; i++) {
-		const struct mv_node *n = &t.nodes[i];
+	while (rc == 0 && (got = mv_tree_cursor_next(&t, &n, &e)) != 0) {
+		if (got == MV_ERR_NOMEM) {
+			rc = mv_error_set(err, got, 0, "out of memory");
+			break;
+		}
+		if (got < 0) { /* a damaged part: the rest of the directory is dumped */
+			damaged(s,
+			        "part of this directory cannot be read (damaged tree); the entries "
+			        "it held are missing",
+			        e.msg);
+			continue;
+		}
 		size_t nlen = plen + 1 + n->name_len;
 
 		if (cancelled(s)) {
@@ -418,7 +429,7 @@ static int walk(struct ds *s, const uint8_t id[32], size_t plen, int depth, stru
 		}
 		s->path[plen] = '\0';
 	}
-	mv_tree_release(&t);
+	mv_tree_cursor_close(&t);
 	return rc;
 }
 

@@ -60,12 +60,21 @@ static void warn(const struct mv_events *ev, const char *path, const char *msg)
 		ev->warn(ev->arg, path, msg);
 }
 
+static void tree_warn(struct cs_load *l, const char *hex, int rc, const struct mv_error *e)
+{
+	char msg[700];
+	snprintf(msg, sizeof(msg), "cannot read tree %.16s: %s", hex,
+	         e->msg[0] ? e->msg : mv_strerror(rc));
+	warn(l->ev, "repository", msg);
+}
+
 static int load_tree(struct cs_load *l, const uint8_t id[32], int depth)
 {
-	struct mv_tree t;
+	struct mv_tree_cursor t;
+	const struct mv_node *n;
 	struct mv_error e = {0};
 	char hex[65], msg[700];
-	int rc;
+	int rc, got;
 
 	if (cancelled(l->ev))
 		return mv_error_set(l->err, MV_ERR_INTERRUPTED, 0, "interrupted");
@@ -80,28 +89,26 @@ static int load_tree(struct cs_load *l, const uint8_t id[32], int depth)
 		warn(l->ev, "repository", msg);
 		return 0;
 	}
-	rc = mv_repo_load_tree(l->r, NULL, id, &t, &e);
+	rc = mv_tree_cursor_open(l->r, NULL, id, &t, &e);
 	if (rc == MV_ERR_NOMEM)
 		return mv_error_set(l->err, rc, 0, "out of memory");
 	if (rc) {
-		snprintf(msg, sizeof(msg), "cannot read tree %.16s: %s", hex,
-		         e.msg[0] ? e.msg : mv_strerror(rc));
-		warn(l->ev, "repository", msg);
+		tree_warn(l, hex, rc, &e);
 		return 0;
 	}
-	for (size_t i = 0; i < t.count && !rc; i++) {
-		const struct mv_node *n = &t.nodes[i];
-		if (n->kind == MV_NODE_FILE && !(n->flags & MV_NODE_F_UNREADABLE)) {
-			rc = mv_keymap_put(l->cs->contents, n->content, l->snap, NULL);
-			if (rc < 0)
-				rc = mv_error_set(l->err, rc, 0, "out of memory");
-			else
-				rc = 0;
+	while (!rc && (got = mv_tree_cursor_next(&t, &n, &e)) != 0) {
+		if (got == MV_ERR_NOMEM)
+			rc = mv_error_set(l->err, got, 0, "out of memory");
+		else if (got < 0) /* a damaged part: the rest of the directory is read */
+			tree_warn(l, hex, got, &e);
+		else if (n->kind == MV_NODE_FILE && !(n->flags & MV_NODE_F_UNREADABLE)) {
+			if (mv_keymap_put(l->cs->contents, n->content, l->snap, NULL) < 0)
+				rc = mv_error_set(l->err, MV_ERR_NOMEM, 0, "out of memory");
 		} else if (n->kind == MV_NODE_DIR) {
 			rc = load_tree(l, n->subtree, depth + 1);
 		}
 	}
-	mv_tree_release(&t);
+	mv_tree_cursor_close(&t);
 	return rc;
 }
 

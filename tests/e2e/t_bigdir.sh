@@ -44,6 +44,19 @@ expect_exit 0 mv restore -r "$R" latest --target "$T/one" --include "$T/src/big/
 [ "$(find "$T/one" -type f | wc -l)" = 1 ] || fail "--include restored more than one file"
 cmp "$T/src/big/f19998" "$T/one$T/src/big/f19998" || fail "--include restore differs"
 expect_exit 0 mv check -r "$R" --read-data
+# dump and scan -r read the split tree too
+mv dump -r "$R" latest "$T/src/big" --format tar >"$T/big.tar" || fail "dump of the split tree failed"
+python3 - "$T/big.tar" <<'PY'
+import sys, tarfile
+n = sum(1 for m in tarfile.open(sys.argv[1]) if m.isfile())
+assert n == 20002, n
+PY
+expect_exit 0 mv scan -r "$R" "$T/src" --json
+python3 - "$T/out" <<'PY'
+import json, sys
+files = [json.loads(l) for l in open(sys.argv[1]) if '"message_type":"file"' in l]
+assert len(files) == 20003 and all(f["status"] == "backed_up" for f in files), len(files)
+PY
 
 # unchanged: nothing read, nothing added
 expect_exit 0 mv backup -r "$R" "$T/src" --json

@@ -15,6 +15,8 @@ enum {
 	O_INCLUDE,
 	O_EXCLUDE,
 	O_OVERWRITE,
+	O_DEVICES,
+	O_SETUID,
 };
 
 static const struct cli_opt_spec opts[] = {
@@ -22,17 +24,23 @@ static const struct cli_opt_spec opts[] = {
     {"include", 'i', 1, O_INCLUDE},
     {"exclude", 'e', 1, O_EXCLUDE},
     {"overwrite", 0, 1, O_OVERWRITE},
+    {"devices", 0, 0, O_DEVICES},
+    {"setuid", 0, 0, O_SETUID},
     CLI_QUERY_OPTS,
     {NULL, 0, 0, 0},
 };
 
 static const struct cli_help_opt help_opts[] = {
-    {"-t, --target DIR", "restore into DIR (required; created if missing)"},
     {"-i, --include PATTERN",
      "restore only paths or names matching PATTERN (shell wildcards; repeatable)"},
     {"-e, --exclude PATTERN", "do not restore paths or names matching PATTERN (repeatable)"},
-    {"--overwrite WHEN", "replace existing files: never (default), always, or if-changed (size or "
-                         "modification time differs)"},
+    {"-t, --target DIR", "restore into DIR (required; created with its parents if missing)"},
+    {"--overwrite WHEN",
+     "files that exist in DIR and differ from the snapshot: never replace them (default: "
+     "they are named and the exit code is 1), always replace, or replace if-changed (size or "
+     "modification time differs)"},
+    {"--devices", "also make device nodes (as root); by default they are only named"},
+    {"--setuid", "keep set-user-id and set-group-id bits of files (dropped by default)"},
     {"--patient NAME",
      "restore only the DICOM files of patients whose name contains NAME, ignoring case, "
      "accents and the ^ separators (as 'medvault find --patient')"},
@@ -47,9 +55,18 @@ const struct cli_help cmd_restore_help = {
     "restore files from a snapshot",
     "Restores SNAPSHOT (an id, a unique prefix of one, or \"latest\") into DIR, or only\n"
     "SUBPATH of it. Every byte is authenticated and every file's content is verified.\n"
-    "Existing files are never replaced unless --overwrite says so. When data in the\n"
-    "repository is damaged, only the files using it fail: each is named on stderr as\n"
-    "\"damaged: 'PATH'\", everything else is restored, and the exit code is 4.\n"
+    "Each file is written under a temporary name (.medvault-*.part) in its folder and\n"
+    "takes its real name only when complete: if the restore is interrupted, run the\n"
+    "same command again and it completes the restore, keeping the files already\n"
+    "restored. The exit code is 0 only when every selected file in DIR equals the\n"
+    "snapshot. An existing file that differs is never replaced unless --overwrite says\n"
+    "so: it is named and the exit code is 1. When data in the repository is damaged,\n"
+    "only the files using it fail: each is named on stderr as \"damaged: 'PATH'\" and\n"
+    "not written, everything else is restored, and the exit code is 4. When DIR's disk\n"
+    "is full or read-only, the restore stops with exit code 1 and removes its\n"
+    "temporary files. Folders and files are made through folder handles, never\n"
+    "following a link, so a local user cannot redirect a restore run as root.\n"
+    "Files that could not be read when backed up are named and not restored.\n"
     "\n"
     "--patient, --patient-id, --study and --series choose files through the snapshot's\n"
     "DICOM catalog (all given criteria must match; see 'medvault find'): a file is\n"
@@ -108,6 +125,12 @@ static int parse(int argc, char **argv, struct cli_ctx *ctx, struct restore_args
 			break;
 		case O_EXCLUDE:
 			a->excludes[a->o.nexcludes++] = it.value;
+			break;
+		case O_DEVICES:
+			a->o.devices = 1;
+			break;
+		case O_SETUID:
+			a->o.setuid = 1;
 			break;
 		case O_OVERWRITE:
 			if (parse_overwrite(it.value, &a->o.overwrite) != 0)
@@ -190,8 +213,12 @@ static void print_summary(const struct cli_ctx *ctx, const struct mv_snapshot *s
 		cli_json_u64(&j, "files_restored", res->files);
 		cli_json_u64(&j, "dirs_restored", res->dirs);
 		cli_json_u64(&j, "bytes_restored", res->bytes);
-		cli_json_u64(&j, "files_skipped", res->skipped);
+		cli_json_u64(&j, "files_unchanged", res->unchanged);
+		cli_json_u64(&j, "files_conflicting", res->conflicts);
+		cli_json_u64(&j, "files_failed", res->failed);
 		cli_json_u64(&j, "files_damaged", res->damaged);
+		cli_json_u64(&j, "files_unreadable_at_backup", res->unreadable);
+		cli_json_u64(&j, "devices_not_restored", res->not_restored);
 		cli_json_double(&j, "seconds_elapsed", res->seconds);
 		cli_json_end_object(&j);
 		return;
@@ -200,11 +227,24 @@ static void print_summary(const struct cli_ctx *ctx, const struct mv_snapshot *s
 		printf("restored %llu files, %llu directories, %s in %s\n",
 		       (unsigned long long)res->files, (unsigned long long)res->dirs,
 		       cli_fmt_bytes(res->bytes, b), cli_fmt_duration(res->seconds, t));
-	if (res->skipped > 0)
-		cli_warning("%llu existing file%s left as %s (use --overwrite always or if-changed "
-		            "to replace)",
-		            (unsigned long long)res->skipped, res->skipped == 1 ? "" : "s",
-		            res->skipped == 1 ? "it was" : "they were");
+	if (res->unchanged > 0 && !ctx->g.quiet)
+		printf("%llu file%s already in the target and equal to the snapshot\n",
+		       (unsigned long long)res->unchanged, res->unchanged == 1 ? " was" : "s were");
+	if (res->unreadable > 0)
+		cli_warning("%llu file%s not readable when backed up and could not be restored "
+		            "(named above)",
+		            (unsigned long long)res->unreadable,
+		            res->unreadable == 1 ? " was" : "s were");
+	if (res->conflicts > 0)
+		cli_error(
+		    "%llu existing file%s differ%s from the snapshot and %s left as %s (named "
+		    "above; use --overwrite always to replace)",
+		    (unsigned long long)res->conflicts, res->conflicts == 1 ? "" : "s",
+		    res->conflicts == 1 ? "s" : "", res->conflicts == 1 ? "was" : "were",
+		    res->conflicts == 1 ? "it was" : "they were");
+	if (res->failed > 0)
+		cli_error("%llu file%s could not be written into the target (named above)",
+		          (unsigned long long)res->failed, res->failed == 1 ? "" : "s");
 	if (res->damaged > 0)
 		cli_error("%llu file%s damaged in the repository and could not be restored "
 		          "intact (named above)",
@@ -254,12 +294,19 @@ static int run(struct cli_ctx *ctx, struct restore_args *a)
 	cli_events_init(&ev, ctx, on_warn, NULL);
 	rc = mv_restore(r, &snap, &a->o, &ev.ev, &res, &err);
 	cli_events_done(&ev);
-	if (rc != 0 && rc != MV_ERR_INTEGRITY) {
+	if (rc != 0 && rc != MV_ERR_INTEGRITY && rc != MV_ERR_PARTIAL) {
+		/* a fatal error: the restore stopped (its temporary files removed) */
 		rc = cli_fail(rc, &err);
+		if (rc != CLI_EXIT_INTERRUPTED && !ctx->g.quiet)
+			cli_report("note: ",
+			           "%llu files were restored before it stopped; run the same "
+			           "command again to complete the restore",
+			           (unsigned long long)res.files);
 		goto out;
 	}
 	print_summary(ctx, &snap, &res);
-	rc = cli_exit_code(rc);
+	/* files not restored for a reason outside the repository: exit 1 */
+	rc = rc == MV_ERR_PARTIAL ? CLI_EXIT_FATAL : cli_exit_code(rc);
 out:
 	cli_selection_release(&sel);
 	mv_snapshot_release(&snap);

@@ -121,13 +121,24 @@ size_t cli_term_width(const char *escaped)
 
 static void vmessage(const char *prefix, const char *fmt, va_list ap)
 {
-	char msg[1024];
+	char small[1024], *msg = small;
+	va_list ap2;
 
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* whole, however long the paths in it: a message cut short could
+	 * hide its reason */
+	va_copy(ap2, ap);
+	int n = vsnprintf(small, sizeof(small), fmt, ap);
+	if (n >= (int)sizeof(small) && (msg = malloc((size_t)n + 1)) != NULL)
+		vsnprintf(msg, (size_t)n + 1, fmt, ap2);
+	else
+		msg = small;
+	va_end(ap2);
 	cli_progress_clear_line();
 	fputs(prefix, stderr);
 	cli_term_put(stderr, msg, strlen(msg));
 	fputc('\n', stderr);
+	if (msg != small)
+		free(msg);
 }
 
 void cli_report(const char *prefix, const char *fmt, ...)

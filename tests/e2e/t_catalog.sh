@@ -236,6 +236,15 @@ expect_restored "$T/r5$S" "$S" "cd/export.zip"
 for d in r1 r2 r3 r4 r5; do
 	[ -z "$(find "$T/$d" -type f | grep -v "^$T/$d$S/")" ] || fail "$d: files outside the source tree"
 done
+# only the folders that hold restored files are made: other patients' folder
+# names (personal data too) are not
+for d in r1 r2 r3 r4 r5; do
+	[ -z "$(find "$T/$d" -type d -empty)" ] || fail "$d: empty folders made: $(find "$T/$d" -type d -empty)"
+done
+[ ! -e "$T/r2$S/imaging/A" ] || fail "another patient's folder made by a one-patient restore"
+# --target makes its missing parents
+expect_exit 0 mv restore -r "$R" latest --study "$UID_ROOT.2.3" --target "$T/deep/er/r9"
+expect_restored "$T/deep/er/r9$S" "$S" "imaging/B/1.dcm imaging/B/2.dcm"
 # with a subpath, the catalog choice applies inside it
 expect_exit 0 mv restore -r "$R" "latest:$S/imaging" --patient dupont --target "$T/r6"
 expect_restored "$T/r6" "$S/imaging" "A/s1/1.dcm A/s1/2.dcm A/s1/3.dcm A/s2/1.dcm D/1.dcm"

@@ -34,6 +34,12 @@ for f in a/victim.bin b/intact.bin; do
 	[ "$f" = "$damaged" ] && continue
 	cmp -s "$T/src/$f" "$T/restore$T/src/$f" || fail "undamaged $f not restored byte-exact"
 done
+# the damaged file does not take its real name (no partial content under it),
+# and no temporary file stays; a re-run says the same (exit 4), not "all well"
+[ ! -e "$T/restore$T/src/$damaged" ] || fail "damaged file left under its real name"
+[ -z "$(find "$T/restore" -name '.medvault-*')" ] || fail "temporary file left by a damaged restore"
+expect_exit 4 mv restore -r "$R" latest --target "$T/restore"
+grep -q "$(basename "$damaged")" "$T/err" || fail "re-run did not name the damaged file"
 # without --read-data the structure check still passes a pack with a bad byte
 # in blob data (it reads headers only); with read-data it fails (above).
 

@@ -1165,7 +1165,11 @@ static void make_links(struct rs *s)
 			continue;
 		}
 		if (fstatat(ld, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-			if ((uint64_t)st.st_ino == f->ino) {
+			int64_t mt = (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+			if ((uint64_t)st.st_ino == f->ino ||
+			    (s->o->overwrite != MV_OVERWRITE_ALWAYS && S_ISREG(st.st_mode) &&
+			     (uint64_t)st.st_size == l->node.size && mt == l->node.mtime_ns)) {
+				/* the link, or an equal copy (an older restore) */
 				s->res->unchanged++;
 				continue;
 			}

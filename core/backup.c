@@ -733,8 +733,9 @@ static int dir_room(struct bk *b, struct dirstate *d)
  * success. */
 static int dir_add(struct bk *b, struct dirstate *d, struct mv_node *n)
 {
-	if (mv_tree_add(&d->tree, n) < 0)
-		return MV_ERR_NOMEM;
+	int rc = mv_tree_add(&d->tree, n);
+	if (rc)
+		return rc; /* MV_ERR_NOMEM or MV_ERR_LIMIT */
 	/* chunks are not known yet: the smallest chunk size bounds their count */
 	d->est +=
 	    128u + n->name_len + n->target_len + 32u * (size_t)(n->size / b->r->cfg.chunk_min + 1);

@@ -214,7 +214,9 @@ static int try_slot(void *arg, const char *name, uint64_t size)
 	size_t len;
 	struct mv_error e = {0};
 
-	if (size != MV_KEYSLOT_LEN) {
+	/* size 0: maybe not a regular file (see the backend's list), which
+	 * the read below refuses with a message naming it */
+	if (size != MV_KEYSLOT_LEN && size != 0) {
 		u->malformed++;
 		return 0;
 	}
@@ -288,7 +290,9 @@ int mv_repo_unlock(struct mv_repo *r, const uint8_t *secret, size_t len, struct 
 			goto out;
 	}
 	if (!u.opened && u.unreadable) {
-		rc = mv_error_set(err, MV_ERR_IO, u.ioerr.saved_errno,
+		/* an I/O error, or damage such as a slot that is not a regular
+		 * file (MV_ERR_INTEGRITY) */
+		rc = mv_error_set(err, u.ioerr.code ? u.ioerr.code : MV_ERR_IO, 0,
 		                  "%d key slot(s) could not be read, so the password could not be "
 		                  "tried on them: %s",
 		                  u.unreadable, u.ioerr.msg);
@@ -506,8 +510,14 @@ int mv_repo_read_pack_header(struct mv_repo *r, const char *name, uint64_t size,
 	size_t plen;
 	int rc;
 
-	if (size < 4 + MV_SEAL_OVERHEAD)
-		return mv_error_set(err, MV_ERR_INTEGRITY, 0, "pack '%s' is truncated", name);
+	if (size < 4 + MV_SEAL_OVERHEAD) {
+		/* a listing gives size 0 for what is not a regular file: let
+		 * the backend say what it is */
+		uint64_t real;
+		rc = r->be->ops->size(r->be, MV_FT_PACK, name, &real, err);
+		return rc ? rc
+		          : mv_error_set(err, MV_ERR_INTEGRITY, 0, "pack '%s' is truncated", name);
+	}
 	rc = r->be->ops->get(r->be, MV_FT_PACK, name, size - 4, tail, 4, err);
 	if (rc)
 		return rc;

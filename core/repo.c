@@ -98,7 +98,9 @@ int mv_repo_init(const char *location, const uint8_t *password, size_t pwlen,
 	mv_config_encode(&c, &w);
 	uint8_t *mac = mv_wbuf_reserve(&w, MV_CONFIG_MAC_LEN);
 	if (!mac) {
-		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "cannot encode config");
+		rc = mv_error_set(err, w.failed ? w.failed : MV_ERR_NOMEM, 0,
+		                  "cannot encode config: %s",
+		                  mv_strerror(w.failed ? w.failed : MV_ERR_NOMEM));
 		goto out;
 	}
 	config_mac(keys, w.data, w.len - MV_CONFIG_MAC_LEN, mac);

@@ -151,7 +151,7 @@ void mv_catalog_encode_begin(struct mv_wbuf *w)
 void mv_catalog_encode_rec(struct mv_wbuf *w, const struct mv_catalog_rec *rec)
 {
 	if (!rec_valid(rec)) {
-		w->failed = 1;
+		mv_wbuf_fail(w, MV_FMT_MALFORMED);
 		return;
 	}
 	uint8_t *p = mv_wbuf_reserve(w, mv_catalog_rec_len(rec));
@@ -166,7 +166,7 @@ void mv_catalog_encode_rec(struct mv_wbuf *w, const struct mv_catalog_rec *rec)
 		mv_wbuf_str16(&v, rec->field[f], rec->field_len[f]);
 	mv_wbuf_u64(&v, rec->pixel_offset);
 	if (v.failed || v.len != v.max)
-		w->failed = 1;
+		mv_wbuf_fail(w, v.failed ? v.failed : MV_FMT_MALFORMED);
 }
 
 void mv_catalog_encode_end(struct mv_wbuf *w, uint32_t count)
@@ -174,7 +174,7 @@ void mv_catalog_encode_end(struct mv_wbuf *w, uint32_t count)
 	if (w->failed)
 		return;
 	if (count > MV_CATALOG_MAX_ENTRIES || w->len < HDR_LEN) {
-		w->failed = 1;
+		w->failed = count > MV_CATALOG_MAX_ENTRIES ? MV_FMT_LIMIT : MV_FMT_MALFORMED;
 		return;
 	}
 	mv_put_u32(w->data + 1, count);

@@ -80,9 +80,12 @@ static void write_entry(struct mv_wbuf *w, const struct mv_index_entry *e)
 
 void mv_packhdr_encode(const struct mv_index_entry *e, size_t n, struct mv_wbuf *w)
 {
-	if (n > (MV_PACKHDR_MAX - 4) / MV_INDEX_ENTRY_LEN || (n && !e) ||
-	    !encode_entries_ok(e, n)) {
-		w->failed = 1;
+	if (n > (MV_PACKHDR_MAX - 4) / MV_INDEX_ENTRY_LEN) {
+		mv_wbuf_fail(w, MV_FMT_LIMIT);
+		return;
+	}
+	if ((n && !e) || !encode_entries_ok(e, n)) {
+		mv_wbuf_fail(w, MV_FMT_MALFORMED);
 		return;
 	}
 	mv_wbuf_u32(w, (uint32_t)n);
@@ -117,13 +120,17 @@ int mv_packhdr_decode(const uint8_t *p, size_t len, uint64_t data_len,
 void mv_index_encode(const struct mv_index_pack *packs, size_t npacks, struct mv_wbuf *w)
 {
 	if (npacks > UINT32_MAX || (npacks && !packs)) {
-		w->failed = 1;
+		mv_wbuf_fail(w, npacks > UINT32_MAX ? MV_FMT_LIMIT : MV_FMT_MALFORMED);
 		return;
 	}
 	for (size_t i = 0; i < npacks; i++) {
-		if (packs[i].count > UINT32_MAX || (packs[i].count && !packs[i].entries) ||
+		if (packs[i].count > UINT32_MAX) {
+			mv_wbuf_fail(w, MV_FMT_LIMIT);
+			return;
+		}
+		if ((packs[i].count && !packs[i].entries) ||
 		    !encode_entries_ok(packs[i].entries, packs[i].count)) {
-			w->failed = 1;
+			mv_wbuf_fail(w, MV_FMT_MALFORMED);
 			return;
 		}
 	}

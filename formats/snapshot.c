@@ -49,7 +49,7 @@ static void put_str(struct mv_wbuf *w, const char *str)
 {
 	size_t n = str ? strlen(str) : 0;
 	if (n > STR16_MAX) {
-		w->failed = 1;
+		mv_wbuf_fail(w, MV_FMT_LIMIT);
 		return;
 	}
 	mv_wbuf_str16(w, str ? str : "", n);
@@ -58,7 +58,7 @@ static void put_str(struct mv_wbuf *w, const char *str)
 static void put_list(struct mv_wbuf *w, char *const *list, uint32_t n)
 {
 	if (n > MV_SNAP_MAX_LIST || (n && !list)) {
-		w->failed = 1;
+		mv_wbuf_fail(w, n > MV_SNAP_MAX_LIST ? MV_FMT_LIMIT : MV_FMT_MALFORMED);
 		return;
 	}
 	mv_wbuf_u32(w, n);
@@ -84,7 +84,7 @@ void mv_snapshot_encode(const struct mv_snapshot *s, struct mv_wbuf *w)
 	for (int i = 0; i < SUMMARY_FIELDS; i++)
 		mv_wbuf_u64(w, sum[i]);
 	if (s->nerrors > MV_SNAP_MAX_LIST || (s->nerrors && !s->errors)) {
-		w->failed = 1;
+		mv_wbuf_fail(w, s->nerrors > MV_SNAP_MAX_LIST ? MV_FMT_LIMIT : MV_FMT_MALFORMED);
 		return;
 	}
 	mv_wbuf_u32(w, s->nerrors);
@@ -95,7 +95,8 @@ void mv_snapshot_encode(const struct mv_snapshot *s, struct mv_wbuf *w)
 	/* optional trailing section: written only when there is a catalog */
 	if (s->ncatalog) {
 		if (s->ncatalog > MV_SNAP_MAX_LIST || !s->catalog) {
-			w->failed = 1;
+			mv_wbuf_fail(w, s->ncatalog > MV_SNAP_MAX_LIST ? MV_FMT_LIMIT
+			                                               : MV_FMT_MALFORMED);
 			return;
 		}
 		mv_wbuf_u32(w, s->ncatalog);
@@ -259,7 +260,7 @@ void mv_lock_encode(const struct mv_lock_info *l, struct mv_wbuf *w)
 {
 	const char *nul = memchr(l->host, '\0', sizeof(l->host));
 	if (!nul) {
-		w->failed = 1;
+		mv_wbuf_fail(w, MV_FMT_MALFORMED);
 		return;
 	}
 	size_t n = (size_t)(nul - l->host);

@@ -143,13 +143,13 @@ static int node_valid(const struct mv_node *n)
 void mv_tree_encode(const struct mv_tree *t, struct mv_wbuf *w)
 {
 	if (t->count > MV_TREE_MAX_NODES) {
-		w->failed = 1;
+		mv_wbuf_fail(w, MV_FMT_LIMIT);
 		return;
 	}
 	for (size_t i = 0; i < t->count; i++) {
 		if (!node_valid(&t->nodes[i]) ||
 		    (i && node_cmp(&t->nodes[i - 1], &t->nodes[i]) >= 0)) {
-			w->failed = 1;
+			mv_wbuf_fail(w, MV_FMT_MALFORMED);
 			return;
 		}
 	}
@@ -345,7 +345,9 @@ static int parts_valid(uint64_t nodes, uint32_t count)
 void mv_tree_parts_encode(const struct mv_tree_parts *tp, struct mv_wbuf *w)
 {
 	if (!parts_valid(tp->nodes, tp->count) || !tp->ids) {
-		w->failed = 1;
+		mv_wbuf_fail(w, tp->count > MV_TREE_MAX_PARTS || tp->nodes > MV_TREE_SPLIT_MAX_NODES
+		                    ? MV_FMT_LIMIT
+		                    : MV_FMT_MALFORMED);
 		return;
 	}
 	mv_wbuf_u8(w, TREE_SPLIT_VERSION);

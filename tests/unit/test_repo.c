@@ -212,6 +212,43 @@ static void test_repo__tree_add_limit_is_not_out_of_memory(void **state)
 	mv_tree_release(&t);
 }
 
+static void test_repo__encoders_say_why_they_failed(void **state)
+{
+	struct mv_wbuf w;
+	struct mv_lock_info l;
+	uint8_t big[8] = {0};
+	(void)state;
+
+	/* the cap of the buffer: a limit, not out of memory */
+	mv_wbuf_init(&w, 4);
+	mv_wbuf_put(&w, big, sizeof(big));
+	assert_int_equal(w.failed, MV_FMT_LIMIT);
+	mv_wbuf_put(&w, big, 1); /* sticky: the first reason stays */
+	assert_int_equal(w.failed, MV_FMT_LIMIT);
+	mv_wbuf_release(&w);
+
+	/* what the format cannot represent */
+	memset(&l, 'x', sizeof(l));
+	mv_wbuf_init(&w, 4096);
+	mv_lock_encode(&l, &w); /* host without NUL */
+	assert_int_equal(w.failed, MV_FMT_MALFORMED);
+	mv_wbuf_release(&w);
+
+	struct mv_index_entry e = {.type = 99, .length = 45};
+	mv_wbuf_init(&w, MV_PACKHDR_MAX);
+	mv_packhdr_encode(&e, 1, &w);
+	assert_int_equal(w.failed, MV_FMT_MALFORMED);
+	mv_wbuf_release(&w);
+
+	struct mv_snapshot s = {.npaths = MV_SNAP_MAX_LIST + 1};
+	char *one = "p";
+	s.paths = &one;
+	mv_wbuf_init(&w, 1u << 20);
+	mv_snapshot_encode(&s, &w);
+	assert_int_equal(w.failed, MV_FMT_LIMIT);
+	mv_wbuf_release(&w);
+}
+
 static void test_repo__malformed_index_is_damage_not_out_of_memory(void **state)
 {
 	struct fixture *f = *state;
@@ -268,6 +305,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_repo__decoders_tell_malformed_from_out_of_memory),
 	    cmocka_unit_test(test_repo__tree_add_limit_is_not_out_of_memory),
+	    cmocka_unit_test(test_repo__encoders_say_why_they_failed),
 	    cmocka_unit_test_setup_teardown(test_repo__malformed_index_is_damage_not_out_of_memory,
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_repo__malformed_snapshot_is_damage, setup,

@@ -12,6 +12,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,9 @@
 
 #include "cli/commands.h"
 #include "cli/exitcode.h"
+#include "core/backend.h"
 #include "core/crypto.h"
+#include "core/ops.h"
 #include "core/repo.h"
 #include "formats/fmt_err.h"
 #include "formats/index.h"
@@ -300,6 +303,71 @@ static void test_repo__malformed_snapshot_is_damage(void **state)
 	assert_null(strstr(output(f), "out of memory"));
 }
 
+/* A backend whose pack reads fail with an I/O error (a failing disk). */
+static const struct mv_backend_ops *real_ops;
+
+static int eio_get(struct mv_backend *b, enum mv_ftype t, const char *name, uint64_t off,
+                   void *buf, size_t len, struct mv_error *err)
+{
+	if (t == MV_FT_PACK)
+		return mv_error_set(err, MV_ERR_IO, 5, "cannot read '%s'", name);
+	return real_ops->get(b, t, name, off, buf, len, err);
+}
+
+static int eio_size(struct mv_backend *b, enum mv_ftype t, const char *name, uint64_t *size,
+                    struct mv_error *err)
+{
+	if (t == MV_FT_PACK)
+		return mv_error_set(err, MV_ERR_IO, 5, "cannot stat '%s'", name);
+	return real_ops->size(b, t, name, size, err);
+}
+
+static void test_repo__read_errors_are_not_damage(void **state)
+{
+	struct fixture *f = *state;
+	struct mv_error err = {0};
+	struct mv_backup_result br;
+	struct mv_check_result cr;
+	struct mv_check_opts co = {0};
+	char src[128], file[160];
+	size_t damaged;
+
+	snprintf(src, sizeof(src), "%s/src", f->dir);
+	snprintf(file, sizeof(file), "%s/a.txt", src);
+	assert_int_equal(mkdir(src, 0700), 0);
+	FILE *fp = fopen(file, "w");
+	assert_non_null(fp);
+	fputs("patient data\n", fp);
+	fclose(fp);
+	const char *paths[] = {src};
+	struct mv_backup_opts bo = {.paths = paths, .npaths = 1, .host = "h"};
+	struct mv_repo *r = open_repo(f);
+	assert_int_equal(mv_repo_load_index(r, 1, &damaged, &err), 0);
+	assert_int_equal(mv_backup(r, &bo, NULL, &br, &err), 0);
+	mv_repo_close(r);
+
+	/* intact, but every pack read fails: check says so, exit 1, not 4 */
+	r = open_repo(f);
+	struct mv_backend_ops ops = *r->be->ops;
+	real_ops = r->be->ops;
+	ops.get = eio_get;
+	ops.size = eio_size;
+	r->be->ops = &ops;
+	for (int read_data = 0; read_data <= 1; read_data++) {
+		co.read_data = read_data;
+		mv_error_clear(&err);
+		int rc = mv_check(r, &co, NULL, &cr, &err);
+		assert_int_equal(rc, MV_ERR_IO);
+		assert_int_equal(cli_exit_code(rc), CLI_EXIT_FATAL);
+		assert_true(cr.errors > 0);
+		assert_non_null(strstr(err.msg, "could not be read"));
+	}
+	r->be->ops = real_ops;
+	/* the same repository read normally is clean */
+	assert_int_equal(mv_check(r, &co, NULL, &cr, &err), 0);
+	mv_repo_close(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -310,6 +378,7 @@ int main(void)
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_repo__malformed_snapshot_is_damage, setup,
 	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_repo__read_errors_are_not_damage, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

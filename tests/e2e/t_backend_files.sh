@@ -105,4 +105,12 @@ mkfifo "$R/data/00/0000000000000000000000000000000000000000000000000000000000000
 echo "new" >"$T/src/d/new.txt"
 run 0 backup -r "$R" "$T/src"
 run 0 check -r "$R"
+
+# a fifo among the lock files (not medvault's: never opened) blocks nobody
+fresh
+mkfifo "$R/locks/1111111111111111111111111111111111111111111111111111111111111111"
+run 0 backup -r "$R" "$T/src"
+run 0 snapshots -r "$R"
+run 0 restore -r "$R" latest --target "$T/restore3"
+cmp -s "$T/src/d/a.bin" "$T/restore3$T/src/d/a.bin" || fail "restore with a fifo lock differs"
 pass

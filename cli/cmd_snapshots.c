@@ -229,8 +229,9 @@ int cmd_snapshots(int argc, char **argv, struct cli_ctx *ctx)
 	else
 		rc = print_table(s, n);
 	if (damaged > 0) {
-		cli_warning("%zu snapshot file%s damaged and not listed; run 'medvault check'",
-		            damaged, damaged == 1 ? " is" : "s are");
+		cli_warning("%zu snapshot file%s damaged and not listed (%s); run 'medvault check'",
+		            damaged, damaged == 1 ? " is" : "s are",
+		            err.msg[0] ? err.msg : "integrity error");
 		if (rc == 0)
 			rc = CLI_EXIT_INTEGRITY;
 	}

@@ -197,6 +197,68 @@ fail:
 	return rc;
 }
 
+/* What a file that is not a regular one is, for messages. */
+static const char *file_kind(mode_t m)
+{
+	if (S_ISLNK(m))
+		return "a symbolic link";
+	if (S_ISFIFO(m))
+		return "a fifo";
+	if (S_ISDIR(m))
+		return "a directory";
+	if (S_ISCHR(m) || S_ISBLK(m))
+		return "a device";
+	if (S_ISSOCK(m))
+		return "a socket";
+	return "not a regular file";
+}
+
+/* Every repository file is a regular file written by medvault: anything
+ * else in its place (a fifo that would block every read, a symbolic link
+ * to a file elsewhere, a device) is damage or tampering, never followed
+ * nor read (docs/SECURITY.md). */
+static int not_regular(struct mv_error *err, const char *path, mode_t m)
+{
+	return mv_error_set(err, MV_ERR_INTEGRITY, 0,
+	                    "'%s' is %s, not a regular file: the repository is damaged or was "
+	                    "tampered with",
+	                    path, file_kind(m));
+}
+
+/* Opens a repository file for reading without following a symbolic link
+ * and without blocking on a fifo, and refuses anything but a regular
+ * file. Returns the descriptor (>= 0) or a negative error code. */
+static int open_regular(const char *path, struct mv_error *err)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		if (e == ENOENT || e == ENOTDIR)
+			return mv_error_set(err, MV_ERR_NOTFOUND, 0, "'%s' does not exist", path);
+		/* ELOOP: a symbolic link; ENXIO: a socket */
+		if ((e == ELOOP || e == ENXIO) && lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+			return not_regular(err, path, st.st_mode);
+		return io_error(err, e, "open", path);
+	}
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+		close(fd);
+		return io_error(err, e, "stat", path);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return not_regular(err, path, st.st_mode);
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		int e = errno;
+		close(fd);
+		return io_error(err, e, "open", path);
+	}
+	return fd;
+}
+
 static int local_get(struct mv_backend *b, enum mv_ftype t, const char *name, uint64_t off,
                      void *buf, size_t len, struct mv_error *err)
 {
@@ -204,12 +266,9 @@ static int local_get(struct mv_backend *b, enum mv_ftype t, const char *name, ui
 	int rc = obj_path(b, t, name, path, sizeof(path), err);
 	if (rc)
 		return rc;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return mv_error_set(err, MV_ERR_NOTFOUND, 0, "'%s' does not exist", path);
-		return io_error(err, errno, "open", path);
-	}
+	int fd = open_regular(path, err);
+	if (fd < 0)
+		return fd;
 	uint8_t *p = buf;
 	size_t done = 0;
 	while (done < len) {
@@ -238,11 +297,13 @@ static int local_size(struct mv_backend *b, enum mv_ftype t, const char *name, u
 	int rc = obj_path(b, t, name, path, sizeof(path), err);
 	if (rc)
 		return rc;
-	if (stat(path, &st) < 0) {
+	if (lstat(path, &st) < 0) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			return mv_error_set(err, MV_ERR_NOTFOUND, 0, "'%s' does not exist", path);
 		return io_error(err, errno, "stat", path);
 	}
+	if (!S_ISREG(st.st_mode))
+		return not_regular(err, path, st.st_mode);
 	*size = (uint64_t)st.st_size;
 	return 0;
 }
@@ -262,10 +323,11 @@ static int list_dir(const char *dir, int (*cb)(void *, const char *, uint64_t), 
 		if (de->d_name[0] == '.')
 			continue;
 		struct stat st;
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    !S_ISREG(st.st_mode))
-			continue;
-		rc = cb(arg, de->d_name, (uint64_t)st.st_size);
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue; /* removed meanwhile */
+		/* an entry that is not a regular file is listed with size 0 and
+		 * never opened: get and size refuse it, naming it */
+		rc = cb(arg, de->d_name, S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0);
 		if (rc)
 			break;
 	}

@@ -672,8 +672,8 @@ static int store_tree(struct bk *b, const struct dirstate *d, struct mv_wbuf *w,
 	struct mv_error e = {0};
 	int rc;
 	if (w->failed) {
-		rc = MV_ERR_LIMIT;
-		mv_error_set(&e, rc, 0, "directory '%.*s' is too large to encode", (int)d->plen,
+		rc = w->failed; /* MV_ERR_LIMIT, MV_ERR_NOMEM */
+		mv_error_set(&e, rc, 0, "directory '%.*s' cannot be encoded", (int)d->plen,
 		             b->path);
 		fail(b, &e);
 	} else {
@@ -733,8 +733,9 @@ static int dir_room(struct bk *b, struct dirstate *d)
  * success. */
 static int dir_add(struct bk *b, struct dirstate *d, struct mv_node *n)
 {
-	if (mv_tree_add(&d->tree, n) < 0)
-		return MV_ERR_NOMEM;
+	int rc = mv_tree_add(&d->tree, n);
+	if (rc)
+		return rc; /* MV_ERR_NOMEM or MV_ERR_LIMIT */
 	/* chunks are not known yet: the smallest chunk size bounds their count */
 	d->est +=
 	    128u + n->name_len + n->target_len + 32u * (size_t)(n->size / b->r->cfg.chunk_min + 1);
@@ -1242,7 +1243,8 @@ int mv_backup(struct mv_repo *r, const struct mv_backup_opts *o, const struct mv
 		goto out_snap; /* the packs stay, adopted by the next backup */
 	mv_snapshot_encode(&snap, &w);
 	if (w.failed) {
-		rc = mv_error_set(err, MV_ERR_LIMIT, 0, "snapshot too large to encode");
+		rc = mv_error_set(err, w.failed, 0, "cannot encode the snapshot: %s",
+		                  mv_strerror(w.failed));
 		goto out_snap;
 	}
 	rc = mv_repo_save_object(r, MV_FT_SNAPSHOT, MV_T_SNAPSHOT, w.data, w.len, res->snapshot_id,

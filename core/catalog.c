@@ -81,7 +81,8 @@ static int flush(struct mv_catalog_writer *w, struct mv_error *err)
 	}
 	mv_catalog_encode_end(&w->buf, w->count);
 	if (w->buf.failed)
-		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+		return mv_error_set(err, w->buf.failed, 0, "catalog: %s",
+		                    mv_strerror(w->buf.failed));
 	rc = w->store(w->arg, w->buf.data, w->buf.len, id, err);
 	if (rc)
 		return rc;
@@ -121,8 +122,10 @@ static int writer_put(struct mv_catalog_writer *w, const struct mv_catalog_rec *
 	else
 		mv_catalog_encode_rec(&w->buf, rec);
 	if (w->buf.failed) {
-		w->state = MV_ERR_NOMEM;
-		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+		w->state = w->buf.failed;
+		return mv_error_set(err, w->state, 0, "catalog entry '%.*s': %s",
+		                    (int)(rec->path_len > 512 ? 512 : rec->path_len),
+		                    (const char *)rec->path, mv_strerror(w->state));
 	}
 	w->count++;
 	memcpy(w->last, rec->path, rec->path_len);

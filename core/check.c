@@ -36,6 +36,7 @@ struct ck {
 	size_t ntodo;
 	int fatal;
 	struct mv_error ferr;
+	uint64_t io_errors; /* problems that were read errors, not damage */
 	uint64_t done_packs;
 	size_t *first;   /* blobs of pack p: order[first[p] .. first[p+1]) */
 	uint32_t *order; /* blob numbers grouped by pack */
@@ -69,6 +70,15 @@ static void problem(struct ck *c, const char *what, const char *msg)
 	c->res->errors++;
 	if (c->ev && c->ev->warn)
 		c->ev->warn(c->ev->arg, what, msg);
+}
+
+/* A problem that the error code rc caused: a read error (MV_ERR_IO) is
+ * counted apart, as it is not damage. */
+static void problem_rc(struct ck *c, const char *what, const char *msg, int rc)
+{
+	if (rc == MV_ERR_IO)
+		c->io_errors++;
+	problem(c, what, msg);
 }
 
 static int mark_bad(struct ck *c, const uint8_t id[32])
@@ -139,7 +149,7 @@ static int check_packs(struct ck *c, struct mv_error *err)
 			return mv_error_set(err, rc, 0, "out of memory");
 		if (rc) {
 			pi->damaged = 1;
-			problem(c, pi->name, e.msg);
+			problem_rc(c, pi->name, e.msg, rc);
 		} else if (h.mismatch || h.matched != c->first[p + 1] - c->first[p]) {
 			pi->damaged = 1;
 			problem(c, pi->name, "pack header does not match the index");
@@ -257,7 +267,7 @@ static void *read_worker(void *arg)
 			char m2[700];
 			snprintf(m2, sizeof(m2), "%s%s%zu of %zu blobs damaged", rc ? msg : "",
 			         rc ? "; " : "", nbad, bl.n);
-			problem(c, pi->name, m2);
+			problem_rc(c, pi->name, m2, rc);
 		}
 		pthread_mutex_unlock(&c->mu);
 		free(bl.e);
@@ -340,7 +350,7 @@ static int check_tree(struct ck *c, const uint8_t id[32], int depth, struct mv_e
 	if (rc == MV_ERR_NOMEM)
 		return mv_error_set(err, rc, 0, "out of memory");
 	if (rc) {
-		problem(c, hex, e.msg);
+		problem_rc(c, hex, e.msg, rc);
 		return mark_bad(c, id) ? mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory") : 0;
 	}
 	while (!rc) {
@@ -352,7 +362,7 @@ static int check_tree(struct ck *c, const uint8_t id[32], int depth, struct mv_e
 			break;
 		}
 		if (got < 0) { /* a damaged part: the other parts are checked */
-			problem(c, hex, e.msg);
+			problem_rc(c, hex, e.msg, got);
 			continue;
 		}
 		if (n->kind == MV_NODE_DIR) {
@@ -520,6 +530,11 @@ int mv_check(struct mv_repo *r, const struct mv_check_opts *o, const struct mv_e
 	rc = res->errors ? mv_error_set(err, MV_ERR_INTEGRITY, 0, "%llu errors found",
 	                                (unsigned long long)res->errors)
 	                 : 0;
+	if (res->errors && c.io_errors == res->errors) /* no damage found, nothing read */
+		rc = mv_error_set(err, MV_ERR_IO, 0,
+		                  "%llu repository file(s) could not be read (input/output errors, "
+		                  "named above); no damage was found in what could be read",
+		                  (unsigned long long)c.io_errors);
 out:
 	mv_snapshots_free(snaps, nsnaps);
 	mv_index_free(c.bad);

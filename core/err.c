@@ -4,6 +4,19 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "formats/fmt_err.h"
+
+/* formats/ returns these codes; core/ passes them up unchanged, so each must
+ * equal the engine's code of the same meaning. */
+_Static_assert((int)MV_FMT_OK == (int)MV_OK,
+               "formats/fmt_err.h and core/err.h disagree on success");
+_Static_assert((int)MV_FMT_NOMEM == (int)MV_ERR_NOMEM, "MV_FMT_NOMEM must equal MV_ERR_NOMEM");
+_Static_assert((int)MV_FMT_MALFORMED == (int)MV_ERR_INTEGRITY,
+               "MV_FMT_MALFORMED must equal MV_ERR_INTEGRITY");
+_Static_assert((int)MV_FMT_VERSION == (int)MV_ERR_VERSION,
+               "MV_FMT_VERSION must equal MV_ERR_VERSION");
+_Static_assert((int)MV_FMT_LIMIT == (int)MV_ERR_LIMIT, "MV_FMT_LIMIT must equal MV_ERR_LIMIT");
+
 int mv_error_set(struct mv_error *err, int code, int saved_errno, const char *fmt, ...)
 {
 	if (!err)

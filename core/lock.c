@@ -97,9 +97,10 @@ static int write_lock(struct mv_lock *l, struct mv_error *err)
 	mv_wbuf_init(&w, 4096);
 	l->info.time_ns = realtime_ns();
 	mv_lock_encode(&l->info, &w);
-	int rc = w.failed
-	             ? mv_error_set(err, MV_ERR_NOMEM, 0, "cannot encode lock")
-	             : mv_repo_save_object(l->r, MV_FT_LOCK, MV_T_LOCK, w.data, w.len, id, err);
+	int rc =
+	    w.failed
+	        ? mv_error_set(err, w.failed, 0, "cannot encode lock: %s", mv_strerror(w.failed))
+	        : mv_repo_save_object(l->r, MV_FT_LOCK, MV_T_LOCK, w.data, w.len, id, err);
 	mv_wbuf_release(&w);
 	if (rc == 0)
 		mv_hex(id, 32, l->name);

@@ -125,7 +125,8 @@ struct mv_check_result {
 
 /* Problems are reported through ev->warn (path = the affected object or
  * "snapshot ID: path"). Returns 0 when clean, MV_ERR_INTEGRITY when anything
- * was found, or a fatal error. */
+ * was found, MV_ERR_IO when every problem was a read error (no damage seen),
+ * or a fatal error. */
 int mv_check(struct mv_repo *r, const struct mv_check_opts *o, const struct mv_events *ev,
              struct mv_check_result *res, struct mv_error *err) MV_MUST_CHECK;
 

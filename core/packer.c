@@ -161,7 +161,8 @@ static int write_pack(struct mv_packer *p, struct mv_blob_ctx *ctx, struct open_
 	mv_wbuf_init(&hdr, MV_PACKHDR_MAX);
 	mv_packhdr_encode(op->entries, op->n, &hdr);
 	if (hdr.failed) {
-		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "cannot encode pack header");
+		rc = mv_error_set(err, hdr.failed, 0, "cannot encode pack header: %s",
+		                  mv_strerror(hdr.failed));
 		goto out;
 	}
 	rc = mv_blob_encode(ctx, p->r->keys, MV_T_PACKHDR, NULL, hdr.data, hdr.len, &sealed, &slen,
@@ -171,7 +172,8 @@ static int write_pack(struct mv_packer *p, struct mv_blob_ctx *ctx, struct open_
 	mv_wbuf_put(&op->data, sealed, slen);
 	mv_wbuf_u32(&op->data, (uint32_t)slen);
 	if (op->data.failed) {
-		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+		rc =
+		    mv_error_set(err, op->data.failed, 0, "pack: %s", mv_strerror(op->data.failed));
 		goto out;
 	}
 	mv_file_hash(op->data.data, op->data.len, id);
@@ -402,7 +404,8 @@ static int write_index_files(struct mv_packer *p, struct mv_blob_ctx *ctx,
 		w.len = 0;
 		mv_index_encode(list + i, j - i, &w);
 		if (w.failed) {
-			rc = mv_error_set(err, MV_ERR_NOMEM, 0, "cannot encode index");
+			rc = mv_error_set(err, w.failed, 0, "cannot encode index: %s",
+			                  mv_strerror(w.failed));
 			break;
 		}
 		rc = mv_repo_save_object_ctx(p->r, ctx, MV_FT_INDEX, MV_T_INDEX, w.data, w.len,

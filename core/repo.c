@@ -98,7 +98,9 @@ int mv_repo_init(const char *location, const uint8_t *password, size_t pwlen,
 	mv_config_encode(&c, &w);
 	uint8_t *mac = mv_wbuf_reserve(&w, MV_CONFIG_MAC_LEN);
 	if (!mac) {
-		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "cannot encode config");
+		rc = mv_error_set(err, w.failed ? w.failed : MV_ERR_NOMEM, 0,
+		                  "cannot encode config: %s",
+		                  mv_strerror(w.failed ? w.failed : MV_ERR_NOMEM));
 		goto out;
 	}
 	config_mac(keys, w.data, w.len - MV_CONFIG_MAC_LEN, mac);
@@ -144,7 +146,7 @@ int mv_repo_open(const char *location, struct mv_repo **out, struct mv_error *er
 	if (rc)
 		goto fail;
 	int d = mv_config_decode(buf, len, MV_FORMAT_VERSION, &r->cfg);
-	if (d == -2) {
+	if (d == MV_FMT_VERSION) {
 		rc = mv_error_set(
 		    err, MV_ERR_VERSION, 0,
 		    "the repository at '%s' has format version %u (features %#x); this "
@@ -214,7 +216,9 @@ static int try_slot(void *arg, const char *name, uint64_t size)
 	size_t len;
 	struct mv_error e = {0};
 
-	if (size != MV_KEYSLOT_LEN) {
+	/* size 0: maybe not a regular file (see the backend's list), which
+	 * the read below refuses with a message naming it */
+	if (size != MV_KEYSLOT_LEN && size != 0) {
 		u->malformed++;
 		return 0;
 	}
@@ -288,7 +292,9 @@ int mv_repo_unlock(struct mv_repo *r, const uint8_t *secret, size_t len, struct 
 			goto out;
 	}
 	if (!u.opened && u.unreadable) {
-		rc = mv_error_set(err, MV_ERR_IO, u.ioerr.saved_errno,
+		/* an I/O error, or damage such as a slot that is not a regular
+		 * file (MV_ERR_INTEGRITY) */
+		rc = mv_error_set(err, u.ioerr.code ? u.ioerr.code : MV_ERR_IO, 0,
 		                  "%d key slot(s) could not be read, so the password could not be "
 		                  "tried on them: %s",
 		                  u.unreadable, u.ioerr.msg);
@@ -408,15 +414,16 @@ static int add_entry(void *arg, const uint8_t pack_id[32], const struct mv_index
 	uint32_t pn;
 	if (r->index_types && !(r->index_types & (1u << e->type)))
 		return 0;
-	if (mv_index_add_pack(x, pack_id, &pn))
-		return MV_ERR_NOMEM;
+	int rc = mv_index_add_pack(x, pack_id, &pn);
+	if (rc)
+		return rc;
 	struct mv_blob_loc loc = {.pack = pn,
 	                          .offset = e->offset,
 	                          .length = e->length,
 	                          .raw_length = e->raw_length,
 	                          .type = e->type};
 	memcpy(loc.id, e->id, 32);
-	int rc = mv_index_add(x, &loc);
+	rc = mv_index_add(x, &loc);
 	return rc < 0 ? rc : 0;
 }
 
@@ -489,7 +496,7 @@ static int tiled_entry(void *arg, const struct mv_index_entry *e)
 {
 	struct tiling *t = arg;
 	if (e->offset != t->next)
-		return -1;
+		return MV_FMT_MALFORMED;
 	t->next = (uint64_t)e->offset + e->length;
 	return t->cb(t->arg, e);
 }
@@ -505,8 +512,14 @@ int mv_repo_read_pack_header(struct mv_repo *r, const char *name, uint64_t size,
 	size_t plen;
 	int rc;
 
-	if (size < 4 + MV_SEAL_OVERHEAD)
-		return mv_error_set(err, MV_ERR_INTEGRITY, 0, "pack '%s' is truncated", name);
+	if (size < 4 + MV_SEAL_OVERHEAD) {
+		/* a listing gives size 0 for what is not a regular file: let
+		 * the backend say what it is */
+		uint64_t real;
+		rc = r->be->ops->size(r->be, MV_FT_PACK, name, &real, err);
+		return rc ? rc
+		          : mv_error_set(err, MV_ERR_INTEGRITY, 0, "pack '%s' is truncated", name);
+	}
 	rc = r->be->ops->get(r->be, MV_FT_PACK, name, size - 4, tail, 4, err);
 	if (rc)
 		return rc;
@@ -527,12 +540,12 @@ int mv_repo_read_pack_header(struct mv_repo *r, const char *name, uint64_t size,
 	}
 	rc = mv_packhdr_decode(plain, plen, size - 4 - hlen, tiled_entry, &t);
 	if (rc == 0 && t.next != size - 4 - hlen)
-		rc = -1;
-	if (rc == -1)
+		rc = MV_FMT_MALFORMED;
+	if (rc == MV_FMT_MALFORMED)
 		rc = mv_error_set(err, MV_ERR_INTEGRITY, 0, "pack '%s' has a malformed header",
 		                  name);
-	else if (rc == MV_ERR_NOMEM)
-		rc = mv_error_set(err, rc, 0, "out of memory");
+	else if (rc)
+		rc = mv_error_set(err, rc, 0, "pack '%s' header: %s", name, mv_strerror(rc));
 out:
 	free(hdr);
 	return rc;
@@ -556,10 +569,11 @@ static int scan_pack(void *arg, const char *name, uint64_t size)
 	if (mv_index_find_pack(r->index, id) != MV_PACK_NONE)
 		return 0;
 	uint32_t pn;
-	if (mv_index_add_pack(r->index, id, &pn))
-		return mv_error_set(o->err, MV_ERR_NOMEM, 0, "out of memory");
+	int rc = mv_index_add_pack(r->index, id, &pn);
+	if (rc)
+		return mv_error_set(o->err, rc, 0, "%s", mv_strerror(rc));
 	struct hdr_state h = {r->index, pn};
-	int rc = mv_repo_read_pack_header(r, name, size, add_hdr_entry, &h, &e);
+	rc = mv_repo_read_pack_header(r, name, size, add_hdr_entry, &h, &e);
 	if (rc == MV_ERR_NOMEM)
 		return mv_error_set(o->err, rc, 0, "out of memory");
 	if (rc) {
@@ -599,8 +613,11 @@ int mv_repo_load_index(struct mv_repo *r, int scan_orphans, size_t *damaged, str
 		size_t len;
 		struct mv_error e = {0};
 		rc = mv_repo_load_object(r, MV_FT_INDEX, MV_T_INDEX, names[i], &p, &len, &e);
-		if (rc == MV_ERR_NOMEM) {
-			mv_error_set(err, rc, 0, "%s", e.msg);
+		if (rc && rc != MV_ERR_INTEGRITY && rc != MV_ERR_NOTFOUND) {
+			/* out of memory, an I/O error: not damage, and not to be
+			 * passed over */
+			if (err)
+				*err = e;
 			goto out;
 		}
 		if (rc) {
@@ -610,13 +627,12 @@ int mv_repo_load_index(struct mv_repo *r, int scan_orphans, size_t *damaged, str
 		}
 		rc = mv_index_decode(p, len, add_entry, r);
 		free(p);
-		if (rc == MV_ERR_NOMEM) {
-			mv_error_set(err, rc, 0, "out of memory");
-			goto out;
-		}
-		if (rc) {
+		if (rc == MV_FMT_MALFORMED) {
 			bad++;
 			mv_error_set(err, MV_ERR_INTEGRITY, 0, "index '%s' is malformed", names[i]);
+		} else if (rc) { /* out of memory, too many blobs */
+			mv_error_set(err, rc, 0, "index '%s': %s", names[i], mv_strerror(rc));
+			goto out;
 		}
 	}
 	rc = 0;
@@ -701,8 +717,14 @@ int mv_repo_snapshots(struct mv_repo *r, struct mv_snapshot **out, size_t *n, si
 		size_t len;
 		struct mv_error e = {0};
 		rc = mv_repo_load_object(r, MV_FT_SNAPSHOT, MV_T_SNAPSHOT, names[i], &p, &len, &e);
-		if (rc == MV_ERR_NOMEM)
-			goto nomem;
+		if (rc && rc != MV_ERR_INTEGRITY && rc != MV_ERR_NOTFOUND) {
+			/* out of memory, an I/O error: not damage */
+			free(names);
+			mv_snapshots_free(s, k);
+			if (err)
+				*err = e;
+			return rc;
+		}
 		if (rc) {
 			bad++;
 			mv_error_set(err, rc, 0, "%s", e.msg);
@@ -710,7 +732,7 @@ int mv_repo_snapshots(struct mv_repo *r, struct mv_snapshot **out, size_t *n, si
 		}
 		rc = mv_snapshot_decode(p, len, &s[k]);
 		free(p);
-		if (rc == -2)
+		if (rc == MV_FMT_NOMEM)
 			goto nomem;
 		if (rc) {
 			bad++;

@@ -27,9 +27,9 @@ static int read_tree_blob(struct mv_repo *r, struct mv_blob_ctx *ctx, const uint
 		rc = mv_tree_parts_decode(p, n, parts);
 	else
 		rc = mv_tree_decode(p, n, t);
-	if (rc == -2)
-		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
-	return rc ? malformed(id, err) : 0;
+	if (rc == MV_FMT_MALFORMED)
+		return malformed(id, err);
+	return rc ? mv_error_set(err, rc, 0, "%s", mv_strerror(rc)) : 0;
 }
 
 /* Replaces the part in memory by the next one: not empty, its names after
@@ -140,10 +140,11 @@ int mv_repo_load_tree(struct mv_repo *r, struct mv_blob_ctx *ctx, const uint8_t 
 	while ((rc = fill(&c, err)) == 1) {
 		/* a split tree: the part's nodes move to t */
 		for (; c.pos < c.cur.count; c.pos++) {
-			if (mv_tree_add(t, &c.cur.nodes[c.pos]) < 0) {
+			rc = mv_tree_add(t, &c.cur.nodes[c.pos]);
+			if (rc) {
 				/* the nodes already moved belong to t alone */
 				memset(c.cur.nodes, 0, c.pos * sizeof(*c.cur.nodes));
-				rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+				rc = mv_error_set(err, rc, 0, "%s", mv_strerror(rc));
 				goto out;
 			}
 		}

@@ -23,7 +23,7 @@ uint8_t *mv_wbuf_reserve(struct mv_wbuf *w, size_t n)
 	if (w->failed)
 		return NULL;
 	if (n > w->max || w->len > w->max - n) {
-		w->failed = 1;
+		w->failed = MV_FMT_LIMIT;
 		return NULL;
 	}
 	if (w->len + n > w->cap) {
@@ -32,7 +32,7 @@ uint8_t *mv_wbuf_reserve(struct mv_wbuf *w, size_t n)
 			ncap = ncap > w->max / 2 ? w->max : ncap * 2;
 		uint8_t *nd = realloc(w->data, ncap);
 		if (!nd) {
-			w->failed = 1;
+			w->failed = MV_FMT_NOMEM;
 			return NULL;
 		}
 		w->data = nd;
@@ -83,7 +83,7 @@ void mv_wbuf_i64(struct mv_wbuf *w, int64_t v)
 void mv_wbuf_str16(struct mv_wbuf *w, const void *p, size_t n)
 {
 	if (n > 0xffff) {
-		w->failed = 1;
+		mv_wbuf_fail(w, MV_FMT_LIMIT);
 		return;
 	}
 	mv_wbuf_u16(w, (uint16_t)n);

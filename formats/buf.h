@@ -1,22 +1,34 @@
 /* Bounded little-endian byte writer and reader over memory buffers.
  *
- * The writer grows up to a cap and records failure (out of memory, cap
- * reached) in a sticky flag; the reader never reads past its end and records
- * an overrun in a sticky flag, returning zeros. Callers check the flag once at
- * the end (or inside loops that depend on decoded counts). */
+ * The writer grows up to a cap and records its first failure in a sticky
+ * code (formats/fmt_err.h): MV_FMT_NOMEM (allocation failed), MV_FMT_LIMIT
+ * (the cap, or a length limit of the format, was reached), MV_FMT_MALFORMED
+ * (an encoder was given something its format cannot represent); a caller
+ * passes that code up as it is. The reader never reads past its end and
+ * records an overrun in a sticky flag, returning zeros. Callers check
+ * `failed` once at the end (or inside loops that depend on decoded counts). */
 #ifndef MV_BUF_H
 #define MV_BUF_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "formats/fmt_err.h"
+
 struct mv_wbuf {
 	uint8_t *data;
 	size_t len;
 	size_t cap;
 	size_t max; /* hard cap on len */
-	int failed;
+	int failed; /* 0, or the first failure's MV_FMT_* code (negative) */
 };
+
+/* Records a failure (the first one stays). */
+static inline void mv_wbuf_fail(struct mv_wbuf *w, int code)
+{
+	if (!w->failed)
+		w->failed = code;
+}
 
 void mv_wbuf_init(struct mv_wbuf *w, size_t max);
 /* Frees the buffer and resets it (keeping max). */

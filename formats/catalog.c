@@ -151,7 +151,7 @@ void mv_catalog_encode_begin(struct mv_wbuf *w)
 void mv_catalog_encode_rec(struct mv_wbuf *w, const struct mv_catalog_rec *rec)
 {
 	if (!rec_valid(rec)) {
-		w->failed = 1;
+		mv_wbuf_fail(w, MV_FMT_MALFORMED);
 		return;
 	}
 	uint8_t *p = mv_wbuf_reserve(w, mv_catalog_rec_len(rec));
@@ -166,7 +166,7 @@ void mv_catalog_encode_rec(struct mv_wbuf *w, const struct mv_catalog_rec *rec)
 		mv_wbuf_str16(&v, rec->field[f], rec->field_len[f]);
 	mv_wbuf_u64(&v, rec->pixel_offset);
 	if (v.failed || v.len != v.max)
-		w->failed = 1;
+		mv_wbuf_fail(w, v.failed ? v.failed : MV_FMT_MALFORMED);
 }
 
 void mv_catalog_encode_end(struct mv_wbuf *w, uint32_t count)
@@ -174,7 +174,7 @@ void mv_catalog_encode_end(struct mv_wbuf *w, uint32_t count)
 	if (w->failed)
 		return;
 	if (count > MV_CATALOG_MAX_ENTRIES || w->len < HDR_LEN) {
-		w->failed = 1;
+		w->failed = count > MV_CATALOG_MAX_ENTRIES ? MV_FMT_LIMIT : MV_FMT_MALFORMED;
 		return;
 	}
 	mv_put_u32(w->data + 1, count);
@@ -185,7 +185,7 @@ int mv_catalog_iter_init(struct mv_catalog_iter *it, const uint8_t *p, size_t le
 	memset(it, 0, sizeof(*it));
 	if (len && !p) {
 		it->r.failed = 1;
-		return -1;
+		return MV_FMT_MALFORMED;
 	}
 	mv_rbuf_init(&it->r, p, len);
 	uint8_t version = mv_rbuf_u8(&it->r);
@@ -193,7 +193,7 @@ int mv_catalog_iter_init(struct mv_catalog_iter *it, const uint8_t *p, size_t le
 	if (it->r.failed || version != MV_CATALOG_VERSION || count > MV_CATALOG_MAX_ENTRIES ||
 	    count > mv_rbuf_left(&it->r) / ENTRY_MIN) {
 		it->r.failed = 1;
-		return -1;
+		return MV_FMT_MALFORMED;
 	}
 	it->count = count;
 	return 0;
@@ -215,11 +215,11 @@ int mv_catalog_iter_next(struct mv_catalog_iter *it, struct mv_catalog_rec *rec)
 	struct mv_rbuf *r = &it->r;
 
 	if (r->failed)
-		return -1;
+		return MV_FMT_MALFORMED;
 	if (it->done == it->count) {
 		if (mv_rbuf_left(r) != 0) {
 			r->failed = 1;
-			return -1;
+			return MV_FMT_MALFORMED;
 		}
 		return 0;
 	}
@@ -245,7 +245,7 @@ int mv_catalog_iter_next(struct mv_catalog_iter *it, struct mv_catalog_rec *rec)
 	return 1;
 bad:
 	r->failed = 1;
-	return -1;
+	return MV_FMT_MALFORMED;
 }
 
 int mv_catalog_check(const uint8_t *p, size_t len, uint32_t *count)
@@ -256,11 +256,11 @@ int mv_catalog_check(const uint8_t *p, size_t len, uint32_t *count)
 
 	*count = 0;
 	if (mv_catalog_iter_init(&it, p, len))
-		return -1;
+		return MV_FMT_MALFORMED;
 	while ((rc = mv_catalog_iter_next(&it, &rec)) == 1)
 		;
 	if (rc < 0)
-		return -1;
+		return MV_FMT_MALFORMED;
 	*count = it.count;
 	return 0;
 }

@@ -13,6 +13,7 @@
 
 #include "formats/buf.h"
 #include "formats/dicom.h"
+#include "formats/fmt_err.h"
 
 #define MV_CATALOG_VERSION     1u
 #define MV_CATALOG_MAX_ENTRIES 1000000u /* entries per payload */
@@ -103,15 +104,15 @@ struct mv_catalog_iter {
 
 /* Starts decoding a payload: checks the version and that the count is
  * within MV_CATALOG_MAX_ENTRIES and what the input can hold. Returns 0 or
- * -1 malformed. p must stay valid while the iterator is used. */
+ * MV_FMT_MALFORMED. p must stay valid while the iterator is used. */
 int mv_catalog_iter_init(struct mv_catalog_iter *it, const uint8_t *p, size_t len);
 /* Decodes the next entry into rec. Returns 1, 0 at the end (after checking
- * that no bytes follow the last entry), or -1 malformed (every later call
- * returns -1 too). */
+ * that no bytes follow the last entry), or MV_FMT_MALFORMED (every later
+ * call returns it too). */
 int mv_catalog_iter_next(struct mv_catalog_iter *it, struct mv_catalog_rec *rec);
 
 /* Decodes a whole payload, only to validate it; *count gets the number of
- * entries. Returns 0 or -1 malformed. */
+ * entries. Returns 0 or MV_FMT_MALFORMED. */
 int mv_catalog_check(const uint8_t *p, size_t len, uint32_t *count);
 
 #endif

@@ -22,10 +22,10 @@ static int get_name(struct mv_rbuf *r, char *out, size_t cap)
 	size_t n;
 	const uint8_t *p = mv_rbuf_str16(r, &n);
 	if (!p || n == 0 || n >= cap)
-		return -1;
+		return MV_FMT_MALFORMED;
 	for (size_t i = 0; i < n; i++)
 		if (p[i] < 0x21 || p[i] > 0x7e)
-			return -1;
+			return MV_FMT_MALFORMED;
 	memcpy(out, p, n);
 	out[n] = '\0';
 	return 0;
@@ -36,33 +36,33 @@ int mv_config_decode(const uint8_t *p, size_t len, uint32_t max_version, struct 
 	struct mv_rbuf r;
 	memset(c, 0, sizeof(*c));
 	if (len < 8 + MV_CONFIG_MAC_LEN || len > MV_CONFIG_MAX)
-		return -1;
+		return MV_FMT_MALFORMED;
 	mv_rbuf_init(&r, p, len - MV_CONFIG_MAC_LEN);
 	const uint8_t *magic = mv_rbuf_get(&r, 8);
 	if (!magic || memcmp(magic, MV_CONFIG_MAGIC, 8))
-		return -1;
+		return MV_FMT_MALFORMED;
 	c->version = mv_rbuf_u32(&r);
 	c->incompat = mv_rbuf_u32(&r);
 	c->compat = mv_rbuf_u32(&r);
 	if (r.failed)
-		return -1;
+		return MV_FMT_MALFORMED;
 	if (c->version == 0)
-		return -1;
+		return MV_FMT_MALFORMED;
 	if (c->version > max_version || c->incompat)
-		return -2;
+		return MV_FMT_VERSION;
 	const uint8_t *id = mv_rbuf_get(&r, 32);
 	if (!id)
-		return -1;
+		return MV_FMT_MALFORMED;
 	memcpy(c->repo_id, id, 32);
 	if (get_name(&r, c->chunker, sizeof(c->chunker)))
-		return -1;
+		return MV_FMT_MALFORMED;
 	c->chunk_min = mv_rbuf_u32(&r);
 	c->chunk_avg = mv_rbuf_u32(&r);
 	c->chunk_max = mv_rbuf_u32(&r);
 	if (get_name(&r, c->encoding, sizeof(c->encoding)))
-		return -1;
+		return MV_FMT_MALFORMED;
 	c->pack_target = mv_rbuf_u32(&r);
 	if (r.failed || mv_rbuf_left(&r) != 0)
-		return -1;
+		return MV_FMT_MALFORMED;
 	return 0;
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "formats/buf.h"
+#include "formats/fmt_err.h"
 
 #define MV_CONFIG_MAGIC   "MEDVAULT"
 #define MV_CONFIG_MAC_LEN 32
@@ -26,10 +27,10 @@ struct mv_config_fields {
 void mv_config_encode(const struct mv_config_fields *c, struct mv_wbuf *w);
 
 /* Decodes p[0..len) where the last 32 bytes are the MAC (not checked here).
- * Returns 0; -1 malformed (bad magic, names not printable ASCII or too long,
- * trailing bytes); -2 when the version is newer than max_version or an
- * incompatible feature bit is set (c->version and c->incompat are filled so
- * that the caller can say which). */
+ * Returns 0; MV_FMT_MALFORMED (bad magic, version 0, names not printable
+ * ASCII or too long, trailing bytes); MV_FMT_VERSION when the version is
+ * newer than max_version or an incompatible feature bit is set (c->version
+ * and c->incompat are filled so that the caller can say which). */
 int mv_config_decode(const uint8_t *p, size_t len, uint32_t max_version,
                      struct mv_config_fields *c);
 

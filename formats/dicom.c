@@ -13,7 +13,6 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "core/err.h"
 #include "formats/dicom_charset.h"
 
 #define TAG(g, e) ((uint32_t)(g) << 16 | (uint32_t)(e))
@@ -411,7 +410,7 @@ static void sniff(struct parse *ps)
 
 /* Walks the deflated data set in in[0..len), inflating more as the walk
  * needs it, up to MV_DICOM_INFLATE_MAX. Returns the walk's result, or
- * MV_ERR_NOMEM; on W_NEED, ps->need is a length of the caller's buffer. */
+ * MV_FMT_NOMEM; on W_NEED, ps->need is a length of the caller's buffer. */
 static int walk_deflated(struct parse *ps, const uint8_t *in, size_t len, size_t buf_len)
 {
 	z_stream z;
@@ -422,7 +421,7 @@ static int walk_deflated(struct parse *ps, const uint8_t *in, size_t len, size_t
 
 	memset(&z, 0, sizeof(z));
 	if (inflateInit2(&z, -15) != Z_OK)
-		return MV_ERR_NOMEM;
+		return MV_FMT_NOMEM;
 	z.next_in = in;
 	for (;;) {
 		size_t ncap = cap ? cap * 4 : INFLATE_0;
@@ -430,7 +429,7 @@ static int walk_deflated(struct parse *ps, const uint8_t *in, size_t len, size_t
 			ncap = MV_DICOM_INFLATE_MAX;
 		uint8_t *t = realloc(o, ncap);
 		if (!t) {
-			rc = MV_ERR_NOMEM;
+			rc = MV_FMT_NOMEM;
 			goto out;
 		}
 		o = t;
@@ -447,7 +446,7 @@ static int walk_deflated(struct parse *ps, const uint8_t *in, size_t len, size_t
 			if (zr == Z_STREAM_END)
 				ended = 1;
 			else if (zr == Z_MEM_ERROR) {
-				rc = MV_ERR_NOMEM;
+				rc = MV_FMT_NOMEM;
 				goto out;
 			} else if (zr == Z_BUF_ERROR) {
 				break; /* no progress possible */

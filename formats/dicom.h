@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "formats/fmt_err.h"
+
 /* Maximum nesting of undefined-length sequences followed. */
 #define MV_DICOM_MAX_DEPTH 32
 /* Maximum inflated bytes of a deflated data set examined (decompression
@@ -70,7 +72,8 @@ struct mv_dicom_info {
  *
  * Returns 1 when the bytes are DICOM: *out is filled as far as readable and
  * out->flags tells what went wrong; 0 when they are not DICOM (out cleared);
- * MV_ERR_NOMEM when an allocation failed.
+ * MV_FMT_NOMEM when an allocation failed. Malformed bytes are not an
+ * error: they set MV_DICOM_F_MALFORMED.
  *
  * need_more (may be NULL) is set to 0, or, when the header continues past
  * len and file_size says more bytes exist, to a larger prefix length (at

@@ -25,19 +25,19 @@ static void read_entry(struct mv_rbuf *r, struct mv_index_entry *e)
 }
 
 /* Checks one entry against the previous one's end (*end) and, when
- * check_data is set, against data_len. Updates *end. Returns 0 or -1. */
+ * check_data is set, against data_len. Updates *end. Returns 0 or MV_FMT_MALFORMED. */
 static int check_entry(const struct mv_index_entry *e, uint64_t *end, int check_data,
                        uint64_t data_len)
 {
 	if (e->type < MV_INDEX_TYPE_MIN || e->type > MV_INDEX_TYPE_MAX)
-		return -1;
+		return MV_FMT_MALFORMED;
 	if (e->length < MV_SEALED_MIN_LEN || e->raw_length > MV_INDEX_MAX_RAW)
-		return -1;
+		return MV_FMT_MALFORMED;
 	if ((uint64_t)e->offset < *end)
-		return -1;
+		return MV_FMT_MALFORMED;
 	uint64_t stop = (uint64_t)e->offset + e->length; /* cannot overflow */
 	if (check_data && stop > data_len)
-		return -1;
+		return MV_FMT_MALFORMED;
 	*end = stop;
 	return 0;
 }
@@ -46,13 +46,13 @@ static int check_entry(const struct mv_index_entry *e, uint64_t *end, int check_
 static int check_entries(struct mv_rbuf *r, uint32_t count, int check_data, uint64_t data_len)
 {
 	if (count > mv_rbuf_left(r) / MV_INDEX_ENTRY_LEN)
-		return -1;
+		return MV_FMT_MALFORMED;
 	uint64_t end = 0;
 	for (uint32_t i = 0; i < count; i++) {
 		struct mv_index_entry e;
 		read_entry(r, &e);
 		if (r->failed || check_entry(&e, &end, check_data, data_len))
-			return -1;
+			return MV_FMT_MALFORMED;
 	}
 	return 0;
 }
@@ -80,9 +80,12 @@ static void write_entry(struct mv_wbuf *w, const struct mv_index_entry *e)
 
 void mv_packhdr_encode(const struct mv_index_entry *e, size_t n, struct mv_wbuf *w)
 {
-	if (n > (MV_PACKHDR_MAX - 4) / MV_INDEX_ENTRY_LEN || (n && !e) ||
-	    !encode_entries_ok(e, n)) {
-		w->failed = 1;
+	if (n > (MV_PACKHDR_MAX - 4) / MV_INDEX_ENTRY_LEN) {
+		mv_wbuf_fail(w, MV_FMT_LIMIT);
+		return;
+	}
+	if ((n && !e) || !encode_entries_ok(e, n)) {
+		mv_wbuf_fail(w, MV_FMT_MALFORMED);
 		return;
 	}
 	mv_wbuf_u32(w, (uint32_t)n);
@@ -96,11 +99,11 @@ int mv_packhdr_decode(const uint8_t *p, size_t len, uint64_t data_len,
 	struct mv_rbuf r;
 
 	if (len > MV_PACKHDR_MAX || (len && !p))
-		return -1;
+		return MV_FMT_MALFORMED;
 	mv_rbuf_init(&r, p, len);
 	uint32_t count = mv_rbuf_u32(&r);
 	if (r.failed || check_entries(&r, count, 1, data_len) || mv_rbuf_left(&r) != 0)
-		return -1;
+		return MV_FMT_MALFORMED;
 
 	mv_rbuf_init(&r, p, len);
 	(void)mv_rbuf_u32(&r);
@@ -117,13 +120,17 @@ int mv_packhdr_decode(const uint8_t *p, size_t len, uint64_t data_len,
 void mv_index_encode(const struct mv_index_pack *packs, size_t npacks, struct mv_wbuf *w)
 {
 	if (npacks > UINT32_MAX || (npacks && !packs)) {
-		w->failed = 1;
+		mv_wbuf_fail(w, npacks > UINT32_MAX ? MV_FMT_LIMIT : MV_FMT_MALFORMED);
 		return;
 	}
 	for (size_t i = 0; i < npacks; i++) {
-		if (packs[i].count > UINT32_MAX || (packs[i].count && !packs[i].entries) ||
+		if (packs[i].count > UINT32_MAX) {
+			mv_wbuf_fail(w, MV_FMT_LIMIT);
+			return;
+		}
+		if ((packs[i].count && !packs[i].entries) ||
 		    !encode_entries_ok(packs[i].entries, packs[i].count)) {
-			w->failed = 1;
+			mv_wbuf_fail(w, MV_FMT_MALFORMED);
 			return;
 		}
 	}
@@ -143,19 +150,19 @@ int mv_index_decode(const uint8_t *p, size_t len,
 	struct mv_rbuf r;
 
 	if (len && !p)
-		return -1;
+		return MV_FMT_MALFORMED;
 	mv_rbuf_init(&r, p, len);
 	uint32_t npacks = mv_rbuf_u32(&r);
 	if (r.failed || npacks > mv_rbuf_left(&r) / INDEX_PACK_MIN_LEN)
-		return -1;
+		return MV_FMT_MALFORMED;
 	for (uint32_t i = 0; i < npacks; i++) {
 		(void)mv_rbuf_get(&r, 32);
 		uint32_t count = mv_rbuf_u32(&r);
 		if (r.failed || check_entries(&r, count, 0, 0))
-			return -1;
+			return MV_FMT_MALFORMED;
 	}
 	if (mv_rbuf_left(&r) != 0)
-		return -1;
+		return MV_FMT_MALFORMED;
 
 	mv_rbuf_init(&r, p, len);
 	(void)mv_rbuf_u32(&r);
@@ -166,7 +173,7 @@ int mv_index_decode(const uint8_t *p, size_t len,
 			struct mv_index_entry e;
 			read_entry(&r, &e);
 			if (r.failed || !id)
-				return -1; /* unreachable: validated above */
+				return MV_FMT_MALFORMED; /* unreachable: validated above */
 			int rc = cb ? cb(arg, id, &e) : 0;
 			if (rc)
 				return rc;

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "formats/buf.h"
+#include "formats/fmt_err.h"
 
 #define MV_INDEX_ENTRY_LEN 45
 #define MV_PACKHDR_MAX     (16u << 20)
@@ -38,8 +39,10 @@ void mv_packhdr_encode(const struct mv_index_entry *e, size_t n, struct mv_wbuf 
  * above, and that no byte follows the last entry. The whole payload is
  * validated before the first cb call: malformed input never reaches cb.
  * cb returning non-zero stops decoding and that value is returned; cb may
- * be NULL (validate only). Returns 0, the cb's value, or -1 for malformed
- * input (including len > MV_PACKHDR_MAX). Allocates nothing. */
+ * be NULL (validate only). Returns 0, the cb's value, or MV_FMT_MALFORMED
+ * (including len > MV_PACKHDR_MAX). Allocates nothing. The cb's value is
+ * passed through unchanged (a cb may return MV_FMT_MALFORMED itself for an
+ * entry it finds malformed, or any code of core/err.h). */
 int mv_packhdr_decode(const uint8_t *p, size_t len, uint64_t data_len,
                       int (*cb)(void *arg, const struct mv_index_entry *e), void *arg);
 
@@ -56,7 +59,7 @@ void mv_index_encode(const struct mv_index_pack *packs, size_t npacks, struct mv
  * Each pack's entries follow the pack header rules (ordering, types,
  * lengths; data_len is unknown here and not checked); trailing bytes are
  * malformed. Validated whole before the first cb call, as above; cb may be
- * NULL. Returns 0, the cb's non-zero value, or -1 for malformed input. */
+ * NULL. Returns 0, the cb's non-zero value, or MV_FMT_MALFORMED. */
 int mv_index_decode(const uint8_t *p, size_t len,
                     int (*cb)(void *arg, const uint8_t pack_id[32], const struct mv_index_entry *e),
                     void *arg);

@@ -122,14 +122,14 @@ int mv_procnet_parse_line(const char *line, size_t len, int family, enum mv_proc
 
 	memset(out, 0, sizeof(*out));
 	if ((family != 4 && family != 6) || len > MV_PROCNET_LINE_MAX)
-		return -1;
+		return MV_FMT_MALFORMED;
 	n = split(line, len, f);
 	if (n == 0)
 		return 0;
 	if (f[0].len == 2 && memcmp(f[0].p, "sl", 2) == 0)
 		return 0;
 	if (n < FIELDS)
-		return -1;
+		return MV_FMT_MALFORMED;
 	/* "12:" slot number */
 	if (f[0].len < 2 || f[0].p[f[0].len - 1] != ':' ||
 	    parse_dec(f[0].p, f[0].len - 1, UINT64_MAX, &v) != 0)
@@ -152,7 +152,7 @@ int mv_procnet_parse_line(const char *line, size_t len, int family, enum mv_proc
 	return 1;
 bad:
 	memset(out, 0, sizeof(*out));
-	return -1;
+	return MV_FMT_MALFORMED;
 }
 
 int mv_procnet_parse(const char *buf, size_t len, int final, int family,

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "formats/fmt_err.h"
+
 /* Lines longer than this are malformed (real ones are about 150 bytes). */
 #define MV_PROCNET_LINE_MAX 1024u
 
@@ -53,7 +55,7 @@ struct mv_procnet_entry {
  * looked at.
  * family is 4 or 6 (the file it came from). Returns 1 with *out filled,
  * 0 for the header line ("  sl  local_address ...") or a blank line,
- * -1 when malformed (*out zeroed). Never reads past line[len). */
+ * MV_FMT_MALFORMED (*out zeroed). Never reads past line[len). */
 int mv_procnet_parse_line(const char *line, size_t len, int family, enum mv_procnet_order order,
                           struct mv_procnet_entry *out) __attribute__((nonnull(5)));
 

@@ -49,7 +49,7 @@ static void put_str(struct mv_wbuf *w, const char *str)
 {
 	size_t n = str ? strlen(str) : 0;
 	if (n > STR16_MAX) {
-		w->failed = 1;
+		mv_wbuf_fail(w, MV_FMT_LIMIT);
 		return;
 	}
 	mv_wbuf_str16(w, str ? str : "", n);
@@ -58,7 +58,7 @@ static void put_str(struct mv_wbuf *w, const char *str)
 static void put_list(struct mv_wbuf *w, char *const *list, uint32_t n)
 {
 	if (n > MV_SNAP_MAX_LIST || (n && !list)) {
-		w->failed = 1;
+		mv_wbuf_fail(w, n > MV_SNAP_MAX_LIST ? MV_FMT_LIMIT : MV_FMT_MALFORMED);
 		return;
 	}
 	mv_wbuf_u32(w, n);
@@ -84,7 +84,7 @@ void mv_snapshot_encode(const struct mv_snapshot *s, struct mv_wbuf *w)
 	for (int i = 0; i < SUMMARY_FIELDS; i++)
 		mv_wbuf_u64(w, sum[i]);
 	if (s->nerrors > MV_SNAP_MAX_LIST || (s->nerrors && !s->errors)) {
-		w->failed = 1;
+		mv_wbuf_fail(w, s->nerrors > MV_SNAP_MAX_LIST ? MV_FMT_LIMIT : MV_FMT_MALFORMED);
 		return;
 	}
 	mv_wbuf_u32(w, s->nerrors);
@@ -95,7 +95,8 @@ void mv_snapshot_encode(const struct mv_snapshot *s, struct mv_wbuf *w)
 	/* optional trailing section: written only when there is a catalog */
 	if (s->ncatalog) {
 		if (s->ncatalog > MV_SNAP_MAX_LIST || !s->catalog) {
-			w->failed = 1;
+			mv_wbuf_fail(w, s->ncatalog > MV_SNAP_MAX_LIST ? MV_FMT_LIMIT
+			                                               : MV_FMT_MALFORMED);
 			return;
 		}
 		mv_wbuf_u32(w, s->ncatalog);
@@ -103,8 +104,9 @@ void mv_snapshot_encode(const struct mv_snapshot *s, struct mv_wbuf *w)
 	}
 }
 
-/* Reads a str16 into a malloc'd NUL-terminated copy. Returns 0, -1
- * (truncated, or the string holds a NUL byte) or -2 (out of memory). */
+/* Reads a str16 into a malloc'd NUL-terminated copy. Returns 0,
+ * MV_FMT_MALFORMED (truncated, or the string holds a NUL byte) or
+ * MV_FMT_NOMEM. */
 static int get_str(struct mv_rbuf *r, char **out)
 {
 	size_t n;
@@ -112,10 +114,10 @@ static int get_str(struct mv_rbuf *r, char **out)
 
 	*out = NULL;
 	if (!p || (n && memchr(p, '\0', n)))
-		return -1;
+		return MV_FMT_MALFORMED;
 	char *d = malloc(n + 1);
 	if (!d)
-		return -2;
+		return MV_FMT_NOMEM;
 	if (n)
 		memcpy(d, p, n);
 	d[n] = '\0';
@@ -129,7 +131,7 @@ static int get_count(struct mv_rbuf *r, size_t min_item, uint32_t *out)
 {
 	uint32_t n = mv_rbuf_u32(r);
 	if (r->failed || n > MV_SNAP_MAX_LIST || n > mv_rbuf_left(r) / min_item)
-		return -1;
+		return MV_FMT_MALFORMED;
 	*out = n;
 	return 0;
 }
@@ -141,12 +143,12 @@ static int get_list(struct mv_rbuf *r, char ***list, uint32_t *count)
 	uint32_t n;
 
 	if (get_count(r, 2, &n))
-		return -1;
+		return MV_FMT_MALFORMED;
 	if (!n)
 		return 0;
 	*list = calloc(n, sizeof(**list));
 	if (!*list)
-		return -2;
+		return MV_FMT_NOMEM;
 	for (uint32_t i = 0; i < n; i++) {
 		int rc = get_str(r, &(*list)[i]);
 		if (rc)
@@ -161,12 +163,12 @@ static int get_errors(struct mv_rbuf *r, struct mv_snapshot *s)
 	uint32_t n;
 
 	if (get_count(r, 4, &n))
-		return -1;
+		return MV_FMT_MALFORMED;
 	if (!n)
 		return 0;
 	s->errors = calloc(n, sizeof(*s->errors));
 	if (!s->errors)
-		return -2;
+		return MV_FMT_NOMEM;
 	for (uint32_t i = 0; i < n; i++) {
 		/* Count the entry first: release frees its NULL or set members. */
 		s->nerrors = i + 1;
@@ -181,14 +183,14 @@ static int get_errors(struct mv_rbuf *r, struct mv_snapshot *s)
 
 int mv_snapshot_decode(const uint8_t *p, size_t len, struct mv_snapshot *s)
 {
-	int rc = -1;
+	int rc = MV_FMT_MALFORMED;
 	struct mv_rbuf r;
 	uint64_t sum[SUMMARY_FIELDS];
 	const uint8_t *b;
 
 	memset(s, 0, sizeof(*s));
 	if (len && !p)
-		return -1;
+		return MV_FMT_MALFORMED;
 	mv_rbuf_init(&r, p, len);
 	uint8_t version = mv_rbuf_u8(&r);
 	s->time_ns = mv_rbuf_i64(&r);
@@ -197,7 +199,7 @@ int mv_snapshot_decode(const uint8_t *p, size_t len, struct mv_snapshot *s)
 	if ((rc = get_str(&r, &s->host)) || (rc = get_str(&r, &s->user)) ||
 	    (rc = get_list(&r, &s->paths, &s->npaths)) || (rc = get_list(&r, &s->tags, &s->ntags)))
 		goto fail;
-	rc = -1;
+	rc = MV_FMT_MALFORMED;
 	b = mv_rbuf_get(&r, 32);
 	if (!b)
 		goto fail;
@@ -232,19 +234,19 @@ int mv_snapshot_decode(const uint8_t *p, size_t len, struct mv_snapshot *s)
 		uint32_t n = mv_rbuf_u32(&r);
 		const uint8_t *ids = mv_rbuf_get(&r, (size_t)n * 32);
 		if (n == 0 || n > MV_SNAP_MAX_LIST || !ids) {
-			rc = -1;
+			rc = MV_FMT_MALFORMED;
 			goto fail;
 		}
 		s->catalog = malloc((size_t)n * 32);
 		if (!s->catalog) {
-			rc = -2;
+			rc = MV_FMT_NOMEM;
 			goto fail;
 		}
 		memcpy(s->catalog, ids, (size_t)n * 32);
 		s->ncatalog = n;
 	}
 	if (mv_rbuf_left(&r) != 0) {
-		rc = -1;
+		rc = MV_FMT_MALFORMED;
 		goto fail;
 	}
 	return 0;
@@ -258,7 +260,7 @@ void mv_lock_encode(const struct mv_lock_info *l, struct mv_wbuf *w)
 {
 	const char *nul = memchr(l->host, '\0', sizeof(l->host));
 	if (!nul) {
-		w->failed = 1;
+		mv_wbuf_fail(w, MV_FMT_MALFORMED);
 		return;
 	}
 	size_t n = (size_t)(nul - l->host);
@@ -276,7 +278,7 @@ int mv_lock_decode(const uint8_t *p, size_t len, struct mv_lock_info *l)
 
 	memset(l, 0, sizeof(*l));
 	if (len && !p)
-		return -1;
+		return MV_FMT_MALFORMED;
 	mv_rbuf_init(&r, p, len);
 	uint8_t version = mv_rbuf_u8(&r);
 	int64_t time_ns = mv_rbuf_i64(&r);
@@ -285,7 +287,7 @@ int mv_lock_decode(const uint8_t *p, size_t len, struct mv_lock_info *l)
 	uint8_t exclusive = mv_rbuf_u8(&r);
 	if (r.failed || version != LOCK_VERSION || n >= sizeof(l->host) ||
 	    (n && memchr(host, '\0', n)) || exclusive > 1 || mv_rbuf_left(&r) != 0)
-		return -1;
+		return MV_FMT_MALFORMED;
 	l->time_ns = time_ns;
 	l->pid = pid;
 	if (n)

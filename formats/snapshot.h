@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "formats/buf.h"
+#include "formats/fmt_err.h"
 
 #define MV_SNAP_MAX_LIST 65536u
 
@@ -57,8 +58,8 @@ void mv_snapshot_encode(const struct mv_snapshot *s, struct mv_wbuf *w);
  * after decoding). Decoded strings are never NULL; empty lists are NULL.
  * Counts are checked against MV_SNAP_MAX_LIST and the remaining input
  * before allocating; trailing bytes and a parent flag other than 0/1 are
- * malformed. Returns 0, -1 malformed (strings containing NUL are
- * malformed), -2 out of memory. On failure s is released. */
+ * malformed. Returns 0, MV_FMT_MALFORMED (strings containing NUL are
+ * malformed too) or MV_FMT_NOMEM. On failure s is released. */
 int mv_snapshot_decode(const uint8_t *p, size_t len, struct mv_snapshot *s);
 
 struct mv_lock_info {
@@ -70,7 +71,7 @@ struct mv_lock_info {
 /* Sets w->failed when host is not NUL-terminated within its 256 bytes. */
 void mv_lock_encode(const struct mv_lock_info *l, struct mv_wbuf *w);
 /* Checks version 1, host < 256 bytes without NUL, exclusive 0 or 1, no
- * trailing bytes. Returns 0 or -1 malformed (l zeroed). */
+ * trailing bytes. Returns 0 or MV_FMT_MALFORMED (l zeroed). */
 int mv_lock_decode(const uint8_t *p, size_t len, struct mv_lock_info *l);
 
 #endif

@@ -48,17 +48,17 @@ void mv_tree_release(struct mv_tree *t)
 int mv_tree_add(struct mv_tree *t, struct mv_node *n)
 {
 	if (t->count >= MV_TREE_SPLIT_MAX_NODES)
-		return -1;
+		return MV_FMT_LIMIT;
 	if (t->count == t->cap) {
 		size_t ncap = t->cap ? t->cap * 2 : 16;
 		if (ncap > MV_TREE_SPLIT_MAX_NODES)
 			ncap = MV_TREE_SPLIT_MAX_NODES;
 		size_t bytes;
 		if (__builtin_mul_overflow(ncap, sizeof(*t->nodes), &bytes))
-			return -1;
+			return MV_FMT_NOMEM;
 		struct mv_node *nn = realloc(t->nodes, bytes);
 		if (!nn)
-			return -1;
+			return MV_FMT_NOMEM;
 		t->nodes = nn;
 		t->cap = ncap;
 	}
@@ -88,7 +88,7 @@ int mv_tree_sort(struct mv_tree *t)
 	qsort(t->nodes, t->count, sizeof(*t->nodes), node_cmp);
 	for (size_t i = 1; i < t->count; i++)
 		if (node_cmp(&t->nodes[i - 1], &t->nodes[i]) == 0)
-			return -1;
+			return MV_FMT_MALFORMED;
 	return 0;
 }
 
@@ -143,13 +143,13 @@ static int node_valid(const struct mv_node *n)
 void mv_tree_encode(const struct mv_tree *t, struct mv_wbuf *w)
 {
 	if (t->count > MV_TREE_MAX_NODES) {
-		w->failed = 1;
+		mv_wbuf_fail(w, MV_FMT_LIMIT);
 		return;
 	}
 	for (size_t i = 0; i < t->count; i++) {
 		if (!node_valid(&t->nodes[i]) ||
 		    (i && node_cmp(&t->nodes[i - 1], &t->nodes[i]) >= 0)) {
-			w->failed = 1;
+			mv_wbuf_fail(w, MV_FMT_MALFORMED);
 			return;
 		}
 	}
@@ -195,11 +195,11 @@ static uint8_t *dup_bytes(const uint8_t *p, size_t n)
 	return d;
 }
 
-/* Decodes one node into n (zeroed first). Returns 0, -1 malformed or -2 out
- * of memory; on failure n owns nothing. */
+/* Decodes one node into n (zeroed first). Returns 0, MV_FMT_MALFORMED or
+ * MV_FMT_NOMEM; on failure n owns nothing. */
 static int decode_node(struct mv_rbuf *r, struct mv_node *n)
 {
-	int rc = -1;
+	int rc = MV_FMT_MALFORMED;
 	size_t name_len, target_len;
 
 	memset(n, 0, sizeof(*n));
@@ -234,7 +234,7 @@ static int decode_node(struct mv_rbuf *r, struct mv_node *n)
 		if (nchunks) {
 			n->chunks = malloc((size_t)nchunks * 32u);
 			if (!n->chunks) {
-				rc = -2;
+				rc = MV_FMT_NOMEM;
 				goto fail;
 			}
 			memcpy(n->chunks, p, (size_t)nchunks * 32u);
@@ -258,7 +258,7 @@ static int decode_node(struct mv_rbuf *r, struct mv_node *n)
 			goto fail;
 		n->target = dup_bytes(p, target_len);
 		if (!n->target) {
-			rc = -2;
+			rc = MV_FMT_NOMEM;
 			goto fail;
 		}
 		n->target_len = (uint16_t)target_len;
@@ -269,7 +269,7 @@ static int decode_node(struct mv_rbuf *r, struct mv_node *n)
 
 	n->name = dup_bytes(name, name_len);
 	if (!n->name) {
-		rc = -2;
+		rc = MV_FMT_NOMEM;
 		goto fail;
 	}
 	n->name_len = (uint16_t)name_len;
@@ -282,12 +282,12 @@ fail:
 
 int mv_tree_decode(const uint8_t *p, size_t len, struct mv_tree *t)
 {
-	int rc = -1;
+	int rc = MV_FMT_MALFORMED;
 	struct mv_rbuf r;
 
 	mv_tree_init(t);
 	if (len && !p)
-		return -1;
+		return MV_FMT_MALFORMED;
 	mv_rbuf_init(&r, p, len);
 	uint8_t version = mv_rbuf_u8(&r);
 	uint32_t count = mv_rbuf_u32(&r);
@@ -299,7 +299,7 @@ int mv_tree_decode(const uint8_t *p, size_t len, struct mv_tree *t)
 	if (count) {
 		t->nodes = calloc(count, sizeof(*t->nodes));
 		if (!t->nodes) {
-			rc = -2;
+			rc = MV_FMT_NOMEM;
 			goto fail;
 		}
 		t->cap = count;
@@ -311,12 +311,12 @@ int mv_tree_decode(const uint8_t *p, size_t len, struct mv_tree *t)
 			goto fail;
 		t->count++;
 		if (i && node_cmp(&t->nodes[i - 1], n) >= 0) {
-			rc = -1;
+			rc = MV_FMT_MALFORMED;
 			goto fail;
 		}
 	}
 	if (mv_rbuf_left(&r) != 0) {
-		rc = -1;
+		rc = MV_FMT_MALFORMED;
 		goto fail;
 	}
 	return 0;
@@ -345,7 +345,9 @@ static int parts_valid(uint64_t nodes, uint32_t count)
 void mv_tree_parts_encode(const struct mv_tree_parts *tp, struct mv_wbuf *w)
 {
 	if (!parts_valid(tp->nodes, tp->count) || !tp->ids) {
-		w->failed = 1;
+		mv_wbuf_fail(w, tp->count > MV_TREE_MAX_PARTS || tp->nodes > MV_TREE_SPLIT_MAX_NODES
+		                    ? MV_FMT_LIMIT
+		                    : MV_FMT_MALFORMED);
 		return;
 	}
 	mv_wbuf_u8(w, TREE_SPLIT_VERSION);
@@ -359,17 +361,17 @@ int mv_tree_parts_decode(const uint8_t *p, size_t len, struct mv_tree_parts *tp)
 	struct mv_rbuf r;
 	memset(tp, 0, sizeof(*tp));
 	if (len && !p)
-		return -1;
+		return MV_FMT_MALFORMED;
 	mv_rbuf_init(&r, p, len);
 	uint8_t version = mv_rbuf_u8(&r);
 	uint64_t nodes = mv_rbuf_u64(&r);
 	uint32_t count = mv_rbuf_u32(&r);
 	if (r.failed || version != TREE_SPLIT_VERSION || !parts_valid(nodes, count) ||
 	    mv_rbuf_left(&r) != (size_t)count * 32)
-		return -1;
+		return MV_FMT_MALFORMED;
 	tp->ids = malloc((size_t)count * 32);
 	if (!tp->ids)
-		return -2;
+		return MV_FMT_NOMEM;
 	memcpy(tp->ids, mv_rbuf_get(&r, (size_t)count * 32), (size_t)count * 32);
 	tp->nodes = nodes;
 	tp->count = count;

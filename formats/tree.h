@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "formats/buf.h"
+#include "formats/fmt_err.h"
 
 /* On-disk node kinds (fixed forever). */
 enum {
@@ -67,11 +68,12 @@ void mv_tree_release(struct mv_tree *t);
 /* Frees the owned memory of one node. */
 void mv_node_release(struct mv_node *n);
 /* Appends a node (takes ownership of its owned pointers; *n is copied, not
- * cleared). The array grows by doubling. Returns 0 or -1 (out of memory, or
- * the tree already holds MV_TREE_SPLIT_MAX_NODES: ownership stays with the
- * caller). */
+ * cleared). The array grows by doubling. Returns 0, MV_FMT_NOMEM, or
+ * MV_FMT_LIMIT when the tree already holds MV_TREE_SPLIT_MAX_NODES (on
+ * failure ownership stays with the caller). */
 int mv_tree_add(struct mv_tree *t, struct mv_node *n);
-/* Sorts nodes by name (bytewise). Returns 0, or -1 if two names are equal. */
+/* Sorts nodes by name (bytewise). Returns 0, or MV_FMT_MALFORMED if two
+ * names are equal (such a tree cannot be encoded). */
 int mv_tree_sort(struct mv_tree *t);
 /* Binary search by name in a sorted tree; NULL when absent. */
 const struct mv_node *mv_tree_find(const struct mv_tree *t, const uint8_t *name, size_t len);
@@ -84,8 +86,8 @@ void mv_tree_encode(const struct mv_tree *t, struct mv_wbuf *w);
  * 1, kinds 1..7, only known flag bits, name rules (1..255 bytes, no '/', no
  * NUL, not "." or ".."), strictly increasing names, symlink targets of
  * 1..4095 bytes without NUL, counts within limits and within the input
- * (checked before allocating), no trailing bytes. Returns 0, -1 malformed,
- * -2 out of memory; t is empty on failure. */
+ * (checked before allocating), no trailing bytes. Returns 0,
+ * MV_FMT_MALFORMED or MV_FMT_NOMEM; t is empty on failure. */
 int mv_tree_decode(const uint8_t *p, size_t len, struct mv_tree *t);
 
 /* Orders two nodes by name as trees do (bytewise; a prefix first). */
@@ -107,7 +109,7 @@ struct mv_tree_parts {
  * (each part holds at least one node). */
 void mv_tree_parts_encode(const struct mv_tree_parts *tp, struct mv_wbuf *w);
 /* Decodes and validates a version 2 payload (same limits, no trailing
- * bytes). Returns 0, -1 malformed, -2 out of memory; tp is empty on
+ * bytes). Returns 0, MV_FMT_MALFORMED or MV_FMT_NOMEM; tp is empty on
  * failure. */
 int mv_tree_parts_decode(const uint8_t *p, size_t len, struct mv_tree_parts *tp);
 void mv_tree_parts_release(struct mv_tree_parts *tp); /* accepts NULL */

@@ -69,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		mv_catalog_encode_end(&w, count);
 		if (w.failed || w.len != size || memcmp(w.data, data, size))
 			abort();
-	} else if (valid || mv_catalog_iter_next(&it, &rec) != -1) {
+	} else if (valid || mv_catalog_iter_next(&it, &rec) != MV_FMT_MALFORMED) {
 		abort();
 	}
 	mv_wbuf_release(&w);

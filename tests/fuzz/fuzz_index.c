@@ -88,7 +88,7 @@ static void fuzz_packhdr(const uint8_t *p, size_t n)
 	n -= 8;
 	int rc = mv_packhdr_decode(p, n, data_len, on_hdr, &s);
 	if (rc) {
-		if (rc != -1 || s.n)
+		if (rc != MV_FMT_MALFORMED || s.n)
 			abort();
 		seen_free(&s);
 		return;
@@ -114,7 +114,7 @@ static void fuzz_index(const uint8_t *p, size_t n)
 
 	int rc = mv_index_decode(p, n, on_idx, &s);
 	if (rc) {
-		if (rc != -1 || s.n)
+		if (rc != MV_FMT_MALFORMED || s.n)
 			abort();
 		seen_free(&s);
 		return;

@@ -35,7 +35,7 @@ static void fuzz_snapshot(const uint8_t *p, size_t n)
 
 	int rc = mv_snapshot_decode(p, n, &s);
 	if (rc) {
-		if ((rc != -1 && rc != -2) || !is_zero(&s, sizeof(s)))
+		if ((rc != MV_FMT_MALFORMED && rc != MV_FMT_NOMEM) || !is_zero(&s, sizeof(s)))
 			abort();
 		return;
 	}

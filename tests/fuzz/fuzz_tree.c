@@ -34,14 +34,14 @@ static int fuzz_parts(const uint8_t *data, size_t size)
 		abort();
 	int rc = mv_tree_parts_decode(data, size, &tp);
 	if (rc) {
-		if ((rc != -1 && rc != -2) || !parts_empty(&tp))
+		if ((rc != MV_FMT_MALFORMED && rc != MV_FMT_NOMEM) || !parts_empty(&tp))
 			abort();
 		return 0;
 	}
 	if (tp.count < 2 || tp.count > MV_TREE_MAX_PARTS || tp.nodes < tp.count ||
 	    tp.nodes > MV_TREE_SPLIT_MAX_NODES || !tp.ids || size != 13u + (size_t)tp.count * 32u)
 		abort();
-	if (mv_tree_decode(data, size, &t) != -1 || t.nodes || t.count || t.cap)
+	if (mv_tree_decode(data, size, &t) != MV_FMT_MALFORMED || t.nodes || t.count || t.cap)
 		abort();
 
 	mv_wbuf_init(&w, size + 1);
@@ -70,7 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	int rc = mv_tree_decode(data, size, &t);
 	if (rc) {
-		if (rc != -1 && rc != -2)
+		if (rc != MV_FMT_MALFORMED && rc != MV_FMT_NOMEM)
 			abort();
 		if (t.nodes || t.count || t.cap) /* must be left empty */
 			abort();

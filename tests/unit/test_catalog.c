@@ -574,12 +574,12 @@ static void test_catalog__truncation_at_every_offset(void **state)
 		uint8_t *copy = malloc(n ? n : 1); /* exact size: ASan sees overreads */
 		assert_non_null(copy);
 		memcpy(copy, w.data, n);
-		assert_int_equal(mv_catalog_check(copy, n, &count), -1);
+		assert_int_equal(mv_catalog_check(copy, n, &count), MV_FMT_MALFORMED);
 		assert_int_equal(count, 0);
 		free(copy);
 	}
 	assert_int_equal(mv_catalog_check(w.data, w.len, &count), 0);
-	assert_int_equal(mv_catalog_check(NULL, 0, &count), -1);
+	assert_int_equal(mv_catalog_check(NULL, 0, &count), MV_FMT_MALFORMED);
 	mv_wbuf_release(&w);
 }
 
@@ -661,16 +661,16 @@ static void mod_path_len(struct mv_wbuf *w)
 static void test_catalog__rejects_malformed(void **state)
 {
 	(void)state;
-	assert_int_equal(check_modified(mod_version), -1);
-	assert_int_equal(check_modified(mod_count_high), -1);
-	assert_int_equal(check_modified(mod_count_low), -1);
-	assert_int_equal(check_modified(mod_count_limit), -1);
-	assert_int_equal(check_modified(mod_trailing), -1);
-	assert_int_equal(check_modified(mod_nul_path), -1);
-	assert_int_equal(check_modified(mod_nul_field), -1);
-	assert_int_equal(check_modified(mod_flags), -1);
-	assert_int_equal(check_modified(mod_order), -1);
-	assert_int_equal(check_modified(mod_path_len), -1);
+	assert_int_equal(check_modified(mod_version), MV_FMT_MALFORMED);
+	assert_int_equal(check_modified(mod_count_high), MV_FMT_MALFORMED);
+	assert_int_equal(check_modified(mod_count_low), MV_FMT_MALFORMED);
+	assert_int_equal(check_modified(mod_count_limit), MV_FMT_MALFORMED);
+	assert_int_equal(check_modified(mod_trailing), MV_FMT_MALFORMED);
+	assert_int_equal(check_modified(mod_nul_path), MV_FMT_MALFORMED);
+	assert_int_equal(check_modified(mod_nul_field), MV_FMT_MALFORMED);
+	assert_int_equal(check_modified(mod_flags), MV_FMT_MALFORMED);
+	assert_int_equal(check_modified(mod_order), MV_FMT_MALFORMED);
+	assert_int_equal(check_modified(mod_path_len), MV_FMT_MALFORMED);
 	assert_int_equal(check_modified(mod_same_path), 0);
 }
 
@@ -713,7 +713,7 @@ static void test_catalog__field_limits(void **state)
 		p[at + 1] = (uint8_t)((max + 1) >> 8);
 		p[at + 2 + max] = 'A';
 		memcpy(p + at + 2 + max + 1, w.data + at + 2 + max, w.len - at - 2 - max);
-		assert_int_equal(mv_catalog_check(p, w.len + 1, &count), -1);
+		assert_int_equal(mv_catalog_check(p, w.len + 1, &count), MV_FMT_MALFORMED);
 		free(p);
 		mv_wbuf_release(&w);
 		rec.field_len[f] = max + 1;

@@ -77,7 +77,7 @@ static int hdr_decode(struct mv_wbuf *w, uint64_t data_len)
 	struct collect c = {0};
 	assert_false(w->failed);
 	int rc = mv_packhdr_decode(w->data, w->len, data_len, collect_hdr, &c);
-	if (rc == -1)
+	if (rc == MV_FMT_MALFORMED)
 		assert_int_equal(c.n, 0); /* malformed input never reaches cb */
 	return rc;
 }
@@ -172,7 +172,7 @@ static void test_index__packhdr_empty(void **state)
 	assert_memory_equal(w.data, zero, 4);
 	assert_int_equal(mv_packhdr_decode(w.data, w.len, 0, collect_hdr, &c), 0);
 	assert_int_equal(c.n, 0);
-	assert_int_equal(mv_packhdr_decode(NULL, 0, 0, collect_hdr, &c), -1);
+	assert_int_equal(mv_packhdr_decode(NULL, 0, 0, collect_hdr, &c), MV_FMT_MALFORMED);
 	mv_wbuf_release(&w);
 }
 
@@ -185,11 +185,11 @@ static void test_index__packhdr_data_len_bound(void **state)
 	mv_packhdr_encode(sample, NSAMPLE, &w);
 	assert_int_equal(hdr_decode(&w, SAMPLE_END), 0);
 	assert_int_equal(hdr_decode(&w, SAMPLE_END + 1000), 0);
-	assert_int_equal(hdr_decode(&w, SAMPLE_END - 1), -1);
-	assert_int_equal(hdr_decode(&w, 0), -1);
+	assert_int_equal(hdr_decode(&w, SAMPLE_END - 1), MV_FMT_MALFORMED);
+	assert_int_equal(hdr_decode(&w, 0), MV_FMT_MALFORMED);
 	mv_wbuf_release(&w);
 	/* offset + length past 4 GiB neither wraps nor fits a smaller pack. */
-	assert_int_equal(hdr_one(1, 0xffffff00u, 0x200, 1, 0xffffffffu), -1);
+	assert_int_equal(hdr_one(1, 0xffffff00u, 0x200, 1, 0xffffffffu), MV_FMT_MALFORMED);
 	assert_int_equal(hdr_one(1, 0xffffff00u, 0x200, 1, 0x100000100ull), 0);
 }
 
@@ -205,7 +205,7 @@ static void test_index__packhdr_truncation_at_every_offset(void **state)
 		uint8_t *p = malloc(cut ? cut : 1);
 		assert_non_null(p);
 		memcpy(p, w.data, cut);
-		if (mv_packhdr_decode(p, cut, UINT64_MAX, collect_hdr, &c) != -1)
+		if (mv_packhdr_decode(p, cut, UINT64_MAX, collect_hdr, &c) != MV_FMT_MALFORMED)
 			fail_msg("prefix of %zu bytes accepted", cut);
 		assert_int_equal(c.n, 0);
 		free(p);
@@ -221,15 +221,15 @@ static void test_index__packhdr_trailing_garbage_rejected(void **state)
 	mv_wbuf_init(&w, WMAX);
 	mv_packhdr_encode(sample, NSAMPLE, &w);
 	mv_wbuf_u8(&w, 0);
-	assert_int_equal(hdr_decode(&w, UINT64_MAX), -1);
+	assert_int_equal(hdr_decode(&w, UINT64_MAX), MV_FMT_MALFORMED);
 	mv_wbuf_release(&w);
 	/* A count one lower than the entries present leaves 45 trailing bytes. */
 	mv_wbuf_init(&w, WMAX);
 	mv_packhdr_encode(sample, NSAMPLE, &w);
 	w.data[0] = NSAMPLE - 1;
-	assert_int_equal(hdr_decode(&w, UINT64_MAX), -1);
+	assert_int_equal(hdr_decode(&w, UINT64_MAX), MV_FMT_MALFORMED);
 	w.data[0] = NSAMPLE + 1;
-	assert_int_equal(hdr_decode(&w, UINT64_MAX), -1);
+	assert_int_equal(hdr_decode(&w, UINT64_MAX), MV_FMT_MALFORMED);
 	mv_wbuf_release(&w);
 }
 
@@ -243,7 +243,7 @@ static void test_index__packhdr_huge_count_rejected(void **state)
 		mv_wbuf_init(&w, WMAX);
 		mv_wbuf_u32(&w, counts[i]);
 		raw_entry(&w, 1, 0, 45, 1);
-		assert_int_equal(hdr_decode(&w, UINT64_MAX), -1);
+		assert_int_equal(hdr_decode(&w, UINT64_MAX), MV_FMT_MALFORMED);
 		mv_wbuf_release(&w);
 	}
 }
@@ -262,7 +262,7 @@ static void test_index__packhdr_size_cap(void **state)
 			raw_entry(&w, 1, i * 45u, 45, 1);
 		assert_false(w.failed);
 		assert_int_equal(mv_packhdr_decode(w.data, w.len, UINT64_MAX, NULL, NULL),
-		                 n == fit ? 0 : -1);
+		                 n == fit ? 0 : MV_FMT_MALFORMED);
 		mv_wbuf_release(&w);
 	}
 }
@@ -275,22 +275,22 @@ static void test_index__packhdr_entry_rules(void **state)
 	for (uint8_t t = 1; t <= 3; t++)
 		assert_int_equal(hdr_one(t, 0, 45, 1, UINT64_MAX), 0);
 	for (size_t i = 0; i < sizeof(bad_types); i++)
-		assert_int_equal(hdr_one(bad_types[i], 0, 45, 1, UINT64_MAX), -1);
+		assert_int_equal(hdr_one(bad_types[i], 0, 45, 1, UINT64_MAX), MV_FMT_MALFORMED);
 	/* Stored length: at least a sealed frame (24 + 5 + 16). */
-	assert_int_equal(hdr_one(1, 0, 44, 0, UINT64_MAX), -1);
-	assert_int_equal(hdr_one(1, 0, 0, 0, UINT64_MAX), -1);
+	assert_int_equal(hdr_one(1, 0, 44, 0, UINT64_MAX), MV_FMT_MALFORMED);
+	assert_int_equal(hdr_one(1, 0, 0, 0, UINT64_MAX), MV_FMT_MALFORMED);
 	assert_int_equal(hdr_one(1, 0, 45, 0, UINT64_MAX), 0);
 	/* Raw length: at most 64 MiB. */
 	assert_int_equal(hdr_one(1, 0, 45, 64u << 20, UINT64_MAX), 0);
-	assert_int_equal(hdr_one(1, 0, 45, (64u << 20) + 1, UINT64_MAX), -1);
-	assert_int_equal(hdr_one(1, 0, 45, 0xffffffffu, UINT64_MAX), -1);
+	assert_int_equal(hdr_one(1, 0, 45, (64u << 20) + 1, UINT64_MAX), MV_FMT_MALFORMED);
+	assert_int_equal(hdr_one(1, 0, 45, 0xffffffffu, UINT64_MAX), MV_FMT_MALFORMED);
 	/* Ordering: increasing, non-overlapping; gaps allowed. */
 	assert_int_equal(hdr_two(0, 100, 100, 45), 0);
 	assert_int_equal(hdr_two(0, 100, 500, 45), 0);
-	assert_int_equal(hdr_two(0, 100, 99, 45), -1);
-	assert_int_equal(hdr_two(0, 100, 0, 100), -1);
-	assert_int_equal(hdr_two(200, 45, 100, 45), -1);
-	assert_int_equal(hdr_two(0xffffffc0u, 0x40, 0xffffffffu, 45), -1);
+	assert_int_equal(hdr_two(0, 100, 99, 45), MV_FMT_MALFORMED);
+	assert_int_equal(hdr_two(0, 100, 0, 100), MV_FMT_MALFORMED);
+	assert_int_equal(hdr_two(200, 45, 100, 45), MV_FMT_MALFORMED);
+	assert_int_equal(hdr_two(0xffffffc0u, 0x40, 0xffffffffu, 45), MV_FMT_MALFORMED);
 }
 
 static void test_index__packhdr_callback_stops(void **state)
@@ -360,7 +360,7 @@ static int idx_decode(struct mv_wbuf *w)
 	struct collect c = {0};
 	assert_false(w->failed);
 	int rc = mv_index_decode(w->data, w->len, collect_idx, &c);
-	if (rc == -1)
+	if (rc == MV_FMT_MALFORMED)
 		assert_int_equal(c.n, 0);
 	mv_wbuf_release(w);
 	return rc;
@@ -441,7 +441,7 @@ static void test_index__index_empty(void **state)
 	mv_index_encode(NULL, 0, &w);
 	assert_int_equal(w.len, 4);
 	assert_int_equal(idx_decode(&w), 0);
-	assert_int_equal(mv_index_decode(NULL, 0, collect_idx, NULL), -1);
+	assert_int_equal(mv_index_decode(NULL, 0, collect_idx, NULL), MV_FMT_MALFORMED);
 }
 
 static void test_index__index_truncation_at_every_offset(void **state)
@@ -455,7 +455,7 @@ static void test_index__index_truncation_at_every_offset(void **state)
 		uint8_t *p = malloc(cut ? cut : 1);
 		assert_non_null(p);
 		memcpy(p, w.data, cut);
-		if (mv_index_decode(p, cut, collect_idx, &c) != -1)
+		if (mv_index_decode(p, cut, collect_idx, &c) != MV_FMT_MALFORMED)
 			fail_msg("prefix of %zu bytes accepted", cut);
 		assert_int_equal(c.n, 0);
 		free(p);
@@ -470,10 +470,10 @@ static void test_index__index_trailing_garbage_rejected(void **state)
 
 	make_index(&w);
 	mv_wbuf_u8(&w, 0);
-	assert_int_equal(idx_decode(&w), -1);
+	assert_int_equal(idx_decode(&w), MV_FMT_MALFORMED);
 	make_index(&w);
 	mv_wbuf_put(&w, (const uint8_t[36]){0}, 36); /* looks like an empty pack */
-	assert_int_equal(idx_decode(&w), -1);
+	assert_int_equal(idx_decode(&w), MV_FMT_MALFORMED);
 }
 
 static void test_index__index_huge_counts_rejected(void **state)
@@ -486,21 +486,21 @@ static void test_index__index_huge_counts_rejected(void **state)
 	mv_wbuf_u32(&w, 0xffffffffu);
 	mv_wbuf_put(&w, id, 32);
 	mv_wbuf_u32(&w, 0);
-	assert_int_equal(idx_decode(&w), -1);
+	assert_int_equal(idx_decode(&w), MV_FMT_MALFORMED);
 
 	mv_wbuf_init(&w, WMAX);
 	mv_wbuf_u32(&w, 1);
 	mv_wbuf_put(&w, id, 32);
 	mv_wbuf_u32(&w, 0xffffffffu);
 	raw_entry(&w, 1, 0, 45, 1);
-	assert_int_equal(idx_decode(&w), -1);
+	assert_int_equal(idx_decode(&w), MV_FMT_MALFORMED);
 
 	mv_wbuf_init(&w, WMAX);
 	mv_wbuf_u32(&w, 2); /* two packs declared, one present */
 	mv_wbuf_put(&w, id, 32);
 	mv_wbuf_u32(&w, 1);
 	raw_entry(&w, 1, 0, 45, 1);
-	assert_int_equal(idx_decode(&w), -1);
+	assert_int_equal(idx_decode(&w), MV_FMT_MALFORMED);
 }
 
 static void idx_one_pack(struct mv_wbuf *w, uint32_t n)
@@ -520,24 +520,24 @@ static void test_index__index_entry_rules(void **state)
 
 	idx_one_pack(&w, 1);
 	raw_entry(&w, 0, 0, 45, 1);
-	assert_int_equal(idx_decode(&w), -1);
+	assert_int_equal(idx_decode(&w), MV_FMT_MALFORMED);
 	idx_one_pack(&w, 1);
 	raw_entry(&w, 4, 0, 45, 1);
-	assert_int_equal(idx_decode(&w), -1);
+	assert_int_equal(idx_decode(&w), MV_FMT_MALFORMED);
 	idx_one_pack(&w, 1);
 	raw_entry(&w, 3, 0, 44, 1);
-	assert_int_equal(idx_decode(&w), -1);
+	assert_int_equal(idx_decode(&w), MV_FMT_MALFORMED);
 	idx_one_pack(&w, 1);
 	raw_entry(&w, 3, 0, 45, (64u << 20) + 1);
-	assert_int_equal(idx_decode(&w), -1);
+	assert_int_equal(idx_decode(&w), MV_FMT_MALFORMED);
 	idx_one_pack(&w, 2); /* overlap */
 	raw_entry(&w, 1, 0, 100, 1);
 	raw_entry(&w, 1, 99, 100, 1);
-	assert_int_equal(idx_decode(&w), -1);
+	assert_int_equal(idx_decode(&w), MV_FMT_MALFORMED);
 	idx_one_pack(&w, 2); /* decreasing */
 	raw_entry(&w, 1, 1000, 100, 1);
 	raw_entry(&w, 1, 0, 100, 1);
-	assert_int_equal(idx_decode(&w), -1);
+	assert_int_equal(idx_decode(&w), MV_FMT_MALFORMED);
 	idx_one_pack(&w, 2); /* adjacent is fine */
 	raw_entry(&w, 1, 0, 100, 1);
 	raw_entry(&w, 2, 100, 100, 1);
@@ -554,7 +554,7 @@ static void test_index__index_entry_rules(void **state)
 	mv_index_encode(packs, 2, &w);
 	assert_false(w.failed);
 	w.data[w.len - 45] = 9; /* last entry's type */
-	assert_int_equal(idx_decode(&w), -1);
+	assert_int_equal(idx_decode(&w), MV_FMT_MALFORMED);
 
 	/* The encoder refuses the same. */
 	struct mv_index_entry bad[2] = {entry(1, 1, 0, 100, 1), entry(1, 2, 0, 100, 1)};

@@ -197,12 +197,12 @@ static void test_procnet__malformed_lines(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		memset(&e, 0xAA, sizeof(e));
 		assert_int_equal(
-		    mv_procnet_parse_line(bad[i], strlen(bad[i]), 4, MV_PROCNET_LE, &e), -1);
+		    mv_procnet_parse_line(bad[i], strlen(bad[i]), 4, MV_PROCNET_LE, &e), MV_FMT_MALFORMED);
 		assert_int_equal(e.family, 0); /* zeroed */
 		assert_int_equal(e.local_port, 0);
 	}
 	/* a family other than 4 or 6 */
-	assert_int_equal(mv_procnet_parse_line(bad[1], strlen(bad[1]), 5, MV_PROCNET_LE, &e), -1);
+	assert_int_equal(mv_procnet_parse_line(bad[1], strlen(bad[1]), 5, MV_PROCNET_LE, &e), MV_FMT_MALFORMED);
 }
 
 static void test_procnet__overlong_line(void **state)
@@ -220,7 +220,7 @@ static void test_procnet__overlong_line(void **state)
 	/* a valid line followed by spaces: valid up to the limit, refused past it */
 	assert_int_equal(mv_procnet_parse_line(line, MV_PROCNET_LINE_MAX, 4, MV_PROCNET_LE, &e), 1);
 	assert_int_equal(mv_procnet_parse_line(line, MV_PROCNET_LINE_MAX + 1, 4, MV_PROCNET_LE, &e),
-	                 -1);
+	                 MV_FMT_MALFORMED);
 	free(line);
 }
 

@@ -263,7 +263,7 @@ static void test_snapshot__truncation_at_every_offset(void **state)
 		uint8_t *p = malloc(cut ? cut : 1);
 		assert_non_null(p);
 		memcpy(p, w.data, cut);
-		if (mv_snapshot_decode(p, cut, &d) != -1)
+		if (mv_snapshot_decode(p, cut, &d) != MV_FMT_MALFORMED)
 			fail_msg("prefix of %zu/%zu bytes accepted", cut, w.len);
 		assert_released(&d);
 		free(p);
@@ -281,7 +281,7 @@ static void test_snapshot__trailing_garbage_rejected(void **state)
 	build_full(&s);
 	encode(&s, &w);
 	mv_wbuf_u8(&w, 0);
-	assert_int_equal(decode_buf(&w), -1);
+	assert_int_equal(decode_buf(&w), MV_FMT_MALFORMED);
 	mv_snapshot_release(&s);
 }
 
@@ -295,14 +295,14 @@ static void test_snapshot__version_and_parent_flag(void **state)
 	for (unsigned v = 0; v < 256; v++) {
 		encode(&s, &w);
 		w.data[0] = (uint8_t)v;
-		assert_int_equal(decode_buf(&w), v == 1 ? 0 : -1);
+		assert_int_equal(decode_buf(&w), v == 1 ? 0 : MV_FMT_MALFORMED);
 	}
 	/* The parent flag sits right after the tree id (0x7e * 32). */
 	encode(&s, &w);
 	size_t at = find(&w, "\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e") + 32;
 	assert_int_equal(w.data[at], 1);
 	w.data[at] = 2;
-	assert_int_equal(decode_buf(&w), -1);
+	assert_int_equal(decode_buf(&w), MV_FMT_MALFORMED);
 	mv_snapshot_release(&s);
 }
 
@@ -321,7 +321,7 @@ static void test_snapshot__nul_in_strings_rejected(void **state)
 	for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
 		encode(&s, &w);
 		w.data[find(&w, where[i]) + 2] = '\0';
-		if (decode_buf(&w) != -1)
+		if (decode_buf(&w) != MV_FMT_MALFORMED)
 			fail_msg("NUL inside '%s' accepted", where[i]);
 	}
 	mv_snapshot_release(&s);
@@ -338,19 +338,19 @@ static void test_snapshot__list_limits(void **state)
 		/* 4 billion declared, nothing present. */
 		decl[l] = 0xffffffffu;
 		raw_snap(&w, decl, have);
-		assert_int_equal(decode_buf(&w), -1);
+		assert_int_equal(decode_buf(&w), MV_FMT_MALFORMED);
 		/* The limit is accepted, one more is refused even when present. */
 		decl[l] = have[l] = max;
 		raw_snap(&w, decl, have);
 		assert_int_equal(decode_buf(&w), 0);
 		decl[l] = have[l] = max + 1;
 		raw_snap(&w, decl, have);
-		assert_int_equal(decode_buf(&w), -1);
+		assert_int_equal(decode_buf(&w), MV_FMT_MALFORMED);
 		/* One more declared than present. */
 		decl[l] = 3;
 		have[l] = 2;
 		raw_snap(&w, decl, have);
-		assert_int_equal(decode_buf(&w), -1);
+		assert_int_equal(decode_buf(&w), MV_FMT_MALFORMED);
 	}
 }
 
@@ -458,7 +458,7 @@ static void test_snapshot__lock_round_trip_and_golden(void **state)
 		uint8_t *p = malloc(cut ? cut : 1);
 		assert_non_null(p);
 		memcpy(p, w.data, cut);
-		assert_int_equal(mv_lock_decode(p, cut, &d), -1);
+		assert_int_equal(mv_lock_decode(p, cut, &d), MV_FMT_MALFORMED);
 		free(p);
 	}
 	mv_wbuf_release(&w);
@@ -477,19 +477,19 @@ static void test_snapshot__lock_rejects_malformed(void **state)
 	for (unsigned v = 0; v < 256; v++) {
 		encode_lock(&l, &w);
 		w.data[0] = (uint8_t)v;
-		assert_int_equal(decode_lock_buf(&w), v == 1 ? 0 : -1);
+		assert_int_equal(decode_lock_buf(&w), v == 1 ? 0 : MV_FMT_MALFORMED);
 	}
 	for (unsigned x = 0; x < 256; x++) {
 		encode_lock(&l, &w);
 		w.data[w.len - 1] = (uint8_t)x;
-		assert_int_equal(decode_lock_buf(&w), x <= 1 ? 0 : -1);
+		assert_int_equal(decode_lock_buf(&w), x <= 1 ? 0 : MV_FMT_MALFORMED);
 	}
 	encode_lock(&l, &w);
 	mv_wbuf_u8(&w, 0); /* trailing byte */
-	assert_int_equal(decode_lock_buf(&w), -1);
+	assert_int_equal(decode_lock_buf(&w), MV_FMT_MALFORMED);
 	encode_lock(&l, &w);
 	w.data[15] = '\0'; /* NUL inside the host */
-	assert_int_equal(decode_lock_buf(&w), -1);
+	assert_int_equal(decode_lock_buf(&w), MV_FMT_MALFORMED);
 
 	/* A 256-byte host cannot be represented. */
 	mv_wbuf_init(&w, WMAX);
@@ -498,7 +498,7 @@ static void test_snapshot__lock_rejects_malformed(void **state)
 	mv_wbuf_u32(&w, 1);
 	mv_wbuf_str16(&w, host, 256);
 	mv_wbuf_u8(&w, 0);
-	assert_int_equal(decode_lock_buf(&w), -1);
+	assert_int_equal(decode_lock_buf(&w), MV_FMT_MALFORMED);
 	mv_wbuf_init(&w, WMAX);
 	mv_wbuf_u8(&w, 1);
 	mv_wbuf_i64(&w, 0);

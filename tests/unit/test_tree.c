@@ -286,7 +286,7 @@ static void test_tree__empty_tree(void **state)
 	assert_null(mv_tree_find(&d, (const uint8_t *)"a", 1));
 	mv_tree_release(&d);
 	mv_wbuf_release(&w);
-	assert_int_equal(mv_tree_decode(NULL, 0, &d), -1);
+	assert_int_equal(mv_tree_decode(NULL, 0, &d), MV_FMT_MALFORMED);
 	assert_empty(&d);
 }
 
@@ -304,7 +304,7 @@ static void test_tree__truncation_at_every_offset(void **state)
 		/* A copy of exactly cut bytes so ASan sees any over-read. */
 		uint8_t *p = xdup(w.data, cut);
 		int rc = mv_tree_decode(p, cut, &d);
-		if (rc != -1)
+		if (rc != MV_FMT_MALFORMED)
 			fail_msg("prefix of %zu/%zu bytes decoded with %d", cut, w.len, rc);
 		assert_empty(&d);
 		free(p);
@@ -322,7 +322,7 @@ static void test_tree__trailing_garbage_rejected(void **state)
 	build_full_tree(&t);
 	encode_tree(&t, &w);
 	mv_wbuf_u8(&w, 0);
-	assert_int_equal(mv_tree_decode(w.data, w.len, &d), -1);
+	assert_int_equal(mv_tree_decode(w.data, w.len, &d), MV_FMT_MALFORMED);
 	assert_empty(&d);
 	mv_wbuf_release(&w);
 	mv_tree_release(&t);
@@ -330,7 +330,7 @@ static void test_tree__trailing_garbage_rejected(void **state)
 	mv_tree_init(&t);
 	encode_tree(&t, &w);
 	mv_wbuf_u32(&w, 0);
-	assert_int_equal(mv_tree_decode(w.data, w.len, &d), -1);
+	assert_int_equal(mv_tree_decode(w.data, w.len, &d), MV_FMT_MALFORMED);
 	mv_wbuf_release(&w);
 }
 
@@ -345,7 +345,8 @@ static void test_tree__trailing_garbage_rejected(void **state)
 #ifndef UNDER_ASAN
 /* Runs mv_tree_decode with the address space capped at its current size plus
  * 256 MiB: a decoder that allocated for the declared count before checking it
- * against the input would get NULL and return -2 instead of -1. */
+ * against the input would get NULL and return MV_FMT_NOMEM instead of
+ * MV_FMT_MALFORMED. */
 static int decode_capped(const uint8_t *p, size_t len, struct mv_tree *t)
 {
 	struct rlimit old, lim;
@@ -374,24 +375,24 @@ static void test_tree__huge_counts_rejected_before_allocating(void **state)
 	/* 4 billion nodes declared, one real node given. */
 	raw_head(&w, 1, 0xffffffffu);
 	raw_node(&w, MV_NODE_FIFO, 0, "a", 1);
-	assert_int_equal(decode_raw(&w), -1);
+	assert_int_equal(decode_raw(&w), MV_FMT_MALFORMED);
 
 	/* One more than the limit, input short. */
 	raw_head(&w, 1, MV_TREE_MAX_NODES + 1);
 	raw_node(&w, MV_NODE_FIFO, 0, "a", 1);
-	assert_int_equal(decode_raw(&w), -1);
+	assert_int_equal(decode_raw(&w), MV_FMT_MALFORMED);
 
 	/* A file node declaring 4 billion chunks, and the limit + 1. */
 	raw_head(&w, 1, 1);
 	raw_node(&w, MV_NODE_FILE, 0, "f", 1);
 	mv_wbuf_u32(&w, 0xffffffffu);
 	mv_wbuf_put(&w, (const uint8_t[64]){0}, 64);
-	assert_int_equal(decode_raw(&w), -1);
+	assert_int_equal(decode_raw(&w), MV_FMT_MALFORMED);
 	raw_head(&w, 1, 1);
 	raw_node(&w, MV_NODE_FILE, 0, "f", 1);
 	mv_wbuf_u32(&w, MV_NODE_MAX_CHUNKS + 1);
 	mv_wbuf_put(&w, (const uint8_t[64]){0}, 64);
-	assert_int_equal(decode_raw(&w), -1);
+	assert_int_equal(decode_raw(&w), MV_FMT_MALFORMED);
 }
 
 /* Under ASan an allocation failure aborts instead of returning NULL, so this
@@ -409,7 +410,7 @@ static void test_tree__counts_within_limits_checked_against_input(void **state)
 	 * trying to allocate. */
 	raw_head(&w, 1, MV_TREE_MAX_NODES);
 	raw_node(&w, MV_NODE_FIFO, 0, "a", 1);
-	assert_int_equal(decode_capped(w.data, w.len, &d), -1);
+	assert_int_equal(decode_capped(w.data, w.len, &d), MV_FMT_MALFORMED);
 	assert_empty(&d);
 	mv_wbuf_release(&w);
 
@@ -417,7 +418,7 @@ static void test_tree__counts_within_limits_checked_against_input(void **state)
 	raw_node(&w, MV_NODE_FILE, 0, "f", 1);
 	mv_wbuf_u32(&w, MV_NODE_MAX_CHUNKS);
 	mv_wbuf_put(&w, (const uint8_t[64]){0}, 64);
-	assert_int_equal(decode_capped(w.data, w.len, &d), -1);
+	assert_int_equal(decode_capped(w.data, w.len, &d), MV_FMT_MALFORMED);
 	assert_empty(&d);
 	mv_wbuf_release(&w);
 #endif
@@ -433,18 +434,18 @@ static void test_tree__bad_version_kind_flags_rejected(void **state)
 	for (unsigned v = 0; v < 256; v++) {
 		raw_head(&w, (uint8_t)v, 1);
 		raw_node(&w, MV_NODE_FIFO, 0, "a", 1);
-		assert_int_equal(decode_raw(&w), v == 1 ? 0 : -1);
+		assert_int_equal(decode_raw(&w), v == 1 ? 0 : MV_FMT_MALFORMED);
 	}
 	for (size_t i = 0; i < sizeof(bad_kinds); i++) {
 		raw_head(&w, 1, 1);
 		raw_node(&w, bad_kinds[i], 0, "a", 1);
 		mv_wbuf_put(&w, (const uint8_t[36]){0}, 36); /* room for any extra */
-		assert_int_equal(decode_raw(&w), -1);
+		assert_int_equal(decode_raw(&w), MV_FMT_MALFORMED);
 	}
 	for (size_t i = 0; i < sizeof(bad_flags); i++) {
 		raw_head(&w, 1, 1);
 		raw_node(&w, MV_NODE_FIFO, bad_flags[i], "a", 1);
-		assert_int_equal(decode_raw(&w), -1);
+		assert_int_equal(decode_raw(&w), MV_FMT_MALFORMED);
 	}
 	for (uint8_t f = 0; f < 4; f++) {
 		raw_head(&w, 1, 1);
@@ -464,9 +465,19 @@ static void test_tree__name_rules(void **state)
 		size_t n;
 		int rc;
 	} cases[] = {
-	    {"", 0, -1},     {".", 1, -1},   {"..", 2, -1}, {"a/b", 3, -1}, {"/", 1, -1},
-	    {"a\0b", 3, -1}, {"\0", 1, -1},  {"...", 3, 0}, {".a", 2, 0},   {"a.", 2, 0},
-	    {"\xff", 1, 0},  {"\x01", 1, 0}, {"a b", 3, 0},
+	    {"", 0, MV_FMT_MALFORMED},
+	    {".", 1, MV_FMT_MALFORMED},
+	    {"..", 2, MV_FMT_MALFORMED},
+	    {"a/b", 3, MV_FMT_MALFORMED},
+	    {"/", 1, MV_FMT_MALFORMED},
+	    {"a\0b", 3, MV_FMT_MALFORMED},
+	    {"\0", 1, MV_FMT_MALFORMED},
+	    {"...", 3, 0},
+	    {".a", 2, 0},
+	    {"a.", 2, 0},
+	    {"\xff", 1, 0},
+	    {"\x01", 1, 0},
+	    {"a b", 3, 0},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		raw_head(&w, 1, 1);
@@ -479,7 +490,7 @@ static void test_tree__name_rules(void **state)
 	assert_int_equal(decode_raw(&w), 0);
 	raw_head(&w, 1, 1);
 	raw_node(&w, MV_NODE_FIFO, 0, big, 256);
-	assert_int_equal(decode_raw(&w), -1);
+	assert_int_equal(decode_raw(&w), MV_FMT_MALFORMED);
 }
 
 static void test_tree__symlink_target_rules(void **state)
@@ -493,11 +504,11 @@ static void test_tree__symlink_target_rules(void **state)
 	raw_head(&w, 1, 1);
 	raw_node(&w, MV_NODE_SYMLINK, 0, "l", 1);
 	mv_wbuf_str16(&w, "", 0);
-	assert_int_equal(decode_raw(&w), -1);
+	assert_int_equal(decode_raw(&w), MV_FMT_MALFORMED);
 	raw_head(&w, 1, 1);
 	raw_node(&w, MV_NODE_SYMLINK, 0, "l", 1);
 	mv_wbuf_str16(&w, big, 4096);
-	assert_int_equal(decode_raw(&w), -1);
+	assert_int_equal(decode_raw(&w), MV_FMT_MALFORMED);
 	raw_head(&w, 1, 1);
 	raw_node(&w, MV_NODE_SYMLINK, 0, "l", 1);
 	mv_wbuf_str16(&w, big, 4095);
@@ -505,7 +516,7 @@ static void test_tree__symlink_target_rules(void **state)
 	raw_head(&w, 1, 1);
 	raw_node(&w, MV_NODE_SYMLINK, 0, "l", 1);
 	mv_wbuf_str16(&w, "ab\0c", 4);
-	assert_int_equal(decode_raw(&w), -1);
+	assert_int_equal(decode_raw(&w), MV_FMT_MALFORMED);
 	free(big);
 }
 
@@ -517,9 +528,17 @@ static void test_tree__unsorted_and_duplicate_names_rejected(void **state)
 		const char *a, *b;
 		int rc;
 	} cases[] = {
-	    {"a", "b", 0},     {"b", "a", -1},      {"a", "a", -1},   {"a", "ab", 0},
-	    {"ab", "a", -1},   {"B", "a", 0},       {"a", "B", -1},   {"z", "\x80", 0},
-	    {"\x80", "z", -1}, {"\x7f", "\x80", 0}, {"ab", "ab", -1},
+	    {"a", "b", 0},
+	    {"b", "a", MV_FMT_MALFORMED},
+	    {"a", "a", MV_FMT_MALFORMED},
+	    {"a", "ab", 0},
+	    {"ab", "a", MV_FMT_MALFORMED},
+	    {"B", "a", 0},
+	    {"a", "B", MV_FMT_MALFORMED},
+	    {"z", "\x80", 0},
+	    {"\x80", "z", MV_FMT_MALFORMED},
+	    {"\x7f", "\x80", 0},
+	    {"ab", "ab", MV_FMT_MALFORMED},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		raw_head(&w, 1, 2);
@@ -534,7 +553,7 @@ static void test_tree__unsorted_and_duplicate_names_rejected(void **state)
 	raw_node(&w, MV_NODE_FIFO, 0, "c", 1);
 	raw_node(&w, MV_NODE_FIFO, 0, "b", 1);
 	raw_node(&w, MV_NODE_FIFO, 0, "d", 1);
-	assert_int_equal(decode_raw(&w), -1);
+	assert_int_equal(decode_raw(&w), MV_FMT_MALFORMED);
 }
 
 /* ---- in-memory operations ------------------------------------------------ */
@@ -565,7 +584,7 @@ static void test_tree__sort_find_and_duplicates(void **state)
 
 	/* A duplicate makes sort fail, and encode refuses the tree. */
 	add(&t, make_node(MV_NODE_SOCK, "m", 1, 99));
-	assert_int_equal(mv_tree_sort(&t), -1);
+	assert_int_equal(mv_tree_sort(&t), MV_FMT_MALFORMED);
 	struct mv_wbuf w;
 	mv_wbuf_init(&w, WMAX);
 	mv_tree_encode(&t, &w);
@@ -843,7 +862,7 @@ static void test_tree__split_limits(void **state)
 		mv_tree_parts_release(&tp);
 
 		raw_parts(&w, 2, bad[i].nodes, bad[i].count, (size_t)n * 32u);
-		if (decode_parts_raw(&w) != -1)
+		if (decode_parts_raw(&w) != MV_FMT_MALFORMED)
 			fail_msg("decode accepted case %zu", i);
 	}
 	/* The same payloads one step inside the limits decode. */
@@ -857,13 +876,13 @@ static void test_tree__split_limits(void **state)
 	/* Part count against the input: one id short, one id too many, and a
 	 * huge count with little input. */
 	raw_parts(&w, 2, 10, 3, 64);
-	assert_int_equal(decode_parts_raw(&w), -1);
+	assert_int_equal(decode_parts_raw(&w), MV_FMT_MALFORMED);
 	raw_parts(&w, 2, 10, 3, 128);
-	assert_int_equal(decode_parts_raw(&w), -1);
+	assert_int_equal(decode_parts_raw(&w), MV_FMT_MALFORMED);
 	raw_parts(&w, 2, 10, 3, 96);
 	assert_int_equal(decode_parts_raw(&w), 0);
 	raw_parts(&w, 2, MV_TREE_SPLIT_MAX_NODES, MV_TREE_MAX_PARTS, 64);
-	assert_int_equal(decode_parts_raw(&w), -1);
+	assert_int_equal(decode_parts_raw(&w), MV_FMT_MALFORMED);
 
 	/* Truncation at every offset, and a trailing byte. */
 	make_parts(&tp, 3u * MV_TREE_PART_NODES, 3, 0x77);
@@ -873,7 +892,7 @@ static void test_tree__split_limits(void **state)
 		uint8_t *p = xdup(w.data, cut);
 		memset(&d, 0xa5, sizeof(d));
 		int rc = mv_tree_parts_decode(p, cut, &d);
-		if (rc != -1)
+		if (rc != MV_FMT_MALFORMED)
 			fail_msg("prefix of %zu/%zu bytes decoded with %d", cut, w.len, rc);
 		assert_parts_empty(&d);
 		free(p);
@@ -883,7 +902,7 @@ static void test_tree__split_limits(void **state)
 		uint8_t *p = xdup(w.data, w.len);
 		p[0] = (uint8_t)v;
 		int rc = mv_tree_parts_decode(p, w.len, &d);
-		assert_int_equal(rc, v == 2 ? 0 : -1);
+		assert_int_equal(rc, v == 2 ? 0 : MV_FMT_MALFORMED);
 		if (rc)
 			assert_parts_empty(&d);
 		mv_tree_parts_release(&d);
@@ -892,7 +911,7 @@ static void test_tree__split_limits(void **state)
 	mv_wbuf_u8(&w, 0);
 	{
 		struct mv_tree_parts d;
-		assert_int_equal(mv_tree_parts_decode(w.data, w.len, &d), -1);
+		assert_int_equal(mv_tree_parts_decode(w.data, w.len, &d), MV_FMT_MALFORMED);
 		assert_parts_empty(&d);
 	}
 	mv_wbuf_release(&w);
@@ -901,7 +920,7 @@ static void test_tree__split_limits(void **state)
 	encode_parts_ok(&tp, &w);
 	{
 		struct mv_tree d;
-		assert_int_equal(mv_tree_decode(w.data, w.len, &d), -1);
+		assert_int_equal(mv_tree_decode(w.data, w.len, &d), MV_FMT_MALFORMED);
 		assert_empty(&d);
 	}
 	mv_wbuf_release(&w);
@@ -914,19 +933,19 @@ static void test_tree__split_limits(void **state)
 	struct mv_tree_parts d;
 	build_full_tree(&t);
 	encode_tree(&t, &w);
-	assert_int_equal(mv_tree_parts_decode(w.data, w.len, &d), -1);
+	assert_int_equal(mv_tree_parts_decode(w.data, w.len, &d), MV_FMT_MALFORMED);
 	assert_parts_empty(&d);
 	mv_wbuf_release(&w);
 	mv_tree_release(&t);
 	mv_tree_init(&t);
 	encode_tree(&t, &w);
-	assert_int_equal(mv_tree_parts_decode(w.data, w.len, &d), -1);
+	assert_int_equal(mv_tree_parts_decode(w.data, w.len, &d), MV_FMT_MALFORMED);
 	assert_parts_empty(&d);
 	mv_wbuf_release(&w);
 	/* version 1 bytes laid out like a valid part list */
 	raw_parts(&w, 1, 10, 2, 64);
-	assert_int_equal(decode_parts_raw(&w), -1);
-	assert_int_equal(mv_tree_parts_decode(NULL, 0, &d), -1);
+	assert_int_equal(decode_parts_raw(&w), MV_FMT_MALFORMED);
+	assert_int_equal(mv_tree_parts_decode(NULL, 0, &d), MV_FMT_MALFORMED);
 	assert_parts_empty(&d);
 }
 

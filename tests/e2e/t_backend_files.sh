@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Repository files that are not regular files (issue 8 item 15): a fifo in
+# place of config, a key slot, a snapshot, an index or a pack, a symbolic
+# link in place of config pointing to a valid config elsewhere. The local
+# backend never follows nor opens them: every command ends within seconds
+# (a fifo used to block every read) with a non-zero exit and a message naming
+# the file. docs/SECURITY.md: such a file is damage, exit 4.
+. "$(dirname "$0")/lib.sh"
+
+R="$T/repo"
+mkdir -p "$T/src/d"
+head -c 200000 /dev/urandom >"$T/src/d/a.bin"
+echo "small" >"$T/src/d/small.txt"
+expect_exit 0 mv init -r "$R"
+expect_exit 0 mv backup -r "$R" "$T/src"
+cp -a "$R" "$T/pristine"
+fresh() { rm -rf "$R" && cp -a "$T/pristine" "$R"; }
+
+# run CODE ARGS...: the real binary under a 20 s timeout (124 = it hung).
+run() {
+	local want=$1
+	shift
+	expect_exit "$want" timeout 20 "$MV_BIN" "$@"
+}
+# names FILE KIND: stderr names the file (by its base name) and what it is.
+names() {
+	grep -q "$(basename "$1")" "$T/err" || fail "message does not name '$1': $(cat "$T/err")"
+	grep -q "is $2, not a regular file" "$T/err" ||
+		fail "message does not say '$1' is $2: $(cat "$T/err")"
+}
+fifo_for() { rm -f "$1" && mkfifo "$1"; }
+
+# config: a fifo, then a symbolic link to a valid copy elsewhere
+fresh
+fifo_for "$R/config"
+run 4 snapshots -r "$R"
+names "$R/config" "a fifo"
+run 4 check -r "$R"
+names "$R/config" "a fifo"
+
+fresh
+mkdir "$T/elsewhere"
+cp "$R/config" "$T/elsewhere/config"
+rm "$R/config"
+ln -s "$T/elsewhere/config" "$R/config"
+run 4 snapshots -r "$R"
+names "$R/config" "a symbolic link"
+run 4 restore -r "$R" latest --target "$T/restore"
+names "$R/config" "a symbolic link"
+[ ! -e "$T/restore" ] || fail "restore wrote files through a symlinked config"
+
+# key slots: every slot a fifo (none can be read: the password cannot be
+# tried, and it is not called a wrong password)
+fresh
+for k in "$R"/keys/*; do fifo_for "$k"; done
+run 4 snapshots -r "$R"
+grep -q "keys/" "$T/err" || fail "no key slot named: $(cat "$T/err")"
+grep -q "is a fifo, not a regular file" "$T/err" || fail "fifo slot not explained: $(cat "$T/err")"
+if grep -q "wrong password" "$T/err"; then fail "a fifo slot reported as a wrong password"; fi
+
+# a snapshot file
+fresh
+snap=$(find "$R/snapshots" -type f | head -1)
+fifo_for "$snap"
+run 4 snapshots -r "$R"
+names "$snap" "a fifo"
+run 4 check -r "$R"
+grep -q "$(basename "$snap")" "$T/out" "$T/err" || fail "check did not name the snapshot file"
+
+# an index file
+fresh
+idx=$(find "$R/index" -type f | head -1)
+fifo_for "$idx"
+run 4 check -r "$R"
+grep -q "$(basename "$idx")" "$T/out" "$T/err" || fail "check did not name the index file"
+grep -q "is a fifo, not a regular file" "$T/out" "$T/err" || fail "check did not explain the index"
+
+# a pack: check names it; restore ends (non-zero) instead of blocking
+fresh
+pack=$(find "$R/data" -type f | head -1)
+fifo_for "$pack"
+run 4 check -r "$R"
+grep -q "$(basename "$pack")" "$T/out" "$T/err" || fail "check did not name the pack"
+grep -q "is a fifo, not a regular file" "$T/out" "$T/err" || fail "check did not explain the pack"
+run 4 check -r "$R" --read-data
+grep -q "$(basename "$pack")" "$T/out" "$T/err" || fail "check --read-data did not name the pack"
+run 4 restore -r "$R" latest --target "$T/restore2"
+
+# a pack replaced by a symbolic link to an intact copy is refused as well
+fresh
+cp "$pack" "$T/elsewhere/pack"
+rm "$pack"
+ln -s "$T/elsewhere/pack" "$pack"
+run 4 check -r "$R" --read-data
+grep -q "$(basename "$pack")" "$T/out" "$T/err" || fail "check did not name the symlinked pack"
+grep -q "is a symbolic link, not a regular file" "$T/out" "$T/err" ||
+	fail "check did not explain the symlinked pack"
+
+# a fifo no index names (a leftover) is listed, never opened: a backup and
+# check finish
+fresh
+mkfifo "$R/data/00/0000000000000000000000000000000000000000000000000000000000000000" 2>/dev/null ||
+	{ mkdir -p "$R/data/00" &&
+		mkfifo "$R/data/00/0000000000000000000000000000000000000000000000000000000000000000"; }
+echo "new" >"$T/src/d/new.txt"
+run 0 backup -r "$R" "$T/src"
+run 0 check -r "$R"
+
+# a fifo among the lock files (not medvault's: never opened) blocks nobody
+fresh
+mkfifo "$R/locks/1111111111111111111111111111111111111111111111111111111111111111"
+run 0 backup -r "$R" "$T/src"
+run 0 snapshots -r "$R"
+run 0 restore -r "$R" latest --target "$T/restore3"
+cmp -s "$T/src/d/a.bin" "$T/restore3$T/src/d/a.bin" || fail "restore with a fifo lock differs"
+pass

@@ -297,7 +297,7 @@ static int run(struct cli_ctx *ctx, struct restore_args *a)
 	if (rc != 0 && rc != MV_ERR_INTEGRITY && rc != MV_ERR_PARTIAL) {
 		/* a fatal error: the restore stopped (its temporary files removed) */
 		rc = cli_fail(rc, &err);
-		if (rc != CLI_EXIT_INTERRUPTED && !ctx->g.quiet)
+		if (rc != CLI_EXIT_INTERRUPTED && res.files > 0 && !ctx->g.quiet)
 			cli_report("note: ",
 			           "%llu files were restored before it stopped; run the same "
 			           "command again to complete the restore",

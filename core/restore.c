@@ -69,7 +69,8 @@ struct level {
 	size_t name_off; /* its name in rel */
 	struct mv_node node;
 	int fd;
-	int bad; /* could not be created or opened: nothing below is restored */
+	int bad;   /* could not be created or opened: nothing below is restored */
+	int fresh; /* made by this run: it held nothing before */
 	uint32_t dir;
 };
 
@@ -336,7 +337,8 @@ static int ensure_dirs(struct rs *s, struct mv_error *err)
 		int pfd = s->stack[i - 1].fd, rc;
 		if (lv->bad)
 			return 1;
-		if (mkdirat(pfd, name, 0700) < 0 && errno != EEXIST) {
+		lv->fresh = mkdirat(pfd, name, 0700) == 0;
+		if (!lv->fresh && errno != EEXIST) {
 			lv->bad = 1;
 			rc = target_error(s, s->stack[i - 1].rel, name, "cannot create folder",
 			                  errno);
@@ -522,6 +524,8 @@ static enum existing existing(struct rs *s, int pfd, const char *rel, const char
                               const struct mv_node *n, struct stat *st, int *rc)
 {
 	*rc = 0;
+	if (s->stack[s->depth - 1].fresh)
+		return E_NONE; /* a folder this restore made (mode 0700) held nothing */
 	if (fstatat(pfd, name, st, AT_SYMLINK_NOFOLLOW) < 0) {
 		if (errno == ENOENT)
 			return E_NONE;
@@ -846,6 +850,24 @@ static char *join(const char *a, const uint8_t *name, size_t len)
 	return p;
 }
 
+/* A folder (or part of one) whose tree could not be read: damage, or an I/O
+ * error reading the repository, which is not. */
+static void tree_lost(struct rs *s, const char *spath, int rc, const struct mv_error *e,
+                      const char *what, const char *loss)
+{
+	int damage = rc == MV_ERR_INTEGRITY || rc == MV_ERR_NOTFOUND;
+	if (s->ev && s->ev->warn) {
+		char msg[700];
+		snprintf(msg, sizeof(msg), "%s%s (%s); %s", damage ? "damaged: " : "", what,
+		         e->msg[0] ? e->msg : mv_strerror(rc), loss);
+		s->ev->warn(s->ev->arg, spath[0] ? spath : "/", msg);
+	}
+	if (damage)
+		s->res->damaged++;
+	else
+		s->res->failed++;
+}
+
 /* Walks the tree `id` whose contents go into the innermost folder of the
  * stack; spath is its path inside the snapshot. included: an ancestor
  * matched --include. A damaged part of a large directory loses only the
@@ -860,11 +882,7 @@ static int walk(struct rs *s, const uint8_t id[32], const char *spath, int inclu
 	if (rc == MV_ERR_NOMEM)
 		return mv_error_set(err, rc, 0, "out of memory");
 	if (rc) {
-		if (s->ev && s->ev->warn)
-			s->ev->warn(s->ev->arg, spath[0] ? spath : "/",
-			            "damaged: folder cannot be read (damaged tree); its contents "
-			            "are missing");
-		s->res->damaged++;
+		tree_lost(s, spath, rc, &e, "directory cannot be read", "its contents are missing");
 		return 0;
 	}
 	while (!rc) {
@@ -876,11 +894,8 @@ static int walk(struct rs *s, const uint8_t id[32], const char *spath, int inclu
 			break;
 		}
 		if (got < 0) {
-			if (s->ev && s->ev->warn)
-				s->ev->warn(s->ev->arg, spath[0] ? spath : "/",
-				            "damaged: part of this folder cannot be read (damaged "
-				            "tree); the entries it held are missing");
-			s->res->damaged++;
+			tree_lost(s, spath, got, &e, "part of this directory cannot be read",
+			          "the entries it held are missing");
 			continue;
 		}
 		char *sp = join(spath, n->name, n->name_len);
@@ -1031,6 +1046,29 @@ static void set_fatal(struct rs *s, int rc, const char *msg)
 	pthread_mutex_unlock(&s->mu);
 }
 
+/* The files of refs[a..b) could not be read from the repository: each is
+ * named once, counted as failed, and its temporary file removed when it had
+ * nothing else to wait for. */
+static void fail_unread(struct rs *s, struct dircache *dc, size_t a, size_t b,
+                        const struct mv_error *e)
+{
+	for (size_t k = a; k < b; k++) {
+		struct rfile *f = &s->files[s->refs[k].file];
+		pthread_mutex_lock(&s->mu);
+		int first = !f->failed && !f->damaged;
+		f->failed = 1;
+		int last = --f->remaining == 0;
+		pthread_mutex_unlock(&s->mu);
+		if (first) {
+			report(s, 1, s->dirs[f->dir].rel, (const char *)f->node.name,
+			       "could not be read from the repository (%s): not restored", e->msg);
+			count(s, &s->res->failed);
+		}
+		if (last)
+			file_done(s, f, -1, dir_fd(s, dc, f->dir));
+	}
+}
+
 static void *restore_worker(void *arg)
 {
 	struct rs *s = arg;
@@ -1081,6 +1119,12 @@ static void *restore_worker(void *arg)
 		if (rc == MV_ERR_NOMEM) {
 			set_fatal(s, rc, "out of memory");
 			break;
+		}
+		if (rc && rc != MV_ERR_INTEGRITY && rc != MV_ERR_NOTFOUND) {
+			/* the repository could not be read (an I/O error): its
+			 * files are not restored, but that is not damage */
+			fail_unread(s, &dc, a, b, &e);
+			continue;
 		}
 		for (size_t i = a; i < b && !s->fatal;) {
 			/* refs to the same blob are adjacent: decode once */

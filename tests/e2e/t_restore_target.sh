@@ -16,6 +16,8 @@ for i in $(seq 1 14); do head -c 1000000 /dev/urandom >"$T/src/imaging/IM$i.dcm"
 echo "small" >"$T/src/other/small.txt"
 expect_exit 0 mv init -r "$R"
 expect_exit 0 mv backup -r "$R" "$T/src"
+expect_exit 0 mv snapshots -r "$R" --json
+SNAP1=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["id"])' "$T/out")
 
 # every file under its real name is complete
 complete_or_absent() {
@@ -127,4 +129,19 @@ grep -q "not readable when it was backed up" "$T/err" || fail "unreadable file n
 grep -qi "damaged" "$T/err" && fail "unreadable file called damaged"
 [ ! -e "$T/r6$T/s4/locked.txt" ] || fail "unreadable file restored (empty)"
 cmp -s "$T/s4/ok.txt" "$T/r6$T/s4/ok.txt" || fail "readable file not restored"
+
+# --- a pack that cannot be read (an I/O error, here EACCES): its files are
+# named and not restored, exit 1; that is not damage (exit 4)
+rm -rf "$T/repo5" && cp -r "$R" "$T/repo5" && mkdir -p "$T/r7" && chown -R nobody "$T/repo5" "$T/r7"
+# the largest pack holds file data (a tree pack would stop the restore at its
+# start, exit 1 too)
+chmod 000 "$(find "$T/repo5/data" -type f -printf '%s %p\n' | sort -n | tail -1 | cut -d' ' -f2)"
+set +e
+setpriv --reuid=nobody --regid=nogroup --clear-groups env MEDVAULT_PASSWORD_FILE="$T/pw4" \
+	"$MV_BIN" restore -r "$T/repo5" "$SNAP1:$T/src" --target "$T/r7" >"$T/out" 2>"$T/err"
+code=$?
+set -e
+[ "$code" = 1 ] || { cat "$T/err"; fail "restore with an unreadable pack exited $code, expected 1"; }
+grep -q "Permission denied" "$T/err" || { cat "$T/err"; fail "unreadable pack not explained"; }
+grep -qi "damaged" "$T/err" && fail "an unreadable pack called damage"
 pass

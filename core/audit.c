@@ -457,8 +457,9 @@ static int net_report(struct mv_audit_report *r, const struct net *nt, const cha
 	if (rc == 0 && nt->not_probed > 0)
 		rc = mv_audit_add(r, MV_AUDIT_NETWORK, MV_AUDIT_WARN, "listening TCP sockets",
 		                  "run the audit again when the machine is less busy",
-		                  "%zu of %zu listening sockets did not answer in time: a DICOM or "
-		                  "PACS service on another port than %s may have been missed",
+		                  "%zu of %zu listening sockets could not be asked what they are "
+		                  "in the time allowed: a DICOM or PACS service on another port "
+		                  "than %s may have been missed",
 		                  nt->not_probed, nt->n, ports);
 	if (rc == 0 && (nt->malformed > 0 || nt->dropped))
 		rc = mv_audit_add(r, MV_AUDIT_NETWORK, MV_AUDIT_WARN, tcp_name,

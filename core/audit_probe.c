@@ -28,6 +28,7 @@ struct conn {
 	enum kind kind;
 	enum state state;
 	int64_t deadline_ms;
+	int connected; /* the connection was made (else nothing listens) */
 	uint8_t out[MV_PROBE_DICOM_RQ_MAX];
 	size_t out_len, out_off;
 	uint8_t in[MV_PROBE_ANSWER_MAX];
@@ -130,6 +131,7 @@ static int conn_start(struct conn *c, const struct mv_probe_target *t, const str
 	c->in_len = 0;
 	c->out_off = 0;
 	c->deadline_ms = deadline;
+	c->connected = 0;
 	if (kind == K_HTTP)
 		c->out_len = mv_probe_http_request((char *)c->out, sizeof(c->out), host, t->port);
 	else
@@ -142,6 +144,7 @@ static int conn_start(struct conn *c, const struct mv_probe_target *t, const str
 		return -1;
 	if (connect(fd, (struct sockaddr *)&ss, sl) == 0) {
 		c->state = S_SENDING;
+		c->connected = 1;
 	} else if (errno == EINPROGRESS) {
 		c->state = S_CONNECTING;
 	} else {
@@ -179,7 +182,7 @@ static int conn_finish(struct conn *c, struct mv_probe_target *t)
 		mv_probe_dicom_abort(ab);
 		(void)send(c->fd, ab, sizeof(ab), MSG_NOSIGNAL | MSG_DONTWAIT);
 	}
-	if (c->kind == K_HTTP && !t->http)
+	if (c->kind == K_HTTP && !t->http && c->connected)
 		next = 1; /* not HTTP: perhaps DICOM */
 	else
 		t->probed = 1;
@@ -200,6 +203,7 @@ static int conn_step(struct conn *c, struct mv_probe_target *t, short rev)
 		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &e, &el) != 0 || e != 0)
 			return 1;
 		c->state = S_SENDING;
+		c->connected = 1;
 	}
 	if (c->state == S_SENDING) {
 		ssize_t n;
@@ -275,7 +279,8 @@ int mv_probe_run(struct mv_probe_target *t, size_t n, const struct mv_probe_opts
 				size_t i = next++;
 				if (mv_probe_port_skipped(t[i].port))
 					continue;
-				if (conn_start(&c[k], &t[i], &la, i, K_HTTP, now + timeout) == 0) {
+				if (conn_start(&c[k], &t[i], &la, i, K_HTTP,
+				               now + timeout < end ? now + timeout : end) == 0) {
 					active++;
 					break;
 				}
@@ -316,7 +321,8 @@ int mv_probe_run(struct mv_probe_target *t, size_t n, const struct mv_probe_opts
 				continue; /* done */
 			if (now >= end)
 				continue; /* out of time: counted as not probed */
-			if (conn_start(&c[k], tt, &la, c[k].target, K_DICOM, now + timeout) == 0)
+			if (conn_start(&c[k], tt, &la, c[k].target, K_DICOM,
+			               now + timeout < end ? now + timeout : end) == 0)
 				active++;
 			else
 				tt->probed = 1;

@@ -198,6 +198,10 @@ PY
 LC_ALL=C.UTF-8 7z x -y -p"$ZPW" -o"$T/z7" "$T/enc.zip" >"$T/7z.log" 2>&1 ||
 	{ cat "$T/7z.log"; fail "7z cannot open the encrypted zip with its password"; }
 [ "$(ls "$T/z7")" = "medvault-export.tar" ] || fail "7z extracted: $(ls "$T/z7")"
+# as the help says: Info-ZIP's unzip cannot decrypt WinZip AES
+if unzip -tq -P "$ZPW" "$T/enc.zip" >/dev/null 2>&1; then
+	fail "unzip opened the AES zip: the help's advice (use 7-Zip) is out of date"
+fi
 mkdir "$T/z7t"
 tar -xpf "$T/z7/medvault-export.tar" -C "$T/z7t" || fail "tar cannot extract the inner tar"
 compare_trees "$T/src/patients" "$T/z7t$T/src/patients" || fail "encrypted dump differs from the source"

@@ -170,7 +170,7 @@ grep -q "medvault-export.tar" "$T/enc.unzip-l" || fail "no medvault-export.tar i
 grep -q "1 file" "$T/enc.unzip-l" || fail "the encrypted zip has more than one member"
 if grep -qi "warning" "$T/enc.7z-l"; then fail "7z warns about the encrypted zip: $(cat "$T/enc.7z-l")"; fi
 strings -n 4 "$T/enc.zip" >"$T/enc.strings"
-for word in DUPONT Dupont MARTIN MÜLLER Jean 19580312 CT_thorax patients study0 IM0000 \
+for word in DUPONT_Jean_19580312 DUPONT MARTIN MÜLLER 19580312 CT_thorax patients study0 IM0000 \
 	"$(basename "$T")" notes.txt link_to; do
 	for f in enc.unzip-l enc.7z-l enc.strings; do
 		if grep -qiF -- "$word" "$T/$f"; then

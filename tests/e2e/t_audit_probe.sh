@@ -3,7 +3,8 @@
 # dcmtk's storescp, a small HTTP server answering /system as Orthanc does,
 # and a real Orthanc (Debian package orthanc) with a configuration of the
 # test's own, all on ports that are not the default ones and on 0.0.0.0:
-# each is reported as fail, audit exits 1. The same services on 127.0.0.1
+# each is reported as fail, audit exits 1; an Orthanc that asks for a
+# password is a warning. The same services on 127.0.0.1
 # only (storescp behind a small inetd-like listener, as `storescp --inetd`
 # allows) are recognised and reported ok. The advice of every finding names
 # only commands that exist. The test looks only at its own findings: other
@@ -159,10 +160,29 @@ cat >"$T/orthanc.json" <<EOF
 EOF
 "$ORTHANC" "$T/orthanc.json" >"$T/orthanc.log" 2>&1 &
 PIDS+=($!)
+# a second Orthanc that asks for a password (its DICOM server off)
+APORT=$(free_port)
+mkdir -p "$T/orthanc-db2"
+cat >"$T/orthanc-auth.json" <<EOF
+{
+  "Name" : "Locked",
+  "StorageDirectory" : "$T/orthanc-db2",
+  "IndexDirectory" : "$T/orthanc-db2",
+  "HttpPort" : $APORT,
+  "DicomServerEnabled" : false,
+  "RemoteAccessAllowed" : true,
+  "AuthenticationEnabled" : true,
+  "RegisteredUsers" : { "doctor" : "Long-Random-Password-4242" },
+  "Plugins" : [ ]
+}
+EOF
+"$ORTHANC" "$T/orthanc-auth.json" >"$T/orthanc-auth.log" 2>&1 &
+PIDS+=($!)
 wait_port 127.0.0.1 "$DPORT"
 wait_port 127.0.0.1 "$HPORT"
 wait_port 127.0.0.1 "$OHTTP"
 wait_port 127.0.0.1 "$ODICOM"
+wait_port 127.0.0.1 "$APORT"
 
 expect_exit 1 mv audit --only network --json
 cp "$T/out" "$T/exposed.json"
@@ -171,6 +191,8 @@ expect_finding "$T/exposed.json" "0.0.0.0:$HPORT" fail "Orthanc" "Cabinet Dr Mar
 	"without a password"
 expect_finding "$T/exposed.json" "0.0.0.0:$OHTTP" fail "Orthanc" "without a password"
 expect_finding "$T/exposed.json" "0.0.0.0:$ODICOM" fail "DICOM service"
+# with a password: a warning (reachable, but not open)
+expect_finding "$T/exposed.json" "0.0.0.0:$APORT" warn "Orthanc" "asked" "password"
 python3 - "$T/exposed.json" "$HPORT" <<'EOF' || fail "the open Orthanc's remedy does not say how to close it"
 import json, sys
 f = [f for f in json.load(open(sys.argv[1])) if f["subject"] == "0.0.0.0:" + sys.argv[2]][0]

@@ -13,7 +13,7 @@
 #include "cli/repo_open.h"
 #include "core/audit.h"
 
-enum { O_SCAN = 1, O_ORTHANC, O_ONLY, O_MAX_BACKUP, O_MAX_CHECK };
+enum { O_SCAN = 1, O_ORTHANC, O_ONLY, O_MAX_BACKUP, O_MAX_CHECK, O_NO_PROBE };
 
 static const struct cli_opt_spec opts[] = {
     {"scan", 0, 1, O_SCAN},
@@ -21,6 +21,7 @@ static const struct cli_opt_spec opts[] = {
     {"only", 0, 1, O_ONLY},
     {"max-backup-age", 0, 1, O_MAX_BACKUP},
     {"max-check-age", 0, 1, O_MAX_CHECK},
+    {"no-probe", 0, 0, O_NO_PROBE},
     {NULL, 0, 0, 0},
 };
 
@@ -32,6 +33,7 @@ static const struct cli_help_opt help_opts[] = {
     {"--only CHECKS", "run only these checks, comma-separated: network, orthanc, scan, repository"},
     {"--max-backup-age HOURS", "warn when the last backup is older (default 48)"},
     {"--max-check-age DAYS", "warn when the last successful check is older (default 30)"},
+    {"--no-probe", "do not connect to listening sockets: recognise services by their port only"},
     {NULL, NULL},
 };
 
@@ -42,10 +44,16 @@ const struct cli_help cmd_audit_help = {
     "was open on the internet and whose patient images sat on an unencrypted disk, and\n"
     "says for each what to do:\n"
     "\n"
-    "network: DICOM and PACS services (ports 104, 11112, 2762, Orthanc's 4242 and 8042, and\n"
-    "the ports an Orthanc configuration names) listening on an address other than\n"
-    "127.0.0.1 or ::1, read from /proc/net/tcp and /proc/net/tcp6. Fails for each one\n"
-    "(warns for DICOM over TLS, port 2762).\n"
+    "network: DICOM and PACS services listening on an address other than 127.0.0.1 or\n"
+    "::1. Every listening TCP socket of the machine (/proc/net/tcp and /proc/net/tcp6) is\n"
+    "asked what it is, whatever its port: an HTTP GET /system (Orthanc's REST API answers\n"
+    "it, and says whether it wants a password), then a DICOM association request\n"
+    "(Verification; an accepted association is aborted at once). Each probe is given 1\n"
+    "seconds, all of them 10 seconds at most; raw printing ports (515, 9100-9103) are\n"
+    "never written to. Services that do not answer in clear (TLS) are recognised by\n"
+    "their port only: 104, 11112, 2762, Orthanc's 4242 and 8042, and the ports an Orthanc\n"
+    "configuration names. Fails for each exposed one (warns for DICOM over TLS, port\n"
+    "2762).\n"
     "\n"
     "orthanc: /etc/orthanc/orthanc.json and every --orthanc-config: remote access without\n"
     "authentication, the default user, no TLS.\n"
@@ -128,6 +136,7 @@ struct audit_opts {
 	unsigned only;  /* G_* */
 	int only_given; /* --only was used */
 	uint64_t max_backup_s, max_check_s;
+	int no_probe;
 };
 
 static int parse_only(const char *v, unsigned *out)
@@ -200,6 +209,9 @@ static int parse(int argc, char **argv, struct cli_ctx *ctx, struct audit_opts *
 				                       "--max-check-age takes a number of days "
 				                       "from 1 to 100000");
 			o->max_check_s = v * 86400;
+			break;
+		case O_NO_PROBE:
+			o->no_probe = 1;
 			break;
 		case CLI_OPT_ARG:
 			return cli_usage_error(
@@ -440,6 +452,8 @@ static int run(struct cli_ctx *ctx, const struct audit_opts *o)
 		memset(&net, 0, sizeof(net));
 		net.extra = ports;
 		net.nextra = nports;
+		net.no_probe = o->no_probe;
+		net.cancel = ctx->cancel;
 		rc = mv_audit_network(&rep, &net, &err);
 		if (rc != 0)
 			rc = engine_fail(rc, &err);

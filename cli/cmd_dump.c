@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
@@ -34,8 +35,9 @@ static const struct cli_opt_spec opts[] = {
 };
 
 static const struct cli_help_opt help_opts[] = {
-    {"--format tar|zip", "the archive format (default tar; zip with --encrypt)"},
-    {"--encrypt", "make an AES-256 encrypted zip; its password is asked twice on the terminal"},
+    {"--format tar|zip", "the archive format (default tar; --encrypt always writes a zip)"},
+    {"--encrypt", "make an AES-256 encrypted zip holding one tar (" MV_ARCHIVE_SEALED_MEMBER
+                  "), names included; its password is asked twice on the terminal"},
     {"--archive-password-file FILE",
      "read the zip password from FILE instead (or MEDVAULT_ARCHIVE_PASSWORD); the file "
      "must not be readable by group or others"},
@@ -66,8 +68,14 @@ const struct cli_help cmd_dump_help = {
     "\n"
     "An archive without --encrypt holds patient data in clear: keep it on an encrypted\n"
     "disk, never send it as it is. --encrypt writes a zip encrypted with AES-256 (WinZip\n"
-    "AES: 7-Zip, WinZip, Keka or The Unarchiver open it; the tools built into Windows and\n"
-    "macOS do not). Its password is asked twice on the terminal, or read from\n"
+    "AES) holding one file, " MV_ARCHIVE_SEALED_MEMBER ", a tar of the whole selection:\n"
+    "folder and file names (patient names, dates), sizes, times and link targets are\n"
+    "encrypted too. Without the password, the zip shows only that name, the date of the\n"
+    "export and the total size. To open it, the recipient needs the password and 7-Zip\n"
+    "(Windows; on Linux '7z x FILE.zip', Debian package p7zip-full), Keka or The\n"
+    "Unarchiver (macOS), or bsdtar, then opens the tar inside with the same tool or\n"
+    "'tar -xf'. unzip and the tools built into Windows and macOS cannot decrypt AES\n"
+    "zips. Its password is asked twice on the terminal, or read from\n"
     "--archive-password-file or MEDVAULT_ARCHIVE_PASSWORD, and must meet the CNIL rule\n"
     "that 'init' applies (zip's key derivation is fast, so only a long password resists\n"
     "guessing). Give it to the recipient another way (by phone, not in the e-mail that\n"
@@ -86,11 +94,11 @@ const struct cli_help cmd_dump_help = {
     help_opts,
     "medvault dump -r /media/usb/backup latest /srv/imaging/2019 --format tar > 2019.tar\n"
     "# one patient's folder as an encrypted zip, for a colleague\n"
-    "medvault dump -r /media/usb/backup latest /srv/imaging/DUPONT --format zip --encrypt "
-    "> dupont.zip\n"
+    "medvault dump -r /media/usb/backup latest /srv/imaging/DUPONT --encrypt > export.zip\n"
+    "# what the colleague does with it (7-Zip asks for the password)\n"
+    "7z x export.zip && tar -xf " MV_ARCHIVE_SEALED_MEMBER "\n"
     "# one study, chosen in the DICOM catalog (see 'medvault find')\n"
-    "medvault dump -r /media/usb/backup latest --study 1.2.250.1.59.3.1 --format zip --encrypt "
-    "> study.zip\n"
+    "medvault dump -r /media/usb/backup latest --study 1.2.250.1.59.3.1 --encrypt > study.zip\n"
     "# the whole snapshot, compressed\n"
     "medvault dump -r /media/usb/backup 1a2b3c4d | zstd > snapshot.tar.zst\n",
 };
@@ -159,8 +167,9 @@ static int parse(int argc, char **argv, struct cli_ctx *ctx, struct dump_args *a
 	if (!format_given)
 		a->format = a->encrypt ? MV_ARCHIVE_ZIP : MV_ARCHIVE_TAR;
 	if (a->encrypt && a->format != MV_ARCHIVE_ZIP)
-		return cli_usage_error("dump", "tar archives cannot be encrypted: use --format zip "
-		                               "with --encrypt");
+		return cli_usage_error("dump",
+		                       "--encrypt always writes a zip (holding a tar): leave "
+		                       "out --format tar");
 	if (a->password_file && !a->encrypt)
 		return cli_usage_error("dump", "--archive-password-file needs --encrypt");
 	if (isatty(STDOUT_FILENO))
@@ -263,6 +272,8 @@ static void print_summary(const struct cli_ctx *ctx, const struct dump_args *a,
 		cli_json_hex(&j, "snapshot_id", s->id, 32);
 		cli_json_str(&j, "format", a->format == MV_ARCHIVE_ZIP ? "zip" : "tar");
 		cli_json_bool(&j, "encrypted", a->encrypt);
+		if (a->encrypt)
+			cli_json_str(&j, "member", MV_ARCHIVE_SEALED_MEMBER);
 		cli_json_u64(&j, "files", res->files);
 		cli_json_u64(&j, "dirs", res->dirs);
 		cli_json_u64(&j, "links", res->links);
@@ -282,7 +293,7 @@ static void print_summary(const struct cli_ctx *ctx, const struct dump_args *a,
 		        (unsigned long long)res->dirs, res->dirs == 1 ? "y" : "ies",
 		        cli_fmt_bytes(res->bytes, b), cli_fmt_duration(res->seconds, t),
 		        a->format == MV_ARCHIVE_ZIP ? "zip" : "tar",
-		        a->encrypt ? ", AES-256 encrypted" : "");
+		        a->encrypt ? ", AES-256 encrypted, holding " MV_ARCHIVE_SEALED_MEMBER : "");
 	if (res->damaged > 0)
 		cli_error("%llu file%s damaged in the repository (named above): left out of the "
 		          "archive, or written with zeros in place of what could not be read",
@@ -366,13 +377,18 @@ static int run(struct cli_ctx *ctx, struct dump_args *a)
 		    "this archive is NOT encrypted and holds patient data in clear: keep it "
 		    "on an encrypted disk; to send it, use --format zip --encrypt");
 	}
-	w = mv_archive_writer_new(a->format);
+	/* encrypted: a tar inside the zip, so that names are encrypted too */
+	w = mv_archive_writer_new(a->encrypt ? MV_ARCHIVE_TAR : a->format);
 	if (!w) {
 		cli_error("out of memory");
 		rc = CLI_EXIT_FATAL;
 		goto out;
 	}
-	ar = mv_archive_writer_open(w, a->encrypt ? (const char *)pw.p : NULL, write_stdout, NULL);
+	if (a->encrypt)
+		ar = mv_archive_writer_open_sealed(w, (const char *)pw.p, MV_ARCHIVE_SEALED_MEMBER,
+		                                   (int64_t)time(NULL), write_stdout, NULL);
+	else
+		ar = mv_archive_writer_open(w, NULL, write_stdout, NULL);
 	cli_secret_free(&pw); /* libarchive holds its own copy until the writer is freed */
 	if (ar != MV_ARCHIVE_OK) {
 		rc = cli_fail(archive_fail(w, ar, &err), &err);

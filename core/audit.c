@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/audit_probe.h"
 #include "formats/procnet.h"
 
 /* ---- the report --------------------------------------------------------- */
@@ -154,6 +155,7 @@ struct listener {
 	uint8_t addr[16];
 	uint16_t port;
 	uint64_t inode;
+	struct mv_probe_target *probe; /* its probe's answers; NULL: not probed */
 };
 
 struct net {
@@ -162,8 +164,10 @@ struct net {
 	struct listener *l;
 	size_t n;
 	size_t malformed;
-	int dropped;      /* more than NET_MAX_LISTENERS */
-	int find_process; /* name the process of exposed sockets (live /proc only) */
+	int dropped;                    /* more than NET_MAX_LISTENERS */
+	int find_process;               /* name the process of exposed sockets (live /proc only) */
+	struct mv_probe_target *probes; /* one per listener when probed */
+	size_t not_probed;              /* listeners the probe had no time for */
 };
 
 static const struct mv_audit_port *net_port(const struct net *nt, uint16_t port)
@@ -178,8 +182,8 @@ static int net_cb(void *arg, const struct mv_procnet_entry *e)
 {
 	struct net *nt = arg;
 
-	if (e->state != MV_PROCNET_LISTEN || !net_port(nt, e->local_port))
-		return 0;
+	if (e->state != MV_PROCNET_LISTEN)
+		return 0; /* every listener: the probe recognises services on any port */
 	for (size_t i = 0; i < nt->n; i++)
 		if (nt->l[i].family == e->family && nt->l[i].port == e->local_port &&
 		    memcmp(nt->l[i].addr, e->local, 16) == 0)
@@ -219,8 +223,40 @@ static void net_release(struct net *nt)
 {
 	free(nt->ports);
 	free(nt->l);
+	free(nt->probes);
 }
 
+/* Asks every listener what it is (core/audit_probe.c). */
+static int net_probe(struct net *nt, const struct mv_audit_net_opts *o)
+{
+	struct mv_probe_opts po = {0, 0, 0, NULL};
+	int rc;
+
+	if (nt->n == 0)
+		return 0;
+	nt->probes = calloc(nt->n, sizeof(*nt->probes));
+	if (!nt->probes)
+		return MV_ERR_NOMEM;
+	for (size_t i = 0; i < nt->n; i++) {
+		nt->probes[i].family = nt->l[i].family;
+		memcpy(nt->probes[i].addr, nt->l[i].addr, 16);
+		nt->probes[i].port = nt->l[i].port;
+		nt->l[i].probe = &nt->probes[i];
+	}
+	if (o) {
+		po.timeout_ms = o->probe_timeout_ms;
+		po.budget_ms = o->probe_budget_ms;
+		po.cancel = o->cancel;
+	}
+	rc = mv_probe_run(nt->probes, nt->n, &po, &nt->not_probed);
+	return rc == MV_ERR_IO ? 0 : rc; /* a failed poll: what was learnt stays */
+}
+
+static const char remedy_orthanc[] =
+    "in Orthanc's configuration set \"RemoteAccessAllowed\": false, or set "
+    "\"AuthenticationEnabled\": true with \"RegisteredUsers\" of strong passwords and "
+    "\"SslEnabled\": true; make it listen on 127.0.0.1 only, or allow only the machines "
+    "that need it in the firewall; never forward this port on the internet box (router)";
 static const char remedy_net[] =
     "make the service listen on 127.0.0.1 (or ::1) only, in its configuration; if other "
     "machines must reach it, allow only them in the firewall (nftables, ufw, firewalld) or "
@@ -295,18 +331,61 @@ static void socket_owner(uint64_t inode, char *out, size_t cap)
 	closedir(d);
 }
 
+/* What a listener is, from its probe's answers or else its port: a name
+ * for messages ("" when it is not a DICOM or PACS service), what it
+ * answered ("" when not probed), *tls for a TLS service, *open_orthanc
+ * when Orthanc answered /system without a password. */
+static void net_service(const struct net *nt, const struct listener *l, char *name, size_t cap,
+                        const char **answer, int *tls, int *open_orthanc)
+{
+	const struct mv_probe_target *t = l->probe;
+	const struct mv_audit_port *p = net_port(nt, l->port);
+
+	name[0] = '\0';
+	*answer = "";
+	*tls = 0;
+	*open_orthanc = 0;
+	if (t && t->http && t->hi.orthanc) {
+		snprintf(name, cap,
+		         "Orthanc's HTTP server (REST API and Orthanc Explorer%s%s%s%s%s)",
+		         t->hi.name[0] ? ", named '" : "", t->hi.name, t->hi.name[0] ? "'" : "",
+		         t->hi.version[0] ? ", version " : "", t->hi.version);
+		*open_orthanc = !t->hi.auth_required;
+		*answer = t->hi.auth_required ? " It asked medvault's GET /system for a password."
+		                              : " It answered medvault's GET /system without a "
+		                                "password: whoever reaches it can read, change and "
+		                                "delete every image it holds.";
+	} else if (t && t->dicom) {
+		snprintf(name, cap, "A DICOM service");
+		if (t->di.kind == MV_PROBE_DICOM_ACCEPT)
+			*answer = " It accepted medvault's association request (Verification) "
+			          "without any authentication.";
+		else if (t->di.kind == MV_PROBE_DICOM_REJECT)
+			*answer = " It rejected medvault's association request: it checks AE "
+			          "titles, which are names, not passwords.";
+		else
+			*answer = " It aborted medvault's association request.";
+	} else if (p) {
+		snprintf(name, cap, "%s", p->service);
+		*tls = p->tls;
+	}
+}
+
 static int net_finding(struct mv_audit_report *r, const struct net *nt, const struct listener *l)
 {
-	const struct mv_audit_port *p = net_port(nt, l->port);
-	char subject[MV_PROCNET_ADDR_STRLEN], owner[128];
-	const char *where;
+	char subject[MV_PROCNET_ADDR_STRLEN], owner[128], service[200];
+	const char *where, *answer;
+	int tls, open_orthanc;
 
+	net_service(nt, l, service, sizeof(service), &answer, &tls, &open_orthanc);
+	if (!service[0])
+		return 0; /* not a DICOM or PACS service */
 	mv_procnet_addr_str(l->family, l->addr, l->port, subject);
 	if (mv_procnet_is_loopback(l->family, l->addr))
 		return mv_audit_add(r, MV_AUDIT_NETWORK, MV_AUDIT_OK, subject, NULL,
 		                    "%s (port %u) listens on the loopback address only: other "
-		                    "machines cannot reach it",
-		                    p->service, (unsigned)l->port);
+		                    "machines cannot reach it.%s",
+		                    service, (unsigned)l->port, answer);
 	if (mv_procnet_is_any(l->family, l->addr))
 		where = l->family == 4 ? "on every IPv4 address of this machine"
 		                       : "on every address of this machine (IPv6, and IPv4 too "
@@ -316,7 +395,13 @@ static int net_finding(struct mv_audit_report *r, const struct net *nt, const st
 	owner[0] = '\0';
 	if (nt->find_process)
 		socket_owner(l->inode, owner, sizeof(owner));
-	if (p->tls)
+	if (l->probe && l->probe->http && l->probe->hi.orthanc && l->probe->hi.auth_required)
+		return mv_audit_add(r, MV_AUDIT_NETWORK, MV_AUDIT_WARN, subject, remedy_orthanc,
+		                    "%s (port %u) listens %s%s: any computer on a network this "
+		                    "machine is connected to can try passwords on it, and the "
+		                    "whole internet if the internet box forwards the port.%s",
+		                    service, (unsigned)l->port, where, owner, answer);
+	if (tls)
 		return mv_audit_add(
 		    r, MV_AUDIT_NETWORK, MV_AUDIT_WARN, subject, remedy_net,
 		    "%s (port %u) listens %s%s: any computer on a network this "
@@ -324,12 +409,13 @@ static int net_finding(struct mv_audit_report *r, const struct net *nt, const st
 		    "the internet box forwards the port; TLS encrypts the traffic but "
 		    "does not keep out whoever can connect (client certificates not "
 		    "checked, software flaws)",
-		    p->service, (unsigned)l->port, where, owner);
-	return mv_audit_add(r, MV_AUDIT_NETWORK, MV_AUDIT_FAIL, subject, remedy_net,
+		    service, (unsigned)l->port, where, owner);
+	return mv_audit_add(r, MV_AUDIT_NETWORK, MV_AUDIT_FAIL, subject,
+	                    open_orthanc ? remedy_orthanc : remedy_net,
 	                    "%s (port %u) listens %s%s, without encryption: any computer on a "
 	                    "network this machine is connected to can reach it, and the whole "
-	                    "internet if the internet box forwards the port",
-	                    p->service, (unsigned)l->port, where, owner);
+	                    "internet if the internet box forwards the port.%s",
+	                    service, (unsigned)l->port, where, owner, answer);
 }
 
 static void port_list(const struct net *nt, char *out, size_t cap)
@@ -348,15 +434,33 @@ static void port_list(const struct net *nt, char *out, size_t cap)
 
 static int net_report(struct mv_audit_report *r, const struct net *nt, const char *tcp_name)
 {
-	char ports[256];
-	int rc = 0;
+	char ports[256], service[200];
+	const char *answer;
+	size_t found = 0;
+	int rc = 0, tls, open_orthanc;
 
 	port_list(nt, ports, sizeof(ports));
-	for (size_t i = 0; i < nt->n && rc == 0; i++)
+	for (size_t i = 0; i < nt->n && rc == 0; i++) {
+		net_service(nt, &nt->l[i], service, sizeof(service), &answer, &tls, &open_orthanc);
+		found += service[0] != '\0';
 		rc = net_finding(r, nt, &nt->l[i]);
-	if (rc == 0 && nt->n == 0)
+	}
+	if (rc == 0 && found == 0 && nt->probes)
+		rc = mv_audit_add(r, MV_AUDIT_NETWORK, MV_AUDIT_OK, "listening TCP sockets", NULL,
+		                  "no DICOM or PACS service found: %zu listening socket%s asked "
+		                  "(HTTP GET /system as Orthanc answers it, DICOM association "
+		                  "request), and %s looked at",
+		                  nt->n, nt->n == 1 ? "" : "s", ports);
+	else if (rc == 0 && found == 0)
 		rc = mv_audit_add(r, MV_AUDIT_NETWORK, MV_AUDIT_OK, ports, NULL,
 		                  "no DICOM or PACS service listens on these ports");
+	if (rc == 0 && nt->not_probed > 0)
+		rc = mv_audit_add(r, MV_AUDIT_NETWORK, MV_AUDIT_WARN, "listening TCP sockets",
+		                  "run the audit again when the machine is less busy",
+		                  "%zu of %zu listening sockets could not be asked what they are "
+		                  "in the time allowed: a DICOM or PACS service on another port "
+		                  "than %s may have been missed",
+		                  nt->not_probed, nt->n, ports);
 	if (rc == 0 && (nt->malformed > 0 || nt->dropped))
 		rc = mv_audit_add(r, MV_AUDIT_NETWORK, MV_AUDIT_WARN, tcp_name,
 		                  "report this to the medvault developers with the file's content",
@@ -466,6 +570,8 @@ int mv_audit_network(struct mv_audit_report *r, const struct mv_audit_net_opts *
 			                 "were not checked",
 			                 mv_errno_str(errno, ebuf, sizeof(ebuf)));
 	}
+	if (rc == 0 && !(o && o->no_probe))
+		rc = net_probe(&nt, o);
 	if (rc == 0)
 		rc = net_report(r, &nt, tcp);
 out:

@@ -81,13 +81,22 @@ struct mv_audit_net_opts {
 	 * DicomPort); ports already listed are ignored */
 	const struct mv_audit_port *extra;
 	size_t nextra;
+	/* mv_audit_network only: unless no_probe, every listening socket is
+	 * asked what it is (core/audit_probe.h: Orthanc's GET /system, a DICOM
+	 * association request), so that services on any port are found; the
+	 * probe's limits (0: its defaults) and cancellation */
+	int no_probe;
+	unsigned probe_timeout_ms, probe_budget_ms;
+	volatile sig_atomic_t *cancel;
 };
 
-/* Reads the two files and reports every listening socket on one of the
- * ports: MV_AUDIT_FAIL when it listens on a wildcard (0.0.0.0, ::) or any
- * non-loopback address, MV_AUDIT_WARN for the same with a TLS service,
- * MV_AUDIT_OK when on 127.0.0.0/8 or ::1 only; one OK finding when none
- * listens. An unreadable tcp file is a WARN finding (the check could not
+/* Reads the two files and reports every listening socket that is a DICOM
+ * or PACS service: one that answered the probe as DICOM or as Orthanc's
+ * HTTP server, or one on one of the ports: MV_AUDIT_FAIL when it listens on
+ * a wildcard (0.0.0.0, ::) or any non-loopback address, MV_AUDIT_WARN for
+ * the same with a TLS service, MV_AUDIT_OK when on 127.0.0.0/8 or ::1
+ * only; one OK finding when none listens; a WARN when the probe had no
+ * time for some sockets. An unreadable tcp file is a WARN finding (the check could not
  * be made), not an error. o may be NULL. Returns 0, MV_ERR_NOMEM,
  * MV_ERR_LIMIT. */
 int mv_audit_network(struct mv_audit_report *r, const struct mv_audit_net_opts *o,

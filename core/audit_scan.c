@@ -364,12 +364,12 @@ static void fmt_bytes(uint64_t n, char *out, size_t cap)
 
 static const char remedy_plain[] =
     "back them up into an encrypted medvault repository ('medvault backup'), verify it "
-    "('medvault check --read-data'), then remove the plain copies with 'medvault wipe'; a "
-    "copy that must stay belongs on an encrypted volume (LUKS, VeraCrypt, BitLocker)";
+    "('medvault check --read-data'), then delete the plain copies (erase the disk with its "
+    "secure-erase function, or destroy it); a copy that must stay belongs on an encrypted "
+    "volume (LUKS, VeraCrypt, BitLocker)";
 static const char remedy_encrypted[] =
     "keep them readable only by the users who need them, back them up into an encrypted "
-    "medvault repository ('medvault backup'), and remove copies no longer needed with "
-    "'medvault wipe'";
+    "medvault repository ('medvault backup'), and delete copies no longer needed";
 
 static int scan_finding(struct mv_audit_report *r, const char *path,
                         const struct mv_audit_scan_result *res)

@@ -25,6 +25,10 @@
 
 struct mv_archive_writer {
 	struct archive *a;
+	/* sealed: the encrypted zip that a's bytes go into, as its one
+	 * member (NULL otherwise) */
+	struct archive *outer;
+	int outer_entry; /* the outer member's header is written */
 	struct archive_entry *e;
 	enum mv_archive_format format;
 	int opened;
@@ -76,6 +80,30 @@ static la_ssize_t on_write(struct archive *a, void *arg, const void *buf, size_t
 		w->saved_errno = errno ? errno : EIO;
 		archive_set_error(a, w->saved_errno, "cannot write the archive");
 		return -1;
+	}
+	return (la_ssize_t)len;
+}
+
+/* A sealed writer's tar bytes: the content of the outer zip's member. */
+static la_ssize_t on_inner_write(struct archive *a, void *arg, const void *buf, size_t len)
+{
+	struct mv_archive_writer *w = arg;
+	const unsigned char *p = buf;
+	size_t left = len;
+
+	if (w->discard)
+		return (la_ssize_t)len;
+	while (left > 0) {
+		la_ssize_t n = archive_write_data(w->outer, p, left);
+		if (n <= 0) {
+			const char *s = archive_error_string(w->outer);
+			int e = w->saved_errno ? w->saved_errno : archive_errno(w->outer);
+			archive_set_error(a, e > 0 ? e : EIO, "%s",
+			                  s ? s : "cannot write the encrypted zip");
+			return -1;
+		}
+		p += n;
+		left -= (size_t)n;
 	}
 	return (la_ssize_t)len;
 }
@@ -133,6 +161,88 @@ int mv_archive_writer_open(struct mv_archive_writer *w, const char *passphrase,
 			return fail_archive(w, "cannot set the passphrase");
 	}
 	if (archive_write_open2(w->a, w, NULL, on_write, NULL, NULL) != ARCHIVE_OK)
+		return fail_archive(w, "cannot start the archive");
+	w->opened = 1;
+	return MV_ARCHIVE_OK;
+}
+
+/* Starts the outer encrypted zip of a sealed writer and its one member. */
+static int open_outer(struct mv_archive_writer *w, const char *passphrase, const char *member,
+                      int64_t mtime_s)
+{
+	struct archive_entry *e;
+	int r;
+
+	w->outer = archive_write_new();
+	if (!w->outer)
+		return fail(w, MV_ARCHIVE_ERR_NOMEM, "out of memory");
+	if (archive_write_set_format_zip(w->outer) != ARCHIVE_OK)
+		return fail(w, MV_ARCHIVE_ERR, "cannot set the zip format");
+	if (archive_write_set_options(w->outer, "zip:encryption=aes256") != ARCHIVE_OK) {
+		const char *s = archive_error_string(w->outer);
+		return fail(w, MV_ARCHIVE_ERR_CRYPTO, "AES-256 zip encryption is not available: %s",
+		            s ? s : "libarchive was built without it");
+	}
+	if (archive_write_set_passphrase(w->outer, passphrase) != ARCHIVE_OK)
+		return fail(w, MV_ARCHIVE_ERR, "cannot set the passphrase");
+	/* no padding after the central directory (7-Zip warns about it) */
+	if (archive_write_set_bytes_in_last_block(w->outer, 1) != ARCHIVE_OK)
+		return fail(w, MV_ARCHIVE_ERR, "cannot set the zip block size");
+	if (archive_write_open2(w->outer, w, NULL, on_write, NULL, NULL) != ARCHIVE_OK) {
+		const char *s = archive_error_string(w->outer);
+		if (w->saved_errno)
+			return fail(w, MV_ARCHIVE_ERR_WRITE, "cannot start the archive: %s",
+			            strerror(w->saved_errno));
+		return fail(w, MV_ARCHIVE_ERR, "cannot start the archive: %s", s ? s : "");
+	}
+	e = archive_entry_new();
+	if (!e)
+		return fail(w, MV_ARCHIVE_ERR_NOMEM, "out of memory");
+	archive_entry_copy_pathname(e, member);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0600);
+	archive_entry_set_mtime(e, (time_t)mtime_s, 0);
+	/* no size: libarchive streams the member with a data descriptor and
+	 * Zip64 sizes, so no byte of the tar is held back */
+	archive_entry_unset_size(e);
+	r = archive_write_header(w->outer, e);
+	archive_entry_free(e);
+	if (r < ARCHIVE_WARN) {
+		const char *s = archive_error_string(w->outer);
+		if (w->saved_errno)
+			return fail(w, MV_ARCHIVE_ERR_WRITE, "cannot write the zip header: %s",
+			            strerror(w->saved_errno));
+		return fail(w, MV_ARCHIVE_ERR, "cannot write the zip header: %s", s ? s : "");
+	}
+	w->outer_entry = 1;
+	return MV_ARCHIVE_OK;
+}
+
+int mv_archive_writer_open_sealed(struct mv_archive_writer *w, const char *passphrase,
+                                  const char *member, int64_t mtime_s, mv_archive_write_fn *write,
+                                  void *arg)
+{
+	int r;
+
+	w->msg[0] = '\0';
+	if (w->opened)
+		return fail(w, MV_ARCHIVE_ERR_USAGE, "the archive is open already");
+	if (!write)
+		return fail(w, MV_ARCHIVE_ERR_USAGE, "no write function");
+	if (w->format != MV_ARCHIVE_TAR)
+		return fail(w, MV_ARCHIVE_ERR_USAGE, "only a tar archive can be sealed in a zip");
+	if (!passphrase || !*passphrase)
+		return fail(w, MV_ARCHIVE_ERR_USAGE, "empty passphrase");
+	if (!member || !*member || member[0] == '/')
+		return fail(w, MV_ARCHIVE_ERR_USAGE, "bad member name");
+	w->write = write;
+	w->arg = arg;
+	r = open_outer(w, passphrase, member, mtime_s);
+	if (r != MV_ARCHIVE_OK)
+		return r;
+	if (archive_write_set_format_pax(w->a) != ARCHIVE_OK)
+		return fail_archive(w, "cannot set the archive format");
+	if (archive_write_open2(w->a, w, NULL, on_inner_write, NULL, NULL) != ARCHIVE_OK)
 		return fail_archive(w, "cannot start the archive");
 	w->opened = 1;
 	return MV_ARCHIVE_OK;
@@ -310,6 +420,17 @@ int mv_archive_writer_close(struct mv_archive_writer *w)
 	w->closed = 1;
 	if (archive_write_close(w->a) != ARCHIVE_OK)
 		return fail_archive(w, "cannot finish the archive");
+	if (w->outer) {
+		const char *s;
+		if (archive_write_finish_entry(w->outer) == ARCHIVE_OK &&
+		    archive_write_close(w->outer) == ARCHIVE_OK)
+			return MV_ARCHIVE_OK;
+		if (w->saved_errno)
+			return fail(w, MV_ARCHIVE_ERR_WRITE, "cannot finish the zip: %s",
+			            strerror(w->saved_errno));
+		s = archive_error_string(w->outer);
+		return fail(w, MV_ARCHIVE_ERR, "cannot finish the zip: %s", s ? s : "");
+	}
 	return MV_ARCHIVE_OK;
 }
 
@@ -332,6 +453,8 @@ void mv_archive_writer_free(struct mv_archive_writer *w)
 	w->discard = 1;
 	if (w->a)
 		archive_write_free(w->a); /* wipes its copy of the passphrase */
+	if (w->outer)
+		archive_write_free(w->outer);
 	if (w->e)
 		archive_entry_free(w->e);
 	if (w->utf8)

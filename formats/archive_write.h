@@ -63,6 +63,25 @@ int mv_archive_writer_open(struct mv_archive_writer *w, const char *passphrase,
                            mv_archive_write_fn *write, void *arg)
     __attribute__((warn_unused_result));
 
+/* The name of the one member of a sealed archive (below). */
+#define MV_ARCHIVE_SEALED_MEMBER "medvault-export.tar"
+
+/* Starts a sealed archive: w (made for MV_ARCHIVE_TAR) writes a tar whose
+ * bytes go, as they come, into the single member `member` (a neutral name
+ * such as MV_ARCHIVE_SEALED_MEMBER) of a zip encrypted with WinZip AES-256
+ * under passphrase. Entry names, sizes, times, owners and link targets are
+ * all inside the encrypted tar; what the zip shows without the passphrase
+ * is member's name, mode 0600, mtime_s (seconds since the epoch) and the
+ * total compressed and uncompressed sizes. The member is streamed (zip data
+ * descriptor, Zip64 sizes): memory stays bounded, nothing is written in
+ * clear anywhere. The entry functions below then describe the tar's
+ * entries; mv_archive_writer_close finishes both. Returns MV_ARCHIVE_OK or
+ * an error (MV_ARCHIVE_ERR_USAGE for a zip writer, an empty passphrase or
+ * member name). */
+int mv_archive_writer_open_sealed(struct mv_archive_writer *w, const char *passphrase,
+                                  const char *member, int64_t mtime_s, mv_archive_write_fn *write,
+                                  void *arg) __attribute__((warn_unused_result));
+
 /* Begins an entry. path: its name, '/'-separated bytes without NUL;
  * leading '/' are removed (as tar does), so "/srv/a.dcm" is stored as
  * "srv/a.dcm"; an empty result is refused. For a file, exactly n->size

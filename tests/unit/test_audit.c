@@ -399,7 +399,7 @@ static void test_audit__network_text(void **state)
 {
 	static const struct mv_audit_port extra[] = {{9999, "Orthanc HTTP (HttpPort)", 0},
 	                                             {104, "duplicate", 0}};
-	struct mv_audit_net_opts o = {NULL, NULL, extra, 2};
+	struct mv_audit_net_opts o = {.extra = extra, .nextra = 2};
 	struct mv_audit_report r;
 	struct mv_error err = {0};
 	(void)state;
@@ -442,7 +442,7 @@ static void test_audit__network_text(void **state)
 
 static void test_audit__network_missing_file(void **state)
 {
-	struct mv_audit_net_opts o = {"/nonexistent/tcp", "/nonexistent/tcp6", NULL, 0};
+	struct mv_audit_net_opts o = {.tcp_path = "/nonexistent/tcp", .tcp6_path = "/nonexistent/tcp6"};
 	struct mv_audit_report r;
 	struct mv_error err = {0};
 	(void)state;

@@ -755,6 +755,63 @@ static void test_dump__zip_plain_and_aes256(void **state)
 	free(m.p);
 }
 
+/* A sealed archive: one AES-256 zip member, medvault-export.tar, whose tar
+ * holds every entry; no name of the dump is in the zip's bytes. */
+static void test_dump__sealed_zip_hides_names(void **state)
+{
+	static const char pass[] = "Sealed-Long-Passphrase-42";
+	struct mv_archive_writer *w = mv_archive_writer_new(MV_ARCHIVE_TAR);
+	struct mv_dump_sink sink = {ar_begin, ar_data, ar_end, NULL};
+	struct mv_dump_result res;
+	struct mv_error err = {0};
+	struct membuf m = {0}, inner = {0};
+	struct archive_entry *e;
+	struct archive *a;
+	struct seen s;
+	char buf[65536];
+	la_ssize_t n;
+
+	(void)state;
+	assert_non_null(w);
+	assert_int_equal(mv_archive_writer_open_sealed(w, pass, MV_ARCHIVE_SEALED_MEMBER,
+	                                               1700000000, mem_write, &m),
+	                 MV_ARCHIVE_OK);
+	sink.arg = w;
+	assert_int_equal(mv_dump(repo, &snap, NULL, &sink, NULL, &res, &err), 0);
+	assert_int_equal(mv_archive_writer_close(w), MV_ARCHIVE_OK);
+	mv_archive_writer_free(w);
+	assert_int_equal(res.skipped, 0); /* the fifo is in the tar */
+	for (size_t k = 0; k < NFILES; k++) {
+		size_t nl = strlen(names[k]);
+		for (size_t i = 0; i + nl <= m.len; i++)
+			assert_false(memcmp(m.p + i, names[k], nl) == 0);
+	}
+	for (size_t i = 0; i + 6 <= m.len; i++)
+		assert_false(memcmp(m.p + i, "mvdump", 6) == 0); /* the folder's name */
+
+	a = archive_read_new();
+	assert_non_null(a);
+	assert_int_equal(archive_read_support_format_zip(a), ARCHIVE_OK);
+	assert_int_equal(archive_read_add_passphrase(a, pass), ARCHIVE_OK);
+	assert_int_equal(archive_read_open_memory(a, m.p, m.len), ARCHIVE_OK);
+	assert_int_equal(archive_read_next_header(a, &e), ARCHIVE_OK);
+	assert_string_equal(archive_entry_pathname(e), MV_ARCHIVE_SEALED_MEMBER);
+	assert_int_equal(archive_entry_mtime(e), 1700000000);
+	assert_true(archive_entry_is_data_encrypted(e));
+	while ((n = archive_read_data(a, buf, sizeof(buf))) > 0)
+		assert_int_equal(mem_write(&inner, buf, (size_t)n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(archive_read_next_header(a, &e), ARCHIVE_EOF);
+	archive_read_free(a);
+	read_back(&inner, NULL, 1, &s);
+	assert_int_equal(s.files, NFILES);
+	assert_int_equal(s.links, 1);
+	assert_int_equal(s.fifos, 1);
+	assert_int_equal(s.dirs, res.dirs);
+	free(inner.p);
+	free(m.p);
+}
+
 static void test_dump__archive_writer_refuses_misuse(void **state)
 {
 	struct mv_archive_writer *w;
@@ -785,6 +842,22 @@ static void test_dump__archive_writer_refuses_misuse(void **state)
 	mv_archive_writer_free(w);
 	free(m.p);
 	assert_null(mv_archive_writer_new((enum mv_archive_format)7));
+
+	/* only a tar is sealed, with a passphrase and a relative member name */
+	memset(&m, 0, sizeof(m));
+	w = mv_archive_writer_new(MV_ARCHIVE_ZIP);
+	assert_int_equal(
+	    mv_archive_writer_open_sealed(w, "Some-Passphrase-123", "x.tar", 0, mem_write, &m),
+	    MV_ARCHIVE_ERR_USAGE);
+	mv_archive_writer_free(w);
+	w = mv_archive_writer_new(MV_ARCHIVE_TAR);
+	assert_int_equal(mv_archive_writer_open_sealed(w, "", "x.tar", 0, mem_write, &m),
+	                 MV_ARCHIVE_ERR_USAGE);
+	assert_int_equal(
+	    mv_archive_writer_open_sealed(w, "Some-Passphrase-123", "/x.tar", 0, mem_write, &m),
+	    MV_ARCHIVE_ERR_USAGE);
+	mv_archive_writer_free(w);
+	assert_null(m.p); /* nothing was written */
 }
 
 int main(void)
@@ -797,6 +870,7 @@ int main(void)
 	    cmocka_unit_test(test_dump__sink_error_and_cancel_stop_the_dump),
 	    cmocka_unit_test(test_dump__tar_keeps_names_modes_and_nanoseconds),
 	    cmocka_unit_test(test_dump__zip_plain_and_aes256),
+	    cmocka_unit_test(test_dump__sealed_zip_hides_names),
 	    cmocka_unit_test(test_dump__archive_writer_refuses_misuse),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

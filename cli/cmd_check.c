@@ -144,6 +144,7 @@ static void print_summary(const struct cli_ctx *ctx, const struct mv_check_resul
 		cli_json_u64(&j, "blobs", res->blobs);
 		cli_json_u64(&j, "damaged_snapshots", res->damaged_snapshots);
 		cli_json_u64(&j, "damaged_files", res->damaged_files);
+		cli_json_bool(&j, "damaged_files_at_least", res->damaged_files_at_least);
 		cli_json_end_object(&j);
 		return;
 	}
@@ -153,9 +154,10 @@ static void print_summary(const struct cli_ctx *ctx, const struct mv_check_resul
 		       (unsigned long long)res->packs, (unsigned long long)res->packs_read,
 		       (unsigned long long)res->blobs);
 	if (res->damaged_snapshots > 0 || res->damaged_files > 0)
-		printf("damage affects %llu snapshot%s and %llu file%s\n",
+		printf("damage affects %llu snapshot%s and %s%llu file%s\n",
 		       (unsigned long long)res->damaged_snapshots,
 		       res->damaged_snapshots == 1 ? "" : "s",
+		       res->damaged_files_at_least ? "at least " : "",
 		       (unsigned long long)res->damaged_files, res->damaged_files == 1 ? "" : "s");
 	if (errors > 0)
 		printf("%llu error%s found\n", (unsigned long long)errors, errors == 1 ? "" : "s");

@@ -31,6 +31,7 @@
 #include "core/index.h"
 #include "core/lock.h"
 #include "core/packer.h"
+#include "core/reindex.h"
 
 #define MAX_DEPTH   512
 #define PROGRESS_NS 200000000LL
@@ -84,6 +85,7 @@ struct bk {
 	uint8_t *used;
 	size_t nold;
 	struct mv_index *verified; /* --force: blobs read back intact */
+	struct mv_index *damaged;  /* --force: blobs whose copy is damaged, and where */
 	uint64_t stored_again;     /* blobs whose copy was lost or damaged */
 };
 
@@ -150,6 +152,8 @@ static int copy_serves(struct bk *b, struct mv_blob_ctx *ctx, uint8_t type, cons
 				*err = e;
 			return rc;
 		}
+		if (mv_index_add(b->damaged, &loc) < 0)
+			return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
 		/* damaged: stored again, unless another thread did meanwhile */
 		if (mv_index_lookup(x, id)->pack != loc.pack)
 			return 1;
@@ -1190,6 +1194,32 @@ static int confirm_packs(struct bk *b, struct mv_error *err)
 	                    missing, missing == 1 ? "" : "s", name, missing > 1 ? ", ..." : "");
 }
 
+/* --force found damaged copies and stored the blobs again: the index files
+ * stop placing them in their damaged packs, so that readers use the new
+ * copies (the damaged pack stays, with its other blobs). */
+static void drop_damaged(struct bk *b)
+{
+	struct mv_error e = {0};
+	size_t n = 0;
+	char msg[700];
+	if (!b->damaged || !mv_index_count(b->damaged))
+		return;
+	if (mv_repo_drop_index_entries(b->r, b->damaged, &n, &e) == 0) {
+		snprintf(msg, sizeof(msg),
+		         "the index no longer places %zu damaged blob cop%s in %s pack%s", n,
+		         n == 1 ? "y" : "ies", n == 1 ? "its" : "their", n == 1 ? "" : "s");
+		if (b->ev && b->ev->note)
+			b->ev->note(b->ev->arg, "repository", msg);
+		return;
+	}
+	snprintf(msg, sizeof(msg),
+	         "the index still places damaged blob copies in their packs (%s): readers may "
+	         "pick them; run 'backup --force' again",
+	         e.msg);
+	if (b->ev && b->ev->warn)
+		b->ev->warn(b->ev->arg, "repository", msg);
+}
+
 static char *user_name(void)
 {
 	struct passwd pw, *res = NULL;
@@ -1283,7 +1313,8 @@ int mv_backup(struct mv_repo *r, const struct mv_backup_opts *o, const struct mv
 	b.nold = mv_index_npacks(r->index);
 	b.used = calloc(b.nold ? b.nold : 1, 1);
 	b.verified = o->force ? mv_index_new() : NULL;
-	if (!b.used || (o->force && !b.verified)) {
+	b.damaged = o->force ? mv_index_new() : NULL;
+	if (!b.used || (o->force && (!b.verified || !b.damaged))) {
 		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
 		goto out;
 	}
@@ -1386,6 +1417,7 @@ int mv_backup(struct mv_repo *r, const struct mv_backup_opts *o, const struct mv
 	                         err);
 	if (rc)
 		goto out_snap;
+	drop_damaged(&b);
 	res->summary = b.sum;
 	res->unreadable = b.nerrors;
 	res->seconds = (double)(now_ns() - t0) / 1e9;
@@ -1411,6 +1443,7 @@ out:
 	mv_packer_free(b.packer);
 	free(b.used);
 	mv_index_free(b.verified);
+	mv_index_free(b.damaged);
 	mv_catalog_writer_free(b.cat);
 	mv_catalog_cursor_free(b.pcat);
 	free(snap.catalog);

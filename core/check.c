@@ -260,7 +260,15 @@ static void *read_worker(void *arg)
 		pthread_mutex_lock(&c->mu);
 		c->done_packs++;
 		c->done_bytes += pi->size;
-		if (rc || nbad) {
+		if (rc == MV_ERR_INTEGRITY && buf && !nbad) {
+			/* e.g. a damaged copy that backup --force stored again */
+			char m2[800];
+			snprintf(m2, sizeof(m2),
+			         "%s, but the %zu blobs the index places in it are intact (no file "
+			         "is affected; the damaged bytes stay until the pack is rewritten)",
+			         msg, bl.n);
+			problem(c, pi->name, m2);
+		} else if (rc || nbad) {
 			char m2[700];
 			snprintf(m2, sizeof(m2), "%s%s%zu of %zu blobs damaged", rc ? msg : "",
 			         rc ? "; " : "", nbad, bl.n);

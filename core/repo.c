@@ -410,6 +410,7 @@ struct load_state {
 	struct mv_repo *r;
 	struct listed_pack *packs; /* by pack number, for the listed packs */
 	size_t npacks;
+	int partial; /* the listing failed: no pack is taken for missing */
 };
 
 static int list_pack_cb(void *arg, const char *name, uint64_t size)
@@ -460,7 +461,7 @@ static int add_entry(void *arg, const uint8_t pack_id[32], const struct mv_index
 		return MV_ERR_NOMEM;
 	if (pn < s->npacks && s->packs[pn].listed)
 		s->packs[pn].named = 1;
-	else
+	else if (!s->partial)
 		mv_index_set_pack_missing(x, pn);
 	if (r->index_types && !(r->index_types & (1u << e->type)))
 		return 0;
@@ -628,11 +629,17 @@ int mv_repo_load_index(struct mv_repo *r, int scan_orphans, size_t *damaged, str
 	size_t n = 0, bad = 0;
 	struct load_state ls = {.r = r};
 	(void)scan_orphans; /* every load reads the packs that no index names */
-	int rc = r->be->ops->list(r->be, MV_FT_PACK, list_pack_cb, &ls, err);
-	if (rc == MV_ERR_NOMEM)
+	struct mv_error le = {0};
+	int rc = r->be->ops->list(r->be, MV_FT_PACK, list_pack_cb, &ls, &le);
+	if (rc == MV_ERR_NOMEM) {
 		rc = mv_error_set(err, rc, 0, "out of memory");
-	if (rc)
 		goto out;
+	}
+	if (rc) { /* readers go on with what the index files say */
+		ls.partial = 1;
+		bad++;
+		mv_error_set(err, rc, le.saved_errno, "cannot list the packs (%s)", le.msg);
+	}
 	rc = mv_repo_list_names(r, MV_FT_INDEX, &names, &n, err);
 	if (rc)
 		goto out;

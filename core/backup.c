@@ -1189,9 +1189,10 @@ static int confirm_packs(struct bk *b, struct mv_error *err)
 	mv_hex(mv_index_pack_id(b->r->index, (uint32_t)first), 32, name);
 	return mv_error_set(err, MV_ERR_INTEGRITY, 0,
 	                    "%zu pack%s this snapshot uses disappeared during the backup (%s%s); "
-	                    "no snapshot was written: run the backup again (it stores their "
-	                    "blobs again)",
-	                    missing, missing == 1 ? "" : "s", name, missing > 1 ? ", ..." : "");
+	                    "no snapshot was written: run the backup again (it stores %s blobs "
+	                    "again)",
+	                    missing, missing == 1 ? "" : "s", name, missing > 1 ? ", ..." : "",
+	                    missing == 1 ? "its" : "their");
 }
 
 /* --force found damaged copies and stored the blobs again: the index files

@@ -628,11 +628,14 @@ int mv_repo_load_index(struct mv_repo *r, int scan_orphans, size_t *damaged, str
 	char(*names)[65] = NULL;
 	size_t n = 0, bad = 0;
 	struct load_state ls = {.r = r};
-	(void)scan_orphans; /* every load reads the packs that no index names */
 	struct mv_error le = {0};
 	int rc = r->be->ops->list(r->be, MV_FT_PACK, list_pack_cb, &ls, &le);
 	if (rc == MV_ERR_NOMEM) {
 		rc = mv_error_set(err, rc, 0, "out of memory");
+		goto out;
+	}
+	if (rc && scan_orphans) { /* backup: it must know what exists */
+		mv_error_set(err, rc, le.saved_errno, "cannot list the packs (%s)", le.msg);
 		goto out;
 	}
 	if (rc) { /* readers go on with what the index files say */

@@ -79,10 +79,11 @@ void mv_repo_close(struct mv_repo *r); /* accepts NULL */
  * (left by an interrupted backup, or named only by a lost index file; they
  * are recorded in r->orphans). Packs that an index names but the listing
  * lacks are marked missing (mv_index_pack_missing); a blob with a copy in a
- * pack that exists is located there. `scan_orphans` is ignored (every load
- * does this). Integrity errors of single index files are reported through
- * *damaged (count) and err's message but loading goes on; returns 0 or a
- * fatal error. */
+ * pack that exists is located there. A listing that fails is fatal when
+ * `scan_orphans` (backup, which must know which packs exist); other readers go
+ * on with what the index files say (counted in *damaged). Integrity errors of single index files
+ * are reported through *damaged (count) and err's message but loading goes on; returns 0 or a fatal
+ * error. */
 int mv_repo_load_index(struct mv_repo *r, int scan_orphans, size_t *damaged,
                        struct mv_error *err) MV_MUST_CHECK;
 

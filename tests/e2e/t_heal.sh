@@ -86,4 +86,42 @@ expect_exit 0 mv check -r "$R"
 expect_exit 4 mv check -r "$R" --read-data
 grep -q "no file is affected" "$T/out" || fail "check --read-data: $(cat "$T/out")"
 grep -q "damage affects" "$T/out" && fail "check --read-data names affected files"
+
+# 4. A pack the snapshot uses disappears while the backup runs (stopped as
+#    soon as its first new pack is stored): no snapshot is saved.
+rm -rf "$R" && cp -a "$T/pristine" "$R"
+old_pack=$(find "$R/data" -type f)
+mkdir -p "$S/big"
+head -c 80000000 /dev/urandom >"$S/big/f.bin"
+nsnap=$(find "$R/snapshots" -type f | wc -l)
+set +e
+python3 - "$MV_BIN" "$R" "$S" "$old_pack" >"$T/race" 2>&1 <<'PY'
+import glob, os, signal, subprocess, sys, time
+mv, repo, src, old_pack = sys.argv[1:]
+before = set(glob.glob(repo + "/data/*/*"))
+p = subprocess.Popen([mv, "backup", "-r", repo, src], stdout=subprocess.PIPE,
+                     stderr=subprocess.PIPE)
+while p.poll() is None:
+    if set(glob.glob(repo + "/data/*/*")) - before:
+        os.kill(p.pid, signal.SIGSTOP)
+        os.remove(old_pack)
+        os.kill(p.pid, signal.SIGCONT)
+        break
+    time.sleep(0.002)
+else:
+    sys.exit(77)  # the backup ended first: nothing shown
+out, err = p.communicate()
+sys.stdout.write(err.decode())
+sys.exit(p.returncode)
+PY
+got=$?
+set -e
+[ "$got" = 77 ] && { echo "backup ended before its first pack was seen"; exit 77; }
+[ "$got" = 4 ] || fail "backup exited $got after a pack it uses vanished: $(cat "$T/race")"
+grep -q "no snapshot was written" "$T/race" || fail "unclear message: $(cat "$T/race")"
+[ "$(find "$R/snapshots" -type f | wc -l)" = "$nsnap" ] || fail "a snapshot was saved"
+expect_exit 0 mv backup -r "$R" "$S"
+rm -rf "$T/r"
+expect_exit 0 mv restore -r "$R" latest --target "$T/r"
+compare_trees "$S" "$T/r$S" || fail "the backup after the vanished pack differs"
 pass

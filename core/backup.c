@@ -1374,7 +1374,9 @@ int mv_backup(struct mv_repo *r, const struct mv_backup_opts *o, const struct mv
 		goto out;
 	/* orphans are now named by an index */
 	free(r->orphans);
+	free(r->orphan_blobs);
 	r->orphans = NULL;
+	r->orphan_blobs = NULL;
 	r->norphans = 0;
 	if ((rc = confirm_packs(&b, err)))
 		goto out;

@@ -126,11 +126,11 @@ static int check_packs(struct ck *c, struct mv_error *err)
 		struct pack_info *pi = &c->packs[p];
 		mv_hex(mv_index_pack_id(r->index, (uint32_t)p), 32, pi->name);
 		if (!pi->listed && c->first[p + 1] == c->first[p]) {
-			/* every blob it held was stored again in another pack */
+			/* e.g. a later backup stored every blob it held again */
 			if (c->ev && c->ev->warn)
 				c->ev->warn(c->ev->arg, pi->name,
-				            "pack is missing, but a later backup stored again "
-				            "every blob an index places in it");
+				            "pack is missing, but every blob an index places in it "
+				            "has a copy in another pack (no file is affected)");
 			continue;
 		}
 		if (!pi->listed) {

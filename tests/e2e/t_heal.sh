@@ -34,7 +34,7 @@ added=$(dir_size "$R/data")
 [ "$added" -gt 4000000 ] || fail "backup did not store the lost blobs again ($added bytes in data/)"
 grep -q "stored again" "$T/err" || fail "backup did not say it stored blobs again"
 expect_exit 0 mv check -r "$R" --read-data
-grep -q "pack is missing, but a later backup stored again every blob" "$T/out" ||
+grep -q "pack is missing, but every blob an index places in it has a copy" "$T/out" ||
 	fail "check did not explain the missing pack"
 for snap in latest "$first"; do
 	rm -rf "$T/r"

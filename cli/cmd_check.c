@@ -161,6 +161,9 @@ static void print_summary(const struct cli_ctx *ctx, const struct mv_check_resul
 		       res->damaged_snapshots == 1 ? "" : "s",
 		       res->damaged_files_at_least ? "at least " : "",
 		       (unsigned long long)res->damaged_files, res->damaged_files == 1 ? "" : "s");
+	if (res->damaged_files > 0 && !ctx->g.quiet)
+		printf("to repair: back up the intact originals with 'medvault backup --force'; it "
+		       "stores lost and damaged data again\n");
 	if (errors > 0)
 		printf("%llu error%s found\n", (unsigned long long)errors, errors == 1 ? "" : "s");
 	else if (!ctx->g.quiet)

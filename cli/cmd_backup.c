@@ -28,7 +28,9 @@ static const struct cli_help_opt help_opts[] = {
     {"--tag TAG", "add TAG to the snapshot (repeatable)"},
     {"-H, --host HOST", "record HOST instead of this machine's name"},
     {"--parent SNAPSHOT", "compare with SNAPSHOT instead of the latest one of this host and paths"},
-    {"--force", "read every file, even those unchanged since the parent snapshot"},
+    {"--force", "read every file, even those unchanged since the parent snapshot, and read back "
+                "every blob the repository already holds that the snapshot uses: damaged ones "
+                "are stored again"},
     {"--plain-chunking",
      "do not start a chunk at the pixel data of DICOM files (for measurements: costs "
      "deduplication between exports of the same images)"},

@@ -30,7 +30,9 @@ const struct cli_help cmd_check_help = {
     "Checks the repository's structure: every snapshot's trees and blobs are in the index,\n"
     "every index entry is in a pack, every pack header is valid. With --read-data, also\n"
     "reads and authenticates all the data. Each problem is printed with the snapshots and\n"
-    "files it affects; the last line says \"no errors were found\" or \"N errors found\".\n"
+    "files it affects (a folder that cannot be read counts as the files it held); the last\n"
+    "line says \"no errors were found\" or \"N errors found\". Packs that no index names (an\n"
+    "interrupted backup, a lost index file) are named: their blobs are read from their headers.\n"
     "Exit code 4 when anything is damaged. Takes an exclusive lock (no backup meanwhile).\n"
     "\n"
     "With --json: one line per problem {\"message_type\":\"error\",\"item\",\"message\"}, then\n"
@@ -144,6 +146,7 @@ static void print_summary(const struct cli_ctx *ctx, const struct mv_check_resul
 		cli_json_u64(&j, "blobs", res->blobs);
 		cli_json_u64(&j, "damaged_snapshots", res->damaged_snapshots);
 		cli_json_u64(&j, "damaged_files", res->damaged_files);
+		cli_json_bool(&j, "damaged_files_at_least", res->damaged_files_at_least);
 		cli_json_end_object(&j);
 		return;
 	}
@@ -153,10 +156,14 @@ static void print_summary(const struct cli_ctx *ctx, const struct mv_check_resul
 		       (unsigned long long)res->packs, (unsigned long long)res->packs_read,
 		       (unsigned long long)res->blobs);
 	if (res->damaged_snapshots > 0 || res->damaged_files > 0)
-		printf("damage affects %llu snapshot%s and %llu file%s\n",
+		printf("damage affects %llu snapshot%s and %s%llu file%s\n",
 		       (unsigned long long)res->damaged_snapshots,
 		       res->damaged_snapshots == 1 ? "" : "s",
+		       res->damaged_files_at_least ? "at least " : "",
 		       (unsigned long long)res->damaged_files, res->damaged_files == 1 ? "" : "s");
+	if (res->damaged_files > 0 && !ctx->g.quiet)
+		printf("to repair: back up the intact originals with 'medvault backup --force'; it "
+		       "stores lost and damaged data again\n");
 	if (errors > 0)
 		printf("%llu error%s found\n", (unsigned long long)errors, errors == 1 ? "" : "s");
 	else if (!ctx->g.quiet)

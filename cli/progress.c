@@ -49,7 +49,8 @@ static size_t format_counts(char *line, size_t cap, const struct mv_progress *mp
 	if (mp->files_total > 0)
 		n += snprintf(line + n, cap - (size_t)n, " / %llu",
 		              (unsigned long long)mp->files_total);
-	n += snprintf(line + n, cap - (size_t)n, " files  %s", cli_fmt_bytes(mp->bytes_done, a));
+	n += snprintf(line + n, cap - (size_t)n, " %s  %s", mp->unit ? mp->unit : "files",
+	              cli_fmt_bytes(mp->bytes_done, a));
 	if (mp->bytes_total > 0)
 		n +=
 		    snprintf(line + n, cap - (size_t)n, " / %s", cli_fmt_bytes(mp->bytes_total, b));

@@ -31,6 +31,7 @@
 #include "core/index.h"
 #include "core/lock.h"
 #include "core/packer.h"
+#include "core/reindex.h"
 
 #define MAX_DEPTH   512
 #define PROGRESS_NS 200000000LL
@@ -78,6 +79,14 @@ struct bk {
 	struct mv_progress prog;
 	int64_t last_progress;
 	char path[PATH_MAX + 256];
+
+	/* Packs the index held before this run (numbers 0..nold): those this
+	 * snapshot uses must still be listed before it is saved. */
+	uint8_t *used;
+	size_t nold;
+	struct mv_index *verified; /* --force: blobs read back intact */
+	struct mv_index *damaged;  /* --force: blobs whose copy is damaged, and where */
+	uint64_t stored_again;     /* blobs whose copy was lost or damaged */
 };
 
 static int64_t now_ns(void)
@@ -106,7 +115,60 @@ static void fail(struct bk *b, const struct mv_error *e)
 	pthread_mutex_unlock(&b->mu);
 }
 
-/* Stores one blob unless the index has it. Thread-safe. */
+/* Whether the copy the index locates serves for deduplication (called
+ * with b->mu held, returns with it held): 1 when it does (a blob of this
+ * run, or in a pack that exists, read back intact under --force), 0 when
+ * the blob is to be stored again (its location is then pending), or an
+ * error (the copy could not be confirmed). */
+static int copy_serves(struct bk *b, struct mv_blob_ctx *ctx, uint8_t type, const uint8_t id[32],
+                       size_t len, struct mv_error *err)
+{
+	struct mv_index *x = b->r->index;
+	struct mv_blob_loc loc = *mv_index_lookup(x, id);
+	if (loc.pack == MV_PACK_NONE || loc.pack >= b->nold)
+		return 1; /* stored by this run */
+	if (!mv_index_pack_missing(x, loc.pack)) {
+		if (!b->o->force || mv_index_lookup(b->verified, id)) {
+			b->used[loc.pack] = 1;
+			return 1;
+		}
+		/* --force: read the copy back and authenticate it */
+		const uint8_t *out;
+		size_t olen;
+		struct mv_error e = {0};
+		pthread_mutex_unlock(&b->mu);
+		int rc = mv_repo_read_blob(b->r, ctx, type, id, &out, &olen, &e);
+		pthread_mutex_lock(&b->mu);
+		if (rc == 0 && olen == len) {
+			struct mv_blob_loc v = {.pack = MV_PACK_NONE};
+			memcpy(v.id, id, 32);
+			if (mv_index_add(b->verified, &v) < 0)
+				return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+			b->used[loc.pack] = 1;
+			return 1;
+		}
+		if (rc && rc != MV_ERR_INTEGRITY && rc != MV_ERR_NOTFOUND) {
+			if (err)
+				*err = e;
+			return rc;
+		}
+		if (mv_index_add(b->damaged, &loc) < 0)
+			return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+		/* damaged: stored again, unless another thread did meanwhile */
+		if (mv_index_lookup(x, id)->pack != loc.pack)
+			return 1;
+	}
+	loc.pack = MV_PACK_NONE;
+	loc.type = type;
+	loc.raw_length = (uint32_t)len;
+	int rc = mv_index_update(x, &loc);
+	if (rc)
+		return mv_error_set(err, rc, 0, "cannot update the index");
+	b->stored_again++;
+	return 0;
+}
+
+/* Stores one blob unless the index has a copy that serves. Thread-safe. */
 static int store_blob(struct bk *b, struct mv_blob_ctx *ctx, uint8_t type, const uint8_t *data,
                       size_t len, uint8_t id[32], struct mv_error *err)
 {
@@ -117,11 +179,15 @@ static int store_blob(struct bk *b, struct mv_blob_ctx *ctx, uint8_t type, const
 	memcpy(loc.id, id, 32);
 	pthread_mutex_lock(&b->mu);
 	int rc = mv_index_add(b->r->index, &loc);
+	if (rc == 1)
+		rc = copy_serves(b, ctx, type, id, len, err);
+	else if (rc < 0)
+		rc = mv_error_set(err, rc, 0, "out of memory");
 	pthread_mutex_unlock(&b->mu);
 	if (rc < 0)
-		return mv_error_set(err, rc, 0, "out of memory");
+		return rc;
 	if (rc == 1)
-		return 0; /* known: deduplicated */
+		return 0; /* deduplicated */
 	rc = mv_blob_encode(ctx, b->r->keys, type, id, data, len, &sealed, &slen, err);
 	if (rc)
 		return rc;
@@ -449,8 +515,15 @@ static int blobs_present(struct bk *b, const struct mv_node *old)
 {
 	int ok = 1;
 	pthread_mutex_lock(&b->mu);
-	for (uint32_t i = 0; i < old->nchunks && ok; i++)
-		ok = mv_index_lookup(b->r->index, old->chunks[i]) != NULL;
+	for (uint32_t i = 0; i < old->nchunks && ok; i++) {
+		const struct mv_blob_loc *l = mv_index_lookup(b->r->index, old->chunks[i]);
+		ok = l && !mv_index_pack_missing(b->r->index, l->pack);
+	}
+	for (uint32_t i = 0; i < old->nchunks && ok; i++) {
+		uint32_t p = mv_index_lookup(b->r->index, old->chunks[i])->pack;
+		if (p < b->nold)
+			b->used[p] = 1;
+	}
 	pthread_mutex_unlock(&b->mu);
 	return ok;
 }
@@ -1071,6 +1144,84 @@ static void stop_workers(struct bk *b)
 	b->threads = NULL;
 }
 
+/* Confirms, with one listing, that every pack this snapshot uses from
+ * before the run still exists: a snapshot is never saved damaged. */
+struct confirm {
+	struct mv_index *x;
+	uint8_t *listed;
+	size_t n;
+};
+
+static int confirm_cb(void *arg, const char *name, uint64_t size)
+{
+	struct confirm *c = arg;
+	uint8_t id[32];
+	(void)size;
+	if (strlen(name) != 64 || mv_unhex(name, id, 32))
+		return 0;
+	uint32_t pn = mv_index_find_pack(c->x, id);
+	if (pn < c->n)
+		c->listed[pn] = 1;
+	return 0;
+}
+
+static int confirm_packs(struct bk *b, struct mv_error *err)
+{
+	struct confirm c = {b->r->index, calloc(b->nold ? b->nold : 1, 1), b->nold};
+	size_t missing = 0, first = 0;
+	struct mv_error e = {0};
+	if (!c.listed)
+		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+	int rc = b->r->be->ops->list(b->r->be, MV_FT_PACK, confirm_cb, &c, &e);
+	if (rc) {
+		free(c.listed);
+		return mv_error_set(err, rc, e.saved_errno,
+		                    "cannot confirm that the packs this snapshot uses exist (%s); "
+		                    "no snapshot was written",
+		                    e.msg);
+	}
+	for (size_t p = 0; p < b->nold; p++)
+		if (b->used[p] && !c.listed[p] && !missing++)
+			first = p;
+	free(c.listed);
+	if (!missing)
+		return 0;
+	char name[65];
+	mv_hex(mv_index_pack_id(b->r->index, (uint32_t)first), 32, name);
+	return mv_error_set(err, MV_ERR_INTEGRITY, 0,
+	                    "%zu pack%s this snapshot uses disappeared during the backup (%s%s); "
+	                    "no snapshot was written: run the backup again (it stores %s blobs "
+	                    "again)",
+	                    missing, missing == 1 ? "" : "s", name, missing > 1 ? ", ..." : "",
+	                    missing == 1 ? "its" : "their");
+}
+
+/* --force found damaged copies and stored the blobs again: the index files
+ * stop placing them in their damaged packs, so that readers use the new
+ * copies (the damaged pack stays, with its other blobs). */
+static void drop_damaged(struct bk *b)
+{
+	struct mv_error e = {0};
+	size_t n = 0;
+	char msg[700];
+	if (!b->damaged || !mv_index_count(b->damaged))
+		return;
+	if (mv_repo_drop_index_entries(b->r, b->damaged, &n, &e) == 0) {
+		snprintf(msg, sizeof(msg),
+		         "the index no longer places %zu damaged blob cop%s in %s pack%s", n,
+		         n == 1 ? "y" : "ies", n == 1 ? "its" : "their", n == 1 ? "" : "s");
+		if (b->ev && b->ev->note)
+			b->ev->note(b->ev->arg, "repository", msg);
+		return;
+	}
+	snprintf(msg, sizeof(msg),
+	         "the index still places damaged blob copies in their packs (%s): readers may "
+	         "pick them; run 'backup --force' again",
+	         e.msg);
+	if (b->ev && b->ev->warn)
+		b->ev->warn(b->ev->arg, "repository", msg);
+}
+
 static char *user_name(void)
 {
 	struct passwd pw, *res = NULL;
@@ -1161,6 +1312,14 @@ int mv_backup(struct mv_repo *r, const struct mv_backup_opts *o, const struct mv
 		}
 	}
 
+	b.nold = mv_index_npacks(r->index);
+	b.used = calloc(b.nold ? b.nold : 1, 1);
+	b.verified = o->force ? mv_index_new() : NULL;
+	b.damaged = o->force ? mv_index_new() : NULL;
+	if (!b.used || (o->force && (!b.verified || !b.damaged))) {
+		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+		goto out;
+	}
 	b.packer = mv_packer_new(r, &b.mu);
 	r->index_mu = &b.mu; /* the walker reads old trees while workers add */
 	b.cat = mv_catalog_writer_new(store_catalog, &b);
@@ -1216,8 +1375,20 @@ int mv_backup(struct mv_repo *r, const struct mv_backup_opts *o, const struct mv
 		goto out;
 	/* orphans are now named by an index */
 	free(r->orphans);
+	free(r->orphan_blobs);
 	r->orphans = NULL;
+	r->orphan_blobs = NULL;
 	r->norphans = 0;
+	if ((rc = confirm_packs(&b, err)))
+		goto out;
+	if (b.stored_again && ev && ev->note) {
+		char msg[160];
+		snprintf(msg, sizeof(msg),
+		         "%llu blob%s whose pack is missing or damaged %s stored again",
+		         (unsigned long long)b.stored_again, b.stored_again == 1 ? "" : "s",
+		         b.stored_again == 1 ? "was" : "were");
+		ev->note(ev->arg, "repository", msg);
+	}
 
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -1251,6 +1422,7 @@ int mv_backup(struct mv_repo *r, const struct mv_backup_opts *o, const struct mv
 	                         err);
 	if (rc)
 		goto out_snap;
+	drop_damaged(&b);
 	res->summary = b.sum;
 	res->unreadable = b.nerrors;
 	res->seconds = (double)(now_ns() - t0) / 1e9;
@@ -1274,6 +1446,9 @@ out:
 	mv_snapshot_release(&parent);
 	r->index_mu = NULL;
 	mv_packer_free(b.packer);
+	free(b.used);
+	mv_index_free(b.verified);
+	mv_index_free(b.damaged);
 	mv_catalog_writer_free(b.cat);
 	mv_catalog_cursor_free(b.pcat);
 	free(snap.catalog);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -38,8 +39,11 @@ struct ck {
 	struct mv_error ferr;
 	uint64_t io_errors; /* problems that were read errors, not damage */
 	uint64_t done_packs;
-	size_t *first;   /* blobs of pack p: order[first[p] .. first[p+1]) */
-	uint32_t *order; /* blob numbers grouped by pack */
+	uint64_t done_bytes; /* of the packs read */
+	int running;         /* read workers still running */
+	pthread_cond_t cv;   /* a read worker ended */
+	size_t *first;       /* blobs of pack p: order[first[p] .. first[p+1]) */
+	uint32_t *order;     /* blob numbers grouped by pack */
 };
 
 /* Groups the index's blobs by pack (counting sort). */
@@ -96,14 +100,8 @@ static int list_pack(void *arg, const char *name, uint64_t size)
 	if (strlen(name) != 64 || mv_unhex(name, id, 32))
 		return 0;
 	uint32_t pn = mv_index_find_pack(c->r->index, id);
-	if (pn == MV_PACK_NONE) {
-		if (c->ev && c->ev->warn)
-			c->ev->warn(
-			    c->ev->arg, name,
-			    "pack is not named by any index (left by an interrupted backup; the "
-			    "next backup reuses it)");
-		return 0;
-	}
+	if (pn == MV_PACK_NONE)
+		return 0; /* stored after the index was loaded */
 	c->packs[pn].listed = 1;
 	c->packs[pn].size = size;
 	return 0;
@@ -137,6 +135,14 @@ static int check_packs(struct ck *c, struct mv_error *err)
 	for (size_t p = 0; p < c->npacks; p++) {
 		struct pack_info *pi = &c->packs[p];
 		mv_hex(mv_index_pack_id(r->index, (uint32_t)p), 32, pi->name);
+		if (!pi->listed && c->first[p + 1] == c->first[p]) {
+			/* e.g. a later backup stored every blob it held again */
+			if (c->ev && c->ev->warn)
+				c->ev->warn(c->ev->arg, pi->name,
+				            "pack is missing, but every blob an index places in it "
+				            "has a copy in another pack (no file is affected)");
+			continue;
+		}
 		if (!pi->listed) {
 			pi->damaged = 1;
 			problem(c, pi->name, "pack is missing");
@@ -263,7 +269,16 @@ static void *read_worker(void *arg)
 		}
 		pthread_mutex_lock(&c->mu);
 		c->done_packs++;
-		if (rc || nbad) {
+		c->done_bytes += pi->size;
+		if (rc == MV_ERR_INTEGRITY && buf && !nbad) {
+			/* e.g. a damaged copy that backup --force stored again */
+			char m2[800];
+			snprintf(m2, sizeof(m2),
+			         "%s, but the %zu blobs the index places in it are intact (no file "
+			         "is affected; the damaged bytes stay until the pack is rewritten)",
+			         msg, bl.n);
+			problem(c, pi->name, m2);
+		} else if (rc || nbad) {
 			char m2[700];
 			snprintf(m2, sizeof(m2), "%s%s%zu of %zu blobs damaged", rc ? msg : "",
 			         rc ? "; " : "", nbad, bl.n);
@@ -274,7 +289,38 @@ static void *read_worker(void *arg)
 		free(buf);
 	}
 	mv_blob_ctx_free(ctx);
+	pthread_mutex_lock(&c->mu);
+	c->running--;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
 	return NULL;
+}
+
+/* Progress of the read workers, from the calling thread about every 200 ms
+ * until they have all ended. */
+static void read_progress(struct ck *c, uint64_t bytes_total)
+{
+	struct mv_progress p = {
+	    .files_total = c->ntodo, .bytes_total = bytes_total, .unit = "packs"};
+	pthread_mutex_lock(&c->mu);
+	while (c->running > 0) {
+		p.files_done = c->done_packs;
+		p.bytes_done = c->done_bytes;
+		pthread_mutex_unlock(&c->mu);
+		if (c->ev && c->ev->progress)
+			c->ev->progress(c->ev->arg, &p);
+		pthread_mutex_lock(&c->mu);
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 200000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		if (c->running > 0)
+			pthread_cond_timedwait(&c->cv, &c->mu, &ts);
+	}
+	pthread_mutex_unlock(&c->mu);
 }
 
 static int read_data(struct ck *c, struct mv_error *err)
@@ -306,13 +352,24 @@ static int read_data(struct ck *c, struct mv_error *err)
 		nt = 1;
 	if (nt > 16)
 		nt = 16;
+	uint64_t bytes_total = 0;
+	for (size_t i = 0; i < c->ntodo; i++)
+		bytes_total += c->packs[c->todo[i]].size;
 	pthread_t th[16];
 	int started = 0;
+	c->running = nt;
 	for (; started < nt; started++)
 		if (pthread_create(&th[started], NULL, read_worker, c) != 0)
 			break;
-	if (!started)
+	pthread_mutex_lock(&c->mu);
+	c->running -= nt - started;
+	pthread_mutex_unlock(&c->mu);
+	if (!started) {
+		c->running = 1;
 		read_worker(c);
+	} else {
+		read_progress(c, bytes_total);
+	}
 	for (int i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
 	c->res->packs_read = c->done_packs;
@@ -393,10 +450,12 @@ struct affect {
 	struct ck *c;
 	const struct mv_snapshot *s;
 	char path[65536];
-	uint64_t files;
+	uint64_t files;   /* damaged files reached */
+	uint64_t reached; /* regular files reached */
+	uint64_t lost;    /* directories or parts that cannot be read */
 };
 
-static void report_affected(struct affect *a, const char *what)
+static void report_affected(struct affect *a, const char *what, int file)
 {
 	char where[128], sid[65];
 	mv_hex(a->s->id, 32, sid);
@@ -405,7 +464,10 @@ static void report_affected(struct affect *a, const char *what)
 	snprintf(msg, sizeof(msg), "%s: %s", what, a->path[0] ? a->path : "/");
 	if (a->c->ev && a->c->ev->warn)
 		a->c->ev->warn(a->c->ev->arg, where, msg);
-	a->files++;
+	if (file)
+		a->files++;
+	else
+		a->lost++;
 }
 
 static int affected(struct affect *a, const uint8_t id[32], size_t plen, int depth)
@@ -417,12 +479,12 @@ static int affected(struct affect *a, const uint8_t id[32], size_t plen, int dep
 	if (depth > 512)
 		return 0;
 	if (mv_index_lookup(a->c->bad, id) || mv_tree_cursor_open(a->c->r, NULL, id, &tc, &e)) {
-		report_affected(a, "directory contents lost");
+		report_affected(a, "directory contents lost", 0);
 		return 0;
 	}
 	while ((got = mv_tree_cursor_next(&tc, &n, &e)) != 0) {
 		if (got < 0) {
-			report_affected(a, "part of the directory's contents lost");
+			report_affected(a, "part of the directory's contents lost", 0);
 			continue;
 		}
 		if (plen + 2 + n->name_len >= sizeof(a->path))
@@ -433,9 +495,11 @@ static int affected(struct affect *a, const uint8_t id[32], size_t plen, int dep
 		if (n->kind == MV_NODE_DIR) {
 			affected(a, n->subtree, plen + 1 + n->name_len, depth + 1);
 		} else {
+			if (n->kind == MV_NODE_FILE)
+				a->reached++;
 			for (uint32_t k = 0; k < n->nchunks; k++) {
 				if (mv_index_lookup(a->c->bad, n->chunks[k])) {
-					report_affected(a, "damaged file");
+					report_affected(a, "damaged file", 1);
 					break;
 				}
 			}
@@ -444,6 +508,50 @@ static int affected(struct affect *a, const uint8_t id[32], size_t plen, int dep
 	}
 	mv_tree_cursor_close(&tc);
 	return 0;
+}
+
+/* Packs that no index names: readers found their blobs in their headers. */
+static void report_unindexed(struct ck *c)
+{
+	char name[65], msg[256];
+	for (size_t i = 0; i < c->r->norphans && c->ev && c->ev->warn; i++) {
+		mv_hex(mv_index_pack_id(c->r->index, c->r->orphans[i]), 32, name);
+		snprintf(msg, sizeof(msg),
+		         "pack is in no index; its %u blob%s read from its header (run "
+		         "backup or a future 'repair index' to write an index for it)",
+		         c->r->orphan_blobs[i], c->r->orphan_blobs[i] == 1 ? " was" : "s were");
+		c->ev->warn(c->ev->arg, name, msg);
+	}
+}
+
+/* The files held by the directories that could not be read: the snapshot's
+ * summary counts its regular files, the walk counted those it reached. When
+ * the summary cannot tell (it counts fewer than were reached), each lost
+ * directory counts as one file and the total is a lower bound. */
+static uint64_t lost_files(struct affect *a, int *at_least)
+{
+	char sid[65], msg[160];
+	uint64_t total = a->s->summary.total_files, n;
+	if (!a->lost)
+		return 0;
+	if (total >= a->reached) {
+		n = total - a->reached;
+		snprintf(msg, sizeof(msg),
+		         "%llu of its %llu files are in directories that cannot be read",
+		         (unsigned long long)n, (unsigned long long)total);
+	} else {
+		n = a->lost;
+		*at_least = 1;
+		snprintf(msg, sizeof(msg),
+		         "at least %llu files are in directories that cannot be read",
+		         (unsigned long long)n);
+	}
+	mv_hex(a->s->id, 32, sid);
+	char where[32];
+	snprintf(where, sizeof(where), "snapshot %.8s", sid);
+	if (a->c->ev && a->c->ev->warn)
+		a->c->ev->warn(a->c->ev->arg, where, msg);
+	return n;
 }
 
 int mv_check(struct mv_repo *r, const struct mv_check_opts *o, const struct mv_events *ev,
@@ -456,6 +564,7 @@ int mv_check(struct mv_repo *r, const struct mv_check_opts *o, const struct mv_e
 
 	memset(res, 0, sizeof(*res));
 	pthread_mutex_init(&c.mu, NULL);
+	pthread_cond_init(&c.cv, NULL);
 	c.bad = mv_index_new();
 	c.seen = mv_index_new();
 	if (!c.bad || !c.seen) {
@@ -472,6 +581,7 @@ int mv_check(struct mv_repo *r, const struct mv_check_opts *o, const struct mv_e
 	}
 	if (damaged)
 		problem(&c, "index", e.msg);
+	report_unindexed(&c);
 	c.npacks = mv_index_npacks(r->index);
 	res->packs = c.npacks;
 	res->blobs = mv_index_count(r->index);
@@ -518,11 +628,12 @@ int mv_check(struct mv_repo *r, const struct mv_check_opts *o, const struct mv_e
 			a->c = &c;
 			a->s = &snaps[i];
 			a->path[0] = '\0';
-			a->files = 0;
+			a->files = a->reached = a->lost = 0;
 			affected(a, snaps[i].tree, 0, 0);
-			if (a->files) {
+			if (a->files || a->lost) {
 				res->damaged_snapshots++;
-				res->damaged_files += a->files;
+				res->damaged_files +=
+				    a->files + lost_files(a, &res->damaged_files_at_least);
 			}
 		}
 		free(a);
@@ -543,6 +654,7 @@ out:
 	free(c.todo);
 	free(c.first);
 	free(c.order);
+	pthread_cond_destroy(&c.cv);
 	pthread_mutex_destroy(&c.mu);
 	return rc;
 }

@@ -18,10 +18,13 @@ struct mv_index {
 	size_t nblobs, capblobs;
 	struct table bt;
 	uint8_t (*packs)[32];
-	uint8_t *pack_known;
+	uint8_t *pack_known; /* PACK_ID_SET, PACK_MISSING */
 	size_t npacks, cappacks;
 	struct table pt;
 };
+
+#define PACK_ID_SET  1u
+#define PACK_MISSING 2u
 
 static uint64_t h64(const uint8_t *id)
 {
@@ -162,7 +165,7 @@ static int rebuild_packs(struct mv_index *x)
 	if (!s)
 		return MV_ERR_NOMEM;
 	for (size_t i = 0; i < x->npacks; i++) {
-		if (!x->pack_known[i])
+		if (!(x->pack_known[i] & PACK_ID_SET))
 			continue;
 		size_t j = h64(x->packs[i]) & (size - 1);
 		while (s[j])
@@ -177,12 +180,12 @@ static int rebuild_packs(struct mv_index *x)
 
 int mv_index_set_pack_id(struct mv_index *x, uint32_t pack_no, const uint8_t id[32])
 {
-	if (pack_no >= x->npacks || x->pack_known[pack_no])
+	if (pack_no >= x->npacks || (x->pack_known[pack_no] & PACK_ID_SET))
 		return MV_ERR_USAGE;
 	if (2 * (x->npacks + 1) > x->pt.mask + 1 && rebuild_packs(x))
 		return MV_ERR_NOMEM;
 	memcpy(x->packs[pack_no], id, 32);
-	x->pack_known[pack_no] = 1;
+	x->pack_known[pack_no] |= PACK_ID_SET;
 	size_t j = table_probe(&x->pt, id, x->packs, 32, 0);
 	if (!x->pt.slots[j])
 		x->pt.slots[j] = mkslot(id, (size_t)pack_no + 1);
@@ -203,6 +206,17 @@ const uint8_t *mv_index_pack_id(const struct mv_index *x, uint32_t pack_no)
 size_t mv_index_npacks(const struct mv_index *x)
 {
 	return x->npacks;
+}
+
+void mv_index_set_pack_missing(struct mv_index *x, uint32_t pack_no)
+{
+	if (pack_no < x->npacks)
+		x->pack_known[pack_no] |= PACK_MISSING;
+}
+
+int mv_index_pack_missing(const struct mv_index *x, uint32_t pack_no)
+{
+	return pack_no < x->npacks && (x->pack_known[pack_no] & PACK_MISSING);
 }
 
 int mv_index_reserve(struct mv_index *x, size_t n)

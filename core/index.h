@@ -34,6 +34,11 @@ int mv_index_set_pack_id(struct mv_index *x, uint32_t pack_no, const uint8_t id[
 uint32_t mv_index_find_pack(const struct mv_index *x, const uint8_t id[32]);
 const uint8_t *mv_index_pack_id(const struct mv_index *x, uint32_t pack_no);
 size_t mv_index_npacks(const struct mv_index *x);
+/* A pack that an index file names but the repository does not hold (found
+ * missing when the index was loaded): backup stores its blobs again, and the
+ * index prefers a copy of a blob in a pack that exists. */
+void mv_index_set_pack_missing(struct mv_index *x, uint32_t pack_no);
+int mv_index_pack_missing(const struct mv_index *x, uint32_t pack_no);
 
 /* Makes room for n blobs at once (a hint: loading avoids repeated growth).
  * Returns 0 or MV_ERR_NOMEM. */

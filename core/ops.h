@@ -16,6 +16,7 @@ struct mv_progress {
 	uint64_t bytes_done;
 	uint64_t bytes_total; /* 0 when unknown */
 	const char *current;  /* path being worked on, may be NULL */
+	const char *unit;     /* what files_done counts: NULL = "files" ("packs") */
 };
 
 struct mv_events {
@@ -120,7 +121,8 @@ struct mv_check_result {
 	uint64_t packs, packs_read, blobs, snapshots, trees;
 	uint64_t errors;            /* problems found */
 	uint64_t damaged_snapshots; /* snapshots affected */
-	uint64_t damaged_files;     /* files affected */
+	uint64_t damaged_files;     /* files affected, those in unreadable directories included */
+	int damaged_files_at_least; /* damaged_files is a lower bound */
 };
 
 /* Problems are reported through ev->warn (path = the affected object or

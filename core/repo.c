@@ -193,6 +193,7 @@ void mv_repo_close(struct mv_repo *r)
 	mv_blob_ctx_free(r->ctx);
 	mv_backend_close(r->be);
 	free(r->orphans);
+	free(r->orphan_blobs);
 	free(r);
 }
 
@@ -400,31 +401,84 @@ out:
 	return rc;
 }
 
-/* Loading the index */
+/* Loading the index: the packs are listed first (one listing), so that a
+ * blob's copy in a pack that exists wins over one in a pack that an index
+ * names but the repository lost, and packs that no index names are read
+ * from their headers. */
+
+struct listed_pack {
+	uint64_t size;
+	uint8_t listed; /* in the listing */
+	uint8_t named;  /* named by an index file */
+};
 
 struct load_state {
 	struct mv_repo *r;
-	int rc;
+	struct listed_pack *packs; /* by pack number, for the listed packs */
+	size_t npacks;
+	int partial; /* the listing failed: no pack is taken for missing */
 };
+
+static int list_pack_cb(void *arg, const char *name, uint64_t size)
+{
+	struct load_state *s = arg;
+	uint8_t id[32];
+	uint32_t pn;
+	if (strlen(name) != 64 || mv_unhex(name, id, 32))
+		return 0;
+	if (mv_index_add_pack(s->r->index, id, &pn))
+		return MV_ERR_NOMEM;
+	if (pn >= s->npacks) {
+		size_t nn = (size_t)pn + 1, cap = s->npacks ? s->npacks : 64;
+		while (cap < nn)
+			cap *= 2;
+		struct listed_pack *np = realloc(s->packs, cap * sizeof(*np));
+		if (!np)
+			return MV_ERR_NOMEM;
+		memset(np + s->npacks, 0, (cap - s->npacks) * sizeof(*np));
+		s->packs = np;
+		s->npacks = cap;
+	}
+	s->packs[pn].listed = 1;
+	s->packs[pn].size = size;
+	return 0;
+}
+
+/* Adds a blob location; of two copies, the one in a pack that exists. */
+static int add_loc(struct mv_index *x, const struct mv_blob_loc *loc)
+{
+	int rc = mv_index_add(x, loc);
+	if (rc != 1)
+		return rc < 0 ? rc : 0;
+	const struct mv_blob_loc *old = mv_index_lookup(x, loc->id);
+	if (old->pack != MV_PACK_NONE && mv_index_pack_missing(x, old->pack) &&
+	    !mv_index_pack_missing(x, loc->pack))
+		return mv_index_update(x, loc);
+	return 0;
+}
 
 static int add_entry(void *arg, const uint8_t pack_id[32], const struct mv_index_entry *e)
 {
-	struct mv_repo *r = arg;
+	struct load_state *s = arg;
+	struct mv_repo *r = s->r;
 	struct mv_index *x = r->index;
 	uint32_t pn;
-	if (r->index_types && !(r->index_types & (1u << e->type)))
-		return 0;
 	int rc = mv_index_add_pack(x, pack_id, &pn);
 	if (rc)
 		return rc;
+	if (pn < s->npacks && s->packs[pn].listed)
+		s->packs[pn].named = 1;
+	else if (!s->partial)
+		mv_index_set_pack_missing(x, pn);
+	if (r->index_types && !(r->index_types & (1u << e->type)))
+		return 0;
 	struct mv_blob_loc loc = {.pack = pn,
 	                          .offset = e->offset,
 	                          .length = e->length,
 	                          .raw_length = e->raw_length,
 	                          .type = e->type};
 	memcpy(loc.id, e->id, 32);
-	rc = mv_index_add(x, &loc);
-	return rc < 0 ? rc : 0;
+	return add_loc(x, &loc);
 }
 
 struct index_files {
@@ -467,21 +521,24 @@ int mv_repo_list_names(struct mv_repo *r, enum mv_ftype ft, char (**names)[65], 
 }
 
 struct hdr_state {
-	struct mv_index *x;
+	struct mv_repo *r;
 	uint32_t pack;
+	uint32_t blobs;
 };
 
 static int add_hdr_entry(void *arg, const struct mv_index_entry *e)
 {
 	struct hdr_state *h = arg;
+	h->blobs++;
+	if (h->r->index_types && !(h->r->index_types & (1u << e->type)))
+		return 0;
 	struct mv_blob_loc loc = {.pack = h->pack,
 	                          .offset = e->offset,
 	                          .length = e->length,
 	                          .raw_length = e->raw_length,
 	                          .type = e->type};
 	memcpy(loc.id, e->id, 32);
-	int rc = mv_index_add(h->x, &loc);
-	return rc < 0 ? rc : 0;
+	return add_loc(h->r->index, &loc);
 }
 
 /* Blobs lie back to back from offset 0 to the header (FORMAT.md section 6),
@@ -551,42 +608,31 @@ out:
 	return rc;
 }
 
-struct orphan_scan {
-	struct mv_repo *r;
-	size_t damaged;
-	struct mv_error *err;
-};
-
-static int scan_pack(void *arg, const char *name, uint64_t size)
+/* Reads the header of a listed pack that no index names (left by an
+ * interrupted backup, or named only by a lost index file) and records it in
+ * r->orphans, so that the next index written names it. */
+static int scan_unindexed(struct mv_repo *r, uint32_t pn, uint64_t size, struct mv_error *err)
 {
-	struct orphan_scan *o = arg;
-	struct mv_repo *r = o->r;
-	uint8_t id[32];
+	char name[65];
 	struct mv_error e = {0};
-
-	if (strlen(name) != 64 || mv_unhex(name, id, 32))
-		return 0;
-	if (mv_index_find_pack(r->index, id) != MV_PACK_NONE)
-		return 0;
-	uint32_t pn;
-	int rc = mv_index_add_pack(r->index, id, &pn);
-	if (rc)
-		return mv_error_set(o->err, rc, 0, "%s", mv_strerror(rc));
-	struct hdr_state h = {r->index, pn};
-	rc = mv_repo_read_pack_header(r, name, size, add_hdr_entry, &h, &e);
+	struct hdr_state h = {r, pn, 0};
+	mv_hex(mv_index_pack_id(r->index, pn), 32, name);
+	int rc = mv_repo_read_pack_header(r, name, size, add_hdr_entry, &h, &e);
 	if (rc == MV_ERR_NOMEM)
-		return mv_error_set(o->err, rc, 0, "out of memory");
-	if (rc) {
-		/* An unreadable leftover (e.g. a crash mid-write on a filesystem
-		 * without atomic rename) is ignored: no index names it. */
-		o->damaged++;
-		return 0;
-	}
-	uint32_t *no = realloc(r->orphans, (r->norphans + 1) * sizeof(*no));
-	if (!no)
-		return mv_error_set(o->err, MV_ERR_NOMEM, 0, "out of memory");
-	r->orphans = no;
-	r->orphans[r->norphans++] = pn;
+		return mv_error_set(err, rc, 0, "out of memory");
+	if (rc)
+		return 0; /* unreadable: its blobs stay unknown (check reports it) */
+	size_t n = r->norphans + 1;
+	uint32_t *no = realloc(r->orphans, n * sizeof(*no));
+	uint32_t *nb = realloc(r->orphan_blobs, n * sizeof(*nb));
+	if (no)
+		r->orphans = no;
+	if (nb)
+		r->orphan_blobs = nb;
+	if (!no || !nb)
+		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+	r->orphans[r->norphans] = pn;
+	r->orphan_blobs[r->norphans++] = h.blobs;
 	return 0;
 }
 
@@ -594,9 +640,25 @@ int mv_repo_load_index(struct mv_repo *r, int scan_orphans, size_t *damaged, str
 {
 	char(*names)[65] = NULL;
 	size_t n = 0, bad = 0;
-	int rc = mv_repo_list_names(r, MV_FT_INDEX, &names, &n, err);
+	struct load_state ls = {.r = r};
+	struct mv_error le = {0};
+	int rc = r->be->ops->list(r->be, MV_FT_PACK, list_pack_cb, &ls, &le);
+	if (rc == MV_ERR_NOMEM) {
+		rc = mv_error_set(err, rc, 0, "out of memory");
+		goto out;
+	}
+	if (rc && scan_orphans) { /* backup: it must know what exists */
+		mv_error_set(err, rc, le.saved_errno, "cannot list the packs (%s)", le.msg);
+		goto out;
+	}
+	if (rc) { /* readers go on with what the index files say */
+		ls.partial = 1;
+		bad++;
+		mv_error_set(err, rc, le.saved_errno, "cannot list the packs (%s)", le.msg);
+	}
+	rc = mv_repo_list_names(r, MV_FT_INDEX, &names, &n, err);
 	if (rc)
-		return rc;
+		goto out;
 	/* room for every entry at once: 45 bytes each in the files */
 	uint64_t total = 0, sz;
 	for (size_t i = 0; i < n; i++)
@@ -625,7 +687,7 @@ int mv_repo_load_index(struct mv_repo *r, int scan_orphans, size_t *damaged, str
 			mv_error_set(err, rc, e.saved_errno, "%s", e.msg);
 			continue;
 		}
-		rc = mv_index_decode(p, len, add_entry, r);
+		rc = mv_index_decode(p, len, add_entry, &ls);
 		free(p);
 		if (rc == MV_FMT_MALFORMED) {
 			bad++;
@@ -636,12 +698,12 @@ int mv_repo_load_index(struct mv_repo *r, int scan_orphans, size_t *damaged, str
 		}
 	}
 	rc = 0;
-	if (scan_orphans) {
-		struct orphan_scan o = {r, 0, err};
-		rc = r->be->ops->list(r->be, MV_FT_PACK, scan_pack, &o, err);
-	}
+	for (size_t pn = 0; pn < ls.npacks && !rc; pn++)
+		if (ls.packs[pn].listed && !ls.packs[pn].named)
+			rc = scan_unindexed(r, (uint32_t)pn, ls.packs[pn].size, err);
 out:
 	free(names);
+	free(ls.packs);
 	if (damaged)
 		*damaged = bad;
 	return rc;

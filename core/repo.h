@@ -41,9 +41,11 @@ struct mv_repo {
 	 * of blob locations take it. */
 	pthread_mutex_t *index_mu;
 	struct mv_blob_ctx *ctx; /* for the calling thread's object reads */
-	/* packs found by mv_repo_load_index(scan_orphans) that no index names;
-	 * the next index written must name them */
+	/* packs found by mv_repo_load_index that no index names (their blobs
+	 * read from their headers, orphan_blobs[i] of them); the next index
+	 * written must name them */
 	uint32_t *orphans;
+	uint32_t *orphan_blobs;
 	size_t norphans;
 	struct mv_lock *lock; /* the lock held (core/lock.c), or NULL */
 };
@@ -72,11 +74,16 @@ int mv_repo_unlock(struct mv_repo *r, const uint8_t *secret, size_t len,
 
 void mv_repo_close(struct mv_repo *r); /* accepts NULL */
 
-/* Loads every index file into r->index, then adds blobs of packs no index
- * names (read from their headers) when `scan_orphans` (backup does this to
- * reuse packs of an interrupted run). Integrity errors of single index files
- * are reported through *damaged (count) and err's message but loading goes
- * on; returns 0 or a fatal error. */
+/* Lists the packs (one listing), loads every index file into r->index, then
+ * adds the blobs of listed packs that no index names, read from their headers
+ * (left by an interrupted backup, or named only by a lost index file; they
+ * are recorded in r->orphans). Packs that an index names but the listing
+ * lacks are marked missing (mv_index_pack_missing); a blob with a copy in a
+ * pack that exists is located there. A listing that fails is fatal when
+ * `scan_orphans` (backup, which must know which packs exist); other readers go
+ * on with what the index files say (counted in *damaged). Integrity errors of single index files
+ * are reported through *damaged (count) and err's message but loading goes on; returns 0 or a fatal
+ * error. */
 int mv_repo_load_index(struct mv_repo *r, int scan_orphans, size_t *damaged,
                        struct mv_error *err) MV_MUST_CHECK;
 

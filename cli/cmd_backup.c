@@ -44,8 +44,8 @@ static const struct cli_help_opt help_opts[] = {
      "do not start a chunk at the pixel data of DICOM files (for measurements: costs "
      "deduplication between exports of the same images)"},
     {"--allow-empty", "a PATH that holds no file is intended: no warning, exit code 0"},
-    {"--allow-shrink",
-     "far fewer files than in the previous snapshot are intended: no warning, exit code 0"},
+    {"--allow-shrink", "far fewer files than in the previous snapshot (or none in a PATH that "
+                       "held some) are intended: no warning, exit code 0"},
     {NULL, NULL},
 };
 
@@ -60,16 +60,18 @@ const struct cli_help cmd_backup_help = {
     "An unmounted disk or share looks like an empty folder: a PATH that holds no file, or\n"
     "PATHs that hold fewer than half the files of the previous snapshot of the same host and\n"
     "paths (when it held at least 100), give a warning that says what was expected and\n"
-    "what was found, and exit code 3, unless --allow-empty or --allow-shrink says so is\n"
-    "intended. The snapshot is still saved, the warning listed among its errors.\n"
+    "what was found, and exit code 3, unless --allow-empty or --allow-shrink says that this\n"
+    "is intended. The snapshot is still saved, the warning listed among its errors; the\n"
+    "next backup compares with the previous snapshot without such a warning, so a disk\n"
+    "missing two nights running is reported twice.\n"
     "\n"
     "On a terminal, a progress line shows the files and bytes done, and once a second walk\n"
     "of the PATHs (metadata only, made alongside) has counted them, the total, the\n"
     "percentage and the time left. Not with -q or --json, nor when stderr is not a terminal.\n"
     "\n"
     "Prints a summary; with --json one object {\"message_type\":\"summary\", \"files_new\", ...,\n"
-    "\"snapshot_id\", \"unreadable\"}. Takes a shared lock: backups may run side by side,\n"
-    "never during a check.",
+    "\"snapshot_id\", \"unreadable\", \"suspect_sources\"}. Takes a shared lock: backups\n"
+    "may run side by side, never during a check.",
     help_opts,
     "medvault backup -r /media/usb/backup /srv/imaging\n"
     "# nightly, from cron: quiet unless something is wrong\n"

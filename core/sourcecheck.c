@@ -183,16 +183,16 @@ int mv_source_check(struct mv_repo *r, const struct mv_backup_opts *o, const cha
 	mv_fmt_count(ref, b);
 	if (n == 1) {
 		snprintf(msg, sizeof(msg),
-		         "holds %s files; its previous snapshot %s held %s: is the "
+		         "holds %s file%s; its previous snapshot %s held %s: is the "
 		         "disk mounted? " MV_SOURCE_ADVICE_SHRINK,
-		         a, id, b);
+		         a, total == 1 ? "" : "s", id, b);
 		rc = warn(arg, paths[0], msg);
 	} else {
 		snprintf(msg, sizeof(msg),
-		         "hold %s files together%s; their previous snapshot %s held "
+		         "hold %s file%s together%s; their previous snapshot %s held "
 		         "%s: is a disk not mounted? " MV_SOURCE_ADVICE_SHRINK,
-		         a, ref < prev->summary.total_files ? " besides the empty ones" : "", id,
-		         b);
+		         a, total == 1 ? "" : "s",
+		         ref < prev->summary.total_files ? " besides the empty ones" : "", id, b);
 		join_paths(paths, n, joined, sizeof(joined));
 		rc = warn(arg, joined, msg);
 	}

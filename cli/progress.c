@@ -56,7 +56,9 @@ static size_t append(char *line, size_t cap, size_t len, const char *fmt, ...)
 size_t cli_progress_format(char *line, size_t cap, const struct mv_progress *mp, double secs)
 {
 	char t[CLI_FMT_LEN], a[CLI_FMT_LEN], b[CLI_FMT_LEN], r[CLI_FMT_LEN], e[CLI_FMT_LEN];
-	double rate = secs > 0.5 ? (double)mp->bytes_done / secs : 0;
+	/* bytes reused without reading take no time: the rate is of those read */
+	uint64_t read = mp->bytes_done > mp->bytes_reused ? mp->bytes_done - mp->bytes_reused : 0;
+	double rate = secs > 0.5 ? (double)read / secs : 0;
 	size_t n;
 
 	if (cap == 0)

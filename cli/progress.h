@@ -27,7 +27,8 @@ void cli_progress_update(struct cli_progress *p, const struct mv_progress *mp);
  * The percentage (of the bytes, or of the files when bytes_total is 0) and
  * the totals appear once a total is known; the rate after half a second;
  * the time left (remaining bytes at the rate so far) when both are known
- * and something remains. */
+ * and something remains. The rate counts the bytes read, not those
+ * reused (bytes_reused). */
 size_t cli_progress_format(char *line, size_t cap, const struct mv_progress *mp, double secs);
 /* Clears the line at the end of the operation. */
 void cli_progress_done(struct cli_progress *p);

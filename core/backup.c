@@ -510,6 +510,7 @@ static int backup_file(struct bk *b, struct dirstate *d, struct mv_node *n, cons
 	if (!b->o->force && unchanged(old, n) && blobs_present(b, old)) {
 		b->sum.files_unmodified++;
 		b->prog.bytes_done += n->size;
+		b->prog.bytes_reused += n->size;
 		progress(b, 0); /* done at once */
 		if ((rc = copy_chunks(n, old)))
 			return rc;

@@ -16,6 +16,9 @@ struct mv_progress {
 	uint64_t bytes_done;
 	uint64_t bytes_total; /* 0 when unknown */
 	const char *current;  /* path being worked on, may be NULL */
+	/* of bytes_done, those done without reading (backup: unchanged files
+	 * reused from the parent); the rate and the time left leave them out */
+	uint64_t bytes_reused;
 };
 
 struct mv_events {

@@ -70,6 +70,31 @@ static void test_progress__hours_and_done_past_total(void **state)
 	                          "10.000 MiB/s");
 }
 
+static void test_progress__reused_bytes_take_no_time(void **state)
+{
+	/* 80 MiB done in 10 s, 60 of them reused from the parent: 2 MiB/s
+	 * read, 20 MiB left: 10 s */
+	struct mv_progress p = {.files_done = 80,
+	                        .files_total = 100,
+	                        .bytes_done = 80 * MIB,
+	                        .bytes_total = 100 * MIB,
+	                        .bytes_reused = 60 * MIB};
+	struct mv_progress all = {.files_done = 50,
+	                          .files_total = 100,
+	                          .bytes_done = 50 * MIB,
+	                          .bytes_total = 100 * MIB,
+	                          .bytes_reused = 50 * MIB};
+	char line[256];
+	(void)state;
+
+	cli_progress_format(line, sizeof(line), &p, 10);
+	assert_string_equal(line, "[0:10] 80.00%  80 / 100 files  80.000 MiB / 100.000 MiB  "
+	                          "ETA 0:10  2.000 MiB/s");
+	/* nothing read yet: no rate, no time left */
+	cli_progress_format(line, sizeof(line), &all, 10);
+	assert_string_equal(line, "[0:10] 50.00%  50 / 100 files  50.000 MiB / 100.000 MiB");
+}
+
 static void test_progress__empty_files_percent_by_count(void **state)
 {
 	struct mv_progress p = {.files_done = 25, .files_total = 100};
@@ -107,6 +132,7 @@ int main(void)
 	    cmocka_unit_test(test_progress__total_gives_percent_and_eta),
 	    cmocka_unit_test(test_progress__eta_waits_for_a_rate),
 	    cmocka_unit_test(test_progress__hours_and_done_past_total),
+	    cmocka_unit_test(test_progress__reused_bytes_take_no_time),
 	    cmocka_unit_test(test_progress__empty_files_percent_by_count),
 	    cmocka_unit_test(test_progress__cut_to_the_buffer),
 	};

@@ -26,13 +26,17 @@ static int ends_with(const char *s, const char *suffix)
 	return a >= b && !memcmp(s + a - b, suffix, b);
 }
 
+int mv_source_finding(const char *msg)
+{
+	return msg &&
+	       (ends_with(msg, MV_SOURCE_ADVICE_EMPTY) || ends_with(msg, MV_SOURCE_ADVICE_SHRINK));
+}
+
 int mv_source_flagged(const struct mv_snapshot *s)
 {
-	for (uint32_t i = 0; i < s->nerrors; i++) {
-		const char *m = s->errors[i].msg ? s->errors[i].msg : "";
-		if (ends_with(m, MV_SOURCE_ADVICE_EMPTY) || ends_with(m, MV_SOURCE_ADVICE_SHRINK))
+	for (uint32_t i = 0; i < s->nerrors; i++)
+		if (mv_source_finding(s->errors[i].msg))
 			return 1;
-	}
 	return 0;
 }
 

@@ -48,6 +48,8 @@ int mv_source_check(struct mv_repo *r, const struct mv_backup_opts *o, const cha
 #define MV_SOURCE_ADVICE_EMPTY  "use --allow-empty if this is intended"
 #define MV_SOURCE_ADVICE_SHRINK "use --allow-shrink if this is intended"
 int mv_source_flagged(const struct mv_snapshot *s);
+/* Whether one error message of a snapshot is such a finding. */
+int mv_source_finding(const char *msg);
 
 /* "3,832": n with a comma every three digits; returns buf (at least 32
  * bytes). */

@@ -47,6 +47,9 @@ grep -q "snapshot .* saved" "$T/out" || fail "the snapshot was not saved"
 [ "$(nsnap)" = $((before + 1)) ] || fail "no snapshot recorded the run"
 last_errors | grep -qF "$S: holds 0 files; its previous snapshot $good held 150" ||
 	fail "the snapshot does not list the warning: $(last_errors)"
+expect_exit 0 mv snapshots -r "$R"
+grep -qF "warning: '$S': holds 0 files; its previous snapshot $good held 150" "$T/out" ||
+	fail "snapshots does not show the warning: $(cat "$T/out")"
 
 # the second night of an unmounted disk warns again, against the good one
 expect_exit 3 mv backup -q -r "$R" "$S"

@@ -8,7 +8,16 @@
 #include "cli/output.h"
 #include "cli/repo_open.h"
 
-enum { O_EXCLUDE = 1, O_TAG, O_HOST, O_PARENT, O_FORCE, O_PLAIN_CHUNKING };
+enum {
+	O_EXCLUDE = 1,
+	O_TAG,
+	O_HOST,
+	O_PARENT,
+	O_FORCE,
+	O_PLAIN_CHUNKING,
+	O_ALLOW_EMPTY,
+	O_ALLOW_SHRINK
+};
 
 // clang-format off
 static const struct cli_opt_spec opts[] = {
@@ -18,6 +27,8 @@ static const struct cli_opt_spec opts[] = {
 	{"parent", 0, 1, O_PARENT},
 	{"force", 0, 0, O_FORCE},
 	{"plain-chunking", 0, 0, O_PLAIN_CHUNKING},
+	{"allow-empty", 0, 0, O_ALLOW_EMPTY},
+	{"allow-shrink", 0, 0, O_ALLOW_SHRINK},
 	{NULL, 0, 0, 0},
 };
 // clang-format on
@@ -34,6 +45,9 @@ static const struct cli_help_opt help_opts[] = {
     {"--plain-chunking",
      "do not start a chunk at the pixel data of DICOM files (for measurements: costs "
      "deduplication between exports of the same images)"},
+    {"--allow-empty", "a PATH that holds no file is intended: no warning, exit code 0"},
+    {"--allow-shrink", "far fewer files than in the previous snapshot (or none in a PATH that "
+                       "held some) are intended: no warning, exit code 0"},
     {NULL, NULL},
 };
 
@@ -45,9 +59,21 @@ const struct cli_help cmd_backup_help = {
     "read again. Files that cannot be read are reported, skipped and listed in the snapshot;\n"
     "the backup then ends with exit code 3.\n"
     "\n"
+    "An unmounted disk or share looks like an empty folder: a PATH that holds no file, or\n"
+    "PATHs that hold fewer than half the files of the previous snapshot of the same host and\n"
+    "paths (when it held at least 100), give a warning that says what was expected and\n"
+    "what was found, and exit code 3, unless --allow-empty or --allow-shrink says that this\n"
+    "is intended. The snapshot is still saved, the warning listed among its errors; the\n"
+    "next backup compares with the previous snapshot without such a warning, so a disk\n"
+    "missing two nights running is reported twice.\n"
+    "\n"
+    "On a terminal, a progress line shows the files and bytes done, and once a second walk\n"
+    "of the PATHs (metadata only, made alongside) has counted them, the total, the\n"
+    "percentage and the time left. Not with -q or --json, nor when stderr is not a terminal.\n"
+    "\n"
     "Prints a summary; with --json one object {\"message_type\":\"summary\", \"files_new\", ...,\n"
-    "\"snapshot_id\", \"unreadable\"}. Takes a shared lock: backups may run side by side,\n"
-    "never during a check.",
+    "\"snapshot_id\", \"unreadable\", \"suspect_sources\"}. Takes a shared lock: backups\n"
+    "may run side by side, never during a check.",
     help_opts,
     "medvault backup -r /media/usb/backup /srv/imaging\n"
     "# nightly, from cron: quiet unless something is wrong\n"
@@ -86,6 +112,12 @@ static int parse(int argc, char **argv, struct cli_ctx *ctx, struct backup_args 
 			break;
 		case O_PLAIN_CHUNKING:
 			a->o.plain_chunking = 1;
+			break;
+		case O_ALLOW_EMPTY:
+			a->o.allow_empty = 1;
+			break;
+		case O_ALLOW_SHRINK:
+			a->o.allow_shrink = 1;
 			break;
 		case CLI_OPT_ARG:
 			a->paths[a->o.npaths++] = it.value;
@@ -131,6 +163,7 @@ static void print_json(const struct mv_backup_result *res)
 	cli_json_double(&j, "total_duration", res->seconds);
 	cli_json_hex(&j, "snapshot_id", res->snapshot_id, 32);
 	cli_json_u64(&j, "unreadable", res->unreadable);
+	cli_json_u64(&j, "suspect_sources", res->suspect_sources);
 	cli_json_end_object(&j);
 }
 
@@ -154,6 +187,7 @@ static void print_human(const struct mv_backup_result *res)
 static int run(struct cli_ctx *ctx, const struct backup_args *a)
 {
 	struct mv_backup_result res;
+	struct mv_backup_opts o = a->o;
 	struct mv_error err = {0};
 	struct cli_events ev;
 	struct mv_repo *r = NULL;
@@ -169,7 +203,10 @@ static int run(struct cli_ctx *ctx, const struct backup_args *a)
 	if (rc != 0)
 		goto out;
 	cli_events_init(&ev, ctx, on_warn, NULL);
-	rc = mv_backup(r, &a->o, &ev.ev, &res, &err);
+	/* the walk that counts the total costs a second pass over the
+	 * metadata: only when someone watches the progress */
+	o.count_totals = ev.progress.enabled;
+	rc = mv_backup(r, &o, &ev.ev, &res, &err);
 	cli_events_done(&ev);
 	if (rc != 0 && rc != MV_ERR_PARTIAL) {
 		rc = cli_fail(rc, &err);
@@ -179,10 +216,13 @@ static int run(struct cli_ctx *ctx, const struct backup_args *a)
 		print_json(&res);
 	else if (!ctx->g.quiet)
 		print_human(&res);
-	if (rc == MV_ERR_PARTIAL)
+	if (rc == MV_ERR_PARTIAL && res.unreadable)
 		cli_warning("%llu file%s could not be read; the snapshot lists %s",
 		            (unsigned long long)res.unreadable, res.unreadable == 1 ? "" : "s",
 		            res.unreadable == 1 ? "it" : "them");
+	if (rc == MV_ERR_PARTIAL && res.suspect_sources)
+		cli_warning("the snapshot was saved, but its sources hold far fewer files than "
+		            "expected (see above); the snapshot lists the warning");
 	rc = cli_exit_code(rc);
 out:
 	mv_lock_release(lock);

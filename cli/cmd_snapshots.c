@@ -7,6 +7,7 @@
 #include "cli/json.h"
 #include "cli/output.h"
 #include "cli/repo_open.h"
+#include "core/sourcecheck.h"
 
 const struct cli_help cmd_snapshots_help = {
     "medvault snapshots -r LOCATION [--json]",
@@ -15,6 +16,8 @@ const struct cli_help cmd_snapshots_help = {
     "total size of the files they hold. With --json, prints an array of objects as restic\n"
     "does: id, short_id, time (RFC 3339), host, username, paths, tags, tree, parent (when\n"
     "there is one), summary, and errors (files that could not be read, when any).\n"
+    "Below a snapshot's row, the table says how many files could not be read and\n"
+    "repeats backup's warnings about its sources (empty, or far fewer files than before).\n"
     "Damaged snapshot files are skipped with a warning and give exit code 4.",
     NULL,
     "medvault snapshots -r /media/usb/backup\n"
@@ -127,6 +130,30 @@ static void print_rule(size_t n)
 	putchar('\n');
 }
 
+/* Under a snapshot's row: the warnings of backup's check of its sources,
+ * and how many files could not be read. */
+static void print_errors(const struct mv_snapshot *s)
+{
+	uint32_t unreadable = 0;
+
+	for (uint32_t e = 0; e < s->nerrors; e++) {
+		const char *path = s->errors[e].path ? s->errors[e].path : "";
+		const char *msg = s->errors[e].msg ? s->errors[e].msg : "";
+		if (!mv_source_finding(msg)) {
+			unreadable++;
+			continue;
+		}
+		printf("%10swarning: '", "");
+		cli_term_put(stdout, path, strlen(path));
+		printf("': ");
+		cli_term_put(stdout, msg, strlen(msg));
+		putchar('\n');
+	}
+	if (unreadable)
+		printf("%10s%u file%s could not be read (--json lists %s)\n", "", unreadable,
+		       unreadable == 1 ? "" : "s", unreadable == 1 ? "it" : "them");
+}
+
 static void print_rows(const struct mv_snapshot *s, const struct row *rows, size_t n, size_t wh,
                        size_t wt)
 {
@@ -145,6 +172,7 @@ static void print_rows(const struct mv_snapshot *s, const struct row *rows, size
 			cli_term_put(stdout, s[i].paths[p], strlen(s[i].paths[p]));
 		}
 		putchar('\n');
+		print_errors(&s[i]);
 	}
 }
 

@@ -1,5 +1,6 @@
 #include "cli/progress.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,34 +35,57 @@ static int term_columns(void)
 	return 80;
 }
 
-/* "[0:12] 45.20%  120 / 300 files  1.200 GiB / 2.500 GiB  98.000 MiB/s  ETA 0:19" */
-static size_t format_counts(char *line, size_t cap, const struct mv_progress *mp, double secs)
+/* Appends to line (len bytes used of cap) like snprintf, never past cap. */
+static size_t append(char *line, size_t cap, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static size_t append(char *line, size_t cap, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (len + 1 >= cap)
+		return len;
+	va_start(ap, fmt);
+	n = vsnprintf(line + len, cap - len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return len;
+	return (size_t)n < cap - len ? len + (size_t)n : cap - 1;
+}
+
+size_t cli_progress_format(char *line, size_t cap, const struct mv_progress *mp, double secs)
 {
 	char t[CLI_FMT_LEN], a[CLI_FMT_LEN], b[CLI_FMT_LEN], r[CLI_FMT_LEN], e[CLI_FMT_LEN];
-	double rate = secs > 0.5 ? (double)mp->bytes_done / secs : 0;
-	int n = snprintf(line, cap, "[%s] ", cli_fmt_duration(secs, t));
+	/* bytes reused without reading take no time: the rate is of those read */
+	uint64_t read = mp->bytes_done > mp->bytes_reused ? mp->bytes_done - mp->bytes_reused : 0;
+	double rate = secs > 0.5 ? (double)read / secs : 0;
+	size_t n;
 
-	if (mp->bytes_total > 0) {
-		double pct = 100.0 * (double)mp->bytes_done / (double)mp->bytes_total;
-		n += snprintf(line + n, cap - (size_t)n, "%.2f%%  ", pct > 100 ? 100.0 : pct);
+	if (cap == 0)
+		return 0;
+	line[0] = '\0';
+	n = append(line, cap, 0, "[%s] ", cli_fmt_duration(secs, t));
+	/* of the bytes, or of the files when they are all empty */
+	if (mp->bytes_total > 0 || mp->files_total > 0) {
+		double pct = mp->bytes_total > 0
+		                 ? 100.0 * (double)mp->bytes_done / (double)mp->bytes_total
+		                 : 100.0 * (double)mp->files_done / (double)mp->files_total;
+		n = append(line, cap, n, "%.2f%%  ", pct > 100 ? 100.0 : pct);
 	}
-	n += snprintf(line + n, cap - (size_t)n, "%llu", (unsigned long long)mp->files_done);
+	n = append(line, cap, n, "%llu", (unsigned long long)mp->files_done);
 	if (mp->files_total > 0)
-		n += snprintf(line + n, cap - (size_t)n, " / %llu",
-		              (unsigned long long)mp->files_total);
-	n += snprintf(line + n, cap - (size_t)n, " %s  %s", mp->unit ? mp->unit : "files",
-	              cli_fmt_bytes(mp->bytes_done, a));
+		n = append(line, cap, n, " / %llu", (unsigned long long)mp->files_total);
+	n = append(line, cap, n, " %s  %s", mp->unit ? mp->unit : "files",
+	           cli_fmt_bytes(mp->bytes_done, a));
 	if (mp->bytes_total > 0)
-		n +=
-		    snprintf(line + n, cap - (size_t)n, " / %s", cli_fmt_bytes(mp->bytes_total, b));
-	if (rate > 0)
-		n +=
-		    snprintf(line + n, cap - (size_t)n, "  %s/s", cli_fmt_bytes((uint64_t)rate, r));
+		n = append(line, cap, n, " / %s", cli_fmt_bytes(mp->bytes_total, b));
+	/* the time left before the rate: a narrow terminal cuts the end */
 	if (rate > 0 && mp->bytes_total > mp->bytes_done)
-		n += snprintf(
-		    line + n, cap - (size_t)n, "  ETA %s",
-		    cli_fmt_duration((double)(mp->bytes_total - mp->bytes_done) / rate, e));
-	return n > 0 && (size_t)n < cap ? (size_t)n : cap - 1;
+		n = append(line, cap, n, "  ETA %s",
+		           cli_fmt_duration((double)(mp->bytes_total - mp->bytes_done) / rate, e));
+	if (rate > 0)
+		n = append(line, cap, n, "  %s/s", cli_fmt_bytes((uint64_t)rate, r));
+	return n;
 }
 
 /* Appends the tail of the current path that fits in `room` columns. */
@@ -101,7 +125,8 @@ void cli_progress_update(struct cli_progress *p, const struct mv_progress *mp)
 		return;
 	p->last = now;
 	cols = (size_t)term_columns() - 1;
-	len = format_counts(line, sizeof(line), mp, (double)elapsed_ns(&p->start, &now) / 1e9);
+	len =
+	    cli_progress_format(line, sizeof(line), mp, (double)elapsed_ns(&p->start, &now) / 1e9);
 	if (len > cols)
 		len = cols, line[len] = '\0';
 	else if (cols - len > 2)

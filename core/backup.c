@@ -14,7 +14,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <limits.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -32,6 +31,8 @@
 #include "core/lock.h"
 #include "core/packer.h"
 #include "core/reindex.h"
+#include "core/sourcecheck.h"
+#include "core/totals.h"
 
 #define MAX_DEPTH   512
 #define PROGRESS_NS 200000000LL
@@ -78,6 +79,9 @@ struct bk {
 	struct mv_catalog_cursor *pcat; /* the parent's, for unchanged files */
 	struct mv_progress prog;
 	int64_t last_progress;
+	struct mv_totals *totals; /* counts ahead, for progress */
+	uint64_t *src;            /* files of each source path */
+	size_t nsrc, nsrc_cap;
 	char path[PATH_MAX + 256];
 
 	/* Packs the index held before this run (numbers 0..nold): those this
@@ -308,6 +312,7 @@ static void progress(struct bk *b, int force)
 		return;
 	b->last_progress = t;
 	b->prog.current = b->path;
+	mv_totals_get(b->totals, &b->prog.files_total, &b->prog.bytes_total);
 	b->ev->progress(b->ev->arg, &b->prog);
 }
 
@@ -409,13 +414,7 @@ static int queue_chunk(void *arg, const uint8_t *p, size_t n)
 
 static int excluded(const struct bk *b, const char *name, const char *path)
 {
-	for (size_t i = 0; i < b->o->nexcludes; i++) {
-		const char *pat = b->o->excludes[i];
-		if (fnmatch(pat, name, 0) == 0 || fnmatch(pat, path, FNM_PATHNAME) == 0 ||
-		    fnmatch(pat, path, 0) == 0)
-			return 1;
-	}
-	return 0;
+	return mv_excluded(b->o->excludes, b->o->nexcludes, name, path);
 }
 
 static void node_from_stat(struct mv_node *n, const struct stat *st)
@@ -584,6 +583,8 @@ static int backup_file(struct bk *b, struct dirstate *d, struct mv_node *n, cons
 	if (!b->o->force && unchanged(old, n) && blobs_present(b, old)) {
 		b->sum.files_unmodified++;
 		b->prog.bytes_done += n->size;
+		b->prog.bytes_reused += n->size;
+		progress(b, 0); /* done at once */
 		if ((rc = copy_chunks(n, old)))
 			return rc;
 		if (b->pcat && (rc = mv_catalog_cursor_copy(b->pcat, b->path, b->cat, &e))) {
@@ -992,6 +993,14 @@ fail:
 	return NULL;
 }
 
+/* Records the files of the next source path (the walk takes them in the
+ * order of the paths). */
+static void count_source(struct bk *b, uint64_t files)
+{
+	if (b->nsrc < b->nsrc_cap)
+		b->src[b->nsrc++] = files;
+}
+
 /* Builds the tree of the directory b->path (a prefix of the backed-up
  * paths): entries are the next components of paths[0..n). */
 static int build_virtual(struct bk *b, size_t plen, char **paths, size_t n,
@@ -1023,7 +1032,9 @@ static int build_virtual(struct bk *b, size_t plen, char **paths, size_t n,
 		b->path[plen + 1 + cl] = '\0';
 		const struct mv_node *old = parent_node(b, &parent, name, cl);
 		if (leaf) {
+			uint64_t before = b->sum.total_files;
 			rc = backup_entry(b, plen + 1 + cl, name, &d, old, 0);
+			count_source(b, b->sum.total_files - before);
 		} else {
 			struct stat st;
 			struct mv_node nd = {0};
@@ -1079,6 +1090,9 @@ static int same_paths(const struct mv_snapshot *s, char **paths, size_t n)
 	return 1;
 }
 
+static int find_latest(struct bk *b, char **paths, size_t n, const char *host, int unflagged,
+                       struct mv_snapshot *latest, int *have, struct mv_error *err);
+
 /* Loads the parent snapshot's root tree into t (empty when none). */
 static int find_parent(struct bk *b, char **paths, size_t n, const char *host,
                        struct mv_snapshot *parent, int *have, struct mv_error *err)
@@ -1093,14 +1107,23 @@ static int find_parent(struct bk *b, char **paths, size_t n, const char *host,
 		*have = 1;
 		return 0;
 	}
+	return find_latest(b, paths, n, host, 0, parent, have, err);
+}
+
+/* The latest snapshot of the same host and paths (that the check of the
+ * sources did not flag, when unflagged is set). */
+static int find_latest(struct bk *b, char **paths, size_t n, const char *host, int unflagged,
+                       struct mv_snapshot *latest, int *have, struct mv_error *err)
+{
 	struct mv_snapshot *all;
 	size_t ns;
 	int rc = mv_repo_snapshots(b->r, &all, &ns, NULL, err);
 	if (rc)
 		return rc;
 	for (size_t i = ns; i-- > 0;) {
-		if (!strcmp(all[i].host, host) && same_paths(&all[i], paths, n)) {
-			*parent = all[i];
+		if (!strcmp(all[i].host, host) && same_paths(&all[i], paths, n) &&
+		    !(unflagged && mv_source_flagged(&all[i]))) {
+			*latest = all[i];
 			memset(&all[i], 0, sizeof(all[i]));
 			*have = 1;
 			break;
@@ -1108,6 +1131,12 @@ static int find_parent(struct bk *b, char **paths, size_t n, const char *host,
 	}
 	mv_snapshots_free(all, ns);
 	return 0;
+}
+
+/* A finding of mv_source_check: warned about and listed in the snapshot. */
+static int source_warn(void *arg, const char *path, const char *msg)
+{
+	return add_error(arg, path, msg);
 }
 
 static int store_catalog(void *arg, const uint8_t *payload, size_t len, uint8_t id[32],
@@ -1235,12 +1264,14 @@ int mv_backup(struct mv_repo *r, const struct mv_backup_opts *o, const struct mv
               struct mv_backup_result *res, struct mv_error *err)
 {
 	struct bk b = {.r = r, .o = o, .ev = ev};
-	struct mv_snapshot snap = {0}, parent = {0};
+	struct mv_snapshot snap = {0}, parent = {0}, latest = {0};
+	const struct mv_snapshot *prev = NULL; /* for the check of the sources */
 	struct mv_tree_cursor ptree = {0};
 	char **paths = NULL;
 	size_t n = 0;
 	char host[256];
-	int have_parent = 0, rc;
+	int have_parent = 0, have_latest = 0, rc;
+	uint32_t unreadable;
 	struct mv_wbuf w;
 	int64_t t0 = now_ns();
 
@@ -1299,10 +1330,29 @@ int mv_backup(struct mv_repo *r, const struct mv_backup_opts *o, const struct mv
 	else if (gethostname(host, sizeof(host)) < 0)
 		snprintf(host, sizeof(host), "unknown");
 	host[sizeof(host) - 1] = '\0';
+	b.src = calloc(n, sizeof(*b.src));
+	if (!b.src) {
+		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+		goto out;
+	}
+	b.nsrc_cap = n;
+	if (o->count_totals && ev && ev->progress &&
+	    mv_totals_start(paths, n, o->excludes, o->nexcludes, ev->cancel, &b.totals) != 0)
+		b.totals = NULL; /* progress without totals */
 
 	rc = find_parent(&b, paths, n, host, &parent, &have_parent, err);
 	if (rc)
 		goto out;
+	/* the reference of the check of the sources: the parent, unless it
+	 * was flagged, is of other paths (--parent) or there is none (--force) */
+	if (have_parent && !strcmp(parent.host, host) && same_paths(&parent, paths, n) &&
+	    !mv_source_flagged(&parent))
+		prev = &parent;
+	else if ((have_parent || o->parent || o->force) &&
+	         (rc = find_latest(&b, paths, n, host, 1, &latest, &have_latest, err)))
+		goto out;
+	else if (have_latest)
+		prev = &latest;
 	if (have_parent) {
 		struct mv_error e = {0};
 		if (mv_tree_cursor_open(r, NULL, parent.tree, &ptree, &e) != 0) {
@@ -1354,6 +1404,8 @@ int mv_backup(struct mv_repo *r, const struct mv_backup_opts *o, const struct mv
 	if (rc == 0 && !b.failed)
 		rc = mv_catalog_writer_finish(b.cat, &snap.catalog, &snap.ncatalog, err);
 	stop_workers(&b);
+	mv_totals_stop(b.totals);
+	b.totals = NULL;
 	if (b.failed) {
 		rc = b.failed;
 		if (err)
@@ -1367,6 +1419,14 @@ int mv_backup(struct mv_repo *r, const struct mv_backup_opts *o, const struct mv
 			mv_error_set(err, rc, 0, "backup failed");
 		goto out;
 	}
+	unreadable = b.nerrors;
+	rc = mv_source_check(r, o, host, paths, b.nsrc, b.src, b.sum.total_files, prev, source_warn,
+	                     &b);
+	if (rc < 0) {
+		mv_error_set(err, rc, 0, "out of memory");
+		goto out;
+	}
+	res->suspect_sources = (uint32_t)rc;
 	rc = mv_packer_flush(b.packer, err);
 	if (rc)
 		goto out;
@@ -1424,15 +1484,20 @@ int mv_backup(struct mv_repo *r, const struct mv_backup_opts *o, const struct mv
 		goto out_snap;
 	drop_damaged(&b);
 	res->summary = b.sum;
-	res->unreadable = b.nerrors;
+	res->unreadable = unreadable;
 	res->seconds = (double)(now_ns() - t0) / 1e9;
-	if (b.nerrors)
-		rc = mv_error_set(err, MV_ERR_PARTIAL, 0,
-		                  "%u files or directories could not be read", b.nerrors);
+	if (b.nerrors || res->suspect_sources)
+		rc = mv_error_set(
+		    err, MV_ERR_PARTIAL, 0,
+		    "%u files or directories could not be read, %u sources are suspect", unreadable,
+		    res->suspect_sources);
 out_snap:
 	free(snap.host);
 	free(snap.user);
 out:
+	mv_totals_stop(b.totals);
+	free(b.src);
+	mv_snapshot_release(&latest);
 	for (uint32_t i = 0; i < b.nerrors; i++) {
 		free(b.errors[i].path);
 		free(b.errors[i].msg);

@@ -17,6 +17,9 @@ struct mv_progress {
 	uint64_t bytes_total; /* 0 when unknown */
 	const char *current;  /* path being worked on, may be NULL */
 	const char *unit;     /* what files_done counts: NULL = "files" ("packs") */
+	/* of bytes_done, those done without reading (backup: unchanged files
+	 * reused from the parent); the rate and the time left leave them out */
+	uint64_t bytes_reused;
 };
 
 struct mv_events {
@@ -44,17 +47,28 @@ struct mv_backup_opts {
 	int force;          /* read every file even if unchanged */
 	int plain_chunking; /* no chunk boundary at DICOM pixel data */
 	int threads;        /* 0 = number of cores */
+	/* The sources may hold no file (allow_empty) or far fewer files than
+	 * in the previous snapshot (allow_shrink): see core/sourcecheck.h. */
+	int allow_empty, allow_shrink;
+	/* Count the sources' files and bytes in a thread of their own, so that
+	 * progress reports files_total and bytes_total once known (costs a
+	 * second walk: only when progress is displayed). */
+	int count_totals;
 };
 
 struct mv_backup_result {
 	uint8_t snapshot_id[32];
 	struct mv_snapshot_summary summary;
 	uint64_t unreadable; /* files that could not be read */
+	/* sources found empty or far smaller than in the previous snapshot
+	 * (warned about and listed among the snapshot's errors) */
+	uint32_t suspect_sources;
 	double seconds;
 };
 
-/* Returns 0, MV_ERR_PARTIAL (snapshot written, some files unreadable), or an
- * error (no snapshot written). */
+/* Returns 0, MV_ERR_PARTIAL (snapshot written, some files unreadable or
+ * some sources suspect, core/sourcecheck.h), or an error (no snapshot
+ * written). */
 int mv_backup(struct mv_repo *r, const struct mv_backup_opts *o, const struct mv_events *ev,
               struct mv_backup_result *res, struct mv_error *err) MV_MUST_CHECK;
 

@@ -12,6 +12,7 @@
 #include "cli/output.h"
 #include "cli/progress.h"
 #include "cli/repo_open.h"
+#include "cli/select.h"
 #include "core/impact.h"
 #include "core/scan.h"
 
@@ -21,6 +22,8 @@ enum { O_PATH = 1, O_LIST_PATIENTS };
 static const struct cli_opt_spec opts[] = {
 	{"path", 0, 1, O_PATH},
 	{"list-patients", 0, 0, O_LIST_PATIENTS},
+	/* --path is taken (a path inside the snapshot): --snapshot-path */
+	{"host", 0, 1, CLI_S_HOST}, {"snapshot-path", 0, 1, CLI_S_PATH},
 	{NULL, 0, 0, 0},
 };
 // clang-format on
@@ -29,6 +32,9 @@ static const struct cli_help_opt help_opts[] = {
     {"--path PATH", "with a snapshot: count only what lies at or below PATH inside it"},
     {"--list-patients",
      "also list each patient: name, patient ID, birth date, sex, studies, instances"},
+    {"--host HOST", "with 'latest': the newest snapshot of HOST (repeatable: of any of them)"},
+    {"--snapshot-path PATH", "with 'latest': the newest snapshot whose backed-up paths include "
+                             "PATH (repeatable: all of them; --path of restore and ls)"},
     {NULL, NULL},
 };
 
@@ -357,9 +363,9 @@ static int assess_snapshot(struct cli_ctx *ctx, const struct impact_args *a,
 	}
 	if (rc != 0)
 		return rc;
-	rc = mv_repo_find_snapshot(*rp, a->args[0], snap, &err);
+	rc = cli_find_snapshot(ctx, *rp, a->args[0], snap);
 	if (rc != 0)
-		return cli_fail(rc, &err);
+		return rc;
 	sub = snapshot_subpath(a->path);
 	if (!sub) {
 		cli_error("out of memory");
@@ -483,7 +489,9 @@ int cmd_impact(int argc, char **argv, struct cli_ctx *ctx)
 	}
 	cli_opt_init(&it, argc, argv, 1, opts, cli_global_opts, ctx->g.args_only);
 	while ((c = cli_cmd_next(&it, &ctx->g)) != CLI_OPT_DONE) {
-		if (c == O_PATH) {
+		if (cli_snapshot_option(ctx, c, it.value)) {
+			continue;
+		} else if (c == O_PATH) {
 			a.path = it.value;
 		} else if (c == O_LIST_PATIENTS) {
 			a.list_patients = 1;

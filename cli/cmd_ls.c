@@ -8,16 +8,19 @@
 #include "cli/json.h"
 #include "cli/output.h"
 #include "cli/repo_open.h"
+#include "cli/select.h"
 
 enum { O_LONG = 1 };
 
 static const struct cli_opt_spec opts[] = {
     {"long", 'l', 0, O_LONG},
+    CLI_SNAPSHOT_OPTS,
     {NULL, 0, 0, 0},
 };
 
 static const struct cli_help_opt help_opts[] = {
     {"-l, --long", "long format: mode, owner, group, size, modification time"},
+    CLI_SNAPSHOT_HELP,
     {NULL, NULL},
 };
 
@@ -161,11 +164,9 @@ static int list(struct cli_ctx *ctx, struct ls_state *st, const char *name, cons
 	}
 	if (rc != 0)
 		goto out;
-	rc = mv_repo_find_snapshot(r, name, &snap, &err);
-	if (rc != 0) {
-		rc = cli_fail(rc, &err);
+	rc = cli_find_snapshot(ctx, r, name, &snap);
+	if (rc != 0)
 		goto out;
-	}
 	if (path) {
 		prefix = cli_snapshot_path(path);
 		if (!prefix) {
@@ -206,7 +207,9 @@ int cmd_ls(int argc, char **argv, struct cli_ctx *ctx)
 	st.ctx = ctx;
 	cli_opt_init(&it, argc, argv, 1, opts, cli_global_opts, ctx->g.args_only);
 	while ((c = cli_cmd_next(&it, &ctx->g)) != CLI_OPT_DONE) {
-		if (c == O_LONG) {
+		if (cli_snapshot_option(ctx, c, it.value)) {
+			continue;
+		} else if (c == O_LONG) {
 			st.long_format = 1;
 		} else if (c == CLI_OPT_ARG) {
 			if (nargs == 2)

@@ -113,7 +113,7 @@ void cli_help_print(FILE *f, const struct cli_command *c)
 	if (c->flags & CLI_CMD_REPO)
 		fputs(
 		    "\nGlobal options: -r LOCATION, --password-file FILE, --password-command CMD,\n"
-		    "--json, -q, -v (see 'medvault help').\n",
+		    "--json, -q, -v, --no-lock (see 'medvault help').\n",
 		    f);
 	fputs("\nExamples:\n", f);
 	print_indented(f, h->examples);

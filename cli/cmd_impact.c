@@ -32,6 +32,10 @@ static const struct cli_help_opt help_opts[] = {
     {"--path PATH", "with a snapshot: count only what lies at or below PATH inside it"},
     {"--list-patients",
      "also list each patient: name, patient ID, birth date, sex, studies, instances"},
+    {"SNAPSHOT latest",
+     "the newest snapshot (narrowed by --host and --snapshot-path); when a snapshot file is "
+     "damaged (it may have been newer), the newest intact one is used, the damaged files are "
+     "named and the exit code is 4"},
     {"--host HOST", "with 'latest': the newest snapshot of HOST (repeatable: of any of them)"},
     {"--snapshot-path PATH", "with 'latest': the newest snapshot whose backed-up paths include "
                              "PATH (repeatable: all of them; --path of restore and ls)"},

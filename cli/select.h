@@ -35,9 +35,14 @@ enum { CLI_S_HOST = 80, CLI_S_PATH };
 	{                                                                                          \
 		"path", 0, 1, CLI_S_PATH                                                           \
 	}
+/* Help entries: what "latest" is, and --host and --path. */
 #define CLI_SNAPSHOT_HELP                                                                          \
-	{"--host HOST",                                                                            \
-	 "with 'latest': the newest snapshot of HOST (repeatable: of any of them)"},               \
+	{"SNAPSHOT latest",                                                                        \
+	 "the newest snapshot (narrowed by --host and --path); when a snapshot file is damaged "   \
+	 "(it may have been newer), the newest intact one is used, the damaged files are named "   \
+	 "and the exit code is 4"},                                                                \
+	    {"--host HOST",                                                                        \
+	     "with 'latest': the newest snapshot of HOST (repeatable: of any of them)"},           \
 	{                                                                                          \
 		"--path PATH", "with 'latest': the newest snapshot whose backed-up paths include " \
 		               "PATH (repeatable: all of them)"                                    \

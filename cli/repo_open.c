@@ -1,5 +1,6 @@
 #include "cli/repo_open.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,10 @@ int cli_repo_lock(struct mv_repo *r, int exclusive, struct mv_lock **out)
 	struct mv_error err = {0};
 	int rc = mv_lock_acquire(r, exclusive, out, &err);
 
+	if (rc == MV_ERR_NOSPC ||
+	    (rc == MV_ERR_IO && (err.saved_errno == EROFS || err.saved_errno == EACCES)))
+		mv_error_prefix(&err, rc,
+		                "the repository cannot be written to, nothing was changed");
 	return rc == 0 ? 0 : cli_fail(rc, &err);
 }
 

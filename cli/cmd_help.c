@@ -15,7 +15,8 @@ static const struct cli_help_opt global_options[] = {
     {"-q, --quiet", "print only errors and warnings"},
     {"-v, --verbose", "print more"},
     {"-h, --help", "show help (also: medvault help COMMAND)"},
-    {"--no-lock", "reading commands (restore, dump, check) take no lock: for a repository "
+    {"--no-lock", "reading commands (restore, dump, check, ls, find, impact, scan) take no lock: "
+                  "for a repository "
                   "on a read-only medium; backup and other writing commands always lock"},
     {NULL, NULL},
 };

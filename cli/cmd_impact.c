@@ -352,6 +352,7 @@ static int assess_snapshot(struct cli_ctx *ctx, const struct impact_args *a,
 	struct mv_error err = {0};
 	struct mv_impact_result res;
 	struct cli_events ev;
+	struct mv_lock *lock = NULL;
 	char *sub = NULL;
 	int rc;
 
@@ -361,6 +362,8 @@ static int assess_snapshot(struct cli_ctx *ctx, const struct impact_args *a,
 		                           ? "give one SNAPSHOT"
 		                           : "which snapshot? give an id, a prefix or 'latest'");
 	rc = cli_repo_open(ctx, "impact", rp);
+	if (rc == 0) /* the lock is (*rp)->lock, released by run() */
+		rc = cli_repo_lock_reader(ctx, *rp, 0, &lock);
 	if (rc == 0) {
 		(*rp)->index_types = 1u << MV_T_CATALOG;
 		rc = cli_repo_load_index(ctx, *rp, 0, NULL);
@@ -475,6 +478,7 @@ out:
 	mv_scan_result_release(&s.scan);
 	mv_snapshot_release(&snap);
 	mv_inventory_free(inv);
+	mv_lock_release(r ? r->lock : NULL);
 	mv_repo_close(r);
 	return rc;
 }

@@ -153,11 +153,14 @@ static int list(struct cli_ctx *ctx, struct ls_state *st, const char *name, cons
 	struct mv_error err = {0};
 	struct mv_snapshot snap;
 	struct mv_repo *r = NULL;
+	struct mv_lock *lock = NULL;
 	char *prefix = NULL;
 	int rc;
 
 	memset(&snap, 0, sizeof(snap));
 	rc = cli_repo_open(ctx, "ls", &r);
+	if (rc == 0)
+		rc = cli_repo_lock_reader(ctx, r, 0, &lock);
 	if (rc == 0) {
 		r->index_types = 1u << MV_T_TREE;
 		rc = cli_repo_load_index(ctx, r, 0, NULL);
@@ -192,6 +195,7 @@ static int list(struct cli_ctx *ctx, struct ls_state *st, const char *name, cons
 out:
 	free(prefix);
 	mv_snapshot_release(&snap);
+	mv_lock_release(lock);
 	mv_repo_close(r);
 	return rc;
 }

@@ -95,7 +95,7 @@ int cli_repo_lock_reader(struct cli_ctx *ctx, struct mv_repo *r, int exclusive,
 	int rc = mv_lock_acquire_reader(r, exclusive, out, &err);
 	if (rc != 0)
 		return cli_fail(rc, &err);
-	if (!*out && !ctx->g.quiet)
+	if (!*out)
 		cli_warning("going on without a lock: the repository cannot be written to (%s); "
 		            "nothing may write to it meanwhile (--no-lock skips this attempt)",
 		            err.msg[0] ? err.msg : "read-only");

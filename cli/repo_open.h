@@ -25,7 +25,7 @@ const char *cli_repo_location(const struct cli_ctx *ctx);
 /* mv_lock_acquire (11 when someone else holds a conflicting lock). */
 int cli_repo_lock(struct mv_repo *r, int exclusive, struct mv_lock **out);
 
-/* The lock of a command that only reads (restore, dump, check): none with
+/* The lock of a command that only reads (restore, dump, check, ls, find, impact, scan): none with
  * --no-lock; when the lock file cannot be written (a read-only or full
  * repository), a warning and no lock (*out = NULL). A conflicting lock
  * still gives 11. */

@@ -38,12 +38,20 @@ reads_work() {
 	grep -q "without a lock" "$T/err" || fail "$label: check does not say it has no lock"
 	expect_exit 0 mv ls -r "$R" latest
 	grep -q "^$S/hello.txt$" "$T/out" || fail "$label: ls"
+	grep -q "without a lock" "$T/err" || fail "$label: ls does not say it has no lock"
 	expect_exit 0 mv find -r "$R" --patient buc
 	grep -q "3 images found" "$T/out" || fail "$label: find"
+	grep -q "without a lock" "$T/err" || fail "$label: find does not say it has no lock"
 	mv dump -r "$R" latest "$S/hello.txt" >"$T/d.tar" 2>"$T/err" || fail "$label: dump failed"
 	tar -xOf "$T/d.tar" | cmp - "$S/hello.txt" || fail "$label: dump content"
+	grep -q "without a lock" "$T/err" || fail "$label: dump does not say it has no lock"
 	expect_exit 0 mv impact -r "$R" latest --json
+	python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["files"] == 3' "$T/out" ||
+		fail "$label: impact"
 	expect_exit 0 mv scan -r "$R" "$S/dicom"
+	grep -q "without a lock" "$T/err" || fail "$label: scan does not say it has no lock"
+	expect_exit 0 mv ls -r "$R" latest --no-lock -q
+	[ ! -s "$T/err" ] || fail "$label: ls --no-lock -q is not quiet: $(cat "$T/err")"
 }
 
 # backup_fails LABEL PATTERN: backup exits non-zero and says why

@@ -134,18 +134,26 @@ static int hint_match(void *arg, const struct mv_find_match *m)
 static void hint_elsewhere(struct cli_ctx *ctx, struct mv_repo *r, const struct mv_find_query *q)
 {
 	struct hint h;
+	struct mv_find_stats fs;
 	struct mv_error err = {0};
 	char id[9], t[CLI_FMT_LEN];
 	const char *cmd = ctx->cmd ? ctx->cmd : "restore";
 
 	memset(&h, 0, sizeof(h));
-	if (mv_find(r, q, hint_match, &h, NULL, &err) != 0)
+	memset(&fs, 0, sizeof(fs));
+	if (mv_find(r, q, hint_match, &h, &fs, &err) != 0)
 		return; /* only a hint */
-	if (h.n == 0) {
+	if (h.n == 0 && fs.damaged)
+		cli_report("note: ",
+		           "no other snapshot matches either, but %llu damaged snapshot%s or "
+		           "catalog%s could not be searched",
+		           (unsigned long long)fs.damaged, fs.damaged == 1 ? "" : "s",
+		           fs.damaged == 1 ? "" : "s");
+	else if (h.n == 0)
 		cli_report("note: ", "no other snapshot matches either ('medvault find' searches "
 		                     "them all)");
+	if (h.n == 0)
 		return;
-	}
 	for (size_t i = 0; i < h.n; i++) {
 		mv_hex(h.at[i].id, 4, id);
 		cli_error("it matches in snapshot %s (%s, %s; %llu image%s): medvault %s %s ...",

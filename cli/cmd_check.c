@@ -183,7 +183,7 @@ static int run(struct cli_ctx *ctx, const struct mv_check_opts *o)
 	memset(&res, 0, sizeof(res));
 	rc = cli_repo_open(ctx, "check", &r);
 	if (rc == 0)
-		rc = cli_repo_lock(r, 1, &lock);
+		rc = cli_repo_lock_reader(ctx, r, 1, &lock);
 	if (rc != 0)
 		goto out;
 	cli_events_init(&ev, ctx, on_warn, NULL);

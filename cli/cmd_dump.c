@@ -31,6 +31,7 @@ static const struct cli_opt_spec opts[] = {
     {"archive-password-file", 0, 1, O_ARCHIVE_PASSWORD_FILE},
     {"insecure-password", 0, 0, O_INSECURE},
     CLI_QUERY_OPTS,
+    CLI_SNAPSHOT_OPTS,
     {NULL, 0, 0, 0},
 };
 
@@ -47,6 +48,7 @@ static const struct cli_help_opt help_opts[] = {
     {"--patient-id ID", "only the DICOM files with this PatientID"},
     {"--study UID", "only the DICOM files of this study (StudyInstanceUID)"},
     {"--series UID", "only the DICOM files of this series (SeriesInstanceUID)"},
+    CLI_SNAPSHOT_HELP,
     {NULL, NULL},
 };
 
@@ -127,7 +129,8 @@ static int parse(int argc, char **argv, struct cli_ctx *ctx, struct dump_args *a
 
 	cli_opt_init(&it, argc, argv, 1, opts, cli_global_opts, ctx->g.args_only);
 	while ((c = cli_cmd_next(&it, &ctx->g)) != CLI_OPT_DONE) {
-		if (cli_query_option(c, it.value, &a->query))
+		if (cli_query_option(c, it.value, &a->query) ||
+		    cli_snapshot_option(ctx, c, it.value))
 			continue;
 		switch (c) {
 		case O_FORMAT:

@@ -320,6 +320,7 @@ int cmd_find(int argc, char **argv, struct cli_ctx *ctx)
 	struct mv_error err = {0};
 	struct find_state st;
 	struct mv_repo *r = NULL;
+	struct mv_lock *lock = NULL;
 	int rc;
 
 	memset(&q, 0, sizeof(q));
@@ -340,6 +341,8 @@ int cmd_find(int argc, char **argv, struct cli_ctx *ctx)
 		                          : cli_fail(rc, &err);
 
 	rc = cli_repo_open(ctx, "find", &r);
+	if (rc == 0)
+		rc = cli_repo_lock_reader(ctx, r, 0, &lock);
 	if (rc == 0) {
 		r->index_types = 1u << MV_T_CATALOG;
 		rc = cli_repo_load_index(ctx, r, 0, NULL);
@@ -381,6 +384,7 @@ int cmd_find(int argc, char **argv, struct cli_ctx *ctx)
 	}
 out:
 	free_rows(&st);
+	mv_lock_release(lock);
 	mv_repo_close(r);
 	return rc;
 }

@@ -15,6 +15,9 @@ static const struct cli_help_opt global_options[] = {
     {"-q, --quiet", "print only errors and warnings"},
     {"-v, --verbose", "print more"},
     {"-h, --help", "show help (also: medvault help COMMAND)"},
+    {"--no-lock", "reading commands (restore, dump, check, ls, find, impact, scan) take no lock: "
+                  "for a repository "
+                  "on a read-only medium; backup and other writing commands always lock"},
     {NULL, NULL},
 };
 
@@ -111,7 +114,7 @@ void cli_help_print(FILE *f, const struct cli_command *c)
 	if (c->flags & CLI_CMD_REPO)
 		fputs(
 		    "\nGlobal options: -r LOCATION, --password-file FILE, --password-command CMD,\n"
-		    "--json, -q, -v (see 'medvault help').\n",
+		    "--json, -q, -v, --no-lock (see 'medvault help').\n",
 		    f);
 	fputs("\nExamples:\n", f);
 	print_indented(f, h->examples);

@@ -12,6 +12,7 @@
 #include "cli/output.h"
 #include "cli/progress.h"
 #include "cli/repo_open.h"
+#include "cli/select.h"
 #include "core/impact.h"
 #include "core/scan.h"
 
@@ -21,6 +22,8 @@ enum { O_PATH = 1, O_LIST_PATIENTS };
 static const struct cli_opt_spec opts[] = {
 	{"path", 0, 1, O_PATH},
 	{"list-patients", 0, 0, O_LIST_PATIENTS},
+	/* --path is taken (a path inside the snapshot): --snapshot-path */
+	{"host", 0, 1, CLI_S_HOST}, {"snapshot-path", 0, 1, CLI_S_PATH},
 	{NULL, 0, 0, 0},
 };
 // clang-format on
@@ -29,6 +32,13 @@ static const struct cli_help_opt help_opts[] = {
     {"--path PATH", "with a snapshot: count only what lies at or below PATH inside it"},
     {"--list-patients",
      "also list each patient: name, patient ID, birth date, sex, studies, instances"},
+    {"SNAPSHOT latest",
+     "the newest snapshot (narrowed by --host and --snapshot-path); when a snapshot file is "
+     "damaged (it may have been newer), the newest intact one is used, the damaged files are "
+     "named and the exit code is 4"},
+    {"--host HOST", "with 'latest': the newest snapshot of HOST (repeatable: of any of them)"},
+    {"--snapshot-path PATH", "with 'latest': the newest snapshot whose backed-up paths include "
+                             "PATH (repeatable: all of them; --path of restore and ls)"},
     {NULL, NULL},
 };
 
@@ -342,6 +352,7 @@ static int assess_snapshot(struct cli_ctx *ctx, const struct impact_args *a,
 	struct mv_error err = {0};
 	struct mv_impact_result res;
 	struct cli_events ev;
+	struct mv_lock *lock = NULL;
 	char *sub = NULL;
 	int rc;
 
@@ -351,15 +362,17 @@ static int assess_snapshot(struct cli_ctx *ctx, const struct impact_args *a,
 		                           ? "give one SNAPSHOT"
 		                           : "which snapshot? give an id, a prefix or 'latest'");
 	rc = cli_repo_open(ctx, "impact", rp);
+	if (rc == 0) /* the lock is (*rp)->lock, released by run() */
+		rc = cli_repo_lock_reader(ctx, *rp, 0, &lock);
 	if (rc == 0) {
 		(*rp)->index_types = 1u << MV_T_CATALOG;
 		rc = cli_repo_load_index(ctx, *rp, 0, NULL);
 	}
 	if (rc != 0)
 		return rc;
-	rc = mv_repo_find_snapshot(*rp, a->args[0], snap, &err);
+	rc = cli_find_snapshot(ctx, *rp, a->args[0], snap);
 	if (rc != 0)
-		return cli_fail(rc, &err);
+		return rc;
 	sub = snapshot_subpath(a->path);
 	if (!sub) {
 		cli_error("out of memory");
@@ -465,6 +478,7 @@ out:
 	mv_scan_result_release(&s.scan);
 	mv_snapshot_release(&snap);
 	mv_inventory_free(inv);
+	mv_lock_release(r ? r->lock : NULL);
 	mv_repo_close(r);
 	return rc;
 }
@@ -483,7 +497,9 @@ int cmd_impact(int argc, char **argv, struct cli_ctx *ctx)
 	}
 	cli_opt_init(&it, argc, argv, 1, opts, cli_global_opts, ctx->g.args_only);
 	while ((c = cli_cmd_next(&it, &ctx->g)) != CLI_OPT_DONE) {
-		if (c == O_PATH) {
+		if (cli_snapshot_option(ctx, c, it.value)) {
+			continue;
+		} else if (c == O_PATH) {
 			a.path = it.value;
 		} else if (c == O_LIST_PATIENTS) {
 			a.list_patients = 1;

@@ -8,16 +8,19 @@
 #include "cli/json.h"
 #include "cli/output.h"
 #include "cli/repo_open.h"
+#include "cli/select.h"
 
 enum { O_LONG = 1 };
 
 static const struct cli_opt_spec opts[] = {
     {"long", 'l', 0, O_LONG},
+    CLI_SNAPSHOT_OPTS,
     {NULL, 0, 0, 0},
 };
 
 static const struct cli_help_opt help_opts[] = {
     {"-l, --long", "long format: mode, owner, group, size, modification time"},
+    CLI_SNAPSHOT_HELP,
     {NULL, NULL},
 };
 
@@ -150,22 +153,23 @@ static int list(struct cli_ctx *ctx, struct ls_state *st, const char *name, cons
 	struct mv_error err = {0};
 	struct mv_snapshot snap;
 	struct mv_repo *r = NULL;
+	struct mv_lock *lock = NULL;
 	char *prefix = NULL;
 	int rc;
 
 	memset(&snap, 0, sizeof(snap));
 	rc = cli_repo_open(ctx, "ls", &r);
+	if (rc == 0)
+		rc = cli_repo_lock_reader(ctx, r, 0, &lock);
 	if (rc == 0) {
 		r->index_types = 1u << MV_T_TREE;
 		rc = cli_repo_load_index(ctx, r, 0, NULL);
 	}
 	if (rc != 0)
 		goto out;
-	rc = mv_repo_find_snapshot(r, name, &snap, &err);
-	if (rc != 0) {
-		rc = cli_fail(rc, &err);
+	rc = cli_find_snapshot(ctx, r, name, &snap);
+	if (rc != 0)
 		goto out;
-	}
 	if (path) {
 		prefix = cli_snapshot_path(path);
 		if (!prefix) {
@@ -191,6 +195,7 @@ static int list(struct cli_ctx *ctx, struct ls_state *st, const char *name, cons
 out:
 	free(prefix);
 	mv_snapshot_release(&snap);
+	mv_lock_release(lock);
 	mv_repo_close(r);
 	return rc;
 }
@@ -206,7 +211,9 @@ int cmd_ls(int argc, char **argv, struct cli_ctx *ctx)
 	st.ctx = ctx;
 	cli_opt_init(&it, argc, argv, 1, opts, cli_global_opts, ctx->g.args_only);
 	while ((c = cli_cmd_next(&it, &ctx->g)) != CLI_OPT_DONE) {
-		if (c == O_LONG) {
+		if (cli_snapshot_option(ctx, c, it.value)) {
+			continue;
+		} else if (c == O_LONG) {
 			st.long_format = 1;
 		} else if (c == CLI_OPT_ARG) {
 			if (nargs == 2)

@@ -27,6 +27,7 @@ static const struct cli_opt_spec opts[] = {
     {"devices", 0, 0, O_DEVICES},
     {"setuid", 0, 0, O_SETUID},
     CLI_QUERY_OPTS,
+    CLI_SNAPSHOT_OPTS,
     {NULL, 0, 0, 0},
 };
 
@@ -47,6 +48,7 @@ static const struct cli_help_opt help_opts[] = {
     {"--patient-id ID", "restore only the DICOM files whose PatientID is ID"},
     {"--study UID", "restore only the DICOM files of study UID (StudyInstanceUID)"},
     {"--series UID", "restore only the DICOM files of series UID (SeriesInstanceUID)"},
+    CLI_SNAPSHOT_HELP,
     {NULL, NULL},
 };
 
@@ -114,7 +116,8 @@ static int parse(int argc, char **argv, struct cli_ctx *ctx, struct restore_args
 
 	cli_opt_init(&it, argc, argv, 1, opts, cli_global_opts, ctx->g.args_only);
 	while ((c = cli_cmd_next(&it, &ctx->g)) != CLI_OPT_DONE) {
-		if (cli_query_option(c, it.value, &a->query))
+		if (cli_query_option(c, it.value, &a->query) ||
+		    cli_snapshot_option(ctx, c, it.value))
 			continue;
 		switch (c) {
 		case O_TARGET:

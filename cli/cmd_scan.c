@@ -292,6 +292,7 @@ static int run(struct cli_ctx *ctx, const char *const *paths, size_t npaths)
 	struct mv_inventory *inv = NULL;
 	struct mv_content_set *cs = NULL;
 	struct mv_repo *r = NULL;
+	struct mv_lock *lock = NULL;
 	const struct mv_inv_report *rep;
 	struct cli_events ev;
 	int events = 0, rc;
@@ -304,6 +305,8 @@ static int run(struct cli_ctx *ctx, const char *const *paths, size_t npaths)
 	}
 	if (cli_repo_location(ctx)) {
 		rc = cli_repo_open(ctx, "scan", &r);
+		if (rc == 0)
+			rc = cli_repo_lock_reader(ctx, r, 0, &lock);
 		if (rc == 0) {
 			r->index_types = 1u << MV_T_TREE;
 			rc = cli_repo_load_index(ctx, r, 0, NULL);
@@ -353,6 +356,7 @@ out:
 	mv_scan_result_release(&res);
 	mv_content_set_free(cs);
 	mv_inventory_free(inv);
+	mv_lock_release(lock);
 	mv_repo_close(r);
 	return rc;
 }

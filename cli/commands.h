@@ -9,11 +9,26 @@
 
 #include "cli/options.h"
 
+/* --host and --path of the commands that name a snapshot: which snapshots
+ * "latest" may be (cli/select.h). */
+#define CLI_SNAPSHOT_FILTER_MAX 32
+struct cli_snapshot_filter {
+	const char *hosts[CLI_SNAPSHOT_FILTER_MAX];
+	const char *paths[CLI_SNAPSHOT_FILTER_MAX]; /* as given */
+	size_t nhosts, npaths;
+	int too_many; /* more than CLI_SNAPSHOT_FILTER_MAX of one of them */
+};
+
 /* What every command gets: the global options and the cancel flag that the
  * SIGINT/SIGTERM handler sets (passed to the engine as mv_events.cancel). */
 struct cli_ctx {
 	struct cli_globals g;
 	volatile sig_atomic_t *cancel;
+	const char *cmd;                  /* the command's name */
+	struct cli_snapshot_filter snapf; /* --host, --path */
+	/* Set when damaged repository data was passed over (a damaged snapshot
+	 * file while resolving "latest"): a command that would exit 0 exits 4. */
+	int damaged;
 };
 
 struct cli_help_opt {

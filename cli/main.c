@@ -120,5 +120,9 @@ int main(int argc, char **argv)
 	cmd = cli_command_find(argv[i]);
 	if (!cmd)
 		return cli_usage_error(NULL, "unknown command '%s'", argv[i]);
-	return finish(cmd->fn(argc - i, argv + i, &ctx));
+	ctx.cmd = cmd->name;
+	int rc = cmd->fn(argc - i, argv + i, &ctx);
+	if (rc == CLI_EXIT_OK && ctx.damaged)
+		rc = CLI_EXIT_INTEGRITY;
+	return finish(rc);
 }

@@ -13,6 +13,7 @@ const struct cli_opt_spec cli_global_opts[] = {
     {"verbose", 'v', 0, CLI_G_VERBOSE},
     {"help", 'h', 0, CLI_G_HELP},
     {"threads", 0, 1, CLI_G_THREADS},
+    {"no-lock", 0, 0, CLI_G_NO_LOCK},
     {NULL, 0, 0, 0},
 };
 
@@ -203,6 +204,9 @@ int cli_globals_apply(struct cli_globals *g, int id, const char *value, char *er
 			return -1;
 		}
 		g->threads = (int)n;
+		return 1;
+	case CLI_G_NO_LOCK:
+		g->no_lock = 1;
 		return 1;
 	default:
 		return 0;

@@ -60,6 +60,7 @@ struct cli_globals {
 	int verbose;
 	int help;
 	int threads;   /* 0 = engine default (all cores) */
+	int no_lock;   /* --no-lock: reading commands take no lock */
 	int args_only; /* "--" came before the command name */
 };
 
@@ -72,6 +73,7 @@ enum {
 	CLI_G_VERBOSE,
 	CLI_G_HELP,
 	CLI_G_THREADS,
+	CLI_G_NO_LOCK,
 };
 
 #define CLI_MAX_THREADS 256

@@ -1,11 +1,15 @@
 #include "cli/repo_open.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/exitcode.h"
 #include "cli/output.h"
 #include "cli/password.h"
+#include "core/snapfind.h"
 
 const char *cli_repo_location(const struct cli_ctx *ctx)
 {
@@ -57,6 +61,10 @@ int cli_repo_lock(struct mv_repo *r, int exclusive, struct mv_lock **out)
 	struct mv_error err = {0};
 	int rc = mv_lock_acquire(r, exclusive, out, &err);
 
+	if (rc == MV_ERR_NOSPC ||
+	    (rc == MV_ERR_IO && (err.saved_errno == EROFS || err.saved_errno == EACCES)))
+		mv_error_prefix(&err, rc,
+		                "the repository cannot be written to, nothing was changed");
 	return rc == 0 ? 0 : cli_fail(rc, &err);
 }
 
@@ -76,19 +84,147 @@ int cli_repo_load_index(struct cli_ctx *ctx, struct mv_repo *r, int scan_orphans
 	return 0;
 }
 
+int cli_repo_lock_reader(struct cli_ctx *ctx, struct mv_repo *r, int exclusive,
+                         struct mv_lock **out)
+{
+	struct mv_error err = {0};
+
+	*out = NULL;
+	if (ctx->g.no_lock)
+		return 0;
+	int rc = mv_lock_acquire_reader(r, exclusive, out, &err);
+	if (rc != 0)
+		return cli_fail(rc, &err);
+	if (!*out)
+		cli_warning("going on without a lock: the repository cannot be written to (%s); "
+		            "nothing may write to it meanwhile (--no-lock skips this attempt)",
+		            err.msg[0] ? err.msg : "read-only");
+	return 0;
+}
+
+/* --path as backup records paths: absolute (from the current directory),
+ * without ".", ".." or repeated and trailing '/'. malloc'd; NULL when out
+ * of memory or the current directory is unknown. */
+static char *normal_path(const char *p)
+{
+	char cwd[PATH_MAX];
+	size_t cap = strlen(p) + sizeof(cwd) + 2, o = 0;
+	char *src = malloc(cap), *out = malloc(cap);
+
+	if (!src || !out)
+		goto fail;
+	if (p[0] == '/')
+		snprintf(src, cap, "%s", p);
+	else if (getcwd(cwd, sizeof(cwd)))
+		snprintf(src, cap, "%s/%s", cwd, p);
+	else
+		goto fail;
+	for (const char *s = src; *s;) {
+		while (*s == '/')
+			s++;
+		const char *e = s + strcspn(s, "/");
+		size_t l = (size_t)(e - s);
+		if (l == 2 && s[0] == '.' && s[1] == '.') {
+			while (o > 0 && out[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--;
+		} else if (l > 0 && !(l == 1 && s[0] == '.')) {
+			out[o++] = '/';
+			memcpy(out + o, s, l);
+			o += l;
+		}
+		s = e;
+	}
+	if (o == 0)
+		out[o++] = '/';
+	out[o] = '\0';
+	free(src);
+	return out;
+fail:
+	free(src);
+	free(out);
+	return NULL;
+}
+
+static void warn_damaged(struct cli_ctx *ctx, const struct mv_snapshot_damage *d)
+{
+	const char *loc = cli_repo_location(ctx);
+
+	for (size_t i = 0; i < d->n; i++)
+		cli_warning("damaged snapshot file '%s/snapshots/%s'%s%s", loc ? loc : ".",
+		            d->names[i], i == 0 ? ": " : "", i == 0 ? d->first.msg : "");
+}
+
+int cli_find_snapshot(struct cli_ctx *ctx, struct mv_repo *r, const char *name,
+                      struct mv_snapshot *snap)
+{
+	struct cli_snapshot_filter *sf = &ctx->snapf;
+	struct mv_snapshot_damage d;
+	struct mv_error err = {0};
+	char *paths[CLI_SNAPSHOT_FILTER_MAX];
+	size_t np = 0;
+	int rc;
+
+	memset(snap, 0, sizeof(*snap));
+	memset(&d, 0, sizeof(d));
+	if (sf->too_many)
+		return cli_usage_error(ctx->cmd, "at most %d --host and %d --path",
+		                       CLI_SNAPSHOT_FILTER_MAX, CLI_SNAPSHOT_FILTER_MAX);
+	for (; np < sf->npaths; np++) {
+		paths[np] = normal_path(sf->paths[np]);
+		if (!paths[np]) {
+			cli_error("out of memory, or the current directory is unknown");
+			rc = CLI_EXIT_FATAL;
+			goto out;
+		}
+	}
+	struct mv_snapshot_filter f = {sf->hosts, sf->nhosts, (const char *const *)paths, np};
+	rc = mv_snapshot_resolve(r, name, &f, snap, &d, &err);
+	if (rc == 0 && d.n > 0) {
+		char id[9], t[CLI_FMT_LEN];
+		warn_damaged(ctx, &d);
+		mv_hex(snap->id, 4, id);
+		cli_warning("%zu snapshot file%s damaged and one may be newer than what 'latest' "
+		            "found: snapshot %s of %s is used; run 'medvault check' (exit code 4)",
+		            d.n, d.n == 1 ? " is" : "s are", id,
+		            cli_fmt_time_local(snap->time_ns, t));
+		ctx->damaged = 1;
+	} else if (rc != 0 && strcmp(name, "latest") != 0 && d.n == 1) {
+		const char *loc = cli_repo_location(ctx);
+		cli_error(
+		    "snapshot %.8s is damaged: its file '%s/snapshots/%s' cannot be used (%s); "
+		    "run 'medvault check'",
+		    d.names[0], loc ? loc : ".", d.names[0], d.first.msg);
+		rc = cli_exit_code(rc);
+	} else if (rc != 0) {
+		warn_damaged(ctx, &d);
+		if (rc == MV_ERR_NOTFOUND && (sf->nhosts || np))
+			rc = mv_error_set(&err, rc, 0, "no snapshot matches %s%s%s%s%s",
+			                  sf->nhosts ? "host '" : "",
+			                  sf->nhosts ? sf->hosts[0] : "", sf->nhosts ? "'" : "",
+			                  np ? (sf->nhosts ? " and path " : "path ") : "",
+			                  np ? paths[0] : "");
+		rc = cli_fail(rc, &err);
+	}
+out:
+	for (size_t i = 0; i < np; i++)
+		free(paths[i]);
+	mv_snapshot_damage_release(&d);
+	return rc;
+}
+
 int cli_open_snapshot(struct cli_ctx *ctx, const char *cmd, const char *name, struct mv_repo **r,
                       struct mv_lock **lock, struct mv_snapshot *snap)
 {
-	struct mv_error err = {0};
 	int rc = cli_repo_open(ctx, cmd, r);
 	if (rc == 0)
-		rc = cli_repo_lock(*r, 0, lock);
+		rc = cli_repo_lock_reader(ctx, *r, 0, lock);
 	if (rc == 0)
 		rc = cli_repo_load_index(ctx, *r, 0, NULL);
 	if (rc != 0)
 		return rc;
-	rc = mv_repo_find_snapshot(*r, name, snap, &err);
-	return rc == 0 ? 0 : cli_fail(rc, &err);
+	return cli_find_snapshot(ctx, *r, name, snap);
 }
 
 static void events_warn(void *arg, const char *path, const char *msg)

@@ -25,15 +25,30 @@ const char *cli_repo_location(const struct cli_ctx *ctx);
 /* mv_lock_acquire (11 when someone else holds a conflicting lock). */
 int cli_repo_lock(struct mv_repo *r, int exclusive, struct mv_lock **out);
 
-/* mv_repo_load_index; damaged index files are reported as a warning and
- * counted in *damaged (may be NULL). */
-/* Opens the repository, takes a shared lock, loads the whole index and
- * finds the snapshot `name` (restore and dump). Returns 0 or an exit code
- * (the message printed); the caller releases lock, r and snap on every
- * path. */
+/* The lock of a command that only reads (restore, dump, check, ls, find, impact, scan): none with
+ * --no-lock; when the lock file cannot be written (a read-only or full
+ * repository), a warning and no lock (*out = NULL). A conflicting lock
+ * still gives 11. */
+int cli_repo_lock_reader(struct cli_ctx *ctx, struct mv_repo *r, int exclusive,
+                         struct mv_lock **out);
+
+/* Finds the snapshot `name` ("latest" narrowed by ctx->snapf: --host,
+ * --path). Damaged snapshot files passed over for "latest" are named in a
+ * warning and set ctx->damaged (exit 4 at the end); a damaged snapshot
+ * named by its id fails with 4. Returns 0 or an exit code (the message
+ * printed); the caller releases snap. */
+int cli_find_snapshot(struct cli_ctx *ctx, struct mv_repo *r, const char *name,
+                      struct mv_snapshot *snap);
+
+/* Opens the repository, takes a shared lock (cli_repo_lock_reader), loads
+ * the whole index and finds the snapshot `name` (cli_find_snapshot; restore
+ * and dump). Returns 0 or an exit code (the message printed); the caller
+ * releases lock, r and snap on every path. */
 int cli_open_snapshot(struct cli_ctx *ctx, const char *cmd, const char *name, struct mv_repo **r,
                       struct mv_lock **lock, struct mv_snapshot *snap);
 
+/* mv_repo_load_index; damaged index files are reported as a warning and
+ * counted in *damaged (may be NULL). */
 int cli_repo_load_index(struct cli_ctx *ctx, struct mv_repo *r, int scan_orphans, size_t *damaged);
 
 /* A path inside a snapshot as the engine names them: "srv//imaging/" ->

@@ -26,6 +26,32 @@ enum { CLI_Q_FIRST = 64, CLI_Q_PATIENT = CLI_Q_FIRST, CLI_Q_PATIENT_ID, CLI_Q_ST
 		"series", 0, 1, CLI_Q_SERIES                                                       \
 	}
 
+/* Option keys of --host and --path, shared by the commands that take a
+ * snapshot name (restore, dump, ls, impact): they narrow "latest" as
+ * restic's do. Values go to ctx->snapf (cli_snapshot_option). */
+enum { CLI_S_HOST = 80, CLI_S_PATH };
+#define CLI_SNAPSHOT_OPTS                                                                          \
+	{"host", 0, 1, CLI_S_HOST},                                                                \
+	{                                                                                          \
+		"path", 0, 1, CLI_S_PATH                                                           \
+	}
+/* Help entries: what "latest" is, and --host and --path. */
+#define CLI_SNAPSHOT_HELP                                                                          \
+	{"SNAPSHOT latest",                                                                        \
+	 "the newest snapshot (narrowed by --host and --path); when a snapshot file is damaged "   \
+	 "(it may have been newer), the newest intact one is used, the damaged files are named "   \
+	 "and the exit code is 4"},                                                                \
+	    {"--host HOST",                                                                        \
+	     "with 'latest': the newest snapshot of HOST (repeatable: of any of them)"},           \
+	{                                                                                          \
+		"--path PATH", "with 'latest': the newest snapshot whose backed-up paths include " \
+		               "PATH (repeatable: all of them)"                                    \
+	}
+
+/* Records --host or --path in ctx->snapf; returns 1 when key was one of
+ * them, 0 otherwise. */
+int cli_snapshot_option(struct cli_ctx *ctx, int key, const char *value);
+
 /* Records the value of one of those options in q; returns 1 when key was
  * one of them, 0 otherwise. */
 int cli_query_option(int key, const char *value, struct mv_find_query *q);
@@ -35,7 +61,8 @@ int cli_query_given(const struct mv_find_query *q);
 
 /* Fills sel with the files of snapshot s matching q. Returns 0, or an exit
  * code after printing why (1 when nothing matches: `verb` says what was not
- * done, e.g. "nothing restored"). */
+ * done, e.g. "nothing restored"; the snapshots whose catalogs do match are
+ * then named, with the command to run on them). */
 int cli_select_files(struct cli_ctx *ctx, struct mv_repo *r, const struct mv_snapshot *s,
                      const struct mv_find_query *q, const char *verb, struct cli_selection *sel);
 

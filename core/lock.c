@@ -172,7 +172,19 @@ static void *refresher(void *arg)
 	return NULL;
 }
 
-int mv_lock_acquire(struct mv_repo *r, int exclusive, struct mv_lock **out, struct mv_error *err)
+/* Whether a failed lock write says the repository cannot be written to
+ * (rather than a fault of the data or of the medium). */
+static int unwritable(int rc, const struct mv_error *e)
+{
+	if (rc == MV_ERR_NOSPC)
+		return 1;
+	return rc == MV_ERR_IO &&
+	       (e->saved_errno == EROFS || e->saved_errno == EACCES || e->saved_errno == EPERM ||
+	        e->saved_errno == ENOSPC || e->saved_errno == EDQUOT);
+}
+
+static int acquire(struct mv_repo *r, int exclusive, int reader, struct mv_lock **out,
+                   struct mv_error *err)
 {
 	*out = NULL;
 	struct scan s = {.r = r, .exclusive = exclusive, .err = err};
@@ -193,7 +205,9 @@ int mv_lock_acquire(struct mv_repo *r, int exclusive, struct mv_lock **out, stru
 	pthread_mutex_init(&l->mu, NULL);
 	pthread_cond_init(&l->cv, NULL);
 	rc = write_lock(l, err);
-	if (rc)
+	if (rc && reader && unwritable(rc, err))
+		rc = 0; /* *out stays NULL; err says why */
+	if (rc || !l->name[0])
 		goto fail;
 	/* Someone may have locked between our scan and our write: look again. */
 	s.self = l->name;
@@ -216,6 +230,19 @@ fail:
 	pthread_mutex_destroy(&l->mu);
 	free(l);
 	return rc;
+}
+
+int mv_lock_acquire(struct mv_repo *r, int exclusive, struct mv_lock **out, struct mv_error *err)
+{
+	return acquire(r, exclusive, 0, out, err);
+}
+
+int mv_lock_acquire_reader(struct mv_repo *r, int exclusive, struct mv_lock **out,
+                           struct mv_error *err)
+{
+	if (err)
+		mv_error_clear(err);
+	return acquire(r, exclusive, 1, out, err);
 }
 
 void mv_lock_release(struct mv_lock *l)

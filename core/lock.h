@@ -18,6 +18,14 @@ struct mv_lock;
  * points to it meanwhile. */
 int mv_lock_acquire(struct mv_repo *r, int exclusive, struct mv_lock **out,
                     struct mv_error *err) MV_MUST_CHECK;
+/* For commands that only read (restore, dump, check, ls, find, impact,
+ * scan): as mv_lock_acquire, but when the lock file cannot be written
+ * because the repository cannot be written to (a read-only file system, no
+ * space left, no permission), returns 0 with *out = NULL and the reason in
+ * err->msg, so that the caller can go on without a lock. A conflicting lock
+ * still fails (MV_ERR_LOCKED). */
+int mv_lock_acquire_reader(struct mv_repo *r, int exclusive, struct mv_lock **out,
+                           struct mv_error *err) MV_MUST_CHECK;
 /* Releases and frees; accepts NULL. */
 void mv_lock_release(struct mv_lock *l);
 

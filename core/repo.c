@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "core/index.h"
+#include "core/snapfind.h"
 
 #define MV_OBJECT_MAX  (64u << 20)
 #define MV_KEYFILE_MAX 4096
@@ -146,25 +147,17 @@ int mv_repo_open(const char *location, struct mv_repo **out, struct mv_error *er
 	if (rc)
 		goto fail;
 	int d = mv_config_decode(buf, len, MV_FORMAT_VERSION, &r->cfg);
-	if (d == MV_FMT_VERSION) {
-		rc = mv_error_set(
-		    err, MV_ERR_VERSION, 0,
-		    "the repository at '%s' has format version %u (features %#x); this "
-		    "medvault reads version %u: upgrade medvault",
-		    location, r->cfg.version, r->cfg.incompat, MV_FORMAT_VERSION);
-		goto fail;
-	}
-	if (d < 0) {
+	/* A newer version or feature, or a flipped bit there: only the MAC,
+	 * checked by mv_repo_unlock, tells which (FORMAT.md section 3). */
+	r->cfg_newer = d == MV_FMT_VERSION;
+	if (d < 0 && d != MV_FMT_VERSION) {
 		rc = mv_error_set(err, MV_ERR_INTEGRITY, 0,
 		                  "'%s/config' is damaged or not a medvault config", location);
 		goto fail;
 	}
-	if (strcmp(r->cfg.chunker, CHUNKER_NAME) || strcmp(r->cfg.encoding, ENCODING_NAME)) {
-		rc = mv_error_set(err, MV_ERR_VERSION, 0,
-		                  "unknown chunker '%s' or blob encoding '%s'", r->cfg.chunker,
-		                  r->cfg.encoding);
-		goto fail;
-	}
+	if (!r->cfg_newer &&
+	    (strcmp(r->cfg.chunker, CHUNKER_NAME) || strcmp(r->cfg.encoding, ENCODING_NAME)))
+		r->cfg_newer = 1; /* judged after the MAC too */
 	memcpy(r->cfg_raw, buf, len);
 	r->cfg_len = len;
 	free(buf);
@@ -301,6 +294,15 @@ int mv_repo_unlock(struct mv_repo *r, const uint8_t *secret, size_t len, struct 
 		                  u.unreadable, u.ioerr.msg);
 		goto out;
 	}
+	if (!u.opened && r->cfg_newer) {
+		rc = mv_error_set(err, MV_ERR_PASSWORD, 0,
+		                  "wrong password or recovery key (no key slot opens with it); the "
+		                  "config also names a format this medvault (version %u) does not "
+		                  "know (version %u, features %#x): the repository was made by a "
+		                  "newer medvault, or its config is damaged",
+		                  MV_FORMAT_VERSION, r->cfg.version, r->cfg.incompat);
+		goto out;
+	}
 	if (!u.opened) {
 		rc = mv_error_set(err, MV_ERR_PASSWORD, 0,
 		                  "wrong password or recovery key (no key slot opens with it)");
@@ -314,8 +316,28 @@ int mv_repo_unlock(struct mv_repo *r, const uint8_t *secret, size_t len, struct 
 	uint8_t mac[32];
 	config_mac(r->keys, r->cfg_raw, r->cfg_len - MV_CONFIG_MAC_LEN, mac);
 	if (sodium_memcmp(mac, r->cfg_raw + r->cfg_len - MV_CONFIG_MAC_LEN, 32) != 0) {
-		rc = mv_error_set(err, MV_ERR_INTEGRITY, 0,
-		                  "the repository config has been modified (MAC mismatch)");
+		if (r->cfg_newer)
+			rc = mv_error_set(err, MV_ERR_INTEGRITY, 0,
+			                  "the repository config is damaged: it claims format "
+			                  "version %u (features %#x), but its MAC does not match "
+			                  "(a damaged byte, not a newer format)",
+			                  r->cfg.version, r->cfg.incompat);
+		else
+			rc = mv_error_set(err, MV_ERR_INTEGRITY, 0,
+			                  "the repository config has been modified (MAC mismatch)");
+		goto out;
+	}
+	if (r->cfg_newer && (r->cfg.version > MV_FORMAT_VERSION || r->cfg.incompat)) {
+		rc = mv_error_set(err, MV_ERR_VERSION, 0,
+		                  "the repository has format version %u (features %#x); this "
+		                  "medvault reads version %u: upgrade medvault",
+		                  r->cfg.version, r->cfg.incompat, MV_FORMAT_VERSION);
+		goto out;
+	}
+	if (r->cfg_newer) {
+		rc = mv_error_set(err, MV_ERR_VERSION, 0,
+		                  "unknown chunker '%s' or blob encoding '%s': upgrade medvault",
+		                  r->cfg.chunker, r->cfg.encoding);
 		goto out;
 	}
 	struct mv_chunker_params cp = {r->cfg.chunk_min, r->cfg.chunk_avg, r->cfg.chunk_max};
@@ -831,45 +853,7 @@ void mv_snapshots_free(struct mv_snapshot *s, size_t n)
 int mv_repo_find_snapshot(struct mv_repo *r, const char *name, struct mv_snapshot *out,
                           struct mv_error *err)
 {
-	struct mv_snapshot *all;
-	size_t n, found = SIZE_MAX;
-	memset(out, 0, sizeof(*out));
-	size_t nl = strlen(name);
-	int latest = !strcmp(name, "latest");
-	if (!latest) {
-		if (nl == 0 || nl > 64)
-			return mv_error_set(err, MV_ERR_NOTFOUND, 0, "no snapshot '%s'", name);
-		for (size_t i = 0; i < nl; i++)
-			if (!strchr("0123456789abcdef", name[i]))
-				return mv_error_set(err, MV_ERR_NOTFOUND, 0, "no snapshot '%s'",
-				                    name);
-	}
-	int rc = mv_repo_snapshots(r, &all, &n, NULL, err);
-	if (rc)
-		return rc;
-	if (latest) {
-		if (n)
-			found = n - 1;
-	} else {
-		for (size_t i = 0; i < n; i++) {
-			char hex[65];
-			mv_hex(all[i].id, 32, hex);
-			if (strncmp(hex, name, nl))
-				continue;
-			if (found != SIZE_MAX) {
-				mv_snapshots_free(all, n);
-				return mv_error_set(err, MV_ERR_AMBIGUOUS, 0,
-				                    "'%s' matches several snapshots", name);
-			}
-			found = i;
-		}
-	}
-	if (found == SIZE_MAX) {
-		mv_snapshots_free(all, n);
-		return mv_error_set(err, MV_ERR_NOTFOUND, 0, "no snapshot '%s'", name);
-	}
-	*out = all[found];
-	memset(&all[found], 0, sizeof(all[found]));
-	mv_snapshots_free(all, n);
-	return 0;
+	/* one resolver (core/snapfind.c); a damaged file named by its id is
+	 * reported as damaged (MV_ERR_INTEGRITY), not as missing */
+	return mv_snapshot_resolve(r, name, NULL, out, NULL, err);
 }

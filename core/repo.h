@@ -33,6 +33,10 @@ struct mv_repo {
 	struct mv_index *index;
 	struct mv_chunker *chunker;
 	int slot_kind; /* kind of the slot that opened it */
+	/* config claims a newer version or an unknown incompatible feature:
+	 * mv_repo_unlock tells a newer repository (MAC valid) from a damaged
+	 * config; the fields after the header are not decoded */
+	int cfg_newer;
 	/* When non-zero, mv_repo_load_index keeps only the blobs whose type t
 	 * has bit (1 << t) set: find needs catalog blobs only, ls and scan
 	 * trees only (less memory and time on large repositories). */
@@ -63,12 +67,15 @@ int mv_repo_init(const char *location, const uint8_t *password, size_t pwlen,
                  struct mv_error *err) MV_MUST_CHECK;
 
 /* Opens and parses config. MV_ERR_NOREPO when there is none, MV_ERR_VERSION
- * when newer, MV_ERR_INTEGRITY when malformed. */
+ * for an unknown chunker or encoding, MV_ERR_INTEGRITY when malformed. A
+ * config that claims a newer version sets r->cfg_newer: mv_repo_unlock then
+ * checks its MAC before it blames the version. */
 int mv_repo_open(const char *location, struct mv_repo **out, struct mv_error *err) MV_MUST_CHECK;
 
 /* Tries each key slot with the secret (a password, or recovery key text);
  * then verifies the config MAC and builds the chunker. MV_ERR_PASSWORD when
- * none opens. */
+ * none opens, MV_ERR_INTEGRITY when the MAC does not match, MV_ERR_VERSION
+ * when an intact config has a newer version (r->cfg_newer). */
 int mv_repo_unlock(struct mv_repo *r, const uint8_t *secret, size_t len,
                    struct mv_error *err) MV_MUST_CHECK;
 
@@ -164,8 +171,10 @@ int mv_repo_snapshots(struct mv_repo *r, struct mv_snapshot **out, size_t *n, si
                       struct mv_error *err) MV_MUST_CHECK;
 void mv_snapshots_free(struct mv_snapshot *s, size_t n);
 
-/* Resolves "latest", a full id or a unique hex prefix. MV_ERR_NOTFOUND,
- * MV_ERR_AMBIGUOUS. */
+/* Resolves "latest", a full id or a unique hex prefix (core/snapfind.h,
+ * without a filter; damaged files are passed over for "latest").
+ * MV_ERR_NOTFOUND, MV_ERR_AMBIGUOUS, MV_ERR_INTEGRITY (the named snapshot's
+ * file is damaged). */
 int mv_repo_find_snapshot(struct mv_repo *r, const char *name, struct mv_snapshot *out,
                           struct mv_error *err) MV_MUST_CHECK;
 

@@ -96,15 +96,17 @@ grep -q "$(basename "$pack")" "$T/out" "$T/err" || fail "check did not name the 
 grep -q "is a symbolic link, not a regular file" "$T/out" "$T/err" ||
 	fail "check did not explain the symlinked pack"
 
-# a fifo no index names (a leftover) is listed, never opened: a backup and
-# check finish
+# a fifo no index names is listed, never opened: a backup finishes, and
+# check finishes too, naming it as damage (packs are renamed into place
+# whole, so anything else in data/ was not written by medvault)
 fresh
 mkfifo "$R/data/00/0000000000000000000000000000000000000000000000000000000000000000" 2>/dev/null ||
 	{ mkdir -p "$R/data/00" &&
 		mkfifo "$R/data/00/0000000000000000000000000000000000000000000000000000000000000000"; }
 echo "new" >"$T/src/d/new.txt"
 run 0 backup -r "$R" "$T/src"
-run 0 check -r "$R"
+run 4 check -r "$R"
+grep -q "is a fifo, not a regular file" "$T/out" "$T/err" || fail "check did not name the fifo in data/"
 
 # a fifo among the lock files (not medvault's: never opened) blocks nobody
 fresh

@@ -61,14 +61,17 @@ const struct cli_help cmd_restore_help = {
     "takes its real name only when complete: if the restore is interrupted, run the\n"
     "same command again and it completes the restore, keeping the files already\n"
     "restored. The exit code is 0 only when every selected file in DIR equals the\n"
-    "snapshot. An existing file that differs is never replaced unless --overwrite says\n"
-    "so: it is named and the exit code is 1. When data in the repository is damaged,\n"
+    "snapshot. An existing file is compared by content (never by size and time\n"
+    "alone); one that differs is never replaced unless --overwrite says so: it is named\n"
+    "and the exit code is 1. When data in the repository is damaged,\n"
     "only the files using it fail: each is named on stderr as \"damaged: 'PATH'\" and\n"
     "not written, everything else is restored, and the exit code is 4. When DIR's disk\n"
     "is full or read-only, the restore stops with exit code 1 and removes its\n"
     "temporary files. Folders and files are made through folder handles, never\n"
     "following a link, so a local user cannot redirect a restore run as root.\n"
-    "Files that could not be read when backed up are named and not restored.\n"
+    "Files that could not be read when backed up are named and not restored (exit\n"
+    "code 3 when nothing else went wrong). Another restore into the same DIR at the\n"
+    "same time is refused (exit 11).\n"
     "\n"
     "--patient, --patient-id, --study and --series choose files through the snapshot's\n"
     "DICOM catalog (all given criteria must match; see 'medvault find'): a file is\n"
@@ -299,17 +302,26 @@ static int run(struct cli_ctx *ctx, struct restore_args *a)
 	cli_events_done(&ev);
 	if (rc != 0 && rc != MV_ERR_INTEGRITY && rc != MV_ERR_PARTIAL) {
 		/* a fatal error: the restore stopped (its temporary files removed) */
+		int stopped = rc == MV_ERR_INTERRUPTED || rc == MV_ERR_NOSPC || rc == MV_ERR_IO;
 		rc = cli_fail(rc, &err);
-		if (rc != CLI_EXIT_INTERRUPTED && res.files > 0 && !ctx->g.quiet)
+		if (stopped && !ctx->g.quiet)
 			cli_report("note: ",
-			           "%llu files were restored before it stopped; run the same "
+			           "%llu files were restored before it stopped%s; run the same "
 			           "command again to complete the restore",
-			           (unsigned long long)res.files);
+			           (unsigned long long)res.files,
+			           rc == CLI_EXIT_INTERRUPTED ? "" : " (once the cause is fixed)");
 		goto out;
 	}
 	print_summary(ctx, &snap, &res);
-	/* files not restored for a reason outside the repository: exit 1 */
-	rc = rc == MV_ERR_PARTIAL ? CLI_EXIT_FATAL : cli_exit_code(rc);
+	/* files not restored for a reason outside the repository: exit 1;
+	 * files the snapshot holds no content for (unreadable at backup):
+	 * exit 3, as the backup that made it */
+	if (rc == MV_ERR_PARTIAL)
+		rc = CLI_EXIT_FATAL;
+	else if (rc == 0 && res.unreadable > 0)
+		rc = CLI_EXIT_PARTIAL;
+	else
+		rc = cli_exit_code(rc);
 out:
 	cli_selection_release(&sel);
 	mv_snapshot_release(&snap);

@@ -68,16 +68,23 @@ static void install_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	sa.sa_handler = SIG_IGN; /* write errors are checked instead */
+	sigaction(SIGHUP, &sa, NULL); /* a closed terminal: stop cleanly too */
+	sa.sa_handler = SIG_IGN;      /* write errors are checked instead */
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
-/* Keys must never reach a core dump. */
+/* Keys must never reach a core dump; and enough descriptors. */
 static void harden(void)
 {
 	struct rlimit rl = {0, 0};
 
 	setrlimit(RLIMIT_CORE, &rl);
+	/* restore holds a folder handle per level of a deep tree: use all the
+	 * descriptors the system grants, not the shell's soft default */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 #ifdef __linux__
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 #endif

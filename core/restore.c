@@ -16,6 +16,7 @@
 #include "core/ops.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
@@ -23,6 +24,7 @@
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -43,6 +45,7 @@ struct rfile {
 	uint64_t tag;        /* of the temporary name */
 	uint64_t ino;        /* of the temporary file (kept by the rename) */
 	uint8_t state;       /* F_PLANNED: the temporary file exists */
+	uint8_t replace;     /* something stood at the name: the rename replaces it */
 	uint8_t damaged;     /* repository data missing or failing verification */
 	uint8_t failed;      /* could not be written into the target (warned) */
 };
@@ -61,6 +64,8 @@ struct ref {
 struct rdir {
 	char *rel;           /* below the target, "" for the target */
 	struct mv_node node; /* metadata to set at the end; kind 0: none */
+	uint64_t dev, ino;   /* what was made or opened, checked at the end */
+	int fresh;           /* made by this run (mode 0700): no one else writes in it */
 };
 
 /* A folder on the path being walked; created (fd >= 0) on demand. */
@@ -199,16 +204,37 @@ static int target_error(struct rs *s, const char *rel, const char *name, const c
 			s->fatal = (e == ENOSPC || e == EDQUOT) ? MV_ERR_NOSPC
 			           : e == ENOMEM                ? MV_ERR_NOMEM
 			                                        : MV_ERR_IO;
-			mv_error_set(&s->ferr, s->fatal, e, "cannot restore into '%s': %s",
-			             s->target, mv_errno_str(e, eb, sizeof(eb)));
+			mv_error_set(&s->ferr, s->fatal, e, "cannot restore into '%s'", s->target);
 		}
 		int rc = s->fatal;
 		pthread_mutex_unlock(&s->mu);
 		return rc;
 	}
-	report(s, 1, rel, name, "%s: %s", what, mv_errno_str(e, eb, sizeof(eb)));
+	report(s, 1, rel, name, "%s: %s", what,
+	       e == ESTALE ? "its folder was moved or replaced during the restore"
+	                   : mv_errno_str(e, eb, sizeof(eb)));
 	count(s, &s->res->failed);
 	return 0;
+}
+
+/* Stops the restore with rc (the first fatal error wins); returns it. */
+static int set_fatal(struct rs *s, int rc, const char *msg)
+{
+	pthread_mutex_lock(&s->mu);
+	if (!s->fatal) {
+		s->fatal = rc;
+		mv_error_set(&s->ferr, rc, 0, "%s", msg);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+/* The fatal error recorded by target_error, for the caller's err. */
+static int copy_fatal(struct rs *s, struct mv_error *err)
+{
+	if (err)
+		*err = s->ferr;
+	return s->fatal;
 }
 
 static void tmp_name(uint64_t tag, char out[40])
@@ -287,12 +313,15 @@ static void set_meta_fd(struct rs *s, int fd, const char *rel, const char *name,
 {
 	struct timespec ts[2];
 	node_times(n, ts);
+	char eb[128];
 	if (s->is_root && fchown(fd, n->uid, n->gid) < 0)
-		report(s, 1, rel, name, "cannot set owner");
+		report(s, 1, rel, name, "cannot set owner: %s",
+		       mv_errno_str(errno, eb, sizeof(eb)));
 	if (fchmod(fd, restored_mode(s, n)) < 0)
-		report(s, 1, rel, name, "cannot set mode");
+		report(s, 1, rel, name, "cannot set mode: %s", mv_errno_str(errno, eb, sizeof(eb)));
 	if (futimens(fd, ts) < 0)
-		report(s, 1, rel, name, "cannot set modification time");
+		report(s, 1, rel, name, "cannot set modification time: %s",
+		       mv_errno_str(errno, eb, sizeof(eb)));
 }
 
 /* The same for a fifo or device node just made under the temporary name
@@ -326,6 +355,45 @@ static void set_meta_special(struct rs *s, int pfd, const char *tmp, const char 
 
 /* ---- folders --------------------------------------------------------------- */
 
+/* Removes what interrupted restores left in folder dfd: temporary files
+ * named as tmp_name names them (restore holds the target's lock, so none is
+ * in use). */
+static void remove_leftovers(int dfd)
+{
+	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((e = readdir(d)) != NULL) {
+		const char *n = e->d_name;
+		if (strlen(n) != 31 || strncmp(n, ".medvault-", 10) || strcmp(n + 26, ".part") ||
+		    strspn(n + 10, "0123456789abcdef") != 16 || e->d_type == DT_DIR)
+			continue;
+		unlinkat(dfd, n, 0);
+	}
+	closedir(d);
+}
+
+/* Records folder dir's identity (it is open at fd) and, when it was there
+ * before this run, clears the leftovers of earlier ones. */
+static int note_dir(struct rs *s, struct rdir *d, int fd, int fresh)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -1;
+	d->dev = (uint64_t)st.st_dev;
+	d->ino = (uint64_t)st.st_ino;
+	d->fresh = fresh;
+	if (!fresh)
+		remove_leftovers(fd);
+	(void)s;
+	return 0;
+}
+
 /* Creates and opens the folders of the path that are not open yet. Returns
  * 0 when the innermost one is open, 1 when it cannot be (reported; skip
  * what goes in it), or a fatal error. */
@@ -342,8 +410,7 @@ static int ensure_dirs(struct rs *s, struct mv_error *err)
 			lv->bad = 1;
 			rc = target_error(s, s->stack[i - 1].rel, name, "cannot create folder",
 			                  errno);
-			return rc ? mv_error_set(err, rc, s->ferr.saved_errno, "%s", s->ferr.msg)
-			          : 1;
+			return rc ? copy_fatal(s, err) : 1;
 		}
 		lv->fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (lv->fd < 0) {
@@ -358,16 +425,24 @@ static int ensure_dirs(struct rs *s, struct mv_error *err)
 				return 1;
 			}
 			rc = target_error(s, s->stack[i - 1].rel, name, "cannot open folder", e);
-			return rc ? mv_error_set(err, rc, e, "%s", s->ferr.msg) : 1;
+			return rc ? copy_fatal(s, err) : 1;
 		}
 		if ((rc = grow((void **)&s->dirs, &s->capdirs, s->ndirs, sizeof(*s->dirs))))
 			return mv_error_set(err, rc, 0, "out of memory");
 		struct rdir *d = &s->dirs[s->ndirs];
+		memset(d, 0, sizeof(*d));
 		d->rel = strdup(lv->rel);
 		if (!d->rel)
 			return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
 		d->node = lv->node; /* metadata only; the name stays the level's */
 		d->node.name = NULL;
+		if (note_dir(s, d, lv->fd, lv->fresh) < 0) {
+			free(d->rel);
+			lv->bad = 1;
+			rc =
+			    target_error(s, s->stack[i - 1].rel, name, "cannot open folder", errno);
+			return rc ? copy_fatal(s, err) : 1;
+		}
 		lv->dir = (uint32_t)s->ndirs++;
 		s->res->dirs++;
 		s->open_depth = i + 1;
@@ -434,6 +509,31 @@ static int open_tmp(const struct rfile *f, int dfd, int *swapped)
 	return fd;
 }
 
+/* Renames tmp to name in folder dfd; without replace, fails with EEXIST
+ * when something appeared at name meanwhile (never replaces it). */
+static int give_name(int dfd, const char *tmp, const char *name, int replace)
+{
+	if (replace)
+		return renameat(dfd, tmp, dfd, name);
+	if (renameat2(dfd, tmp, dfd, name, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	/* a file system without RENAME_NOREPLACE: a link fails the same way */
+	if (linkat(dfd, tmp, dfd, name, 0) < 0)
+		return -1;
+	unlinkat(dfd, tmp, 0);
+	return 0;
+}
+
+/* After giving a file its name in a folder others may write: is it still
+ * the inode restore wrote? */
+static int kept_name(int dfd, const char *name, uint64_t ino)
+{
+	struct stat st;
+	return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && (uint64_t)st.st_ino == ino;
+}
+
 /* A file whose blobs are all written, or that failed: set its size and
  * metadata on fd and give it its real name, or remove it. fd (the temporary
  * file, open for writing, or -1) is closed; dfd is its folder. Called
@@ -468,9 +568,31 @@ static int file_done(struct rs *s, struct rfile *f, int fd, int dfd)
 	}
 	if (!f->damaged && !f->failed) {
 		set_meta_fd(s, fd, rel, name, &f->node);
-		if (renameat(dfd, tmp, dfd, name) < 0) {
-			rc = target_error(s, rel, name, "cannot give the file its name", errno);
+		int c = close(fd); /* where a network file system reports write errors */
+		fd = -1;
+		if (c < 0) {
+			rc = target_error(s, rel, name, "cannot write", errno);
 			f->failed = 1;
+		}
+	}
+	if (!f->damaged && !f->failed) {
+		if (give_name(dfd, tmp, name, f->replace) < 0) {
+			if (errno == EEXIST) {
+				report(s, 1, rel, name,
+				       "appeared in the target during the restore: left as it was, "
+				       "not "
+				       "restored");
+				count(s, &s->res->conflicts);
+			} else {
+				rc = target_error(s, rel, name, "cannot give the file its name",
+				                  errno);
+			}
+			f->failed = 1;
+		} else if (!s->dirs[f->dir].fresh && !kept_name(dfd, name, f->ino)) {
+			report(s, 1, rel, name, "replaced by something else during the restore");
+			count(s, &s->res->failed);
+			f->state = F_GONE;
+			return 0;
 		}
 	}
 	if (fd >= 0)
@@ -495,26 +617,34 @@ static int file_done(struct rs *s, struct rfile *f, int fd, int dfd)
 }
 
 /* Compares an existing regular file with the snapshot's by content. */
-static int same_content(struct rs *s, int pfd, const char *name, const struct stat *st,
-                        const struct mv_node *n)
+/* Compares an existing regular file with the snapshot's by content (its
+ * keyed content hash, cut as backup cuts); when equal, gives it the
+ * snapshot's owner, mode and times. Returns 1 equal, 0 not, or
+ * MV_ERR_INTERRUPTED / MV_ERR_NOMEM. */
+static int same_content(struct rs *s, int pfd, const char *rel, const char *name,
+                        const struct stat *st, const struct mv_node *n)
 {
 	uint8_t ch[32];
 	uint64_t got;
 	const struct mv_dicom_info *info;
+	struct mv_error e = {0};
+	struct stat st2;
 	if ((uint64_t)st->st_size != n->size)
 		return 0;
 	if (!s->hasher && !(s->hasher = mv_file_hasher_new(s->r)))
-		return 0;
+		return MV_ERR_NOMEM;
 	int fd = openat(pfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	struct stat st2;
 	if (fd < 0)
 		return 0;
-	int same = fstat(fd, &st2) == 0 && st2.st_ino == st->st_ino && S_ISREG(st2.st_mode) &&
-	           mv_file_hasher_run(s->hasher, fd, n->size, ch, &got, &info, NULL, NULL,
-	                              s->ev ? s->ev->cancel : NULL, NULL) == 0 &&
-	           got == n->size && sodium_memcmp(ch, n->content, 32) == 0;
+	int rc = fstat(fd, &st2) == 0 && st2.st_ino == st->st_ino && S_ISREG(st2.st_mode)
+	             ? mv_file_hasher_run(s->hasher, fd, n->size, ch, &got, &info, NULL, NULL,
+	                                  s->ev ? s->ev->cancel : NULL, &e)
+	             : MV_ERR_IO;
+	int same = rc == 0 && got == n->size && sodium_memcmp(ch, n->content, 32) == 0;
+	if (same)
+		set_meta_fd(s, fd, rel, name, n);
 	close(fd);
-	return same;
+	return rc == MV_ERR_INTERRUPTED || rc == MV_ERR_NOMEM ? rc : same;
 }
 
 /* What stands at name in folder pfd, for a node of the snapshot. */
@@ -535,11 +665,22 @@ static enum existing existing(struct rs *s, int pfd, const char *rel, const char
 	enum mv_overwrite ow = s->o->overwrite;
 	int same = 0;
 	if (n->kind == MV_NODE_FILE && S_ISREG(st->st_mode)) {
-		int meta =
-		    (uint64_t)st->st_size == n->size &&
-		    (int64_t)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec == n->mtime_ns;
-		same = ow != MV_OVERWRITE_ALWAYS &&
-		       (meta || (ow == MV_OVERWRITE_NEVER && same_content(s, pfd, name, st, n)));
+		/* never: equal only by content (a file with the right size and
+		 * time can still hold other bytes); if-changed trusts size and
+		 * time, as documented */
+		if (ow == MV_OVERWRITE_IF_CHANGED) {
+			same = (uint64_t)st->st_size == n->size &&
+			       (int64_t)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec ==
+			           n->mtime_ns;
+		} else if (ow == MV_OVERWRITE_NEVER) {
+			same = same_content(s, pfd, rel, name, st, n);
+			if (same < 0) {
+				*rc = set_fatal(s, same,
+				                same == MV_ERR_NOMEM ? "out of memory"
+				                                     : "interrupted");
+				return E_CONFLICT;
+			}
+		}
 	} else if (n->kind == MV_NODE_SYMLINK && S_ISLNK(st->st_mode)) {
 		char t[4097];
 		ssize_t l = readlinkat(pfd, name, t, sizeof(t));
@@ -663,7 +804,8 @@ static int plan_file(struct rs *s, const char *spath, const struct mv_node *n, s
 		}
 	}
 
-	switch (existing(s, pfd, rel, name, n, &st, &rc)) {
+	enum existing ex = existing(s, pfd, rel, name, n, &st, &rc);
+	switch (ex) {
 	case E_SAME:
 		/* complete and equal: recorded for the hard links to it */
 		if ((rc = add_file(s, n, spath, 0, &f, err)))
@@ -677,14 +819,16 @@ static int plan_file(struct rs *s, const char *spath, const struct mv_node *n, s
 		s->res->unchanged++;
 		return 0;
 	case E_CONFLICT:
-		return rc ? mv_error_set(err, rc, s->ferr.saved_errno, "%s", s->ferr.msg) : 0;
+		return rc ? copy_fatal(s, err) : 0;
 	case E_NONE:
 	case E_REPLACE:
 		break;
 	}
+	int replace = ex == E_REPLACE;
 
 	if ((rc = add_file(s, n, spath, 1, &f, err)))
 		return rc;
+	f->replace = (uint8_t)replace;
 	uint32_t fi = (uint32_t)(s->nfiles - 1);
 	tmp_name(f->tag, tmp);
 	int fd = openat(pfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -698,7 +842,7 @@ static int plan_file(struct rs *s, const char *spath, const struct mv_node *n, s
 		if (fd >= 0)
 			close(fd);
 		rc = target_error(s, rel, name, "cannot create", e);
-		return rc ? mv_error_set(err, rc, e, "%s", s->ferr.msg) : 0;
+		return rc ? copy_fatal(s, err) : 0;
 	}
 	f->state = F_PLANNED;
 	f->ino = (uint64_t)st.st_ino;
@@ -744,7 +888,7 @@ static int plan_file(struct rs *s, const char *spath, const struct mv_node *n, s
 	 * through the descriptor that created it */
 	if (f->remaining == 0) {
 		rc = file_done(s, f, fd, pfd);
-		return rc ? mv_error_set(err, rc, s->ferr.saved_errno, "%s", s->ferr.msg) : 0;
+		return rc ? copy_fatal(s, err) : 0;
 	}
 	close(fd);
 	return 0;
@@ -777,12 +921,13 @@ static int plan_other(struct rs *s, const char *spath, const struct mv_node *n,
 		return rc < 0 ? rc : 0;
 	rel = s->stack[s->depth - 1].rel;
 	int pfd = s->stack[s->depth - 1].fd;
-	switch (existing(s, pfd, rel, name, n, &st, &rc)) {
+	enum existing ex = existing(s, pfd, rel, name, n, &st, &rc);
+	switch (ex) {
 	case E_SAME:
 		s->res->unchanged++;
 		return 0;
 	case E_CONFLICT:
-		return rc ? mv_error_set(err, rc, s->ferr.saved_errno, "%s", s->ferr.msg) : 0;
+		return rc ? copy_fatal(s, err) : 0;
 	default:
 		break;
 	}
@@ -804,7 +949,7 @@ static int plan_other(struct rs *s, const char *spath, const struct mv_node *n,
 	}
 	if (made < 0) {
 		rc = target_error(s, rel, name, "cannot create", errno);
-		return rc ? mv_error_set(err, rc, s->ferr.saved_errno, "%s", s->ferr.msg) : 0;
+		return rc ? copy_fatal(s, err) : 0;
 	}
 	if (n->kind == MV_NODE_SYMLINK) {
 		struct timespec ts[2];
@@ -816,12 +961,19 @@ static int plan_other(struct rs *s, const char *spath, const struct mv_node *n,
 	} else {
 		set_meta_special(s, pfd, tmp, rel, n);
 	}
-	if (renameat(pfd, tmp, pfd, name) < 0) {
+	if (give_name(pfd, tmp, name, ex == E_REPLACE) < 0) {
 		int e = errno;
 		unlinkat(pfd, tmp, 0);
+		if (e == EEXIST) {
+			report(s, 1, rel, name,
+			       "appeared in the target during the restore: left as it was");
+			count(s, &s->res->conflicts);
+			return 0;
+		}
 		rc = target_error(s, rel, name, "cannot give it its name", e);
-		return rc ? mv_error_set(err, rc, e, "%s", s->ferr.msg) : 0;
+		return rc ? copy_fatal(s, err) : 0;
 	}
+	s->res->files++;
 	return 0;
 }
 
@@ -958,6 +1110,23 @@ static int all_zero(const uint8_t *p, size_t n)
 	return memcmp(p, z, n) == 0;
 }
 
+/* Folder dir, opened below the target and checked to be the one restore
+ * made or opened (a folder moved or replaced meanwhile fails with ESTALE). */
+static int open_dir(struct rs *s, uint32_t dir, int flags)
+{
+	struct stat st;
+	int fd = mv_open_beneath(s->rootfd, s->dirs[dir].rel, flags | O_DIRECTORY, 0);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || (uint64_t)st.st_dev != s->dirs[dir].dev ||
+	    (uint64_t)st.st_ino != s->dirs[dir].ino) {
+		close(fd);
+		errno = ESTALE;
+		return -1;
+	}
+	return fd;
+}
+
 /* The folder dir, opened below the target (cached per worker). */
 static int dir_fd(struct rs *s, struct dircache *dc, uint32_t dir)
 {
@@ -966,7 +1135,7 @@ static int dir_fd(struct rs *s, struct dircache *dc, uint32_t dir)
 	if (dc->fd >= 0)
 		close(dc->fd);
 	dc->dir = dir;
-	dc->fd = mv_open_beneath(s->rootfd, s->dirs[dir].rel, O_PATH | O_DIRECTORY, 0);
+	dc->fd = open_dir(s, dir, O_PATH);
 	return dc->fd;
 }
 
@@ -1034,16 +1203,6 @@ static int write_blob(struct rs *s, struct rfile *f, int dfd, const uint8_t *p, 
 		i = j;
 	}
 	return 0;
-}
-
-static void set_fatal(struct rs *s, int rc, const char *msg)
-{
-	pthread_mutex_lock(&s->mu);
-	if (!s->fatal) {
-		s->fatal = rc;
-		mv_error_set(&s->ferr, rc, 0, "%s", msg);
-	}
-	pthread_mutex_unlock(&s->mu);
 }
 
 /* The files of refs[a..b) could not be read from the repository: each is
@@ -1208,12 +1367,18 @@ static void make_links(struct rs *s)
 			count(s, &s->res->failed);
 			continue;
 		}
-		if (fstatat(ld, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-			int64_t mt = (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
-			if ((uint64_t)st.st_ino == f->ino ||
-			    (s->o->overwrite != MV_OVERWRITE_ALWAYS && S_ISREG(st.st_mode) &&
-			     (uint64_t)st.st_size == l->node.size && mt == l->node.mtime_ns)) {
-				/* the link, or an equal copy (an older restore) */
+		int exists = fstatat(ld, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+		if (exists) {
+			/* the link, or a copy equal in content (an older restore) */
+			int same = (uint64_t)st.st_ino == f->ino;
+			if (!same && s->o->overwrite == MV_OVERWRITE_NEVER && S_ISREG(st.st_mode))
+				same = same_content(s, ld, rel, name, &st, &l->node);
+			if (same < 0) {
+				set_fatal(s, same,
+				          same == MV_ERR_NOMEM ? "out of memory" : "interrupted");
+				break;
+			}
+			if (same) {
 				s->res->unchanged++;
 				continue;
 			}
@@ -1229,10 +1394,16 @@ static void make_links(struct rs *s)
 		tmp_name(l->tag, tmp);
 		unlinkat(ld, tmp, 0);
 		if (linkat(fd, (const char *)f->node.name, ld, tmp, 0) < 0 ||
-		    renameat(ld, tmp, ld, name) < 0) {
+		    give_name(ld, tmp, name, exists) < 0) {
 			int e = errno;
 			unlinkat(ld, tmp, 0);
-			target_error(s, rel, name, "cannot make the hard link", e);
+			if (e == EEXIST) {
+				report(s, 1, rel, name,
+				       "appeared in the target during the restore: left as it was");
+				count(s, &s->res->conflicts);
+			} else {
+				target_error(s, rel, name, "cannot make the hard link", e);
+			}
 			continue;
 		}
 		s->res->files++;
@@ -1266,9 +1437,12 @@ static void remove_partial(struct rs *s)
 static void set_dir_meta(struct rs *s)
 {
 	for (size_t i = s->ndirs; i-- > 1;) {
-		int fd = mv_open_beneath(s->rootfd, s->dirs[i].rel, O_RDONLY | O_DIRECTORY, 0);
+		int fd = open_dir(s, (uint32_t)i, O_RDONLY);
 		if (fd < 0) {
-			report(s, 1, s->dirs[i].rel, NULL, "cannot set owner, mode and time");
+			char eb[128];
+			report(s, 1, s->dirs[i].rel, NULL, "cannot set owner, mode and time: %s",
+			       errno == ESTALE ? "moved or replaced during the restore"
+			                       : mv_errno_str(errno, eb, sizeof(eb)));
 			continue;
 		}
 		set_meta_fd(s, fd, s->dirs[i].rel, NULL, &s->dirs[i].node);
@@ -1325,32 +1499,88 @@ static int find_sub(struct rs *s, const uint8_t root[32], const char *spath, str
 	return 0;
 }
 
-/* Makes the target and its missing parents (like mkdir -p) and opens it. */
+/* May a symbolic link found in folder dfd be followed on the way to the
+ * target? Only when no other user can change that folder: a link planted
+ * by someone else must not send a root restore elsewhere. */
+static int trusted_folder(int dfd)
+{
+	struct stat st;
+	uid_t me = geteuid();
+	return fstat(dfd, &st) == 0 && (st.st_uid == 0 || st.st_uid == me) &&
+	       !(st.st_mode & (S_IWGRP | S_IWOTH));
+}
+
+/* Opens the target, making it and its missing parents (like mkdir -p) one
+ * folder at a time relative to the previous one. Symbolic links on the way
+ * are followed only in folders that no other user can change. Returns the
+ * descriptor or an error. */
 static int open_target(const char *target, struct mv_error *err)
 {
-	char *p = strdup(target);
-	if (!p)
-		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
-	for (char *q = p + 1; *q; q++) {
-		if (*q != '/')
-			continue;
-		*q = '\0';
-		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
-			int e = errno;
-			int rc = mv_error_set(err, e == ENOSPC ? MV_ERR_NOSPC : MV_ERR_IO, e,
-			                      "cannot create '%s'", p);
-			free(p);
-			return rc;
-		}
-		*q = '/';
-	}
-	free(p);
-	if (mkdir(target, 0700) < 0 && errno != EEXIST)
-		return mv_error_set(err, errno == ENOSPC ? MV_ERR_NOSPC : MV_ERR_IO, errno,
-		                    "cannot create '%s'", target);
-	int fd = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	int cur = open(target[0] == '/' ? "/" : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	const char *p = target;
+	char name[256];
+	if (cur < 0)
 		return mv_error_set(err, MV_ERR_IO, errno, "cannot open '%s'", target);
+	while (*p) {
+		size_t l = strcspn(p, "/");
+		if (l == 0 || (l == 1 && p[0] == '.')) {
+			p += l + (p[l] == '/');
+			continue;
+		}
+		if (l >= sizeof(name)) {
+			close(cur);
+			return mv_error_set(err, MV_ERR_USAGE, ENAMETOOLONG, "cannot use '%s'",
+			                    target);
+		}
+		memcpy(name, p, l);
+		name[l] = '\0';
+		if (mkdirat(cur, name, 0700) < 0 && errno != EEXIST) {
+			int e = errno;
+			close(cur);
+			return mv_error_set(err, e == ENOSPC ? MV_ERR_NOSPC : MV_ERR_IO, e,
+			                    "cannot create '%s'", target);
+		}
+		int fd = openat(cur, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		struct stat st;
+		if (fd >= 0 && fstat(fd, &st) == 0 && S_ISLNK(st.st_mode)) {
+			close(fd);
+			if (!trusted_folder(cur)) {
+				close(cur);
+				return mv_error_set(err, MV_ERR_USAGE, 0,
+				                    "'%s' goes through a symbolic link ('%s') in a "
+				                    "folder other users can change: give the real "
+				                    "path of the target",
+				                    target, name);
+			}
+			fd = openat(cur, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		} else if (fd >= 0 && !S_ISDIR(st.st_mode)) {
+			close(fd);
+			fd = -1;
+			errno = ENOTDIR;
+		}
+		int e = errno;
+		close(cur);
+		if (fd < 0)
+			return mv_error_set(err, MV_ERR_IO, e, "cannot open '%s'", target);
+		cur = fd;
+		p += l + (p[l] == '/');
+	}
+	int fd = openat(cur, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int e = errno;
+	close(cur);
+	if (fd < 0)
+		return mv_error_set(err, MV_ERR_IO, e, "cannot open '%s'", target);
+	/* one restore at a time into a target: two would trip over each
+	 * other's files */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		if (errno == EWOULDBLOCK)
+			return mv_error_set(err, MV_ERR_LOCKED, 0,
+			                    "another restore is writing into '%s': wait until it "
+			                    "ends",
+			                    target);
+		return mv_error_set(err, MV_ERR_IO, errno, "cannot lock '%s'", target);
+	}
 	return fd;
 }
 
@@ -1439,6 +1669,10 @@ int mv_restore(struct mv_repo *r, const struct mv_snapshot *snap, const struct m
 		goto out;
 	}
 	s.ndirs = s.capdirs = 1;
+	if (note_dir(&s, &s.dirs[0], s.rootfd, 0) < 0) {
+		rc = mv_error_set(err, MV_ERR_IO, errno, "cannot open '%s'", o->target);
+		goto out;
+	}
 	s.stack[0].fd = s.rootfd;
 	s.depth = s.open_depth = 1;
 

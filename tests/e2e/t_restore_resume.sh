@@ -79,6 +79,48 @@ grep -q "edited by the doctor" "$T/dst$T/src/a/b/n3.txt" || fail "existing file 
 cp -p "$T/src/a/f5.bin" "$T/x" && touch -d '2002-02-02' "$T/dst$T/src/a/f5.bin"
 expect_exit 1 mv restore -r "$R" latest --target "$T/dst"
 grep -q "f5.bin" "$T/err" && fail "an existing file equal in content was called different"
+# same size and time but other bytes (bit rot, ransomware that keeps times):
+# compared by content, named, never called equal
+expect_exit 0 mv restore -r "$R" latest --target "$T/rot"
+python3 - "$T/rot$T/src/a/f7.bin" <<'PY'
+import os, sys
+p = sys.argv[1]; st = os.stat(p)
+with open(p, "r+b") as f:
+    f.seek(1000); b = f.read(1); f.seek(1000); f.write(bytes([b[0] ^ 1]))
+os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
+PY
+chmod 666 "$T/rot$T/src/a/f8.bin"
+expect_exit 1 mv restore -r "$R" latest --target "$T/rot"
+grep -q "f7.bin.*differs" "$T/err" || fail "a file with the same size and time but other bytes was called equal"
+[ "$(stat -c %a "$T/rot$T/src/a/f8.bin")" = "$(stat -c %a "$T/src/a/f8.bin")" ] ||
+	fail "an equal file's mode was not restored"
+
+# leftovers of a killed restore of an older snapshot are removed by the next
+# restore into the same target
+mkdir -p "$T/lo$T/src/a"
+printf 'partial patient data' >"$T/lo$T/src/a/.medvault-0123456789abcdef.part"
+expect_exit 0 mv restore -r "$R" latest --target "$T/lo"
+[ -z "$(find "$T/lo" -name '.medvault-*')" ] || fail "leftover temporary file not removed"
+
+# two restores into the same target at once: the second is refused (exit 11)
+if command -v strace >/dev/null; then
+	strace -f -o /dev/null -e inject=renameat2:delay_enter=3000000 \
+		"$MV_BIN" restore -r "$R" "latest:$T/src/a/b/n1.txt" --target "$T/two" >/dev/null 2>&1 &
+	spid=$!
+	for i in $(seq 1 50); do [ -e "$T/two" ] && break; sleep 0.1; done
+	sleep 0.5
+	expect_exit 11 mv restore -r "$R" latest --target "$T/two"
+	grep -q "another restore" "$T/err" || fail "concurrent restore not explained"
+	# a file that appears at a name while the restore writes it is kept
+	printf 'written meanwhile\n' >"$T/two/n1.txt"
+	set +e
+	wait "$spid"
+	code=$?
+	set -e
+	[ "$code" = 1 ] || fail "restore over a file that appeared meanwhile exited $code"
+	grep -q "written meanwhile" "$T/two/n1.txt" || fail "a file that appeared during the restore was replaced"
+fi
+
 # --overwrite always replaces them
 expect_exit 0 mv restore -r "$R" latest --target "$T/dst" --overwrite always
 compare_trees "$T/src" "$T/dst$T/src" || fail "--overwrite always did not restore the snapshot"

@@ -123,12 +123,23 @@ setpriv --reuid=nobody --regid=nogroup --clear-groups env MEDVAULT_PASSWORD_FILE
 code=$?
 set -e
 [ "$code" = 3 ] || { cat "$T/err"; fail "backup with an unreadable file exited $code, expected 3"; }
-expect_exit 0 mv restore -r "$T/repo4" latest --target "$T/r6"
+expect_exit 3 mv restore -r "$T/repo4" latest --target "$T/r6"
 grep -q "locked.txt" "$T/err" || fail "unreadable file not named"
 grep -q "not readable when it was backed up" "$T/err" || fail "unreadable file not explained"
 grep -qi "damaged" "$T/err" && fail "unreadable file called damaged"
 [ ! -e "$T/r6$T/s4/locked.txt" ] || fail "unreadable file restored (empty)"
 cmp -s "$T/s4/ok.txt" "$T/r6$T/s4/ok.txt" || fail "readable file not restored"
+
+# --- a target reached through a link that another user planted: refused
+mkdir -p "$T/share" "$T/rootonly" && chown nobody "$T/share"
+ln -s "$T/rootonly" "$T/share/dupont" && chown -h nobody "$T/share/dupont"
+expect_exit 2 mv restore -r "$R" latest --target "$T/share/dupont"
+grep -q "symbolic link" "$T/err" || fail "planted link on the target path not explained"
+[ -z "$(ls -A "$T/rootonly")" ] || fail "restore followed a link planted by another user"
+# a link in a folder only root can change is followed (the user's own choice)
+ln -s "$T/rootonly" "$T/mine"
+expect_exit 0 mv restore -r "$R" "$SNAP1:$T/src/other" --target "$T/mine"
+cmp -s "$T/src/other/small.txt" "$T/rootonly/small.txt" || fail "trusted link on the target path not followed"
 
 # --- a pack that cannot be read (an I/O error, here EACCES): its files are
 # named and not restored, exit 1; that is not damage (exit 4)

@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "core/index.h"
+#include "core/keylist.h"
 
 #define MV_OBJECT_MAX  (64u << 20)
 #define MV_KEYFILE_MAX 4096
@@ -38,7 +39,7 @@ int mv_repo_init(const char *location, const uint8_t *password, size_t pwlen,
 	uint8_t *master = NULL, *recovery = NULL;
 	struct mv_wbuf w;
 	uint8_t slot[MV_KEYSLOT_LEN];
-	char names[2][65] = {"", ""};
+	char names[2][65] = {"", ""}, listname[65] = "";
 	int rc;
 
 	mv_wbuf_init(&w, MV_CONFIG_MAX);
@@ -94,6 +95,11 @@ int mv_repo_init(const char *location, const uint8_t *password, size_t pwlen,
 	rc = put_keyslot(be, slot, names[1], err);
 	if (rc)
 		goto out;
+	static const uint8_t kinds[2] = {MV_SLOT_PASSWORD, MV_SLOT_RECOVERY};
+	rc = mv_keylist_write_first(be, keys, (const char(*)[65])names, kinds, 2, listname, err);
+	if (rc)
+		goto out;
+	c.compat |= MV_COMPAT_KEYLIST;
 	mv_recovery_format(recovery, recovery_out);
 	if (opts && opts->recovery_sink) {
 		rc = opts->recovery_sink(opts->recovery_arg, recovery_out, err);
@@ -116,6 +122,8 @@ out:
 		for (int i = 0; i < 2; i++)
 			if (names[i][0])
 				(void)be->ops->remove(be, MV_FT_KEY, names[i], NULL);
+		if (listname[0])
+			(void)be->ops->remove(be, MV_FT_KEYLIST, listname, NULL);
 		sodium_memzero(recovery_out, MV_RECOVERY_TEXT_LEN + 1);
 	}
 	sodium_memzero(slot, sizeof(slot));

@@ -51,6 +51,12 @@ expect_exit 0 timeout -k 5 60 "$MV_BIN" backup -r "$R" "$T/src"
 expect_exit 0 timeout -k 5 60 "$MV_BIN" restore -r "$R" latest --target "$T/out1"
 cmp "$T/src/a.txt" "$T/out1$T/src/a.txt" || fail "restore after planted slots differs"
 
+# check names each planted slot (beyond the caps, and not in the key list)
+expect_exit 4 timeout -k 5 60 "$MV_BIN" check -r "$R"
+for h in "$huge1" "$huge2" "$huge3"; do
+	grep -q "keys/$h: .*caps" "$T/out" || fail "check does not name $h: $(cat "$T/out")"
+done
+
 # init refuses parameters beyond the caps (exit 2) before writing anything
 expect_exit 2 mv init -r "$T/r2" --recovery-key-file "$(keyfile)" --kdf-iterations 9
 grep -q "from 3 to 8" "$T/err" || fail "--kdf-iterations cap not explained: $(cat "$T/err")"

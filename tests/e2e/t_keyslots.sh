@@ -7,6 +7,24 @@
 # first backup, and check says plainly (exit 0) that it has no list yet.
 . "$(dirname "$0")/lib.sh"
 
+# a repository made before the key list (the golden one) still has each
+# slot's bytes checked against its name: a flipped byte in its recovery slot
+# is found with the password alone
+cp -a "$SRC/tests/golden/v1/repo" "$T/g0"
+cp "$SRC/tests/golden/v1/password" "$T/gpw" && chmod 600 "$T/gpw"
+g0rec=$(python3 - "$T/g0/keys" <<'PY'
+import os, sys
+d = sys.argv[1]
+print(next(n for n in sorted(os.listdir(d)) if open(os.path.join(d, n), "rb").read()[8] == 2))
+PY
+)
+python3 - "$T/g0/keys/$g0rec" <<'PY'
+import sys
+p = sys.argv[1]; b = bytearray(open(p, "rb").read()); b[100] ^= 1; open(p, "wb").write(b)
+PY
+expect_exit 4 mv check -r "$T/g0" --password-file "$T/gpw"
+grep -q "keys/$g0rec: .*damaged" "$T/out" || fail "old repository: damaged recovery slot not named"
+
 R="$T/repo"
 mkdir -p "$T/src" && echo hello >"$T/src/a.txt"
 expect_exit 0 mv init -r "$R" --recovery-key-file "$T/rk"
@@ -92,7 +110,6 @@ grep -q "key list is missing" "$T/out" || fail "missing key list not reported: $
 # keylist/, as the golden repository): check says so, exit 0; the first
 # backup writes the list, and from then on a damaged slot is found
 cp -a "$SRC/tests/golden/v1/repo" "$T/golden"
-cp "$SRC/tests/golden/v1/password" "$T/gpw" && chmod 600 "$T/gpw"
 expect_exit 0 mv check -r "$T/golden" --password-file "$T/gpw"
 grep -q "no key list yet" "$T/out" || fail "old repository not explained: $(cat "$T/out")"
 [ ! -e "$T/golden/keylist" ] || fail "check wrote a key list"

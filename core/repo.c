@@ -146,6 +146,7 @@ int mv_repo_open(const char *location, struct mv_repo **out, struct mv_error *er
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+	r->unlock_budget = MV_UNLOCK_MAX_WORK;
 	rc = mv_backend_open(location, &r->be, err);
 	if (rc)
 		goto fail;
@@ -306,7 +307,7 @@ static long try_slots(struct unlock_state *u, int recovery, const uint8_t *secre
 		struct mv_error e = {0};
 		if ((c->kind == MV_SLOT_RECOVERY) != (recovery != 0))
 			continue;
-		if (c->work > MV_UNLOCK_MAX_WORK - *spent) {
+		if (*spent > u->r->unlock_budget || c->work > u->r->unlock_budget - *spent) {
 			*over_budget = 1;
 			note_skipped(u->r, c->name,
 			             "not tried: the argon2id work of one open is capped and was "
@@ -370,7 +371,7 @@ int mv_repo_unlock(struct mv_repo *r, const uint8_t *secret, size_t len, struct 
 		                  "open (%llu MiB x passes); keys/ holds %zu slots, more than "
 		                  "medvault makes: run 'medvault check' and remove slots that "
 		                  "you did not create",
-		                  (unsigned long long)MV_UNLOCK_MAX_WORK, u.n);
+		                  (unsigned long long)r->unlock_budget, u.n);
 		goto out;
 	}
 	if (got == -1) {

@@ -32,10 +32,11 @@ struct mv_repo {
 	struct mv_keys *keys; /* NULL until unlocked */
 	struct mv_index *index;
 	struct mv_chunker *chunker;
-	int slot_kind;      /* kind of the slot that opened it */
-	char slot_name[65]; /* its file name in keys/ */
-	int slots_skipped;  /* slots not tried: beyond the Argon2id caps, or the work cap */
-	char skip_msg[512]; /* why the first of them was skipped, naming it */
+	int slot_kind;          /* kind of the slot that opened it */
+	char slot_name[65];     /* its file name in keys/ */
+	int slots_skipped;      /* slots not tried: beyond the Argon2id caps, or the work cap */
+	char skip_msg[512];     /* why the first of them was skipped, naming it */
+	uint64_t unlock_budget; /* Argon2id work one unlock may spend (MV_UNLOCK_MAX_WORK) */
 	/* When non-zero, mv_repo_load_index keeps only the blobs whose type t
 	 * has bit (1 << t) set: find needs catalog blobs only, ls and scan
 	 * trees only (less memory and time on large repositories). */

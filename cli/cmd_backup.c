@@ -7,6 +7,7 @@
 #include "cli/json.h"
 #include "cli/output.h"
 #include "cli/repo_open.h"
+#include "core/keylist.h"
 
 enum {
 	O_EXCLUDE = 1,
@@ -202,6 +203,11 @@ static int run(struct cli_ctx *ctx, const struct backup_args *a)
 		rc = cli_repo_load_index(ctx, r, 1, NULL);
 	if (rc != 0)
 		goto out;
+	/* repositories made before the key list get one at their first write */
+	if (mv_keylist_upgrade(r, &err) < 0) {
+		cli_warning("cannot write the key list: %s", err.msg);
+		mv_error_clear(&err);
+	}
 	cli_events_init(&ev, ctx, on_warn, NULL);
 	/* the walk that counts the total costs a second pass over the
 	 * metadata: only when someone watches the progress */

@@ -7,6 +7,7 @@
 #include "cli/json.h"
 #include "cli/output.h"
 #include "cli/repo_open.h"
+#include "core/keylist.h"
 
 enum { O_READ_DATA = 1, O_SUBSET };
 
@@ -27,8 +28,10 @@ static const struct cli_help_opt help_opts[] = {
 const struct cli_help cmd_check_help = {
     "medvault check -r LOCATION [--read-data | --read-data-subset N%|n/m]",
     "verify the repository",
-    "Checks the repository's structure: every snapshot's trees and blobs are in the index,\n"
-    "every index entry is in a pack, every pack header is valid. With --read-data, also\n"
+    "Checks the repository's structure: every key slot's bytes against the key list (the\n"
+    "recovery slot's too, whatever secret opened it), every snapshot's trees and blobs are\n"
+    "in the index, every index entry is in a pack, every pack header is valid. It says which\n"
+    "key slot opened the repository. With --read-data, also\n"
     "reads and authenticates all the data. Each problem is printed with the snapshots and\n"
     "files it affects (a folder that cannot be read counts as the files it held); the last\n"
     "line says \"no errors were found\" or \"N errors found\". Packs that no index names (an\n"
@@ -129,8 +132,39 @@ static void on_warn(struct cli_events *e, const char *path, const char *msg)
 	cli_json_end_object(&j);
 }
 
+static const char *slot_kind_name(int kind)
+{
+	return kind == MV_SLOT_RECOVERY  ? "recovery"
+	       : kind == MV_SLOT_MACHINE ? "machine"
+	                                 : "password";
+}
+
+/* Which slot opened the repository, and what is known of the key list. */
+static void print_keys(const struct cli_ctx *ctx, const struct mv_repo *r,
+                       const struct mv_keycheck *k)
+{
+	if (ctx->g.json || ctx->g.quiet)
+		return;
+	printf("repository opened with the %s key slot %.16s", slot_kind_name(k->opened_kind),
+	       r->slot_name);
+	if (k->opened_label[0]) {
+		fputs(" ('", stdout);
+		cli_term_put(stdout, k->opened_label, strlen(k->opened_label));
+		fputs("')", stdout);
+	}
+	putchar('\n');
+	if (k->list)
+		printf("checked %llu key slot%s against the key list\n",
+		       (unsigned long long)k->slots, k->slots == 1 ? "" : "s");
+	else if (!k->list_claimed)
+		printf("no key list yet (repository made by an older medvault): each key slot was "
+		       "checked against its name only; the next backup writes the list\n");
+	else
+		printf("no readable key list: each key slot was checked against its name only\n");
+}
+
 static void print_summary(const struct cli_ctx *ctx, const struct mv_check_result *res,
-                          uint64_t errors)
+                          const struct mv_repo *r, const struct mv_keycheck *k, uint64_t errors)
 {
 	struct cli_json j;
 
@@ -147,9 +181,15 @@ static void print_summary(const struct cli_ctx *ctx, const struct mv_check_resul
 		cli_json_u64(&j, "damaged_snapshots", res->damaged_snapshots);
 		cli_json_u64(&j, "damaged_files", res->damaged_files);
 		cli_json_bool(&j, "damaged_files_at_least", res->damaged_files_at_least);
+		cli_json_u64(&j, "key_slots", k->slots);
+		cli_json_bool(&j, "key_list", k->list != 0);
+		cli_json_str(&j, "opened_with_slot", r->slot_name);
+		cli_json_str(&j, "opened_with_kind", slot_kind_name(k->opened_kind));
+		cli_json_str(&j, "opened_with_label", k->opened_label);
 		cli_json_end_object(&j);
 		return;
 	}
+	print_keys(ctx, r, k);
 	if (!ctx->g.quiet)
 		printf("checked %llu snapshots, %llu trees, %llu packs (%llu read), %llu blobs\n",
 		       (unsigned long long)res->snapshots, (unsigned long long)res->trees,
@@ -173,6 +213,7 @@ static void print_summary(const struct cli_ctx *ctx, const struct mv_check_resul
 static int run(struct cli_ctx *ctx, const struct mv_check_opts *o)
 {
 	struct mv_check_result res;
+	struct mv_keycheck keys;
 	struct mv_error err = {0};
 	struct cli_events ev;
 	struct mv_repo *r = NULL;
@@ -181,22 +222,25 @@ static int run(struct cli_ctx *ctx, const struct mv_check_opts *o)
 	int rc;
 
 	memset(&res, 0, sizeof(res));
+	memset(&keys, 0, sizeof(keys));
 	rc = cli_repo_open(ctx, "check", &r);
 	if (rc == 0)
 		rc = cli_repo_lock_reader(ctx, r, 1, &lock);
 	if (rc != 0)
 		goto out;
 	cli_events_init(&ev, ctx, on_warn, NULL);
-	rc = mv_check(r, o, &ev.ev, &res, &err);
+	rc = mv_check_keys(r, &ev.ev, &keys, &err);
+	if (rc == 0)
+		rc = mv_check(r, o, &ev.ev, &res, &err);
 	cli_events_done(&ev);
 	if (rc != 0 && rc != MV_ERR_INTEGRITY) {
 		rc = cli_fail(rc, &err);
 		goto out;
 	}
-	errors = res.errors;
+	errors = res.errors + keys.errors;
 	if (rc == MV_ERR_INTEGRITY && errors == 0)
 		errors = 1; /* the engine found something it did not count */
-	print_summary(ctx, &res, errors);
+	print_summary(ctx, &res, r, &keys, errors);
 	rc = errors > 0 ? CLI_EXIT_INTEGRITY : CLI_EXIT_OK;
 	if (errors == 0) /* for `medvault audit`: read-data only when all was read */
 		cli_check_state_record(ctx, r->cfg.repo_id,

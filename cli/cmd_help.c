@@ -8,8 +8,8 @@
 static const struct cli_help_opt global_options[] = {
     {"-r, --repo LOCATION", "the repository (or MEDVAULT_REPOSITORY): a path"},
     {"--password-file FILE",
-     "read the password from FILE (or MEDVAULT_PASSWORD_FILE); the file must not be "
-     "readable by group or others"},
+     "read the password from FILE (or MEDVAULT_PASSWORD_FILE); the file must be yours and "
+     "not readable by group or others"},
     {"--password-command CMD", "run CMD with /bin/sh and read the password from its output"},
     {"--json", "machine-readable output"},
     {"-q, --quiet", "print only errors and warnings"},

@@ -1,6 +1,10 @@
+#include <errno.h>
+#include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "cli/exitcode.h"
@@ -9,19 +13,22 @@
 #include "cli/password.h"
 #include "cli/repo_open.h"
 
-enum { O_KDF_MEMORY = 1, O_KDF_ITERATIONS, O_INSECURE };
+enum { O_KDF_MEMORY = 1, O_KDF_ITERATIONS, O_INSECURE, O_RECOVERY_FILE };
 
 static const struct cli_opt_spec opts[] = {
     {"kdf-memory", 0, 1, O_KDF_MEMORY},
     {"kdf-iterations", 0, 1, O_KDF_ITERATIONS},
     {"insecure-password", 0, 0, O_INSECURE},
+    {"recovery-key-file", 0, 1, O_RECOVERY_FILE},
     {NULL, 0, 0, 0},
 };
 
 static const struct cli_help_opt help_opts[] = {
-    {"--kdf-memory MiB", "Argon2id memory per password try (default 64, at most 4096)"},
-    {"--kdf-iterations N", "Argon2id passes (default 3, at least 3)"},
+    {"--kdf-memory MiB", "Argon2id memory per password try (default 64, at most 2048)"},
+    {"--kdf-iterations N", "Argon2id passes (default 3, from 3 to 8)"},
     {"--insecure-password", "accept a password below the CNIL threshold (not recommended)"},
+    {"--recovery-key-file FILE",
+     "write the recovery key to FILE, a new file (mode 0600), instead of the terminal"},
     {NULL, NULL},
 };
 
@@ -36,9 +43,14 @@ const struct cli_help cmd_init_help = {
     "\n"
     "Prints a recovery key: it opens the repository when the password is lost. Print it,\n"
     "store it offline (a safe), never next to the disk: anyone with this key can read the\n"
-    "backups. With --json: {\"repository\":...,\"recovery_key\":...}.",
+    "backups. The key is shown only on a terminal; without one (a script, cron) pass\n"
+    "--recovery-key-file FILE: the key goes to that new file (mode 0600), written before\n"
+    "the repository is made. With --json: {\"repository\":...,\"recovery_key\":...}, or\n"
+    "\"recovery_key_file\" instead of the key.",
     help_opts,
     "medvault init -r /media/usb/backup\n"
+    "# from a script: the key to a new file, to print and delete\n"
+    "medvault init -r /media/usb/backup --recovery-key-file /root/recovery-key.txt\n"
     "# stronger key derivation (1 GiB, 4 passes): slower unlock, slower guessing\n"
     "medvault init -r /media/usb/backup --kdf-memory 1024 --kdf-iterations 4\n",
 };
@@ -52,6 +64,7 @@ static const char weak_message[] =
 struct init_args {
 	struct mv_init_opts opts;
 	int insecure;
+	const char *recovery_file;
 };
 
 static int parse(int argc, char **argv, struct cli_ctx *ctx, struct init_args *a)
@@ -66,18 +79,28 @@ static int parse(int argc, char **argv, struct cli_ctx *ctx, struct init_args *a
 		case O_KDF_MEMORY:
 			if (cli_parse_u64(it.value, MV_ARGON2_MIN_MEM >> 20,
 			                  MV_ARGON2_MAX_MEM >> 20, &n) != 0)
-				return cli_usage_error("init", "--kdf-memory needs a number of MiB "
-				                               "from 64 to 4096");
+				return cli_usage_error(
+				    "init",
+				    "--kdf-memory needs a number of MiB from %llu "
+				    "to %llu",
+				    MV_ARGON2_MIN_MEM >> 20, MV_ARGON2_MAX_MEM >> 20);
 			a->opts.kdf.memlimit = n << 20;
 			break;
 		case O_KDF_ITERATIONS:
-			if (cli_parse_u64(it.value, MV_ARGON2_MIN_OPS, 1000, &n) != 0)
-				return cli_usage_error("init", "--kdf-iterations needs a number "
-				                               "from 3 to 1000");
+			if (cli_parse_u64(it.value, MV_ARGON2_MIN_OPS, MV_ARGON2_MAX_OPS, &n) != 0)
+				return cli_usage_error(
+				    "init", "--kdf-iterations needs a number from %u to %u",
+				    MV_ARGON2_MIN_OPS, MV_ARGON2_MAX_OPS);
 			a->opts.kdf.opslimit = (uint32_t)n;
 			break;
 		case O_INSECURE:
 			a->insecure = 1;
+			break;
+		case O_RECOVERY_FILE:
+			if (!it.value[0])
+				return cli_usage_error("init",
+				                       "--recovery-key-file needs a file name");
+			a->recovery_file = it.value;
 			break;
 		case CLI_OPT_ARG:
 			return cli_usage_error("init", "unexpected argument '%s'", it.value);
@@ -108,7 +131,95 @@ static int refuse_existing(const char *loc)
 	return 0; /* anything else: mv_repo_init says what is wrong */
 }
 
-static void print_recovery(const struct cli_ctx *ctx, const char *loc, const char *key)
+/* The recovery key file: created before the repository, filled by the
+ * engine's sink before config is written. */
+struct key_file {
+	const char *path;
+	int fd;
+};
+
+/* Refuses, before anything is asked or written, an init whose recovery key
+ * would land where it must not: a stdout that is not a terminal (a pipe, a
+ * file, a journal keeps it) without --recovery-key-file, or a key file that
+ * exists already. */
+static int recovery_destination_ok(const struct init_args *a)
+{
+	struct stat st;
+
+	if (!a->recovery_file) {
+		if (isatty(STDOUT_FILENO))
+			return 0;
+		return cli_usage_error(
+		    "init", "the recovery key is shown only on a terminal, and stdout is not one "
+		            "(a pipe or a file, where a log or a journal would keep the key). Run "
+		            "init on a terminal, or pass --recovery-key-file FILE to write the key "
+		            "to a new file (mode 0600), then print it, store it offline and "
+		            "delete the file");
+	}
+	if (lstat(a->recovery_file, &st) == 0)
+		return cli_usage_error("init",
+		                       "--recovery-key-file '%s' exists already: name a new file",
+		                       a->recovery_file);
+	return 0;
+}
+
+static int key_file_create(struct key_file *kf)
+{
+	kf->fd =
+	    open(kf->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	if (kf->fd < 0) {
+		cli_error("cannot create the recovery key file '%s': %s", kf->path,
+		          strerror(errno));
+		return CLI_EXIT_FATAL;
+	}
+	return 0;
+}
+
+/* fsyncs the folder holding path, so that the file's name is durable too */
+static int fsync_parent(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	int n = slash ? snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path)
+	              : snprintf(dir, sizeof(dir), ".");
+	if (n < 0 || (size_t)n >= sizeof(dir))
+		return -1;
+	if (dir[0] == '\0')
+		snprintf(dir, sizeof(dir), "/");
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/* The engine's recovery sink: the key, a newline, fsync'd (so the file can
+ * serve as --password-file to open with the recovery key). */
+static int key_file_sink(void *arg, const char *text, struct mv_error *err)
+{
+	struct key_file *kf = arg;
+	size_t len = strlen(text), done = 0;
+
+	while (done <= len) {
+		const char *p = done < len ? text + done : "\n";
+		size_t n = done < len ? len - done : 1;
+		ssize_t w = write(kf->fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return mv_error_set(err, MV_ERR_IO, w < 0 ? errno : ENOSPC,
+			                    "cannot write the recovery key file '%s'", kf->path);
+		done += (size_t)w;
+	}
+	if (fsync(kf->fd) < 0 || fsync_parent(kf->path) < 0)
+		return mv_error_set(err, MV_ERR_IO, errno,
+		                    "cannot fsync the recovery key file '%s'", kf->path);
+	return 0;
+}
+
+static void print_recovery(const struct cli_ctx *ctx, const char *loc, const char *key,
+                           const char *key_path)
 {
 	if (ctx->g.json) {
 		struct cli_json j;
@@ -116,7 +227,10 @@ static void print_recovery(const struct cli_ctx *ctx, const char *loc, const cha
 		cli_json_begin_object(&j, NULL);
 		cli_json_str(&j, "message_type", "initialized");
 		cli_json_str(&j, "repository", loc);
-		cli_json_str(&j, "recovery_key", key);
+		if (key_path)
+			cli_json_str(&j, "recovery_key_file", key_path);
+		else
+			cli_json_str(&j, "recovery_key", key);
 		cli_json_end_object(&j);
 		return;
 	}
@@ -124,6 +238,19 @@ static void print_recovery(const struct cli_ctx *ctx, const char *loc, const cha
 		fputs("created medvault repository at ", stdout);
 		cli_term_put(stdout, loc, strlen(loc));
 		fputs("\n\n", stdout);
+	}
+	if (key_path) {
+		/* printed even with -q: the key is nowhere else */
+		fputs("Recovery key written to ", stdout);
+		cli_term_put(stdout, key_path, strlen(key_path));
+		fputs(
+		    " (mode 0600).\n"
+		    "Print it now, store it offline (in a safe, not next to the disk), then "
+		    "delete\n"
+		    "the file. It opens the repository if the password is lost. Anyone with this\n"
+		    "key can read the backups.\n",
+		    stdout);
+		return;
 	}
 	/* printed even with -q: it is shown once and never again */
 	printf("Recovery key:\n\n    %s\n\n"
@@ -135,7 +262,8 @@ static void print_recovery(const struct cli_ctx *ctx, const char *loc, const cha
 
 int cmd_init(int argc, char **argv, struct cli_ctx *ctx)
 {
-	struct init_args a = {{{0, 0}, {0, 0, 0}}, 0};
+	struct init_args a = {{{0, 0}, {0, 0, 0}, NULL, NULL}, 0, NULL};
+	struct key_file kf = {NULL, -1};
 	struct cli_secret pw = {NULL, 0};
 	struct mv_error err = {0};
 	char *recovery = NULL;
@@ -157,6 +285,9 @@ int cmd_init(int argc, char **argv, struct cli_ctx *ctx)
 	loc = cli_repo_location(ctx);
 	if (!loc)
 		return cli_usage_error("init", "no repository given: use -r LOCATION");
+	rc = recovery_destination_ok(&a);
+	if (rc != 0)
+		return rc;
 	rc = refuse_existing(loc);
 	if (rc != 0)
 		return rc;
@@ -175,15 +306,35 @@ int cmd_init(int argc, char **argv, struct cli_ctx *ctx)
 		rc = CLI_EXIT_FATAL;
 		goto out;
 	}
+	if (a.recovery_file) {
+		kf.path = a.recovery_file;
+		rc = key_file_create(&kf);
+		if (rc != 0)
+			goto out;
+		a.opts.recovery_sink = key_file_sink;
+		a.opts.recovery_arg = &kf;
+	}
 	rc = mv_repo_init(loc, pw.p, pw.len, &a.opts, recovery, &err);
 	if (rc != 0) {
 		rc = cli_fail(rc, &err);
 		goto out;
 	}
+	if (kf.fd >= 0) {
+		int crc = close(kf.fd);
+		kf.fd = -1;
+		if (crc != 0) { /* fsync'd already: the key is on disk */
+			cli_error("closing '%s': %s", kf.path, strerror(errno));
+		}
+	}
 	recovery[MV_RECOVERY_TEXT_LEN] = '\0';
-	print_recovery(ctx, loc, recovery);
+	print_recovery(ctx, loc, recovery, kf.path);
 	rc = CLI_EXIT_OK;
 out:
+	if (kf.fd >= 0) {
+		/* the repository was not made: its key must not linger */
+		close(kf.fd);
+		unlink(kf.path);
+	}
 	if (recovery)
 		sodium_free(recovery);
 	cli_secret_free(&pw);

@@ -104,6 +104,14 @@ static int from_file(const char *path, volatile sig_atomic_t *cancel, struct cli
 		close(fd);
 		return CLI_EXIT_FATAL;
 	}
+	/* another user could replace its content, or read it later */
+	if ((S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode)) && st.st_uid != geteuid()) {
+		cli_error("password file '%s' belongs to another user (uid %u), not to the user "
+		          "running medvault (uid %u): use a file of your own, mode 0600",
+		          path, (unsigned)st.st_uid, (unsigned)geteuid());
+		close(fd);
+		return CLI_EXIT_FATAL;
+	}
 	r = read_secret(fd, s, 0, cancel);
 	close(fd);
 	return read_status(r, "the password file");

@@ -41,6 +41,10 @@ int cli_repo_open(struct cli_ctx *ctx, const char *cmd, struct mv_repo **out)
 		goto fail;
 	rc = mv_repo_unlock(r, secret.p, secret.len, &err);
 	cli_secret_free(&secret);
+	if (r->slots_skipped > 0) /* shown even with -q: a slot may be planted */
+		cli_warning("%s%s", r->skip_msg,
+		            r->slots_skipped > 1 ? " (and other key slots; run 'medvault check')"
+		                                 : "");
 	if (rc != 0) {
 		rc = cli_fail(rc, &err);
 		goto fail;

@@ -15,6 +15,7 @@ enum mv_ftype {
 	MV_FT_INDEX,
 	MV_FT_SNAPSHOT,
 	MV_FT_LOCK,
+	MV_FT_KEYLIST, /* made on first use; older repositories have none */
 };
 
 struct mv_backend;

@@ -24,6 +24,7 @@ enum {
 	MV_T_INDEX = 17,
 	MV_T_SNAPSHOT = 18,
 	MV_T_LOCK = 19,
+	MV_T_KEYLIST = 20,
 };
 
 /* Frame encodings (FORMAT.md section 2). Fixed forever. */

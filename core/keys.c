@@ -24,12 +24,17 @@
 _Static_assert(SLOT_OFF_BOX + SLOT_BOX_LEN == MV_KEYSLOT_LEN, "key slot layout");
 _Static_assert(SLOT_OFF_NONCE + MV_NONCE_LEN == SLOT_OFF_BOX, "key slot layout");
 
-/* Checks Argon2 parameters against the minimum and maximum of FORMAT.md. */
-static int argon2_params_ok(uint64_t ops, uint64_t mem)
+/* Checks Argon2 parameters against the minimum of FORMAT.md. */
+static int argon2_params_min_ok(uint64_t ops, uint64_t mem)
 {
-	return ops >= MV_ARGON2_MIN_OPS && ops <= crypto_pwhash_OPSLIMIT_MAX &&
-	       mem >= MV_ARGON2_MIN_MEM && mem <= MV_ARGON2_MAX_MEM && mem <= SIZE_MAX &&
-	       mem <= crypto_pwhash_MEMLIMIT_MAX;
+	return ops >= MV_ARGON2_MIN_OPS && mem >= MV_ARGON2_MIN_MEM;
+}
+
+/* Checks Argon2 parameters against the caps of keys.h (and libsodium's). */
+static int argon2_params_cap_ok(uint64_t ops, uint64_t mem)
+{
+	return ops <= MV_ARGON2_MAX_OPS && ops <= crypto_pwhash_OPSLIMIT_MAX &&
+	       mem <= MV_ARGON2_MAX_MEM && mem <= SIZE_MAX && mem <= crypto_pwhash_MEMLIMIT_MAX;
 }
 
 /* Derives the key-encryption key of a slot whose header (bytes 0..39) is
@@ -69,12 +74,13 @@ int mv_keyslot_create(uint8_t kind, const struct mv_kdf_params *params, const ui
 		kdf = MV_KDF_ARGON2ID;
 		ops = params ? params->opslimit : MV_ARGON2_MIN_OPS;
 		mem = params ? params->memlimit : MV_ARGON2_MIN_MEM;
-		if (!argon2_params_ok(ops, mem))
+		if (!argon2_params_min_ok(ops, mem) || !argon2_params_cap_ok(ops, mem))
 			return mv_error_set(err, MV_ERR_USAGE, 0,
 			                    "argon2id parameters t=%u m=%llu MiB out of range "
-			                    "(t >= %u, %llu MiB <= m <= %llu MiB)",
+			                    "(%u <= t <= %u, %llu MiB <= m <= %llu MiB)",
 			                    ops, (unsigned long long)(mem >> 20), MV_ARGON2_MIN_OPS,
-			                    MV_ARGON2_MIN_MEM >> 20, MV_ARGON2_MAX_MEM >> 20);
+			                    MV_ARGON2_MAX_OPS, MV_ARGON2_MIN_MEM >> 20,
+			                    MV_ARGON2_MAX_MEM >> 20);
 		if (secret_len > crypto_pwhash_PASSWD_MAX || (!secret && secret_len > 0))
 			return mv_error_set(err, MV_ERR_USAGE, 0, "invalid password");
 	} else if (kind == MV_SLOT_RECOVERY || kind == MV_SLOT_MACHINE) {
@@ -138,16 +144,34 @@ int mv_keyslot_kind(const uint8_t *slot, size_t len, struct mv_error *err)
 		return mv_error_set(err, MV_ERR_INTEGRITY, 0,
 		                    "key slot of kind %u has unexpected kdf %u", (unsigned)kind,
 		                    (unsigned)kdf);
-	if (kdf == MV_KDF_ARGON2ID && !argon2_params_ok(ops, mem))
+	if (kdf == MV_KDF_ARGON2ID && !argon2_params_min_ok(ops, mem))
 		return mv_error_set(err, MV_ERR_INTEGRITY, 0,
-		                    "key slot argon2id parameters t=%u m=%llu bytes are outside "
-		                    "the accepted range (t >= %u, %llu MiB <= m <= %llu MiB)",
+		                    "key slot argon2id parameters t=%u m=%llu bytes are below "
+		                    "the minimum (t >= %u, m >= %llu MiB)",
 		                    ops, (unsigned long long)mem, MV_ARGON2_MIN_OPS,
-		                    MV_ARGON2_MIN_MEM >> 20, MV_ARGON2_MAX_MEM >> 20);
+		                    MV_ARGON2_MIN_MEM >> 20);
+	if (kdf == MV_KDF_ARGON2ID && !argon2_params_cap_ok(ops, mem))
+		return mv_error_set(err, MV_ERR_LIMIT, 0,
+		                    "key slot asks argon2id t=%u passes over %llu MiB, beyond the "
+		                    "caps (t <= %u, m <= %llu MiB): not tried",
+		                    ops, (unsigned long long)(mem >> 20), MV_ARGON2_MAX_OPS,
+		                    MV_ARGON2_MAX_MEM >> 20);
 	if (kdf == MV_KDF_BLAKE2B && (ops != 0 || mem != 0))
 		return mv_error_set(err, MV_ERR_INTEGRITY, 0,
 		                    "key slot has argon2 parameters for a blake2b kdf");
 	return kind;
+}
+
+uint64_t mv_keyslot_work(const uint8_t slot[MV_KEYSLOT_LEN])
+{
+	if (slot[SLOT_OFF_KDF] != MV_KDF_ARGON2ID)
+		return 0;
+	/* both factors are capped by mv_keyslot_kind; saturate anyway */
+	uint64_t ops = mv_get_u32(slot + SLOT_OFF_OPS);
+	uint64_t mib = mv_get_u64(slot + SLOT_OFF_MEM) >> 20;
+	if (mib > UINT64_MAX / (ops ? ops : 1))
+		return UINT64_MAX;
+	return ops * mib;
 }
 
 int mv_keyslot_open(const uint8_t *slot, size_t len, const uint8_t *secret, size_t secret_len,

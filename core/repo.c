@@ -9,6 +9,7 @@
 
 #include "core/index.h"
 #include "core/snapfind.h"
+#include "core/keylist.h"
 
 #define MV_OBJECT_MAX  (64u << 20)
 #define MV_KEYFILE_MAX 4096
@@ -21,11 +22,10 @@ static void config_mac(const struct mv_keys *k, const uint8_t *p, size_t n, uint
 	crypto_generichash(out, 32, p, n, k->config, sizeof(k->config));
 }
 
-static int put_keyslot(struct mv_backend *be, const uint8_t slot[MV_KEYSLOT_LEN],
+static int put_keyslot(struct mv_backend *be, const uint8_t slot[MV_KEYSLOT_LEN], char name[65],
                        struct mv_error *err)
 {
 	uint8_t h[32];
-	char name[65];
 	mv_file_hash(slot, MV_KEYSLOT_LEN, h);
 	mv_hex(h, 32, name);
 	return be->ops->put(be, MV_FT_KEY, name, slot, MV_KEYSLOT_LEN, 0, err);
@@ -40,6 +40,7 @@ int mv_repo_init(const char *location, const uint8_t *password, size_t pwlen,
 	uint8_t *master = NULL, *recovery = NULL;
 	struct mv_wbuf w;
 	uint8_t slot[MV_KEYSLOT_LEN];
+	char names[2][65] = {"", ""}, listname[65] = "";
 	int rc;
 
 	mv_wbuf_init(&w, MV_CONFIG_MAX);
@@ -86,15 +87,26 @@ int mv_repo_init(const char *location, const uint8_t *password, size_t pwlen,
 	                       password, pwlen, master, slot, err);
 	if (rc)
 		goto out;
-	rc = put_keyslot(be, slot, err);
+	rc = put_keyslot(be, slot, names[0], err);
 	if (rc)
 		goto out;
 	rc = mv_keyslot_create(MV_SLOT_RECOVERY, NULL, recovery, MV_KEY_LEN, master, slot, err);
 	if (rc)
 		goto out;
-	rc = put_keyslot(be, slot, err);
+	rc = put_keyslot(be, slot, names[1], err);
 	if (rc)
 		goto out;
+	static const uint8_t kinds[2] = {MV_SLOT_PASSWORD, MV_SLOT_RECOVERY};
+	rc = mv_keylist_write_first(be, keys, (const char(*)[65])names, kinds, 2, listname, err);
+	if (rc)
+		goto out;
+	c.compat |= MV_COMPAT_KEYLIST;
+	mv_recovery_format(recovery, recovery_out);
+	if (opts && opts->recovery_sink) {
+		rc = opts->recovery_sink(opts->recovery_arg, recovery_out, err);
+		if (rc)
+			goto out;
+	}
 
 	mv_config_encode(&c, &w);
 	uint8_t *mac = mv_wbuf_reserve(&w, MV_CONFIG_MAC_LEN);
@@ -106,10 +118,17 @@ int mv_repo_init(const char *location, const uint8_t *password, size_t pwlen,
 	}
 	config_mac(keys, w.data, w.len - MV_CONFIG_MAC_LEN, mac);
 	rc = be->ops->put(be, MV_FT_CONFIG, "config", w.data, w.len, 1, err);
-	if (rc)
-		goto out;
-	mv_recovery_format(recovery, recovery_out);
 out:
+	if (rc && be) {
+		/* no config: nothing else may open these slots; leave no key
+		 * material behind (best effort, the error is what matters) */
+		for (int i = 0; i < 2; i++)
+			if (names[i][0])
+				(void)be->ops->remove(be, MV_FT_KEY, names[i], NULL);
+		if (listname[0])
+			(void)be->ops->remove(be, MV_FT_KEYLIST, listname, NULL);
+		sodium_memzero(recovery_out, MV_RECOVERY_TEXT_LEN + 1);
+	}
 	sodium_memzero(slot, sizeof(slot));
 	mv_wbuf_release(&w);
 	sodium_free(master);
@@ -130,6 +149,7 @@ int mv_repo_open(const char *location, struct mv_repo **out, struct mv_error *er
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+	r->unlock_budget = MV_UNLOCK_MAX_WORK;
 	rc = mv_backend_open(location, &r->be, err);
 	if (rc)
 		goto fail;
@@ -190,20 +210,32 @@ void mv_repo_close(struct mv_repo *r)
 	free(r);
 }
 
+/* A key slot read from keys/, waiting to be tried. */
+struct cand {
+	char name[65];
+	uint8_t slot[MV_KEYSLOT_LEN];
+	int kind;
+	uint64_t work; /* Argon2id MiB x passes */
+};
+
 struct unlock_state {
 	struct mv_repo *r;
-	const uint8_t *secret;
-	size_t len;
-	int is_recovery;
-	uint8_t *master;
-	int opened;
+	struct cand *c;
+	size_t n, cap;
 	int malformed;
 	int unreadable;        /* slots that could not be read (I/O errors) */
 	struct mv_error ioerr; /* the first of them */
 	struct mv_error *err;
 };
 
-static int try_slot(void *arg, const char *name, uint64_t size)
+static void note_skipped(struct mv_repo *r, const char *name, const char *why)
+{
+	if (!r->slots_skipped++)
+		snprintf(r->skip_msg, sizeof(r->skip_msg), "key slot %.16s: %.460s", name, why);
+}
+
+/* Reads one slot of the listing; keeps it when it may be tried. */
+static int read_slot(void *arg, const char *name, uint64_t size)
 {
 	struct unlock_state *u = arg;
 	uint8_t *buf = NULL;
@@ -212,15 +244,13 @@ static int try_slot(void *arg, const char *name, uint64_t size)
 
 	/* size 0: maybe not a regular file (see the backend's list), which
 	 * the read below refuses with a message naming it */
-	if (size != MV_KEYSLOT_LEN && size != 0) {
+	if ((size != MV_KEYSLOT_LEN && size != 0) || strlen(name) != 64) {
 		u->malformed++;
 		return 0;
 	}
 	int rc = mv_backend_get_all(u->r->be, MV_FT_KEY, name, MV_KEYFILE_MAX, &buf, &len, &e);
-	if (rc == MV_ERR_NOMEM) {
-		mv_error_set(u->err, rc, 0, "out of memory");
-		return rc;
-	}
+	if (rc == MV_ERR_NOMEM)
+		return mv_error_set(u->err, rc, 0, "out of memory");
 	if (rc) {
 		/* not a wrong password: a slot that cannot be read might be the
 		 * one that opens */
@@ -229,63 +259,104 @@ static int try_slot(void *arg, const char *name, uint64_t size)
 		return 0;
 	}
 	int kind = mv_keyslot_kind(buf, len, &e);
+	if (kind == MV_ERR_LIMIT)
+		note_skipped(u->r, name, e.msg);
 	if (kind < 0) {
-		u->malformed++;
-		goto out;
-	}
-	if ((kind == MV_SLOT_RECOVERY) != (u->is_recovery != 0))
-		goto out;
-	rc = mv_keyslot_open(buf, len, u->secret, u->len, u->master, &e);
-	if (rc == 0) {
-		u->opened = 1;
-		u->r->slot_kind = kind;
+		if (kind != MV_ERR_LIMIT)
+			u->malformed++;
 		free(buf);
-		return 1;
+		return 0;
 	}
-	if (rc == MV_ERR_NOMEM) {
-		mv_error_set(u->err, rc, 0, "%s", e.msg);
-		free(buf);
-		return rc;
+	if (u->n == u->cap) {
+		size_t nc = u->cap ? u->cap * 2 : 8;
+		struct cand *nn = realloc(u->c, nc * sizeof(*nn));
+		if (!nn) {
+			free(buf);
+			return mv_error_set(u->err, MV_ERR_NOMEM, 0, "out of memory");
+		}
+		u->c = nn;
+		u->cap = nc;
 	}
-	if (rc == MV_ERR_INTEGRITY)
-		u->malformed++;
-out:
+	struct cand *c = &u->c[u->n++];
+	memcpy(c->name, name, 65);
+	memcpy(c->slot, buf, MV_KEYSLOT_LEN);
+	c->kind = kind;
+	c->work = mv_keyslot_work(buf);
 	free(buf);
 	return 0;
 }
 
+static int cand_cmp(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+	if (x->work != y->work)
+		return x->work < y->work ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* Tries the candidates of one class (recovery slots or the others) with
+ * secret, cheapest first, within the work budget *spent. Returns the index
+ * of the slot that opened, -1 when none did, or a fatal error (< -1). */
+static long try_slots(struct unlock_state *u, int recovery, const uint8_t *secret, size_t len,
+                      uint8_t *master, uint64_t *spent, int *over_budget)
+{
+	for (size_t i = 0; i < u->n; i++) {
+		struct cand *c = &u->c[i];
+		struct mv_error e = {0};
+		if ((c->kind == MV_SLOT_RECOVERY) != (recovery != 0))
+			continue;
+		if (*spent > u->r->unlock_budget || c->work > u->r->unlock_budget - *spent) {
+			*over_budget = 1;
+			note_skipped(u->r, c->name,
+			             "not tried: the argon2id work of one open is capped and was "
+			             "spent on other key slots");
+			continue;
+		}
+		*spent += c->work;
+		int rc = mv_keyslot_open(c->slot, MV_KEYSLOT_LEN, secret, len, master, &e);
+		if (rc == 0)
+			return (long)i;
+		if (rc == MV_ERR_NOMEM) {
+			/* this machine cannot run that slot; another may open */
+			note_skipped(u->r, c->name, e.msg);
+			continue;
+		}
+		if (rc == MV_ERR_INTEGRITY)
+			u->malformed++;
+	}
+	return -1;
+}
+
 int mv_repo_unlock(struct mv_repo *r, const uint8_t *secret, size_t len, struct mv_error *err)
 {
-	struct unlock_state u = {.r = r, .secret = secret, .len = len, .err = err};
-	uint8_t *rkey = NULL;
+	struct unlock_state u = {.r = r, .err = err};
+	uint8_t *master = NULL, *rkey = NULL;
+	uint64_t spent = 0;
+	int over_budget = 0;
+	long got = -1;
 	int rc;
 
-	u.master = sodium_malloc(MV_KEY_LEN);
+	r->slots_skipped = 0;
+	r->skip_msg[0] = '\0';
+	r->slot_name[0] = '\0';
+	master = sodium_malloc(MV_KEY_LEN);
 	rkey = sodium_malloc(MV_KEY_LEN);
-	if (!u.master || !rkey) {
+	if (!master || !rkey) {
 		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
 		goto out;
 	}
-	if (mv_recovery_parse((const char *)secret, len, rkey) == 0) {
-		u.is_recovery = 1;
-		u.secret = rkey;
-		u.len = MV_KEY_LEN;
-	}
-	rc = r->be->ops->list(r->be, MV_FT_KEY, try_slot, &u, err);
+	rc = r->be->ops->list(r->be, MV_FT_KEY, read_slot, &u, err);
 	if (rc < 0)
 		goto out;
-	if (!u.opened && u.is_recovery) {
-		/* text that reads as a recovery key may still be a password
-		 * (64 hex digits from a generator) */
-		u.is_recovery = 0;
-		u.secret = secret;
-		u.len = len;
-		u.unreadable = 0; /* the same slots are listed again */
-		rc = r->be->ops->list(r->be, MV_FT_KEY, try_slot, &u, err);
-		if (rc < 0)
-			goto out;
-	}
-	if (!u.opened && u.unreadable) {
+	if (u.n > 1)
+		qsort(u.c, u.n, sizeof(*u.c), cand_cmp);
+	if (mv_recovery_parse((const char *)secret, len, rkey) == 0)
+		got = try_slots(&u, 1, rkey, MV_KEY_LEN, master, &spent, &over_budget);
+	/* text that reads as a recovery key may still be a password (64 hex
+	 * digits from a generator) */
+	if (got == -1)
+		got = try_slots(&u, 0, secret, len, master, &spent, &over_budget);
+	if (got == -1 && u.unreadable) {
 		/* an I/O error, or damage such as a slot that is not a regular
 		 * file (MV_ERR_INTEGRITY) */
 		rc = mv_error_set(err, u.ioerr.code ? u.ioerr.code : MV_ERR_IO, 0,
@@ -294,7 +365,16 @@ int mv_repo_unlock(struct mv_repo *r, const uint8_t *secret, size_t len, struct 
 		                  u.unreadable, u.ioerr.msg);
 		goto out;
 	}
-	if (!u.opened && r->cfg_newer) {
+	if (got == -1 && over_budget) {
+		rc = mv_error_set(err, MV_ERR_LIMIT, 0,
+		                  "no key slot opened within the argon2id work allowed for one "
+		                  "open (%llu MiB x passes); keys/ holds %zu slots, more than "
+		                  "medvault makes: run 'medvault check' and remove slots that "
+		                  "you did not create",
+		                  (unsigned long long)r->unlock_budget, u.n);
+		goto out;
+	}
+	if (got == -1 && r->cfg_newer) {
 		rc = mv_error_set(err, MV_ERR_PASSWORD, 0,
 		                  "wrong password or recovery key (no key slot opens with it); the "
 		                  "config also names a format this medvault (version %u) does not "
@@ -303,12 +383,14 @@ int mv_repo_unlock(struct mv_repo *r, const uint8_t *secret, size_t len, struct 
 		                  MV_FORMAT_VERSION, r->cfg.version, r->cfg.incompat);
 		goto out;
 	}
-	if (!u.opened) {
+	if (got == -1) {
 		rc = mv_error_set(err, MV_ERR_PASSWORD, 0,
 		                  "wrong password or recovery key (no key slot opens with it)");
 		goto out;
 	}
-	r->keys = mv_keys_derive(u.master);
+	r->slot_kind = u.c[got].kind;
+	memcpy(r->slot_name, u.c[got].name, sizeof(r->slot_name));
+	r->keys = mv_keys_derive(master);
 	if (!r->keys) {
 		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
 		goto out;
@@ -352,8 +434,11 @@ out:
 		mv_keys_free(r->keys);
 		r->keys = NULL;
 	}
-	sodium_free(u.master);
+	sodium_free(master);
 	sodium_free(rkey);
+	if (u.c)
+		sodium_memzero(u.c, u.cap * sizeof(*u.c));
+	free(u.c);
 	return rc;
 }
 

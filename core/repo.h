@@ -32,7 +32,11 @@ struct mv_repo {
 	struct mv_keys *keys; /* NULL until unlocked */
 	struct mv_index *index;
 	struct mv_chunker *chunker;
-	int slot_kind; /* kind of the slot that opened it */
+	int slot_kind;          /* kind of the slot that opened it */
+	char slot_name[65];     /* its file name in keys/ */
+	int slots_skipped;      /* slots not tried: beyond the Argon2id caps, or the work cap */
+	char skip_msg[512];     /* why the first of them was skipped, naming it */
+	uint64_t unlock_budget; /* Argon2id work one unlock may spend (MV_UNLOCK_MAX_WORK) */
 	/* config claims a newer version or an unknown incompatible feature:
 	 * mv_repo_unlock tells a newer repository (MAC valid) from a damaged
 	 * config; the fields after the header are not decoded */
@@ -57,11 +61,17 @@ struct mv_repo {
 struct mv_init_opts {
 	struct mv_kdf_params kdf;       /* zero = default (t=3, 64 MiB) */
 	struct mv_chunker_params chunk; /* zero = default */
+	/* When set, called with the recovery key text once the key slots are
+	 * written and before config is (the commit point): the repository is
+	 * made only when it returns 0 (e.g. the key is safe in a file). */
+	int (*recovery_sink)(void *arg, const char *text, struct mv_error *err);
+	void *recovery_arg;
 };
 
 /* Creates a repository at location with a password slot and a recovery
- * slot; writes the recovery key text to recovery_out. Returns 0,
- * MV_ERR_EXISTS (a repository is there already), MV_ERR_IO, ... */
+ * slot; writes the recovery key text to recovery_out. On failure the key
+ * slots it wrote are removed again. Returns 0, MV_ERR_EXISTS (a repository
+ * is there already), MV_ERR_IO, the sink's error, ... */
 int mv_repo_init(const char *location, const uint8_t *password, size_t pwlen,
                  const struct mv_init_opts *opts, char recovery_out[MV_RECOVERY_TEXT_LEN + 1],
                  struct mv_error *err) MV_MUST_CHECK;
@@ -72,10 +82,14 @@ int mv_repo_init(const char *location, const uint8_t *password, size_t pwlen,
  * checks its MAC before it blames the version. */
 int mv_repo_open(const char *location, struct mv_repo **out, struct mv_error *err) MV_MUST_CHECK;
 
-/* Tries each key slot with the secret (a password, or recovery key text);
- * then verifies the config MAC and builds the chunker. MV_ERR_PASSWORD when
- * none opens, MV_ERR_INTEGRITY when the MAC does not match, MV_ERR_VERSION
- * when an intact config has a newer version (r->cfg_newer). */
+/* Tries the key slots with the secret (a password, or recovery key text),
+ * cheapest Argon2id work first; then verifies the config MAC and builds the
+ * chunker. A slot beyond the Argon2id caps (core/keys.h) is never run, and
+ * one open spends at most MV_UNLOCK_MAX_WORK: skipped slots are counted in
+ * r->slots_skipped (r->skip_msg names the first). MV_ERR_PASSWORD when none
+ * opens, MV_ERR_LIMIT when the work cap stopped the search first,
+ * MV_ERR_INTEGRITY when the config MAC does not match, MV_ERR_VERSION when
+ * an intact config has a newer version (r->cfg_newer). */
 int mv_repo_unlock(struct mv_repo *r, const uint8_t *secret, size_t len,
                    struct mv_error *err) MV_MUST_CHECK;
 

@@ -25,6 +25,10 @@ export XDG_STATE_HOME="$T/state"
 
 mv() { "$MV_BIN" "$@"; }
 
+# A fresh name for `init --recovery-key-file` (init prints the key only on a
+# terminal, and refuses a file that exists).
+keyfile() { mktemp -u "$T/recovery-key.XXXXXX"; }
+
 fail() {
 	echo "FAIL: $*" >&2
 	exit 1

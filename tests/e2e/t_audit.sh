@@ -195,7 +195,7 @@ export XDG_STATE_HOME="$T/state"
 R="$T/repo"
 mkdir -p "$T/src"
 echo data >"$T/src/a"
-expect_exit 0 mv init -r "$R"
+expect_exit 0 mv init -r "$R" --recovery-key-file "$(keyfile)"
 expect_exit 0 mv backup -r "$R" "$T/src"
 # no check recorded yet: a warning
 expect_exit 1 mv audit -r "$R" --only repository --json

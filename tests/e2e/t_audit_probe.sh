@@ -264,7 +264,7 @@ cat >"$T/open.json" <<'EOF'
 { "RemoteAccessAllowed" : true, "AuthenticationEnabled" : false }
 EOF
 R="$T/repo"
-expect_exit 0 mv init -r "$R"
+expect_exit 0 mv init -r "$R" --recovery-key-file "$(keyfile)"
 chmod 755 "$R"
 chmod 644 "$T/pw"
 set +e

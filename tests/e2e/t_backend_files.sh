@@ -11,7 +11,7 @@ R="$T/repo"
 mkdir -p "$T/src/d"
 head -c 200000 /dev/urandom >"$T/src/d/a.bin"
 echo "small" >"$T/src/d/small.txt"
-expect_exit 0 mv init -r "$R"
+expect_exit 0 mv init -r "$R" --recovery-key-file "$(keyfile)"
 expect_exit 0 mv backup -r "$R" "$T/src"
 cp -a "$R" "$T/pristine"
 fresh() { rm -rf "$R" && cp -a "$T/pristine" "$R"; }

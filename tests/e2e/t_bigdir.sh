@@ -22,7 +22,7 @@ open(os.path.join(big, b"f19999\xe9".decode("utf-8", "surrogateescape")), "wb").
 open(os.path.join(root, "small"), "wb").write(b"small")
 PY
 
-expect_exit 0 mv init -r "$R"
+expect_exit 0 mv init -r "$R" --recovery-key-file "$(keyfile)"
 expect_exit 0 mv backup -r "$R" "$T/src" --json
 python3 - "$T/out" <<'PY'
 import json, sys
@@ -114,7 +114,7 @@ python3 -c '
 import os, sys
 for i in range(8192):
     open(os.path.join(sys.argv[1], "a%04d" % i), "wb").close()' "$T/two/d"
-expect_exit 0 mv init -r "$R2"
+expect_exit 0 mv init -r "$R2" --recovery-key-file "$(keyfile)"
 expect_exit 0 mv backup -r "$R2" "$T/two"
 pack1=$(find "$R2/data" -type f)
 [ "$(echo "$pack1" | wc -l)" = 1 ] || fail "expected one pack after the first backup"

@@ -106,7 +106,7 @@ else
 fi
 
 R="$T/repo"
-expect_exit 0 mv init -r "$R"
+expect_exit 0 mv init -r "$R" --recovery-key-file "$(keyfile)"
 expect_exit 0 mv backup -r "$R" "$S"
 expect_exit 0 mv snapshots -r "$R" --json
 SNAP=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["id"])' "$T/out")

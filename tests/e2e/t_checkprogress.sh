@@ -5,7 +5,7 @@
 
 R="$T/repo"
 mkdir -p "$T/src"
-expect_exit 0 mv init -r "$R"
+expect_exit 0 mv init -r "$R" --recovery-key-file "$(keyfile)"
 for i in 1 2 3; do
 	head -c 300000 /dev/urandom >"$T/src/f$i.bin"
 	expect_exit 0 mv backup -r "$R" "$T/src"

@@ -13,7 +13,7 @@ ids=()
 for gen in 1 2 3; do
 	echo "generation $gen" >"$S/gen$gen.txt"
 	head -c 20000 /dev/urandom >"$S/data$gen.bin"
-	[ "$gen" = 1 ] && expect_exit 0 mv init -r "$R"
+	[ "$gen" = 1 ] && expect_exit 0 mv init -r "$R" --recovery-key-file "$(keyfile)"
 	expect_exit 0 mv backup -r "$R" "$S"
 	ids+=("$(mv snapshots -r "$R" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["id"])')")
 	cp -a "$S" "$T/src$gen"
@@ -58,7 +58,7 @@ expect_exit 4 mv restore -r "$R" latest --target "$T/r3"
 
 # a bit flipped in config's version field: damaged, not "upgrade"
 R2="$T/repo2"
-expect_exit 0 mv init -r "$R2"
+expect_exit 0 mv init -r "$R2" --recovery-key-file "$(keyfile)"
 python3 - "$R2/config" <<'PY'
 import sys
 p = sys.argv[1]; b = bytearray(open(p, "rb").read()); b[8 + 3] ^= 0x80; open(p, "wb").write(b)

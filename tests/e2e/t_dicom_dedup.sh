@@ -10,7 +10,7 @@ for mode in dicom plain; do
 	flag=""; [ $mode = plain ] && flag="--plain-chunking"
 	rm -rf "$T/a" "$T/b"
 	python3 "$SRC/tests/e2e/mkdicom.py" "$T/a" 20 200000 7 "DUPONT^MARIE"
-	expect_exit 0 mv init -r "$R"
+	expect_exit 0 mv init -r "$R" --recovery-key-file "$(keyfile)"
 	expect_exit 0 mv backup -r "$R" $flag "$T/a"
 	before=$(dir_size "$R")
 	# the same pixels, re-exported with a corrected name (the header grows)

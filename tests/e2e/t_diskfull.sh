@@ -17,7 +17,7 @@ MOUNTS=("$T/mnt")
 R="$T/mnt/repo"
 mkdir -p "$T/src"
 for i in $(seq 1 20); do head -c 3000000 /dev/urandom >"$T/src/f$i.bin"; done
-expect_exit 0 mv init -r "$R"
+expect_exit 0 mv init -r "$R" --recovery-key-file "$(keyfile)"
 expect_exit 1 mv backup -r "$R" "$T/src"
 grep -qi "no space\|disk full\|space left" "$T/err" || fail "disk full not reported clearly"
 expect_exit 0 mv check -r "$R"

@@ -14,7 +14,7 @@ command -v 7z >/dev/null || fail "7z not found: scripts/deps installs p7zip-full
 
 R="$T/repo"
 make_tree "$T/src" --big 2
-expect_exit 0 mv init -r "$R"
+expect_exit 0 mv init -r "$R" --recovery-key-file "$(keyfile)"
 expect_exit 0 mv backup -r "$R" "$T/src"
 
 # check_zip ZIP ROOT [aes]: every entry of ZIP matches the file of the same
@@ -303,7 +303,7 @@ mkdir -p "$T/s2/a" "$T/s2/b"
 head -c 3000000 /dev/urandom >"$T/s2/a/victim.bin"
 head -c 3000000 /dev/urandom >"$T/s2/b/intact.bin"
 echo "small" >"$T/s2/b/small.txt"
-expect_exit 0 mv init -r "$R2"
+expect_exit 0 mv init -r "$R2" --recovery-key-file "$(keyfile)"
 expect_exit 0 mv backup -r "$R2" "$T/s2"
 pack=$(find "$R2/data" -type f | head -1)
 python3 -c '

@@ -11,11 +11,11 @@ expect_exit 2 mv backup -r "$R" --no-such-flag "$T/src"
 expect_exit 2 mv no-such-command
 
 printf 'short\n' >"$T/weak" && chmod 600 "$T/weak"
-expect_exit 1 mv init -r "$T/weakrepo" --password-file "$T/weak"
+expect_exit 1 mv init -r "$T/weakrepo" --recovery-key-file "$(keyfile)" --password-file "$T/weak"
 grep -qi "weak\|strong\|CNIL" "$T/err" || fail "weak password message missing"
 [ ! -e "$T/weakrepo/config" ] || fail "repository created with a weak password"
 
-expect_exit 0 mv init -r "$R"
+expect_exit 0 mv init -r "$R" --recovery-key-file "$(keyfile)"
 expect_exit 0 mv backup -r "$R" "$T/src"
 find "$R" -type f | sort | xargs sha256sum >"$T/before"
 
@@ -47,9 +47,7 @@ expect_exit 0 env -u MEDVAULT_PASSWORD_FILE MEDVAULT_PASSWORD='Correct-Horse-Bat
 expect_exit 0 env -u MEDVAULT_PASSWORD_FILE "$MV_BIN" snapshots -r "$R" --password-command "cat $T/pw"
 
 # the recovery key opens the repository
-expect_exit 0 mv init -r "$T/repo2"
-key=$(grep -Eo '[0-9a-f]{8}(-[0-9a-f]{8}){7}' "$T/out" | head -1)
-printf '%s\n' "$key" >"$T/rk" && chmod 600 "$T/rk"
+expect_exit 0 mv init -r "$T/repo2" --recovery-key-file "$T/rk"
 expect_exit 0 mv snapshots -r "$T/repo2" --password-file "$T/rk"
 
 # a version field changed without the MAC is damage, not a newer format (a
@@ -77,7 +75,7 @@ if id nobody >/dev/null 2>&1 && command -v setpriv >/dev/null; then
 	cp "$T/pw" "$U/pw"
 	chown -R nobody "$U" && chmod 000 "$U/src/secret.txt"
 	nob() { setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$MV_BIN" "$@"; }
-	expect_exit 0 nob init -r "$U/repo" --password-file "$U/pw"
+	expect_exit 0 nob init -r "$U/repo" --recovery-key-file "$U/rk" --password-file "$U/pw"
 	expect_exit 3 nob backup -r "$U/repo" --password-file "$U/pw" "$U/src"
 	grep -q "secret.txt" "$T/err" || fail "unreadable file not reported"
 	expect_exit 0 nob snapshots -r "$U/repo" --password-file "$U/pw" --json

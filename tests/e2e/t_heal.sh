@@ -21,7 +21,7 @@ mkdir -p "$S/a" "$S/b"
 head -c 2000000 /dev/urandom >"$S/a/x.bin"
 head -c 2000000 /dev/urandom >"$S/b/y.bin"
 echo "small" >"$S/b/s.txt"
-expect_exit 0 mv init -r "$R"
+expect_exit 0 mv init -r "$R" --recovery-key-file "$(keyfile)"
 expect_exit 0 mv backup -r "$R" "$S"
 first=$(basename "$(find "$R/snapshots" -type f)")
 [ "$(find "$R/data" -type f | wc -l)" = 1 ] || fail "expected one pack"

@@ -6,7 +6,7 @@
 R="$T/repo"
 mkdir -p "$T/src"
 for i in $(seq 1 12); do head -c 4000000 /dev/urandom >"$T/src/f$i.bin"; done
-expect_exit 0 mv init -r "$R"
+expect_exit 0 mv init -r "$R" --recovery-key-file "$(keyfile)"
 for delay in 0.3 0.8 1.5; do
 	"$MV_BIN" backup -r "$R" "$T/src" >/dev/null 2>&1 &
 	pid=$!

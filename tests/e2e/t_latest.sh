@@ -12,7 +12,7 @@ python3 "$SRC/tests/e2e/mkdicom.py" "$T/old/buc" 3 4000 1 "BUC^JEROME"
 python3 "$SRC/tests/e2e/mkdicom.py" "$T/old/roy" 2 4000 2 "ROY^ANNE"
 python3 "$SRC/tests/e2e/mkdicom.py" "$T/new/martin" 2 4000 3 "MARTIN^PAUL"
 python3 "$SRC/tests/e2e/mkdicom.py" "$T/other/x" 1 4000 4 "OTHER^HOST"
-expect_exit 0 mv init -r "$R"
+expect_exit 0 mv init -r "$R" --recovery-key-file "$(keyfile)"
 expect_exit 0 mv backup -r "$R" "$T/old"
 old_id=$(mv snapshots -r "$R" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["id"][:8])')
 sleep 1

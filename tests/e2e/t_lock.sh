@@ -6,7 +6,7 @@
 R="$T/repo"
 mkdir -p "$T/src"
 for i in $(seq 1 30); do head -c 3000000 /dev/urandom >"$T/src/f$i.bin"; done
-expect_exit 0 mv init -r "$R"
+expect_exit 0 mv init -r "$R" --recovery-key-file "$(keyfile)"
 "$MV_BIN" backup -r "$R" "$T/src" >/dev/null 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do

@@ -7,7 +7,7 @@ R="$T/repo"
 mkdir -p "$T/src/d0" "$T/src/e"
 for i in 1 2 3 4 5; do echo "file $i" >"$T/src/d0/f$i.txt"; done
 for i in 1 2; do echo "other $i" >"$T/src/e/g$i.txt"; done
-expect_exit 0 mv init -r "$R"
+expect_exit 0 mv init -r "$R" --recovery-key-file "$(keyfile)"
 expect_exit 0 mv backup -r "$R" "$T/src"
 first=$(basename "$(find "$R/snapshots" -type f)")
 first_pack=$(find "$R/data" -type f)

@@ -8,7 +8,7 @@ R="$T/repo"
 mkdir -p "$T/src/a" "$T/src/b"
 head -c 1500000 /dev/urandom >"$T/src/a/x.bin"
 echo "small" >"$T/src/a/s.txt"
-expect_exit 0 mv init -r "$R"
+expect_exit 0 mv init -r "$R" --recovery-key-file "$(keyfile)"
 expect_exit 0 mv backup -r "$R" "$T/src"
 first_index=$(find "$R/index" -type f)
 first_pack=$(basename "$(find "$R/data" -type f)")

@@ -6,7 +6,7 @@
 R="$T/repo"
 mkdir -p "$T/src/DUPONT_MARIE_1953"
 printf 'PatientName=DUPONT^MARIE\nknee MRI 2019\n%.0s' {1..200} >"$T/src/DUPONT_MARIE_1953/IRM_genou_Dupont.dcm"
-expect_exit 0 mv init -r "$R"
+expect_exit 0 mv init -r "$R" --recovery-key-file "$(keyfile)"
 expect_exit 0 mv backup -r "$R" "$T/src"
 for s in DUPONT MARIE IRM_genou Dupont knee "$(basename "$T")" mvtest; do
 	if grep -rqa -- "$s" "$R"; then

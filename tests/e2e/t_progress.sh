@@ -18,7 +18,7 @@ for d in range(30):
         with open(os.path.join(sys.argv[1], "d%02d" % d, "f%03d.dcm" % f), "wb") as fh:
             fh.write(os.urandom(40960))
 PY
-expect_exit 0 mv init -r "$R"
+expect_exit 0 mv init -r "$R" --recovery-key-file "$(keyfile)"
 
 # on_tty OUT CMD...: runs CMD on a pseudo-terminal 200 columns wide; its
 # stdout and stderr, as the terminal showed them, go to OUT

@@ -21,7 +21,7 @@ S="$T/src"
 python3 "$SRC/tests/e2e/mkdicom.py" "$S/dicom/buc" 3 4000 1 "BUC^JEROME"
 head -c 300000 /dev/urandom >"$S/data.bin"
 echo hello >"$S/hello.txt"
-expect_exit 0 mv init -r "$R"
+expect_exit 0 mv init -r "$R" --recovery-key-file "$(keyfile)"
 expect_exit 0 mv backup -r "$R" "$S"
 
 # reads_work LABEL: every reading command exits 0 on the repository as it is

@@ -18,7 +18,7 @@ printf '#!/bin/sh\necho restored\n' >"$T/src/sub/victim" && chmod 4755 "$T/src/s
 printf 'restored\n' >"$T/src/victim" && chmod 4755 "$T/src/victim"
 for i in $(seq 1 60); do head -c 20000 /dev/urandom >"$T/src/sub/f$i"; done
 for i in $(seq 1 30); do echo "$i" >"$T/src/sub/deeper/g$i"; done
-expect_exit 0 mv init -r "$R"
+expect_exit 0 mv init -r "$R" --recovery-key-file "$(keyfile)"
 expect_exit 0 mv backup -r "$R" "$T/src"
 
 # the root-owned folder the attacker aims at

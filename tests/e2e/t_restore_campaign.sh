@@ -27,7 +27,7 @@ for p in range(8):
             f.write(os.urandom(size))
 os.makedirs(os.path.join(root, "empty", "folder"), exist_ok=True)
 PY
-expect_exit 0 mv init -r "$R"
+expect_exit 0 mv init -r "$R" --recovery-key-file "$(keyfile)"
 expect_exit 0 mv backup -r "$R" "$T/src"
 
 # how long an uninterrupted restore takes, to spread the interrupts over it

@@ -13,7 +13,7 @@ for i in $(seq 1 $n); do head -c $((200000 + i * 7919)) /dev/urandom >"$T/src/a/
 for i in $(seq 1 40); do echo "note $i" >"$T/src/a/b/n$i.txt"; done
 : >"$T/src/c/empty"
 head -c 3000000 /dev/urandom >"$T/src/c/big.bin"
-expect_exit 0 mv init -r "$R"
+expect_exit 0 mv init -r "$R" --recovery-key-file "$(keyfile)"
 expect_exit 0 mv backup -r "$R" "$T/src"
 
 # every file under its real name is complete: compare each with the source

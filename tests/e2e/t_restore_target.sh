@@ -14,7 +14,7 @@ R="$T/repo"
 mkdir -p "$T/src/imaging" "$T/src/other"
 for i in $(seq 1 14); do head -c 1000000 /dev/urandom >"$T/src/imaging/IM$i.dcm"; done
 echo "small" >"$T/src/other/small.txt"
-expect_exit 0 mv init -r "$R"
+expect_exit 0 mv init -r "$R" --recovery-key-file "$(keyfile)"
 expect_exit 0 mv backup -r "$R" "$T/src"
 expect_exit 0 mv snapshots -r "$R" --json
 SNAP1=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["id"])' "$T/out")

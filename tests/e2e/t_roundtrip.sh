@@ -6,8 +6,8 @@
 
 R="$T/repo"
 make_tree "$T/src"
-expect_exit 0 mv init -r "$R"
-grep -Eq '[0-9a-f]{8}(-[0-9a-f]{8}){7}' "$T/out" || fail "init did not print a recovery key"
+expect_exit 0 mv init -r "$R" --recovery-key-file "$T/rk"
+grep -Eq '^[0-9a-f]{8}(-[0-9a-f]{8}){7}$' "$T/rk" || fail "init did not write a recovery key"
 [ "$(stat -c %a "$R")" = 700 ] || fail "repository directory is not 0700"
 [ "$(stat -c %a "$R/config")" = 600 ] || fail "config is not 0600"
 
@@ -86,6 +86,6 @@ compare_trees "$T/n" "$T/restore5$T/n" --no-dir-times || fail "nested paths rest
 
 # a password of 64 hex digits is a password, not a recovery key
 printf '%s\n' "$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')" >"$T/hexpw" && chmod 600 "$T/hexpw"
-expect_exit 0 mv init -r "$T/hexrepo" --password-file "$T/hexpw"
+expect_exit 0 mv init -r "$T/hexrepo" --recovery-key-file "$(keyfile)" --password-file "$T/hexpw"
 expect_exit 0 mv snapshots -r "$T/hexrepo" --password-file "$T/hexpw"
 pass

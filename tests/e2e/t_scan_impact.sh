@@ -123,7 +123,7 @@ for pid, names in exp["ids"].items():
 PY
 
 # ---- back up, then scan against the repository
-expect_exit 0 mv init -r "$R"
+expect_exit 0 mv init -r "$R" --recovery-key-file "$(keyfile)"
 expect_exit 0 mv backup -r "$R" "$C"
 expect_exit 0 mv scan -r "$R" --json "$C"
 python3 - "$T/out" "$T/expected.json" <<'PY'

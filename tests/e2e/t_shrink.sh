@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 
 R="$T/repo"
-expect_exit 0 mv init -r "$R"
+expect_exit 0 mv init -r "$R" --recovery-key-file "$(keyfile)"
 
 nsnap() { mv snapshots -r "$R" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
 # the errors recorded in the latest snapshot, one "path: message" a line

@@ -58,7 +58,7 @@ PY
 printf 'Golden-Repository-Passw0rd!\n' >"$out/password"
 chmod 600 "$out/password"
 export MEDVAULT_PASSWORD_FILE="$out/password"
-"$MV" init -r "$out/repo" --kdf-memory 64 --kdf-iterations 3 >/dev/null
+"$MV" init -r "$out/repo" --kdf-memory 64 --kdf-iterations 3 --recovery-key-file "$out/recovery-key" >/dev/null
 (cd "$src" && "$MV" backup -q -r "$out/repo" --host golden imaging)
 # a second snapshot: one directory of 8,300 entries, stored as a split tree
 # (FORMAT.md section 9.2; added to the committed repository after the first

@@ -179,8 +179,6 @@ static void test_keys__header_validation(void **state)
 	EXPECT_BAD(mv_put_u32(bad + 12, 0));
 	EXPECT_BAD(mv_put_u64(bad + 16, (64ull << 20) - 1)); /* m below 64 MiB */
 	EXPECT_BAD(mv_put_u64(bad + 16, 0));
-	EXPECT_BAD(mv_put_u64(bad + 16, (4ull << 30) + 1)); /* m above 4 GiB */
-	EXPECT_BAD(mv_put_u64(bad + 16, UINT64_MAX));
 #undef EXPECT_BAD
 	assert_non_null(strstr(err.msg, "argon2id"));
 	/* Below the minimum is also refused by open (before any Argon2 run). */
@@ -190,10 +188,60 @@ static void test_keys__header_validation(void **state)
 	assert_int_equal(
 	    mv_keyslot_open(bad, sizeof(bad), (const uint8_t *)PW, strlen(PW), got, &err),
 	    MV_ERR_INTEGRITY);
-	/* 4 GiB exactly is accepted by the header check. */
+	/* The caps exactly are accepted by the header check. */
 	memcpy(bad, slot, sizeof(bad));
-	mv_put_u64(bad + 16, 4ull << 30);
+	mv_put_u64(bad + 16, MV_ARGON2_MAX_MEM);
+	mv_put_u32(bad + 12, MV_ARGON2_MAX_OPS);
 	assert_int_equal(mv_keyslot_kind(bad, sizeof(bad), &err), MV_SLOT_PASSWORD);
+	assert_int_equal(mv_keyslot_work(bad), MV_ARGON2_MAX_OPS * (MV_ARGON2_MAX_MEM >> 20));
+}
+
+/* A slot beyond the caps is MV_ERR_LIMIT, for kind and open alike, and open
+ * returns at once without running Argon2id (2^32-1 passes would never end). */
+static void test_keys__caps_refuse_without_running(void **state)
+{
+	uint8_t master[MV_KEY_LEN], slot[MV_KEYSLOT_LEN], bad[MV_KEYSLOT_LEN], got[MV_KEY_LEN];
+	struct mv_error err = {0};
+	static const struct {
+		uint32_t t;
+		uint64_t m;
+	} over[] = {
+	    {MV_ARGON2_MAX_OPS + 1, 64ull << 20},
+	    {UINT32_MAX, 64ull << 20},
+	    {3, MV_ARGON2_MAX_MEM + 1},
+	    {3, 4ull << 30},
+	    {3, UINT64_MAX},
+	    {UINT32_MAX, 4ull << 30},
+	};
+
+	(void)state;
+	randombytes_buf(master, sizeof(master));
+	make_password_slot(master, slot);
+	assert_int_equal(mv_keyslot_work(slot), 3 * 64);
+	for (size_t i = 0; i < sizeof(over) / sizeof(over[0]); i++) {
+		memcpy(bad, slot, sizeof(bad));
+		mv_put_u32(bad + 12, over[i].t);
+		mv_put_u64(bad + 16, over[i].m);
+		assert_int_equal(mv_keyslot_kind(bad, sizeof(bad), &err), MV_ERR_LIMIT);
+		assert_non_null(strstr(err.msg, "caps"));
+		assert_int_equal(
+		    mv_keyslot_open(bad, sizeof(bad), (const uint8_t *)PW, strlen(PW), got, &err),
+		    MV_ERR_LIMIT);
+		assert_true(sodium_is_zero(got, sizeof(got)));
+	}
+	/* below the minimum stays a malformed slot, not a capped one */
+	memcpy(bad, slot, sizeof(bad));
+	mv_put_u32(bad + 12, 2);
+	mv_put_u64(bad + 16, 4ull << 30);
+	assert_int_equal(mv_keyslot_kind(bad, sizeof(bad), &err), MV_ERR_INTEGRITY);
+	/* the BLAKE2b slots cost no Argon2id work */
+	uint8_t secret[MV_KEY_LEN] = {7};
+	assert_int_equal(
+	    mv_keyslot_create(MV_SLOT_RECOVERY, NULL, secret, sizeof(secret), master, slot, &err),
+	    0);
+	assert_int_equal(mv_keyslot_work(slot), 0);
+	/* the budget of one open holds two slots at the caps */
+	assert_true(MV_UNLOCK_MAX_WORK >= 2 * MV_ARGON2_MAX_OPS * (MV_ARGON2_MAX_MEM >> 20));
 }
 
 static void test_keys__create_rejects_weak_params(void **state)
@@ -215,6 +263,15 @@ static void test_keys__create_rejects_weak_params(void **state)
 	                                   master, slot, &err),
 	                 MV_ERR_USAGE);
 	p = (struct mv_kdf_params){3, 8ull << 30};
+	assert_int_equal(mv_keyslot_create(MV_SLOT_PASSWORD, &p, (const uint8_t *)PW, strlen(PW),
+	                                   master, slot, &err),
+	                 MV_ERR_USAGE);
+	/* beyond the caps that readers enforce: init must not make such a slot */
+	p = (struct mv_kdf_params){3, MV_ARGON2_MAX_MEM + (1u << 20)};
+	assert_int_equal(mv_keyslot_create(MV_SLOT_PASSWORD, &p, (const uint8_t *)PW, strlen(PW),
+	                                   master, slot, &err),
+	                 MV_ERR_USAGE);
+	p = (struct mv_kdf_params){MV_ARGON2_MAX_OPS + 1, 64ull << 20};
 	assert_int_equal(mv_keyslot_create(MV_SLOT_PASSWORD, &p, (const uint8_t *)PW, strlen(PW),
 	                                   master, slot, &err),
 	                 MV_ERR_USAGE);
@@ -435,6 +492,7 @@ int main(void)
 	    cmocka_unit_test(test_keys__wrong_password),
 	    cmocka_unit_test(test_keys__tampered_slot_never_opens),
 	    cmocka_unit_test(test_keys__header_validation),
+	    cmocka_unit_test(test_keys__caps_refuse_without_running),
 	    cmocka_unit_test(test_keys__create_rejects_weak_params),
 	    cmocka_unit_test(test_keys__stronger_params_roundtrip),
 	    cmocka_unit_test(test_keys__recovery_and_machine_slots),

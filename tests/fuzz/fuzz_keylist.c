@@ -1,0 +1,35 @@
+/* libFuzzer target: the key list payload (formats/keylist.c).
+ *
+ * The format is canonical: a decoded payload must re-encode to exactly the
+ * same bytes. A failed decode must be -1 or -2. Any mismatch abort()s. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "formats/keylist.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct mv_keylist kl;
+	struct mv_wbuf w;
+
+	int rc = mv_keylist_decode(data, size, &kl);
+	if (rc) {
+		if (rc != -1 && rc != -2)
+			abort();
+		mv_keylist_release(&kl);
+		return 0;
+	}
+	mv_wbuf_init(&w, 1u << 20);
+	if (mv_keylist_encode(&kl, &w) != 0 || w.len != size || memcmp(w.data, data, size))
+		abort();
+	for (uint32_t i = 0; i < kl.n; i++)
+		if (!mv_keylist_find(&kl, kl.e[i].id) || strlen(kl.e[i].label) != kl.e[i].label_len)
+			abort();
+	mv_wbuf_release(&w);
+	mv_keylist_release(&kl);
+	return 0;
+}

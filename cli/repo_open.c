@@ -106,51 +106,6 @@ int cli_repo_lock_reader(struct cli_ctx *ctx, struct mv_repo *r, int exclusive,
 	return 0;
 }
 
-/* --path as backup records paths: absolute (from the current directory),
- * without ".", ".." or repeated and trailing '/'. malloc'd; NULL when out
- * of memory or the current directory is unknown. */
-static char *normal_path(const char *p)
-{
-	char cwd[PATH_MAX];
-	size_t cap = strlen(p) + sizeof(cwd) + 2, o = 0;
-	char *src = malloc(cap), *out = malloc(cap);
-
-	if (!src || !out)
-		goto fail;
-	if (p[0] == '/')
-		snprintf(src, cap, "%s", p);
-	else if (getcwd(cwd, sizeof(cwd)))
-		snprintf(src, cap, "%s/%s", cwd, p);
-	else
-		goto fail;
-	for (const char *s = src; *s;) {
-		while (*s == '/')
-			s++;
-		const char *e = s + strcspn(s, "/");
-		size_t l = (size_t)(e - s);
-		if (l == 2 && s[0] == '.' && s[1] == '.') {
-			while (o > 0 && out[o - 1] != '/')
-				o--;
-			if (o > 0)
-				o--;
-		} else if (l > 0 && !(l == 1 && s[0] == '.')) {
-			out[o++] = '/';
-			memcpy(out + o, s, l);
-			o += l;
-		}
-		s = e;
-	}
-	if (o == 0)
-		out[o++] = '/';
-	out[o] = '\0';
-	free(src);
-	return out;
-fail:
-	free(src);
-	free(out);
-	return NULL;
-}
-
 static void warn_damaged(struct cli_ctx *ctx, const struct mv_snapshot_damage *d)
 {
 	const char *loc = cli_repo_location(ctx);
@@ -176,7 +131,7 @@ int cli_find_snapshot(struct cli_ctx *ctx, struct mv_repo *r, const char *name,
 		return cli_usage_error(ctx->cmd, "at most %d --host and %d --path",
 		                       CLI_SNAPSHOT_FILTER_MAX, CLI_SNAPSHOT_FILTER_MAX);
 	for (; np < sf->npaths; np++) {
-		paths[np] = normal_path(sf->paths[np]);
+		paths[np] = mv_abs_path(sf->paths[np]);
 		if (!paths[np]) {
 			cli_error("out of memory, or the current directory is unknown");
 			rc = CLI_EXIT_FATAL;

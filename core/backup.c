@@ -31,6 +31,7 @@
 #include "core/lock.h"
 #include "core/packer.h"
 #include "core/reindex.h"
+#include "core/snapfind.h"
 #include "core/sourcecheck.h"
 #include "core/totals.h"
 
@@ -945,54 +946,6 @@ out:
 	return rc;
 }
 
-/* Normalises p into an absolute path without ".", ".." or repeated '/'
- * (lexically, like restic). Returns a malloc'd string or NULL. */
-static char *abs_path(const char *p)
-{
-	char cwd[PATH_MAX];
-	size_t cap = strlen(p) + PATH_MAX + 2;
-	char *src = malloc(cap), *out = malloc(cap);
-	if (!src || !out)
-		goto fail;
-	if (p[0] == '/')
-		snprintf(src, cap, "%s", p);
-	else if (getcwd(cwd, sizeof(cwd)))
-		snprintf(src, cap, "%s/%s", cwd, p);
-	else
-		goto fail;
-	size_t o = 0;
-	const char *s = src;
-	while (*s) {
-		while (*s == '/')
-			s++;
-		const char *e = s;
-		while (*e && *e != '/')
-			e++;
-		size_t l = (size_t)(e - s);
-		if (l == 0 || (l == 1 && s[0] == '.')) {
-		} else if (l == 2 && s[0] == '.' && s[1] == '.') {
-			while (o > 0 && out[o - 1] != '/')
-				o--;
-			if (o > 0)
-				o--;
-		} else {
-			out[o++] = '/';
-			memcpy(out + o, s, l);
-			o += l;
-		}
-		s = e;
-	}
-	if (o == 0)
-		out[o++] = '/';
-	out[o] = '\0';
-	free(src);
-	return out;
-fail:
-	free(src);
-	free(out);
-	return NULL;
-}
-
 /* Records the files of the next source path (the walk takes them in the
  * order of the paths). */
 static void count_source(struct bk *b, uint64_t files)
@@ -1290,7 +1243,7 @@ int mv_backup(struct mv_repo *r, const struct mv_backup_opts *o, const struct mv
 	if (!paths)
 		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
 	for (size_t i = 0; i < o->npaths; i++) {
-		char *p = abs_path(o->paths[i]);
+		char *p = mv_abs_path(o->paths[i]);
 		struct stat st;
 		if (!p) {
 			rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");

@@ -1,8 +1,11 @@
 /* Resolving a snapshot name (core/snapfind.h). */
 #include "core/snapfind.h"
 
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int mv_snapshot_filter_match(const struct mv_snapshot_filter *f, const struct mv_snapshot *s)
 {
@@ -182,4 +185,52 @@ int mv_snapshot_resolve(struct mv_repo *r, const char *name, const struct mv_sna
 		rc = resolve_prefix(r, name, names, n, out, d, err);
 	free(names);
 	return rc;
+}
+
+/* Normalises p into an absolute path without ".", ".." or repeated '/'
+ * (lexically, like restic). Returns a malloc'd string or NULL. */
+char *mv_abs_path(const char *p)
+{
+	char cwd[PATH_MAX];
+	size_t cap = strlen(p) + PATH_MAX + 2;
+	char *src = malloc(cap), *out = malloc(cap);
+	if (!src || !out)
+		goto fail;
+	if (p[0] == '/')
+		snprintf(src, cap, "%s", p);
+	else if (getcwd(cwd, sizeof(cwd)))
+		snprintf(src, cap, "%s/%s", cwd, p);
+	else
+		goto fail;
+	size_t o = 0;
+	const char *s = src;
+	while (*s) {
+		while (*s == '/')
+			s++;
+		const char *e = s;
+		while (*e && *e != '/')
+			e++;
+		size_t l = (size_t)(e - s);
+		if (l == 0 || (l == 1 && s[0] == '.')) {
+		} else if (l == 2 && s[0] == '.' && s[1] == '.') {
+			while (o > 0 && out[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--;
+		} else {
+			out[o++] = '/';
+			memcpy(out + o, s, l);
+			o += l;
+		}
+		s = e;
+	}
+	if (o == 0)
+		out[o++] = '/';
+	out[o] = '\0';
+	free(src);
+	return out;
+fail:
+	free(src);
+	free(out);
+	return NULL;
 }

@@ -46,4 +46,10 @@ int mv_snapshot_resolve(struct mv_repo *r, const char *name, const struct mv_sna
                         struct mv_snapshot *out, struct mv_snapshot_damage *d,
                         struct mv_error *err) MV_MUST_CHECK;
 
+/* p as backup records source paths and as --path is compared with them:
+ * absolute (from the current directory), without ".", ".." or repeated and
+ * trailing '/' (lexically, like restic). malloc'd; NULL when out of memory
+ * or the current directory is unknown. */
+char *mv_abs_path(const char *p);
+
 #endif

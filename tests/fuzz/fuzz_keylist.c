@@ -1,7 +1,8 @@
 /* libFuzzer target: the key list payload (formats/keylist.c).
  *
  * The format is canonical: a decoded payload must re-encode to exactly the
- * same bytes. A failed decode must be -1 or -2. Any mismatch abort()s. */
+ * same bytes. A failed decode must be MV_FMT_MALFORMED or MV_FMT_NOMEM. Any
+ * mismatch abort()s. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	int rc = mv_keylist_decode(data, size, &kl);
 	if (rc) {
-		if (rc != -1 && rc != -2)
+		if (rc != MV_FMT_MALFORMED && rc != MV_FMT_NOMEM)
 			abort();
 		mv_keylist_release(&kl);
 		return 0;

@@ -35,7 +35,8 @@
 #include "core/index.h"
 #include "core/scan.h"
 
-enum { F_PLANNED, F_DONE, F_GONE };
+/* F_VERIFY: an existing file of the right size, compared after planning */
+enum { F_PLANNED, F_DONE, F_GONE, F_VERIFY };
 
 struct rfile {
 	struct mv_node node; /* owned copy: name (NUL-terminated), chunks */
@@ -105,7 +106,9 @@ struct rs {
 	/* files by inode (open addressing, index + 1), to restore hard links */
 	uint32_t *byino;
 	size_t inocap, inocount;
-	struct mv_file_hasher *hasher; /* compares existing files */
+	struct mv_file_hasher *hasher; /* compares existing files (main thread) */
+	size_t nverify;                /* files in state F_VERIFY */
+	size_t next_verify;            /* next file a verifier looks at */
 
 	struct level stack[600];
 	int depth;      /* levels on the path */
@@ -621,8 +624,8 @@ static int file_done(struct rs *s, struct rfile *f, int fd, int dfd)
  * keyed content hash, cut as backup cuts); when equal, gives it the
  * snapshot's owner, mode and times. Returns 1 equal, 0 not, or
  * MV_ERR_INTERRUPTED / MV_ERR_NOMEM. */
-static int same_content(struct rs *s, int pfd, const char *rel, const char *name,
-                        const struct stat *st, const struct mv_node *n)
+static int same_content(struct rs *s, struct mv_file_hasher *h, int pfd, const char *rel,
+                        const char *name, const struct stat *st, const struct mv_node *n)
 {
 	uint8_t ch[32];
 	uint64_t got;
@@ -631,13 +634,13 @@ static int same_content(struct rs *s, int pfd, const char *rel, const char *name
 	struct stat st2;
 	if ((uint64_t)st->st_size != n->size)
 		return 0;
-	if (!s->hasher && !(s->hasher = mv_file_hasher_new(s->r)))
+	if (!h)
 		return MV_ERR_NOMEM;
 	int fd = openat(pfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
 	int rc = fstat(fd, &st2) == 0 && st2.st_ino == st->st_ino && S_ISREG(st2.st_mode)
-	             ? mv_file_hasher_run(s->hasher, fd, n->size, ch, &got, &info, NULL, NULL,
+	             ? mv_file_hasher_run(h, fd, n->size, ch, &got, &info, NULL, NULL,
 	                                  s->ev ? s->ev->cancel : NULL, &e)
 	             : MV_ERR_IO;
 	int same = rc == 0 && got == n->size && sodium_memcmp(ch, n->content, 32) == 0;
@@ -648,7 +651,9 @@ static int same_content(struct rs *s, int pfd, const char *rel, const char *name
 }
 
 /* What stands at name in folder pfd, for a node of the snapshot. */
-enum existing { E_NONE, E_SAME, E_CONFLICT, E_REPLACE };
+/* E_VERIFY: a regular file of the snapshot's size, to compare by content
+ * (after planning, in parallel). */
+enum existing { E_NONE, E_SAME, E_CONFLICT, E_REPLACE, E_VERIFY };
 
 static enum existing existing(struct rs *s, int pfd, const char *rel, const char *name,
                               const struct mv_node *n, struct stat *st, int *rc)
@@ -672,14 +677,8 @@ static enum existing existing(struct rs *s, int pfd, const char *rel, const char
 			same = (uint64_t)st->st_size == n->size &&
 			       (int64_t)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec ==
 			           n->mtime_ns;
-		} else if (ow == MV_OVERWRITE_NEVER) {
-			same = same_content(s, pfd, rel, name, st, n);
-			if (same < 0) {
-				*rc = set_fatal(s, same,
-				                same == MV_ERR_NOMEM ? "out of memory"
-				                                     : "interrupted");
-				return E_CONFLICT;
-			}
+		} else if (ow == MV_OVERWRITE_NEVER && (uint64_t)st->st_size == n->size) {
+			return E_VERIFY;
 		}
 	} else if (n->kind == MV_NODE_SYMLINK && S_ISLNK(st->st_mode)) {
 		char t[4097];
@@ -817,6 +816,19 @@ static int plan_file(struct rs *s, const char *spath, const struct mv_node *n, s
 			s->inocount++;
 		}
 		s->res->unchanged++;
+		return 0;
+	case E_VERIFY:
+		/* compared by content after planning; a hard link to it is
+		 * made only if it proves equal */
+		if ((rc = add_file(s, n, spath, 0, &f, err)))
+			return rc;
+		f->state = F_VERIFY;
+		f->ino = (uint64_t)st.st_ino;
+		if (slot) {
+			*slot = (uint32_t)s->nfiles;
+			s->inocount++;
+		}
+		s->nverify++;
 		return 0;
 	case E_CONFLICT:
 		return rc ? copy_fatal(s, err) : 0;
@@ -1372,7 +1384,10 @@ static void make_links(struct rs *s)
 			/* the link, or a copy equal in content (an older restore) */
 			int same = (uint64_t)st.st_ino == f->ino;
 			if (!same && s->o->overwrite == MV_OVERWRITE_NEVER && S_ISREG(st.st_mode))
-				same = same_content(s, ld, rel, name, &st, &l->node);
+				same =
+				    (s->hasher || (s->hasher = mv_file_hasher_new(s->r)))
+				        ? same_content(s, s->hasher, ld, rel, name, &st, &l->node)
+				        : MV_ERR_NOMEM;
 			if (same < 0) {
 				set_fatal(s, same,
 				          same == MV_ERR_NOMEM ? "out of memory" : "interrupted");
@@ -1584,7 +1599,58 @@ static int open_target(const char *target, struct mv_error *err)
 	return fd;
 }
 
-static int start_workers(struct rs *s, pthread_t *th, int max)
+/* Compares the existing files of the snapshot's sizes with the snapshot,
+ * on worker threads (planning only noted them: reading them all in the
+ * planning walk made a re-run as slow as the restore). An equal one is kept
+ * (and gets the snapshot's metadata); one that differs is named and kept. */
+static void *verify_worker(void *arg)
+{
+	struct rs *s = arg;
+	struct mv_file_hasher *h = mv_file_hasher_new(s->r);
+	struct dircache dc = {0, -1};
+	struct stat st;
+	if (!h)
+		set_fatal(s, MV_ERR_NOMEM, "out of memory");
+	for (;;) {
+		pthread_mutex_lock(&s->mu);
+		while (s->next_verify < s->nfiles && s->files[s->next_verify].state != F_VERIFY)
+			s->next_verify++;
+		size_t i = s->next_verify++;
+		int stop = i >= s->nfiles || s->fatal;
+		pthread_mutex_unlock(&s->mu);
+		if (stop)
+			break;
+		struct rfile *f = &s->files[i];
+		const char *rel = s->dirs[f->dir].rel, *name = (const char *)f->node.name;
+		int dfd = dir_fd(s, &dc, f->dir), same = 0;
+		if (dfd >= 0 && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    (uint64_t)st.st_ino == f->ino)
+			same = same_content(s, h, dfd, rel, name, &st, &f->node);
+		if (same < 0) {
+			set_fatal(s, same, same == MV_ERR_NOMEM ? "out of memory" : "interrupted");
+			break;
+		}
+		f->state = same ? F_DONE : F_GONE;
+		if (same) {
+			count(s, &s->res->unchanged);
+			continue;
+		}
+		report(s, 1, rel, name,
+		       "exists and differs from the snapshot: left as it was, not restored (use "
+		       "--overwrite always to replace it)");
+		count(s, &s->res->conflicts);
+	}
+	pthread_mutex_lock(&s->mu);
+	s->active--;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	if (dc.fd >= 0)
+		close(dc.fd);
+	mv_file_hasher_free(h);
+	return NULL;
+}
+
+static int start_workers(struct rs *s, void *(*fn)(void *), pthread_t *th, int max)
 {
 	int want = s->o->threads > 0 ? s->o->threads : (int)sysconf(_SC_NPROCESSORS_ONLN), nt;
 	if (want < 1)
@@ -1593,7 +1659,7 @@ static int start_workers(struct rs *s, pthread_t *th, int max)
 		want = max;
 	for (nt = 0; nt < want; nt++) {
 		s->active++;
-		if (pthread_create(&th[nt], NULL, restore_worker, s) != 0) {
+		if (pthread_create(&th[nt], NULL, fn, s) != 0) {
 			s->active--;
 			break;
 		}
@@ -1700,9 +1766,19 @@ int mv_restore(struct mv_repo *r, const struct mv_snapshot *snap, const struct m
 	if (rc)
 		goto out;
 
-	if (s.nrefs) {
+	if (s.nverify) {
+		nt = start_workers(&s, verify_worker, th, 64);
+		if (nt == 0) {
+			rc = mv_error_set(err, MV_ERR_NOMEM, 0, "cannot start threads");
+			goto out;
+		}
+		wait_workers(&s);
+		for (int i = 0; i < nt; i++)
+			pthread_join(th[i], NULL);
+	}
+	if (s.nrefs && !s.fatal) {
 		qsort(s.refs, s.nrefs, sizeof(*s.refs), ref_cmp);
-		nt = start_workers(&s, th, 64);
+		nt = start_workers(&s, restore_worker, th, 64);
 		if (nt == 0) {
 			rc = mv_error_set(err, MV_ERR_NOMEM, 0, "cannot start threads");
 			goto out;

@@ -7,11 +7,14 @@
  * opened once, every folder below it is created and opened relative to its
  * parent's handle without following links (core/beneath.h), and a file is
  * written under a temporary name in its folder (".medvault-TAG.part", TAG
- * derived from the snapshot and the file's path, so that a re-run finds and
- * replaces the leftovers of an interrupted one) and renamed to its real name
- * only once every blob is written and its owner, mode and times are set on
- * its descriptor. A name in the target is thus either absent, a complete
- * restored file, or something restore did not write, which it names. */
+ * derived from the snapshot and the file's path) and renamed to its real
+ * name, never over something that appeared meanwhile, only once every blob
+ * is written and its owner, mode and times are set on its descriptor. A
+ * name in the target is thus either absent, a complete restored file, or
+ * something restore did not write, which it names. A re-run compares the
+ * files already there by content (on the workers, after planning), keeps
+ * the equal ones, and removes the temporary files earlier runs left in the
+ * folders that existed before it. One restore at a time holds the target. */
 #define _GNU_SOURCE /* O_PATH, AT_EMPTY_PATH */
 #include "core/ops.h"
 

@@ -1517,15 +1517,21 @@ static int find_sub(struct rs *s, const uint8_t root[32], const char *spath, str
 	return 0;
 }
 
-/* May a symbolic link found in folder dfd be followed on the way to the
- * target? Only when no other user can change that folder: a link planted
- * by someone else must not send a root restore elsewhere. */
-static int trusted_folder(int dfd)
+/* May the symbolic link lk found in folder dfd be followed on the way to
+ * the target? Only when no other user can change it: in a folder owned by
+ * root or by us that others cannot write, or in a sticky folder of root or
+ * ours (/tmp) when the link is root's or ours (only they can replace it
+ * there). A link planted by someone else must not send a root restore
+ * elsewhere. */
+static int may_follow(int dfd, const struct stat *lk)
 {
 	struct stat st;
 	uid_t me = geteuid();
-	return fstat(dfd, &st) == 0 && (st.st_uid == 0 || st.st_uid == me) &&
-	       !(st.st_mode & (S_IWGRP | S_IWOTH));
+	if (fstat(dfd, &st) < 0 || (st.st_uid != 0 && st.st_uid != me))
+		return 0;
+	if (!(st.st_mode & (S_IWGRP | S_IWOTH)))
+		return 1;
+	return (st.st_mode & S_ISVTX) && (lk->st_uid == 0 || lk->st_uid == me);
 }
 
 /* Opens the target, making it and its missing parents (like mkdir -p) one
@@ -1562,7 +1568,7 @@ static int open_target(const char *target, struct mv_error *err)
 		struct stat st;
 		if (fd >= 0 && fstat(fd, &st) == 0 && S_ISLNK(st.st_mode)) {
 			close(fd);
-			if (!trusted_folder(cur)) {
+			if (!may_follow(cur, &st)) {
 				close(cur);
 				return mv_error_set(err, MV_ERR_USAGE, 0,
 				                    "'%s' goes through a symbolic link ('%s') in a "

@@ -136,6 +136,15 @@ ln -s "$T/rootonly" "$T/share/dupont" && chown -h nobody "$T/share/dupont"
 expect_exit 2 mv restore -r "$R" latest --target "$T/share/dupont"
 grep -q "symbolic link" "$T/err" || fail "planted link on the target path not explained"
 [ -z "$(ls -A "$T/rootonly")" ] || fail "restore followed a link planted by another user"
+# in a sticky world-writable folder (like /tmp) a link of another user is
+# refused, one of root's is followed (only its owner could replace it)
+mkdir -p "$T/sticky" && chmod 1777 "$T/sticky"
+ln -s "$T/rootonly" "$T/sticky/theirs" && chown -h nobody "$T/sticky/theirs"
+expect_exit 2 mv restore -r "$R" "$SNAP1:$T/src/other" --target "$T/sticky/theirs"
+[ -z "$(ls -A "$T/rootonly")" ] || fail "restore followed another user's link in a sticky folder"
+ln -s "$T/rootonly" "$T/sticky/mine"
+expect_exit 0 mv restore -r "$R" "$SNAP1:$T/src/other" --target "$T/sticky/mine"
+rm -f "$T/rootonly/small.txt"
 # a link in a folder only root can change is followed (the user's own choice)
 ln -s "$T/rootonly" "$T/mine"
 expect_exit 0 mv restore -r "$R" "$SNAP1:$T/src/other" --target "$T/mine"

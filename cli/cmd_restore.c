@@ -304,7 +304,8 @@ static int run(struct cli_ctx *ctx, struct restore_args *a)
 	cli_events_done(&ev);
 	if (rc != 0 && rc != MV_ERR_INTEGRITY && rc != MV_ERR_PARTIAL) {
 		/* a fatal error: the restore stopped (its temporary files removed) */
-		int stopped = rc == MV_ERR_INTERRUPTED || rc == MV_ERR_NOSPC || rc == MV_ERR_IO;
+		int stopped = rc == MV_ERR_INTERRUPTED ||
+		              ((rc == MV_ERR_NOSPC || rc == MV_ERR_IO) && res.files > 0);
 		rc = cli_fail(rc, &err);
 		if (stopped && !ctx->g.quiet)
 			cli_report("note: ",

@@ -95,7 +95,7 @@ struct mv_restore_opts {
 struct mv_restore_result {
 	uint64_t files;        /* written and given their names (hard links too) */
 	uint64_t dirs;         /* folders made or used */
-	uint64_t bytes;        /* of the files planned */
+	uint64_t bytes;        /* of the files written and given their names */
 	uint64_t unchanged;    /* already in the target, equal to the snapshot */
 	uint64_t conflicts;    /* something else stands at the name: left, named */
 	uint64_t failed;       /* could not be written into the target: named */

@@ -111,6 +111,7 @@ struct rs {
 	size_t inocap, inocount;
 	struct mv_file_hasher *hasher; /* compares existing files (main thread) */
 	size_t nverify;                /* files in state F_VERIFY */
+	uint64_t bytes_planned;        /* of the files to write (progress) */
 	size_t next_verify;            /* next file a verifier looks at */
 
 	struct level stack[600];
@@ -376,8 +377,14 @@ static void remove_leftovers(int dfd)
 	}
 	while ((e = readdir(d)) != NULL) {
 		const char *n = e->d_name;
+		struct stat st;
 		if (strlen(n) != 31 || strncmp(n, ".medvault-", 10) || strcmp(n + 26, ".part") ||
 		    strspn(n + 10, "0123456789abcdef") != 16 || e->d_type == DT_DIR)
+			continue;
+		/* only what a restore of this user makes: a regular file with
+		 * one name, or a link, fifo or node, owned by this user */
+		if (fstatat(dfd, n, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_uid != geteuid() ||
+		    S_ISDIR(st.st_mode) || (S_ISREG(st.st_mode) && st.st_nlink != 1))
 			continue;
 		unlinkat(dfd, n, 0);
 	}
@@ -526,10 +533,20 @@ static int give_name(int dfd, const char *tmp, const char *name, int replace)
 	if (errno != EINVAL && errno != ENOSYS)
 		return -1;
 	/* a file system without RENAME_NOREPLACE: a link fails the same way */
-	if (linkat(dfd, tmp, dfd, name, 0) < 0)
+	if (linkat(dfd, tmp, dfd, name, 0) == 0) {
+		unlinkat(dfd, tmp, 0);
+		return 0;
+	}
+	if (errno != EPERM && errno != EOPNOTSUPP && errno != ENOSYS)
 		return -1;
-	unlinkat(dfd, tmp, 0);
-	return 0;
+	/* nor hard links (some FUSE or FAT file systems): look, then rename;
+	 * the window between the two is this file system's limit */
+	struct stat st;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		errno = EEXIST;
+		return -1;
+	}
+	return renameat(dfd, tmp, dfd, name);
 }
 
 /* After giving a file its name in a folder others may write: is it still
@@ -615,6 +632,9 @@ static int file_done(struct rs *s, struct rfile *f, int fd, int dfd)
 		return rc;
 	}
 	f->state = F_DONE;
+	pthread_mutex_lock(&s->mu);
+	s->res->bytes += f->node.size;
+	pthread_mutex_unlock(&s->mu);
 	if ((f->node.mode & (S_ISUID | S_ISGID)) && !s->o->setuid)
 		report(s, 0, rel, name,
 		       "set-user-id or set-group-id bit not restored (use --setuid)");
@@ -625,8 +645,8 @@ static int file_done(struct rs *s, struct rfile *f, int fd, int dfd)
 /* Compares an existing regular file with the snapshot's by content. */
 /* Compares an existing regular file with the snapshot's by content (its
  * keyed content hash, cut as backup cuts); when equal, gives it the
- * snapshot's owner, mode and times. Returns 1 equal, 0 not, or
- * MV_ERR_INTERRUPTED / MV_ERR_NOMEM. */
+ * snapshot's owner, mode and times. Returns 1 equal, 0 not, 2 when it
+ * cannot be read (errno set), or MV_ERR_INTERRUPTED / MV_ERR_NOMEM. */
 static int same_content(struct rs *s, struct mv_file_hasher *h, int pfd, const char *rel,
                         const char *name, const struct stat *st, const struct mv_node *n)
 {
@@ -641,7 +661,7 @@ static int same_content(struct rs *s, struct mv_file_hasher *h, int pfd, const c
 		return MV_ERR_NOMEM;
 	int fd = openat(pfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
-		return 0;
+		return errno == ELOOP ? 0 : 2;
 	int rc = fstat(fd, &st2) == 0 && st2.st_ino == st->st_ino && S_ISREG(st2.st_mode)
 	             ? mv_file_hasher_run(h, fd, n->size, ch, &got, &info, NULL, NULL,
 	                                  s->ev ? s->ev->cancel : NULL, &e)
@@ -650,7 +670,32 @@ static int same_content(struct rs *s, struct mv_file_hasher *h, int pfd, const c
 	if (same)
 		set_meta_fd(s, fd, rel, name, n);
 	close(fd);
+	if (rc == MV_ERR_IO && e.saved_errno) {
+		errno = e.saved_errno;
+		return 2;
+	}
 	return rc == MV_ERR_INTERRUPTED || rc == MV_ERR_NOMEM ? rc : same;
+}
+
+/* Size and modification time as the snapshot's (what if-changed trusts). */
+static int same_meta(const struct stat *st, const struct mv_node *n)
+{
+	return (uint64_t)st->st_size == n->size &&
+	       (int64_t)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec == n->mtime_ns;
+}
+
+/* Gives the existing regular file at name (the inode of st) the snapshot's
+ * owner, mode and times. */
+static void fix_meta(struct rs *s, int pfd, const char *rel, const char *name,
+                     const struct stat *st, const struct mv_node *n)
+{
+	struct stat st2;
+	int fd = openat(pfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st2) == 0 && st2.st_ino == st->st_ino && S_ISREG(st2.st_mode))
+		set_meta_fd(s, fd, rel, name, n);
+	close(fd);
 }
 
 /* What stands at name in folder pfd, for a node of the snapshot. */
@@ -677,9 +722,9 @@ static enum existing existing(struct rs *s, int pfd, const char *rel, const char
 		 * time can still hold other bytes); if-changed trusts size and
 		 * time, as documented */
 		if (ow == MV_OVERWRITE_IF_CHANGED) {
-			same = (uint64_t)st->st_size == n->size &&
-			       (int64_t)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec ==
-			           n->mtime_ns;
+			same = same_meta(st, n);
+			if (same)
+				fix_meta(s, pfd, rel, name, st, n);
 		} else if (ow == MV_OVERWRITE_NEVER && (uint64_t)st->st_size == n->size) {
 			return E_VERIFY;
 		}
@@ -898,7 +943,7 @@ static int plan_file(struct rs *s, const char *spath, const struct mv_node *n, s
 		s->nrefs -= f->remaining;
 		f->remaining = 0;
 	}
-	s->res->bytes += n->size;
+	s->bytes_planned += n->size;
 	/* a file without blobs to write (empty, or damaged) is finished now,
 	 * through the descriptor that created it */
 	if (f->remaining == 0) {
@@ -1386,6 +1431,9 @@ static void make_links(struct rs *s)
 		if (exists) {
 			/* the link, or a copy equal in content (an older restore) */
 			int same = (uint64_t)st.st_ino == f->ino;
+			if (!same && s->o->overwrite == MV_OVERWRITE_IF_CHANGED &&
+			    S_ISREG(st.st_mode))
+				same = same_meta(&st, &l->node); /* what if-changed trusts */
 			if (!same && s->o->overwrite == MV_OVERWRITE_NEVER && S_ISREG(st.st_mode))
 				same =
 				    (s->hasher || (s->hasher = mv_file_hasher_new(s->r)))
@@ -1396,7 +1444,7 @@ static void make_links(struct rs *s)
 				          same == MV_ERR_NOMEM ? "out of memory" : "interrupted");
 				break;
 			}
-			if (same) {
+			if (same == 1) {
 				s->res->unchanged++;
 				continue;
 			}
@@ -1535,77 +1583,121 @@ static int may_follow(int dfd, const struct stat *lk)
 }
 
 /* Opens the target, making it and its missing parents (like mkdir -p) one
- * folder at a time relative to the previous one. Symbolic links on the way
- * are followed only in folders that no other user can change. Returns the
- * descriptor or an error. */
+ * folder at a time relative to the previous one. A symbolic link on the way
+ * is followed only when no other user can change it (may_follow), and its
+ * text is walked the same way, folder by folder, so that a trusted link
+ * cannot lead through a folder others can change either. Takes the target's
+ * lock. Returns the descriptor or an error. */
 static int open_target(const char *target, struct mv_error *err)
 {
-	int cur = open(target[0] == '/' ? "/" : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	const char *p = target;
-	char name[256];
-	if (cur < 0)
-		return mv_error_set(err, MV_ERR_IO, errno, "cannot open '%s'", target);
-	while (*p) {
+	char *path = strdup(target), name[256];
+	int cur = -1, links = 0, rc;
+	size_t pos = 0;
+	if (!path)
+		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+	cur = open(path[0] == '/' ? "/" : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (cur < 0) {
+		rc = mv_error_set(err, MV_ERR_IO, errno, "cannot open '%s'", target);
+		goto out;
+	}
+	while (path[pos]) {
+		const char *p = path + pos;
 		size_t l = strcspn(p, "/");
+		size_t next = pos + l + (p[l] == '/');
 		if (l == 0 || (l == 1 && p[0] == '.')) {
-			p += l + (p[l] == '/');
+			pos = next;
 			continue;
 		}
 		if (l >= sizeof(name)) {
-			close(cur);
-			return mv_error_set(err, MV_ERR_USAGE, ENAMETOOLONG, "cannot use '%s'",
-			                    target);
+			rc = mv_error_set(err, MV_ERR_USAGE, ENAMETOOLONG, "cannot use '%s'",
+			                  target);
+			goto out;
 		}
 		memcpy(name, p, l);
 		name[l] = '\0';
 		if (mkdirat(cur, name, 0700) < 0 && errno != EEXIST) {
 			int e = errno;
-			close(cur);
-			return mv_error_set(err, e == ENOSPC ? MV_ERR_NOSPC : MV_ERR_IO, e,
-			                    "cannot create '%s'", target);
+			rc = mv_error_set(err, e == ENOSPC ? MV_ERR_NOSPC : MV_ERR_IO, e,
+			                  "cannot create '%s'", target);
+			goto out;
 		}
 		int fd = openat(cur, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		struct stat st;
 		if (fd >= 0 && fstat(fd, &st) == 0 && S_ISLNK(st.st_mode)) {
+			char lt[PATH_MAX];
+			ssize_t n = readlinkat(fd, "", lt, sizeof(lt) - 1);
 			close(fd);
 			if (!may_follow(cur, &st)) {
-				close(cur);
-				return mv_error_set(err, MV_ERR_USAGE, 0,
-				                    "'%s' goes through a symbolic link ('%s') in a "
-				                    "folder other users can change: give the real "
-				                    "path of the target",
-				                    target, name);
+				rc = mv_error_set(
+				    err, MV_ERR_USAGE, 0,
+				    "'%s' goes through a symbolic link ('%s') that another "
+				    "user can change: give the real path of the target",
+				    target, name);
+				goto out;
 			}
-			fd = openat(cur, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		} else if (fd >= 0 && !S_ISDIR(st.st_mode)) {
+			if (n <= 0 || ++links > 40) {
+				rc = mv_error_set(err, MV_ERR_IO, n <= 0 ? errno : ELOOP,
+				                  "cannot open '%s'", target);
+				goto out;
+			}
+			/* go on with the link's text, then what followed it */
+			lt[n] = '\0';
+			size_t rest = strlen(path + next);
+			char *np = malloc((size_t)n + 1 + rest + 1);
+			if (!np) {
+				rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+				goto out;
+			}
+			memcpy(np, lt, (size_t)n);
+			np[n] = '/';
+			memcpy(np + n + 1, path + next, rest + 1);
+			free(path);
+			path = np;
+			pos = 0;
+			if (lt[0] == '/') {
+				close(cur);
+				if ((cur = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+					rc = mv_error_set(err, MV_ERR_IO, errno, "cannot open '%s'",
+					                  target);
+					goto out;
+				}
+			}
+			continue;
+		}
+		if (fd >= 0 && !S_ISDIR(st.st_mode)) {
 			close(fd);
 			fd = -1;
 			errno = ENOTDIR;
 		}
-		int e = errno;
+		if (fd < 0) {
+			rc = mv_error_set(err, MV_ERR_IO, errno, "cannot open '%s'", target);
+			goto out;
+		}
 		close(cur);
-		if (fd < 0)
-			return mv_error_set(err, MV_ERR_IO, e, "cannot open '%s'", target);
 		cur = fd;
-		p += l + (p[l] == '/');
+		pos = next;
 	}
-	int fd = openat(cur, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int e = errno;
-	close(cur);
-	if (fd < 0)
-		return mv_error_set(err, MV_ERR_IO, e, "cannot open '%s'", target);
+	rc = openat(cur, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rc < 0) {
+		rc = mv_error_set(err, MV_ERR_IO, errno, "cannot open '%s'", target);
+		goto out;
+	}
 	/* one restore at a time into a target: two would trip over each
 	 * other's files */
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		close(fd);
-		if (errno == EWOULDBLOCK)
-			return mv_error_set(err, MV_ERR_LOCKED, 0,
-			                    "another restore is writing into '%s': wait until it "
-			                    "ends",
-			                    target);
-		return mv_error_set(err, MV_ERR_IO, errno, "cannot lock '%s'", target);
+	if (flock(rc, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+		close(rc);
+		rc = e == EWOULDBLOCK
+		         ? mv_error_set(err, MV_ERR_LOCKED, 0,
+		                        "another restore is writing into '%s': wait until it ends",
+		                        target)
+		         : mv_error_set(err, MV_ERR_IO, e, "cannot lock '%s'", target);
 	}
-	return fd;
+out:
+	if (cur >= 0)
+		close(cur);
+	free(path);
+	return rc;
 }
 
 /* Compares the existing files of the snapshot's sizes with the snapshot,
@@ -1632,21 +1724,37 @@ static void *verify_worker(void *arg)
 		struct rfile *f = &s->files[i];
 		const char *rel = s->dirs[f->dir].rel, *name = (const char *)f->node.name;
 		int dfd = dir_fd(s, &dc, f->dir), same = 0;
-		if (dfd >= 0 && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    (uint64_t)st.st_ino == f->ino)
+		const char *why = NULL;
+		if (dfd < 0 || fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			why =
+			    "disappeared during the restore: not restored (run the restore again)";
+		else if ((uint64_t)st.st_ino != f->ino)
+			why = "replaced by something else during the restore: left as it was, not "
+			      "restored";
+		else
 			same = same_content(s, h, dfd, rel, name, &st, &f->node);
 		if (same < 0) {
 			set_fatal(s, same, same == MV_ERR_NOMEM ? "out of memory" : "interrupted");
 			break;
 		}
-		f->state = same ? F_DONE : F_GONE;
-		if (same) {
+		f->state = same == 1 ? F_DONE : F_GONE;
+		if (same == 1) {
 			count(s, &s->res->unchanged);
 			continue;
 		}
-		report(s, 1, rel, name,
-		       "exists and differs from the snapshot: left as it was, not restored (use "
-		       "--overwrite always to replace it)");
+		if (same == 2) {
+			char eb[128];
+			report(
+			    s, 1, rel, name,
+			    "cannot be read to compare it with the snapshot (%s): left as it was",
+			    mv_errno_str(errno, eb, sizeof(eb)));
+			count(s, &s->res->failed);
+			continue;
+		}
+		report(s, 1, rel, name, "%s",
+		       why ? why
+		           : "exists and differs from the snapshot: left as it was, not restored "
+		             "(use --overwrite always to replace it)");
 		count(s, &s->res->conflicts);
 	}
 	pthread_mutex_lock(&s->mu);
@@ -1680,7 +1788,7 @@ static int start_workers(struct rs *s, void *(*fn)(void *), pthread_t *th, int m
 static void wait_workers(struct rs *s)
 {
 	const struct mv_events *ev = s->ev;
-	struct mv_progress prog = {.files_total = s->nfiles, .bytes_total = s->res->bytes};
+	struct mv_progress prog = {.files_total = s->nfiles, .bytes_total = s->bytes_planned};
 	pthread_mutex_lock(&s->mu);
 	while (s->active > 0) {
 		struct timespec dl;

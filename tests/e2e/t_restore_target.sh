@@ -90,6 +90,16 @@ cmp -s "$T/s2/a/x.bin" "$T/r4$T/s2/b/y.bin" || fail "hard link content differs"
 grep -q "null" "$T/err" || fail "device node left out without a word"
 [ "$(stat -c %a "$T/r4$T/s2/tool")" = 755 ] || fail "set-user-id bit restored without --setuid"
 expect_exit 0 mv restore -r "$R" latest --target "$T/r4" # re-run: links kept
+# --overwrite if-changed trusts size and time: a first name replaced by other
+# bytes with the same time is kept, and the intact links are not replaced by
+# links to it; an equal file gets its mode back
+cp "$T/r4$T/s2/a/x.bin" "$T/x.bad" && printf 'X' | dd of="$T/x.bad" bs=1 seek=10 conv=notrunc 2>/dev/null
+touch -r "$T/r4$T/s2/a/x.bin" "$T/x.bad" && command mv "$T/x.bad" "$T/r4$T/s2/a/x.bin"
+chmod 4777 "$T/r4$T/s2/tool"
+expect_exit 0 mv restore -r "$R" latest --target "$T/r4" --overwrite if-changed
+cmp -s "$T/s2/b/y.bin" "$T/r4$T/s2/b/y.bin" || fail "if-changed replaced an intact hard link"
+cmp -s "$T/s2/a/z.bin" "$T/r4$T/s2/a/z.bin" || fail "if-changed replaced an intact hard link"
+[ "$(stat -c %a "$T/r4$T/s2/tool")" = 755 ] || fail "if-changed left a set-user-id world-writable file"
 expect_exit 0 mv restore -r "$R" latest --target "$T/r5" --devices --setuid
 [ -c "$T/r5$T/s2/null" ] || fail "device node not made with --devices"
 [ "$(stat -c %a "$T/r5$T/s2/tool")" = 4755 ] || fail "set-user-id bit not restored with --setuid"
@@ -145,6 +155,16 @@ expect_exit 2 mv restore -r "$R" "$SNAP1:$T/src/other" --target "$T/sticky/their
 ln -s "$T/rootonly" "$T/sticky/mine"
 expect_exit 0 mv restore -r "$R" "$SNAP1:$T/src/other" --target "$T/sticky/mine"
 rm -f "$T/rootonly/small.txt"
+# a link of root's that leads through a folder another user can change: refused
+rm -rf "$T/share/dd" && ln -s "$T/rootonly" "$T/share/dd" && chown -h nobody "$T/share/dd"
+ln -s "$T/share/dd" "$T/via"
+expect_exit 2 mv restore -r "$R" "$SNAP1:$T/src/other" --target "$T/via/x"
+[ -z "$(ls -A "$T/rootonly")" ] || fail "restore followed a trusted link through another user's folder"
+# leftovers that look like restore's but belong to another user are kept
+mkdir -p "$T/lo2" && chmod 1777 "$T/lo2"
+printf 'precious' >"$T/lo2/.medvault-0123456789abcdef.part" && chown nobody "$T/lo2/.medvault-0123456789abcdef.part"
+expect_exit 0 mv restore -r "$R" "$SNAP1:$T/src/other" --target "$T/lo2"
+[ -e "$T/lo2/.medvault-0123456789abcdef.part" ] || fail "another user's file removed as a leftover"
 # a link in a folder only root can change is followed (the user's own choice)
 ln -s "$T/rootonly" "$T/mine"
 expect_exit 0 mv restore -r "$R" "$SNAP1:$T/src/other" --target "$T/mine"

@@ -297,19 +297,23 @@ static void *read_worker(void *arg)
 }
 
 /* Progress of the read workers, from the calling thread about every 200 ms
- * until they have all ended. */
+ * until they have all ended, and once more then (so that even a read too
+ * quick for the first interval shows its line, complete). */
 static void read_progress(struct ck *c, uint64_t bytes_total)
 {
 	struct mv_progress p = {
 	    .files_total = c->ntodo, .bytes_total = bytes_total, .unit = "packs"};
 	pthread_mutex_lock(&c->mu);
-	while (c->running > 0) {
+	for (;;) {
+		int last = c->running == 0;
 		p.files_done = c->done_packs;
 		p.bytes_done = c->done_bytes;
 		pthread_mutex_unlock(&c->mu);
 		if (c->ev && c->ev->progress)
 			c->ev->progress(c->ev->arg, &p);
 		pthread_mutex_lock(&c->mu);
+		if (last)
+			break;
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += 200000000L;

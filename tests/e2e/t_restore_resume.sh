@@ -119,14 +119,16 @@ wait "$fpid" 2>/dev/null || true
 if command -v strace >/dev/null && strace -o /dev/null true 2>/dev/null; then
 	# (LeakSanitizer cannot run under ptrace: off for this one run)
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 strace -f -o /dev/null \
-		-e inject=renameat2:delay_enter=3000000 \
+		-e inject=renameat2:delay_enter=8000000 \
 		"$MV_BIN" restore -r "$R" "latest:$T/src/a/b/n1.txt" --target "$T/two" >/dev/null 2>&1 &
 	spid=$!
 	for i in $(seq 1 50); do [ -e "$T/two" ] && break; sleep 0.1; done
 	sleep 0.5
 	expect_exit 11 mv restore -r "$R" latest --target "$T/two"
 	grep -q "another restore" "$T/err" || fail "concurrent restore not explained"
-	# a file that appears at a name while the restore writes it is kept
+	# a file that appears at a name while the restore writes it is kept (the
+	# rename waits 8 s: time for a slow machine to get here first)
+	[ ! -e "$T/two/n1.txt" ] || fail "the delayed rename was not delayed"
 	printf 'written meanwhile\n' >"$T/two/n1.txt"
 	set +e
 	wait "$spid"

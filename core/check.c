@@ -13,6 +13,7 @@
 
 #include <sodium.h>
 
+#include "core/clock.h"
 #include "core/index.h"
 
 struct pack_info {
@@ -315,12 +316,7 @@ static void read_progress(struct ck *c, uint64_t bytes_total)
 		if (last)
 			break;
 		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 200000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		mv_deadline_in(&ts, 200000000L); /* a progress report every 200 ms */
 		if (c->running > 0)
 			pthread_cond_timedwait(&c->cv, &c->mu, &ts);
 	}

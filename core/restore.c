@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "core/beneath.h"
+#include "core/clock.h"
 #include "core/index.h"
 #include "core/scan.h"
 
@@ -794,6 +795,16 @@ static int ino_grow(struct rs *s)
 	return 0;
 }
 
+/* The file added last is the first name of its inode: later nodes with
+ * that inode are restored as hard links of it. */
+static void first_name(struct rs *s, uint32_t *slot)
+{
+	if (slot) {
+		*slot = (uint32_t)s->nfiles;
+		s->inocount++;
+	}
+}
+
 /* Adds a file entry (a copy of n) in the innermost folder. */
 static int add_file(struct rs *s, const struct mv_node *n, const char *spath, int with_chunks,
                     struct rfile **out, struct mv_error *err)
@@ -854,29 +865,18 @@ static int plan_file(struct rs *s, const char *spath, const struct mv_node *n, s
 	enum existing ex = existing(s, pfd, rel, name, n, &st, &rc);
 	switch (ex) {
 	case E_SAME:
-		/* complete and equal: recorded for the hard links to it */
-		if ((rc = add_file(s, n, spath, 0, &f, err)))
-			return rc;
-		f->state = F_DONE;
-		f->ino = (uint64_t)st.st_ino;
-		if (slot) {
-			*slot = (uint32_t)s->nfiles;
-			s->inocount++;
-		}
-		s->res->unchanged++;
-		return 0;
 	case E_VERIFY:
-		/* compared by content after planning; a hard link to it is
-		 * made only if it proves equal */
+		/* kept: equal, or compared by content after planning (a hard
+		 * link to it is made only if it proves equal) */
 		if ((rc = add_file(s, n, spath, 0, &f, err)))
 			return rc;
-		f->state = F_VERIFY;
+		f->state = ex == E_SAME ? F_DONE : F_VERIFY;
 		f->ino = (uint64_t)st.st_ino;
-		if (slot) {
-			*slot = (uint32_t)s->nfiles;
-			s->inocount++;
-		}
-		s->nverify++;
+		first_name(s, slot);
+		if (ex == E_SAME)
+			s->res->unchanged++;
+		else
+			s->nverify++;
 		return 0;
 	case E_CONFLICT:
 		return rc ? copy_fatal(s, err) : 0;
@@ -906,10 +906,7 @@ static int plan_file(struct rs *s, const char *spath, const struct mv_node *n, s
 	}
 	f->state = F_PLANNED;
 	f->ino = (uint64_t)st.st_ino;
-	if (slot) {
-		*slot = fi + 1;
-		s->inocount++;
-	}
+	first_name(s, slot);
 
 	/* verify the chunk list against the recorded content hash */
 	uint8_t ch[32];
@@ -1792,12 +1789,7 @@ static void wait_workers(struct rs *s)
 	pthread_mutex_lock(&s->mu);
 	while (s->active > 0) {
 		struct timespec dl;
-		clock_gettime(CLOCK_REALTIME, &dl);
-		dl.tv_nsec += 200000000L;
-		if (dl.tv_nsec >= 1000000000L) {
-			dl.tv_sec++;
-			dl.tv_nsec -= 1000000000L;
-		}
+		mv_deadline_in(&dl, 200000000L); /* a progress report every 200 ms */
 		pthread_cond_timedwait(&s->cv, &s->mu, &dl);
 		if (ev && ev->cancel && *ev->cancel && !s->fatal) {
 			s->fatal = MV_ERR_INTERRUPTED;

@@ -103,15 +103,17 @@ expect_exit 0 mv restore -r "$R" latest --target "$T/lo"
 [ -z "$(find "$T/lo" -name '.medvault-*')" ] || fail "leftover temporary file not removed"
 
 # two restores into the same target at once: the second is refused (exit 11)
-# a target another restore holds (its lock, taken here by flock(1)): exit 11
+# a target another restore holds (its lock, taken here with flock(2)): exit 11
 mkdir -p "$T/held"
-flock "$T/held" sleep 30 >/dev/null 2>&1 &
+python3 -c 'import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY)
+fcntl.flock(fd, fcntl.LOCK_EX)
+time.sleep(30)' "$T/held" >/dev/null 2>&1 &
 fpid=$!
 for i in $(seq 1 50); do flock -n "$T/held" true 2>/dev/null || break; sleep 0.1; done
 expect_exit 11 mv restore -r "$R" latest --target "$T/held"
 grep -q "another restore is writing into" "$T/err" || fail "a held target not explained"
 [ -z "$(ls -A "$T/held")" ] || fail "restore wrote into a target another restore holds"
-pkill -P "$fpid" sleep 2>/dev/null || true
 kill "$fpid" 2>/dev/null || true
 wait "$fpid" 2>/dev/null || true
 

@@ -11,7 +11,7 @@
 #include "cli/output.h"
 #include "cli/password.h"
 #include "cli/repo_open.h"
-#include "core/audit.h"
+#include "core/medical/audit.h"
 
 enum { O_SCAN = 1, O_ORTHANC, O_ONLY, O_MAX_BACKUP, O_MAX_CHECK, O_NO_PROBE };
 

@@ -7,7 +7,7 @@
 #include "cli/json.h"
 #include "cli/output.h"
 #include "cli/repo_open.h"
-#include "core/keylist.h"
+#include "core/repo/keylist.h"
 
 enum { O_READ_DATA = 1, O_SUBSET };
 

@@ -13,9 +13,9 @@
 #include "cli/progress.h"
 #include "cli/repo_open.h"
 #include "cli/select.h"
-#include "core/dump.h"
-#include "core/find.h"
-#include "core/keys.h"
+#include "core/ops/dump.h"
+#include "core/medical/find.h"
+#include "core/repo/keys.h"
 #include "formats/archive_write.h"
 
 enum {

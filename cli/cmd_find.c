@@ -7,7 +7,7 @@
 #include "cli/json.h"
 #include "cli/output.h"
 #include "cli/repo_open.h"
-#include "core/find.h"
+#include "core/medical/find.h"
 
 enum { O_PATIENT = 1, O_PATIENT_ID, O_STUDY, O_SERIES, O_MODALITY, O_DATE };
 

@@ -13,8 +13,8 @@
 #include "cli/progress.h"
 #include "cli/repo_open.h"
 #include "cli/select.h"
-#include "core/impact.h"
-#include "core/scan.h"
+#include "core/medical/impact.h"
+#include "core/medical/scan.h"
 
 enum { O_PATH = 1, O_LIST_PATIENTS };
 

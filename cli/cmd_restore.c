@@ -8,7 +8,7 @@
 #include "cli/output.h"
 #include "cli/repo_open.h"
 #include "cli/select.h"
-#include "core/find.h"
+#include "core/medical/find.h"
 
 enum {
 	O_TARGET = 1,

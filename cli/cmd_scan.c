@@ -9,7 +9,7 @@
 #include "cli/output.h"
 #include "cli/progress.h"
 #include "cli/repo_open.h"
-#include "core/scan.h"
+#include "core/medical/scan.h"
 
 const struct cli_help cmd_scan_help = {
     "medvault scan [-r LOCATION] [-v] [--json] PATH...",

@@ -7,7 +7,7 @@
 #include "cli/json.h"
 #include "cli/output.h"
 #include "cli/repo_open.h"
-#include "core/sourcecheck.h"
+#include "core/ops/sourcecheck.h"
 
 const struct cli_help cmd_snapshots_help = {
     "medvault snapshots -r LOCATION [--json]",

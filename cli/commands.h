@@ -90,7 +90,7 @@ CLI_COMMAND(scan);
 CLI_COMMAND(impact);
 
 /* cmd_audit.c: the local record of clean checks that `audit` reads
- * (core/audit.h, "The check state file"). cli_check_state_path writes the
+ * (core/medical/audit.h, "The check state file"). cli_check_state_path writes the
  * state file's path: $XDG_STATE_HOME/medvault/checks when XDG_STATE_HOME
  * is absolute, else /var/lib/medvault/checks for root, else
  * ~/.local/state/medvault/checks; returns 0 or -1 (no home directory).

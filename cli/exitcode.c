@@ -1,6 +1,6 @@
 #include "cli/exitcode.h"
 
-#include "core/err.h"
+#include "core/util/err.h"
 
 int cli_exit_code(int mv_err)
 {

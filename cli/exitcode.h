@@ -15,7 +15,7 @@ enum {
 	CLI_EXIT_INTERRUPTED = 130, /* SIGINT or SIGTERM */
 };
 
-/* Maps an engine result (0 or a negative MV_ERR_* of core/err.h) to the
+/* Maps an engine result (0 or a negative MV_ERR_* of core/util/err.h) to the
  * exit code above. MV_ERR_USAGE (an argument the engine refused, e.g. an
  * unsupported location scheme or KDF parameters out of range) is a usage
  * error, 2. Codes without a dedicated exit code (I/O, out of memory, disk

@@ -1,4 +1,4 @@
-/* Output shared by `scan` and `impact`: an inventory report (core/inventory.h)
+/* Output shared by `scan` and `impact`: an inventory report (core/medical/inventory.h)
  * as text tables and as JSON members. Names and other strings from DICOM
  * headers are escaped for the terminal (cli_term_put); patient names are
  * never printed here. */
@@ -8,7 +8,7 @@
 #include <stdio.h>
 
 #include "cli/json.h"
-#include "core/inventory.h"
+#include "core/medical/inventory.h"
 
 /* JSON members of the open object: patients, studies, series, instances,
  * files, bytes, members, unidentified, dicomdirs, flagged, date_range

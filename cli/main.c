@@ -15,7 +15,7 @@
 #include "cli/commands.h"
 #include "cli/exitcode.h"
 #include "cli/output.h"
-#include "core/crypto.h"
+#include "core/repo/crypto.h"
 
 const struct cli_command cli_commands[] = {
     {"init", cmd_init, CLI_CMD_REPO, &cmd_init_help},

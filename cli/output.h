@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "core/err.h"
+#include "core/util/err.h"
 
 #define CLI_PRINTF(a, b) __attribute__((format(printf, a, b)))
 

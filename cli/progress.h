@@ -9,7 +9,7 @@
 
 #include <time.h>
 
-#include "core/ops.h"
+#include "core/ops/ops.h"
 
 struct cli_progress {
 	int enabled;

@@ -9,7 +9,7 @@
 #include "cli/exitcode.h"
 #include "cli/output.h"
 #include "cli/password.h"
-#include "core/snapfind.h"
+#include "core/repo/snapfind.h"
 
 const char *cli_repo_location(const struct cli_ctx *ctx)
 {

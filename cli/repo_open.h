@@ -9,9 +9,9 @@
 
 #include "cli/commands.h"
 #include "cli/progress.h"
-#include "core/lock.h"
-#include "core/ops.h"
-#include "core/repo.h"
+#include "core/repo/lock.h"
+#include "core/ops/ops.h"
+#include "core/repo/repo.h"
 
 /* mv_repo_open on -r or MEDVAULT_REPOSITORY (exit 2 when neither is
  * given, 10 when there is no repository there), reads the secret (see

@@ -6,8 +6,8 @@
 #include <stddef.h>
 
 #include "cli/commands.h"
-#include "core/find.h"
-#include "core/repo.h"
+#include "core/medical/find.h"
+#include "core/repo/repo.h"
 
 /* The files chosen: sorted paths inside the snapshot. */
 struct cli_selection {

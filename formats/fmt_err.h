@@ -1,7 +1,7 @@
 /* Result codes of the encoders and decoders in formats/.
  *
  * formats/ does not depend on core/, but its codes are chosen to equal the
- * engine's codes of the same meaning (core/err.h; core/err.c checks that
+ * engine's codes of the same meaning (core/util/err.h; core/util/err.c checks that
  * they match at compile time), so that core/ can pass a decoder's result up
  * unchanged: malformed bytes reach the user as an integrity error, a failed
  * allocation as out of memory. Functions return 0 (or a documented positive

@@ -42,7 +42,7 @@ void mv_packhdr_encode(const struct mv_index_entry *e, size_t n, struct mv_wbuf 
  * be NULL (validate only). Returns 0, the cb's value, or MV_FMT_MALFORMED
  * (including len > MV_PACKHDR_MAX). Allocates nothing. The cb's value is
  * passed through unchanged (a cb may return MV_FMT_MALFORMED itself for an
- * entry it finds malformed, or any code of core/err.h). */
+ * entry it finds malformed, or any code of core/util/err.h). */
 int mv_packhdr_decode(const uint8_t *p, size_t len, uint64_t data_len,
                       int (*cb)(void *arg, const struct mv_index_entry *e), void *arg);
 

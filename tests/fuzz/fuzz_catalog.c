@@ -1,5 +1,5 @@
 /* libFuzzer target: catalog blob payloads (formats/catalog.c, FORMAT.md
- * section 12) and the name folding of searches (core/find.c).
+ * section 12) and the name folding of searches (core/medical/find.c).
  *
  * Decodes the input. When it is valid, every entry must re-encode to exactly
  * its bytes and the whole payload to exactly the input (the format is
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/find.h"
+#include "core/medical/find.h"
 #include "formats/catalog.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

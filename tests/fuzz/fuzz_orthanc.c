@@ -1,4 +1,4 @@
-/* libFuzzer target: the Orthanc configuration scanner (core/audit_orthanc.c).
+/* libFuzzer target: the Orthanc configuration scanner (core/medical/audit_orthanc.c).
  *
  * Scans the input as a configuration file; the result must be the same when
  * scanned twice, the values must be in their ranges, and the findings for
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/audit.h"
+#include "core/medical/audit.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/audit.h"
+#include "core/medical/audit.h"
 
 #define LIT(s) s, sizeof(s) - 1
 

@@ -1,4 +1,4 @@
-/* audit's network probe engine (core/audit_probe.c) against listeners of
+/* audit's network probe engine (core/medical/audit_probe.c) against listeners of
  * the test's own on 127.0.0.1: an Orthanc-like HTTP server asking for a
  * password, a DICOM service accepting the association (and receiving the
  * abort), a listener that never answers (bounded by the timeout), a closed
@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/audit_probe.h"
+#include "core/medical/audit_probe.h"
 
 /* A listener on 127.0.0.1 (port chosen by the kernel). */
 static int listen_local(uint16_t *port)

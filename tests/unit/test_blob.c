@@ -1,4 +1,4 @@
-/* Unit tests of the blob encoding (core/blob.c). */
+/* Unit tests of the blob encoding (core/repo/blob.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +11,7 @@
 #include <sodium.h>
 #include <zstd.h>
 
-#include "core/blob.h"
+#include "core/repo/blob.h"
 
 struct fixture {
 	struct mv_keys *keys;

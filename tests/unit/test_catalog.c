@@ -1,6 +1,6 @@
 /* The DICOM catalog: payload encoding (formats/catalog.c, FORMAT.md section
- * 12), writer and cursor (core/catalog.c) over a real repository, and DICOM
- * inside ZIP, tar and ISO 9660 archives (core/catalog_archive.c). Nothing
+ * 12), writer and cursor (core/medical/catalog.c) over a real repository, and DICOM
+ * inside ZIP, tar and ISO 9660 archives (core/medical/catalog_archive.c). Nothing
  * here depends on backup. */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include <stdarg.h>
@@ -19,11 +19,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/catalog.h"
-#include "core/crypto.h"
-#include "core/index.h"
-#include "core/packer.h"
-#include "core/repo.h"
+#include "core/medical/catalog.h"
+#include "core/repo/crypto.h"
+#include "core/repo/memindex.h"
+#include "core/repo/packer.h"
+#include "core/repo/repo.h"
 #include "formats/catalog.h"
 
 #define WMAX (MV_CATALOG_BLOB_TARGET * 2u)

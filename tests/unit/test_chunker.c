@@ -1,4 +1,4 @@
-/* Unit tests of the FastCDC chunker (core/chunker.c). */
+/* Unit tests of the FastCDC chunker (core/repo/chunker.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +9,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "core/chunker.h"
+#include "core/repo/chunker.h"
 
 #define MiB (1u << 20)
 

@@ -1,4 +1,4 @@
-/* Unit tests of core/crypto.c: sub-keys, ids, Padme and the sealed frame. */
+/* Unit tests of core/repo/crypto.c: sub-keys, ids, Padme and the sealed frame. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +9,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "core/crypto.h"
+#include "core/repo/crypto.h"
 #include "formats/buf.h"
 
 struct fixture {

@@ -1,4 +1,4 @@
-/* Directory listing in batches (core/dirlist.c): the names of a directory in
+/* Directory listing in batches (core/util/dirlist.c): the names of a directory in
  * strictly increasing bytewise order whatever the batch size, the number of
  * passes over the directory, and what changes between passes do. */
 #define _XOPEN_SOURCE 700 /* mkdtemp, openat, unlinkat */
@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/dirlist.h"
+#include "core/util/dirlist.h"
 
 #define NFILES 3000
 

@@ -1,4 +1,4 @@
-/* Dump (core/dump.c) and the archive writer (formats/archive_write.c): a
+/* Dump (core/ops/dump.c) and the archive writer (formats/archive_write.c): a
  * real repository made from a small tree, dumped to a recording sink and to
  * tar and zip archives in memory that libarchive's reader reads back;
  * damaged blobs left out or zero-filled; filter and sub-path selection. */
@@ -18,8 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/dump.h"
-#include "core/index.h"
+#include "core/ops/dump.h"
+#include "core/repo/memindex.h"
 #include "formats/archive_write.h"
 
 #define PASSWORD "Correct-Horse-Battery-9"

@@ -1,4 +1,4 @@
-/* Catalog search (core/find.c): folding of names, criteria, date ranges, a
+/* Catalog search (core/medical/find.c): folding of names, criteria, date ranges, a
  * million entries through the writer and the decoder, and mv_find /
  * mv_catalog_select_paths over snapshots of a real repository (newest
  * first, de-duplicated by SOPInstanceUID). Independent of backup. */
@@ -16,12 +16,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/catalog.h"
-#include "core/crypto.h"
-#include "core/find.h"
-#include "core/index.h"
-#include "core/packer.h"
-#include "core/repo.h"
+#include "core/medical/catalog.h"
+#include "core/repo/crypto.h"
+#include "core/medical/find.h"
+#include "core/repo/memindex.h"
+#include "core/repo/packer.h"
+#include "core/repo/repo.h"
 #include "formats/catalog.h"
 
 /* ---- helpers ------------------------------------------------------------ */

@@ -1,4 +1,4 @@
-/* The inventory of DICOM instances (core/inventory.c): distinct counts,
+/* The inventory of DICOM instances (core/medical/inventory.c): distinct counts,
  * buckets, dates, caps, the patient list, and the key map under them. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/inventory.h"
+#include "core/medical/inventory.h"
 
 /* ---- helpers ---------------------------------------------------------- */
 

@@ -1,4 +1,4 @@
-/* Unit tests of core/keys.c: key slots, recovery key text, password rule. */
+/* Unit tests of core/repo/keys.c: key slots, recovery key text, password rule. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,7 +8,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "core/keys.h"
+#include "core/repo/keys.h"
 #include "formats/buf.h"
 
 static const char PW[] = "Tr0ub4dor&3xx-correct";

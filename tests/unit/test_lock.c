@@ -1,4 +1,4 @@
-/* Locks (core/lock.c): a lock whose file can no longer be rewritten is
+/* Locks (core/repo/lock.c): a lock whose file can no longer be rewritten is
  * marked lost after the loss delay, and a backup then stops before writing
  * its snapshot; a lock that refreshes stays held and moves to a new file. */
 #include <stdarg.h>
@@ -14,8 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/lock.h"
-#include "core/ops.h"
+#include "core/repo/lock.h"
+#include "core/ops/ops.h"
 
 #define PASSWORD "Correct-Horse-Battery-9"
 

@@ -1,4 +1,4 @@
-/* Reading a repository whose files are authentic but malformed (core/repo.c,
+/* Reading a repository whose files are authentic but malformed (core/repo/repo.c,
  * issue 8 item 14): such a file can only be written with the key, so these
  * tests write it through the engine. A malformed index or snapshot payload
  * is damage, reported as an integrity error naming the file, never as "out
@@ -20,10 +20,10 @@
 
 #include "cli/commands.h"
 #include "cli/exitcode.h"
-#include "core/backend.h"
-#include "core/crypto.h"
-#include "core/ops.h"
-#include "core/repo.h"
+#include "core/backend/backend.h"
+#include "core/repo/crypto.h"
+#include "core/ops/ops.h"
+#include "core/repo/repo.h"
 #include "formats/fmt_err.h"
 #include "formats/index.h"
 #include "formats/snapshot.h"

@@ -1,4 +1,4 @@
-/* Scan (core/scan.c): the walk, header-only reads, archives, the order of
+/* Scan (core/medical/scan.c): the walk, header-only reads, archives, the order of
  * the per-file reports whatever the threads, and the file hasher against a
  * whole-buffer computation of FORMAT.md's content hash. */
 #define _XOPEN_SOURCE 700 /* nftw */
@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/scan.h"
+#include "core/medical/scan.h"
 
 #define CT_CLASS "1.2.840.10008.5.1.4.1.1.2"
 #define TS_EXPL  "1.2.840.10008.1.2.1"

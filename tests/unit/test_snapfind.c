@@ -1,7 +1,7 @@
-/* Choosing a snapshot (core/snapfind.c): "latest" narrowed by host and
+/* Choosing a snapshot (core/repo/snapfind.c): "latest" narrowed by host and
  * paths, damaged snapshot files reported (not passed over in silence) and a
  * damaged snapshot named by its id reported as damaged; and a config that
- * claims a newer version is judged by its MAC (core/repo.c). */
+ * claims a newer version is judged by its MAC (core/repo/repo.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -14,8 +14,8 @@
 
 #include <sodium.h>
 
-#include "core/repo.h"
-#include "core/snapfind.h"
+#include "core/repo/repo.h"
+#include "core/repo/snapfind.h"
 
 #define PASSWORD "Correct-Horse-Battery-9"
 

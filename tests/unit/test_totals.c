@@ -1,5 +1,5 @@
-/* The counting walk of backup's progress (core/totals.c) and the numbers of
- * the check of the sources (core/sourcecheck.c). */
+/* The counting walk of backup's progress (core/ops/totals.c) and the numbers of
+ * the check of the sources (core/ops/sourcecheck.c). */
 #define _XOPEN_SOURCE 700 /* mkdtemp */
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,8 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/sourcecheck.h"
-#include "core/totals.h"
+#include "core/ops/sourcecheck.h"
+#include "core/ops/totals.h"
 
 static void write_file(const char *path, size_t size)
 {

@@ -1,5 +1,5 @@
-/* Opening a repository among planted key slots (core/repo.c
- * mv_repo_unlock), and the key list (core/keylist.c): slots beyond the
+/* Opening a repository among planted key slots (core/repo/repo.c
+ * mv_repo_unlock), and the key list (core/repo/keylist.c): slots beyond the
  * Argon2id caps are never run, slots are tried cheapest first within a work
  * budget, and check names slots that are damaged, missing or unlisted. */
 #include <stdarg.h>
@@ -14,8 +14,8 @@
 
 #include <sodium.h>
 
-#include "core/keylist.h"
-#include "core/ops.h"
+#include "core/repo/keylist.h"
+#include "core/ops/ops.h"
 #include "formats/buf.h"
 
 #define PASSWORD "Correct-Horse-Battery-9"

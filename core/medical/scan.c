@@ -1,0 +1,993 @@
+/* Scan: walk -> (worker threads) open, read the header or hash the whole
+ * file, read archives -> (calling thread, in walk order) inventory,
+ * classification, on_file.
+ *
+ * The calling thread walks the paths and hands each regular file to a
+ * window of job slots; worker threads (and the calling thread while it
+ * waits) run the jobs in order of submission; the calling thread takes the
+ * results out in that same order, so the report and the counts do not
+ * depend on thread timing. Memory: the window (a few jobs per thread), the
+ * read buffers, the inventory's hash tables. */
+#include "core/medical/scan.h"
+
+#include "core/util/dirlist.h"
+#include "core/repo/filechunk.h"
+#include "formats/archmagic.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/medical/catalog.h"
+#include "formats/catalog.h"
+
+#define MAX_DEPTH   512
+#define PROGRESS_NS 200000000LL
+
+/* ---- content set ---------------------------------------------------------- */
+
+struct mv_content_set {
+	struct mv_snapshot *snaps;
+	size_t nsnaps;
+	struct mv_keymap *contents; /* content hash -> newest snapshot index */
+	struct mv_keymap *trees;    /* tree ids read */
+};
+
+struct cs_load {
+	struct mv_repo *r;
+	const struct mv_events *ev;
+	struct mv_content_set *cs;
+	uint32_t snap;
+	struct mv_error *err;
+};
+
+static int cancelled(const struct mv_events *ev)
+{
+	return ev && ev->cancel && *ev->cancel;
+}
+
+static void warn(const struct mv_events *ev, const char *path, const char *msg)
+{
+	if (ev && ev->warn)
+		ev->warn(ev->arg, path, msg);
+}
+
+static void tree_warn(struct cs_load *l, const char *hex, int rc, const struct mv_error *e)
+{
+	char msg[700];
+	snprintf(msg, sizeof(msg), "cannot read tree %.16s: %s", hex,
+	         e->msg[0] ? e->msg : mv_strerror(rc));
+	warn(l->ev, "repository", msg);
+}
+
+static int load_tree(struct cs_load *l, const uint8_t id[32], int depth)
+{
+	struct mv_tree_cursor t;
+	const struct mv_node *n;
+	struct mv_error e = {0};
+	char hex[65], msg[700];
+	int rc, got;
+
+	if (cancelled(l->ev))
+		return mv_error_set(l->err, MV_ERR_INTERRUPTED, 0, "interrupted");
+	rc = mv_keymap_put(l->cs->trees, id, 0, NULL);
+	if (rc < 0)
+		return mv_error_set(l->err, rc, 0, "out of memory");
+	if (rc == 1)
+		return 0; /* read already, for this or a newer snapshot */
+	mv_hex(id, 32, hex);
+	if (depth > MAX_DEPTH) {
+		snprintf(msg, sizeof(msg), "tree %.16s nested too deep; not read", hex);
+		warn(l->ev, "repository", msg);
+		return 0;
+	}
+	rc = mv_tree_cursor_open(l->r, NULL, id, &t, &e);
+	if (rc == MV_ERR_NOMEM)
+		return mv_error_set(l->err, rc, 0, "out of memory");
+	if (rc) {
+		tree_warn(l, hex, rc, &e);
+		return 0;
+	}
+	while (!rc && (got = mv_tree_cursor_next(&t, &n, &e)) != 0) {
+		if (got == MV_ERR_NOMEM)
+			rc = mv_error_set(l->err, got, 0, "out of memory");
+		else if (got < 0) /* a damaged part: the rest of the directory is read */
+			tree_warn(l, hex, got, &e);
+		else if (n->kind == MV_NODE_FILE && !(n->flags & MV_NODE_F_UNREADABLE)) {
+			if (mv_keymap_put(l->cs->contents, n->content, l->snap, NULL) < 0)
+				rc = mv_error_set(l->err, MV_ERR_NOMEM, 0, "out of memory");
+		} else if (n->kind == MV_NODE_DIR) {
+			rc = load_tree(l, n->subtree, depth + 1);
+		}
+	}
+	mv_tree_cursor_close(&t);
+	return rc;
+}
+
+int mv_content_set_load(struct mv_repo *r, const struct mv_events *ev, struct mv_content_set **out,
+                        struct mv_error *err)
+{
+	struct mv_content_set *cs = calloc(1, sizeof(*cs));
+	int rc;
+
+	*out = NULL;
+	if (!cs)
+		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+	cs->contents = mv_keymap_new(32);
+	cs->trees = mv_keymap_new(32);
+	if (!cs->contents || !cs->trees) {
+		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+		goto fail;
+	}
+	rc = mv_repo_snapshots(r, &cs->snaps, &cs->nsnaps, NULL, err);
+	if (rc)
+		goto fail;
+	if (cs->nsnaps > UINT32_MAX) {
+		rc = mv_error_set(err, MV_ERR_LIMIT, 0, "too many snapshots");
+		goto fail;
+	}
+	struct cs_load l = {.r = r, .ev = ev, .cs = cs, .err = err};
+	for (size_t i = cs->nsnaps; i-- > 0;) {
+		l.snap = (uint32_t)i;
+		rc = load_tree(&l, cs->snaps[i].tree, 0);
+		if (rc)
+			goto fail;
+	}
+	*out = cs;
+	return 0;
+fail:
+	mv_content_set_free(cs);
+	return rc;
+}
+
+const struct mv_snapshot *mv_content_set_snapshots(const struct mv_content_set *s, size_t *n)
+{
+	*n = s->nsnaps;
+	return s->snaps;
+}
+
+long mv_content_set_find(const struct mv_content_set *s, const uint8_t content[32])
+{
+	uint32_t v;
+	return mv_keymap_get(s->contents, content, &v) ? (long)v : -1;
+}
+
+size_t mv_content_set_count(const struct mv_content_set *s)
+{
+	return mv_keymap_count(s->contents);
+}
+
+void mv_content_set_free(struct mv_content_set *s)
+{
+	if (!s)
+		return;
+	mv_snapshots_free(s->snaps, s->nsnaps);
+	mv_keymap_free(s->contents);
+	mv_keymap_free(s->trees);
+	free(s);
+}
+
+/* ---- file hasher ----------------------------------------------------------- */
+
+struct mv_file_hasher {
+	const struct mv_repo *r;
+	struct mv_file_chunker fc; /* cuts exactly as backup does */
+	uint8_t (*ids)[32];
+	size_t nids, idcap;
+	volatile sig_atomic_t *cancel;
+	void (*on_head)(void *arg, const uint8_t *p, size_t n);
+	void *arg;
+};
+
+struct mv_file_hasher *mv_file_hasher_new(const struct mv_repo *r)
+{
+	struct mv_file_hasher *h;
+
+	if (!r->keys || !r->chunker)
+		return NULL;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return NULL;
+	h->r = r;
+	if (mv_file_chunker_init(&h->fc, r->chunker, r->cfg.chunk_max, 0) != 0) {
+		free(h);
+		return NULL;
+	}
+	return h;
+}
+
+void mv_file_hasher_free(struct mv_file_hasher *h)
+{
+	if (!h)
+		return;
+	mv_file_chunker_release(&h->fc);
+	free(h->ids);
+	free(h);
+}
+
+static int hash_chunk(void *arg, const uint8_t *p, size_t n)
+{
+	struct mv_file_hasher *h = arg;
+	if (h->cancel && *h->cancel)
+		return MV_ERR_INTERRUPTED;
+	if (h->nids == h->idcap) {
+		size_t nc = h->idcap ? h->idcap * 2 : 64, bytes;
+		if (h->idcap >= MV_NODE_MAX_CHUNKS || mv_size_mul(nc, 32, &bytes) != 0)
+			return MV_ERR_LIMIT;
+		uint8_t(*ni)[32] = realloc(h->ids, bytes);
+		if (!ni)
+			return MV_ERR_NOMEM;
+		h->ids = ni;
+		h->idcap = nc;
+	}
+	mv_blob_id(h->r->keys, p, n, h->ids[h->nids++]);
+	return 0;
+}
+
+static void hash_head(void *arg, const uint8_t *p, size_t n, const struct mv_file_facts *facts)
+{
+	struct mv_file_hasher *h = arg;
+	(void)facts;
+	if (h->on_head)
+		h->on_head(h->arg, p, n);
+}
+
+int mv_file_hasher_run(struct mv_file_hasher *h, int fd, uint64_t size, uint8_t content[32],
+                       uint64_t *size_read, const struct mv_dicom_info **info,
+                       void (*on_head)(void *arg, const uint8_t *p, size_t n), void *arg,
+                       volatile sig_atomic_t *cancel, struct mv_error *err)
+{
+	struct mv_file_facts facts;
+	*size_read = 0;
+	*info = NULL;
+	h->nids = 0;
+	h->cancel = cancel;
+	h->on_head = on_head;
+	h->arg = arg;
+	int rc = mv_file_chunks(&h->fc, fd, size, hash_chunk, hash_head, h, &facts);
+	switch (rc) {
+	case 0:
+		break;
+	case MV_ERR_IO:
+		return mv_error_set(err, MV_ERR_IO, facts.read_errno, "cannot read");
+	case MV_ERR_LIMIT:
+		return mv_error_set(err, rc, 0, "file has too many chunks");
+	case MV_ERR_INTERRUPTED:
+		return mv_error_set(err, rc, 0, "interrupted");
+	default:
+		return mv_error_set(err, rc, 0, "out of memory");
+	}
+	if (facts.dicom)
+		*info = &h->fc.info;
+	mv_content_hash(h->r->keys, facts.size, (const uint8_t(*)[32])h->ids, h->nids, content);
+	*size_read = facts.size;
+	return 0;
+}
+
+/* ---- jobs ------------------------------------------------------------------- */
+
+enum { J_FREE, J_PENDING, J_RUNNING, J_DONE };
+
+/* A catalog payload holding an archive's DICOM members. */
+struct payload {
+	uint8_t *p;
+	size_t n;
+	struct payload *next;
+};
+
+struct sjob {
+	char *path;
+	uint64_t size;
+	int state;
+	/* results */
+	int fatal; /* MV_ERR_NOMEM, MV_ERR_INTERRUPTED: the scan stops */
+	struct mv_error ferr;
+	int unreadable_errno;
+	const char *what; /* set when unreadable */
+	int dicom;
+	int maybe_archive;
+	struct mv_dicom_info info;
+	enum mv_scan_archive archive;
+	uint64_t members;
+	struct payload *payloads, **tail;
+	int hashed;
+	uint8_t content[32];
+};
+
+/* A thread's read buffer (no repository) or hasher. */
+struct runner {
+	uint8_t *buf;
+	struct mv_file_hasher *h;
+};
+
+struct scan {
+	const struct mv_scan_opts *o;
+	struct mv_inventory *inv;
+	const struct mv_events *ev;
+	struct mv_scan_result *res;
+
+	pthread_mutex_t mu;
+	pthread_cond_t cv_job, cv_done;
+	struct sjob *slots;
+	size_t window;
+	uint64_t submit_seq, take_seq, emit_seq;
+	int stop;
+	pthread_t *threads;
+	int nthreads;
+	struct runner main_runner;
+
+	int have_skip;
+	dev_t skip_dev;
+	ino_t skip_ino;
+	struct mv_progress prog;
+	int64_t last_progress;
+	char path[PATH_MAX + 256];
+};
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void job_clear(struct sjob *j)
+{
+	free(j->path);
+	for (struct payload *p = j->payloads, *next; p; p = next) {
+		next = p->next;
+		free(p->p);
+		free(p);
+	}
+	memset(j, 0, sizeof(*j));
+}
+
+static int runner_init(struct runner *rn, const struct mv_scan_opts *o)
+{
+	memset(rn, 0, sizeof(*rn));
+	if (o->r) {
+		rn->h = mv_file_hasher_new(o->r);
+		return rn->h ? 0 : MV_ERR_NOMEM;
+	}
+	rn->buf = malloc(MV_SCAN_HEAD_MAX);
+	return rn->buf ? 0 : MV_ERR_NOMEM;
+}
+
+static void runner_release(struct runner *rn)
+{
+	free(rn->buf);
+	mv_file_hasher_free(rn->h);
+	memset(rn, 0, sizeof(*rn));
+}
+
+/* Parses the header in p[0..n) of a file of j->size bytes. Returns
+ * need_more (0 when nothing more would help). */
+static size_t parse_head(struct sjob *j, const uint8_t *p, size_t n)
+{
+	size_t more = 0;
+	int rc = mv_dicom_parse(p, n, j->size, &j->info, &more);
+	if (rc == MV_ERR_NOMEM) {
+		j->fatal = mv_error_set(&j->ferr, rc, 0, "out of memory");
+		return 0;
+	}
+	j->dicom = rc == 1;
+	j->maybe_archive = !j->dicom && (mv_archive_magic(p, n) != MV_ARCH_NONE);
+	return more;
+}
+
+/* The first bytes of a file being hashed: is it an archive? */
+static void on_head(void *arg, const uint8_t *p, size_t n)
+{
+	struct sjob *j = arg;
+	j->maybe_archive = (mv_archive_magic(p, n) != MV_ARCH_NONE);
+}
+
+static void set_unreadable(struct sjob *j, const char *what, int e)
+{
+	j->what = what;
+	j->unreadable_errno = e;
+}
+
+/* pread until n bytes or the end of the file; returns bytes read or -1. */
+static ssize_t pread_full(int fd, uint8_t *buf, size_t n, uint64_t off)
+{
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = pread(fd, buf + got, n - got, (off_t)(off + got));
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+/* Reads the first 64 KiB (up to 1 MiB when the header needs it), never the
+ * pixel data: without read-ahead, only those pages are read. */
+static void head_job(struct runner *rn, struct sjob *j, int fd)
+{
+	size_t want = j->size < MV_SCAN_HEAD ? (size_t)j->size : MV_SCAN_HEAD;
+	if (want == 0)
+		return;
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
+	ssize_t got = pread_full(fd, rn->buf, want, 0);
+	if (got < 0) {
+		set_unreadable(j, "cannot read", errno);
+		return;
+	}
+	size_t more = parse_head(j, rn->buf, (size_t)got);
+	if (j->fatal || more <= (size_t)got || (size_t)got < want)
+		return;
+	if (more > MV_SCAN_HEAD_MAX)
+		more = MV_SCAN_HEAD_MAX;
+	if (more > j->size)
+		more = (size_t)j->size;
+	if (more <= (size_t)got)
+		return;
+	ssize_t got2 = pread_full(fd, rn->buf + got, more - (size_t)got, (uint64_t)got);
+	if (got2 < 0) {
+		set_unreadable(j, "cannot read", errno);
+		return;
+	}
+	(void)parse_head(j, rn->buf, (size_t)got + (size_t)got2);
+}
+
+static void hash_job(struct scan *s, struct runner *rn, struct sjob *j, int fd)
+{
+	const struct mv_dicom_info *info;
+	struct mv_error e = {0};
+	uint64_t size;
+	int rc = mv_file_hasher_run(rn->h, fd, j->size, j->content, &size, &info, on_head, j,
+	                            s->ev ? s->ev->cancel : NULL, &e);
+	if (rc == MV_ERR_IO) {
+		set_unreadable(j, "cannot read", e.saved_errno);
+		return;
+	}
+	if (rc == MV_ERR_LIMIT) {
+		set_unreadable(j, "too large to compare (more chunks than a snapshot records)", 0);
+		return;
+	}
+	if (rc) {
+		j->fatal = rc;
+		j->ferr = e;
+		return;
+	}
+	if (info) {
+		j->dicom = 1;
+		j->info = *info;
+		j->maybe_archive = 0;
+	}
+	j->size = size;
+	j->hashed = 1;
+}
+
+/* Keeps a catalog payload of an archive's members for the calling thread. */
+static int keep_payload(void *arg, const uint8_t *payload, size_t len, uint8_t id[32],
+                        struct mv_error *err)
+{
+	struct sjob *j = arg;
+	uint32_t count;
+	struct payload *p;
+
+	memset(id, 0, 32);
+	if (mv_catalog_check(payload, len, &count) != 0)
+		return mv_error_set(err, MV_ERR_INTEGRITY, 0, "catalog payload malformed");
+	p = calloc(1, sizeof(*p));
+	if (!p || !(p->p = malloc(len ? len : 1))) {
+		free(p);
+		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+	}
+	memcpy(p->p, payload, len);
+	p->n = len;
+	if (!j->tail)
+		j->tail = &j->payloads;
+	*j->tail = p;
+	j->tail = &p->next;
+	j->members += count;
+	return 0;
+}
+
+static void archive_job(struct sjob *j, int fd)
+{
+	struct mv_error e = {0};
+	struct mv_catalog_writer *w;
+	uint8_t(*ids)[32] = NULL;
+	uint32_t nids = 0;
+	int unreadable = 0, rc;
+
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		j->archive = MV_SCAN_ARCHIVE_UNREADABLE;
+		return;
+	}
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	w = mv_catalog_writer_new(keep_payload, j);
+	if (!w) {
+		j->fatal = mv_error_set(&j->ferr, MV_ERR_NOMEM, 0, "out of memory");
+		return;
+	}
+	rc = mv_catalog_add_archive(fd, j->path, w, &unreadable, &e);
+	if (rc >= 0 && mv_catalog_writer_finish(w, &ids, &nids, &e) != 0)
+		rc = e.code ? e.code : MV_ERR_IO;
+	free(ids);
+	mv_catalog_writer_free(w);
+	if (rc == MV_ERR_NOMEM || (rc < 0 && e.code == MV_ERR_NOMEM)) {
+		if (!e.code)
+			mv_error_set(&e, MV_ERR_NOMEM, 0, "out of memory");
+		j->fatal = MV_ERR_NOMEM;
+		j->ferr = e;
+		return;
+	}
+	if (rc < 0 || unreadable)
+		j->archive = MV_SCAN_ARCHIVE_UNREADABLE;
+	else if (rc == 1)
+		j->archive = j->members ? MV_SCAN_ARCHIVE_DICOM : MV_SCAN_ARCHIVE_NO_DICOM;
+}
+
+static void run_job(struct scan *s, struct runner *rn, struct sjob *j)
+{
+	struct stat st;
+	int fd = open(j->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+	if (fd < 0) {
+		set_unreadable(j, "cannot open", errno);
+		return;
+	}
+	if (fstat(fd, &st) < 0) {
+		set_unreadable(j, "cannot stat", errno);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		set_unreadable(j, "not a regular file any more", 0);
+		goto out;
+	}
+	j->size = (uint64_t)st.st_size;
+	if (s->o->r)
+		hash_job(s, rn, j, fd);
+	else
+		head_job(rn, j, fd);
+	if (!j->what && !j->fatal && j->maybe_archive)
+		archive_job(j, fd);
+out:
+	close(fd);
+}
+
+/* ---- the window --------------------------------------------------------------- */
+
+/* Runs the next pending job on this thread, or waits for one to finish.
+ * Called with s->mu held; returns with it held. */
+static void help_or_wait(struct scan *s)
+{
+	if (s->take_seq < s->submit_seq) {
+		struct sjob *j = &s->slots[s->take_seq % s->window];
+		s->take_seq++;
+		j->state = J_RUNNING;
+		pthread_mutex_unlock(&s->mu);
+		run_job(s, &s->main_runner, j);
+		pthread_mutex_lock(&s->mu);
+		j->state = J_DONE;
+		pthread_cond_broadcast(&s->cv_done);
+		return;
+	}
+	pthread_cond_wait(&s->cv_done, &s->mu);
+}
+
+static void *worker(void *arg)
+{
+	struct scan *s = arg;
+	struct runner rn;
+	int ok = runner_init(&rn, s->o) == 0;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (s->take_seq == s->submit_seq && !s->stop)
+			pthread_cond_wait(&s->cv_job, &s->mu);
+		if (s->stop || !ok)
+			break; /* without a buffer, leave the work to the others */
+		struct sjob *j = &s->slots[s->take_seq % s->window];
+		s->take_seq++;
+		j->state = J_RUNNING;
+		pthread_mutex_unlock(&s->mu);
+		run_job(s, &rn, j);
+		pthread_mutex_lock(&s->mu);
+		j->state = J_DONE;
+		pthread_cond_broadcast(&s->cv_done);
+	}
+	pthread_mutex_unlock(&s->mu);
+	runner_release(&rn);
+	return NULL;
+}
+
+static void progress(struct scan *s, const char *path, int force)
+{
+	if (!s->ev || !s->ev->progress)
+		return;
+	int64_t t = now_ns();
+	if (!force && t - s->last_progress < PROGRESS_NS)
+		return;
+	s->last_progress = t;
+	s->prog.current = path;
+	s->ev->progress(s->ev->arg, &s->prog);
+}
+
+static int add_members(struct scan *s, struct sjob *j, struct mv_error *err)
+{
+	struct mv_dicom_info info;
+	struct mv_catalog_iter it;
+	struct mv_catalog_rec rec;
+	int rc;
+
+	for (struct payload *p = j->payloads; p; p = p->next) {
+		if (mv_catalog_iter_init(&it, p->p, p->n) != 0)
+			continue; /* checked when kept */
+		while (mv_catalog_iter_next(&it, &rec) == 1) {
+			mv_catalog_rec_to_info(&rec, &info);
+			if ((rc = mv_inventory_add(s->inv, &info, rec.size, 1, err)) != 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+/* Takes one finished job's results: counts, classification, on_file. */
+static int emit(struct scan *s, struct sjob *j, struct mv_error *err)
+{
+	struct mv_scan_result *res = s->res;
+	struct mv_scan_file f = {
+	    .path = j->path,
+	    .size = j->size,
+	    .status = MV_SCAN_UNKNOWN,
+	    .snapshot = -1,
+	};
+	char msg[256], ebuf[128];
+	int rc;
+
+	if (j->fatal) {
+		if (err)
+			*err = j->ferr;
+		return j->fatal;
+	}
+	res->files++;
+	res->bytes += j->size;
+	s->prog.files_done++;
+	s->prog.bytes_done += j->size;
+	if (j->what) {
+		f.status = MV_SCAN_UNREADABLE;
+		f.errno_value = j->unreadable_errno;
+		f.what = j->what;
+		res->unreadable++;
+		if (j->unreadable_errno)
+			snprintf(msg, sizeof(msg), "%s: %s", j->what,
+			         mv_errno_str(j->unreadable_errno, ebuf, sizeof(ebuf)));
+		else
+			snprintf(msg, sizeof(msg), "%s", j->what);
+		warn(s->ev, j->path, msg);
+	} else {
+		if (j->dicom) {
+			f.dicom = 1;
+			f.info = &j->info;
+			res->dicom_files++;
+			if ((rc = mv_inventory_add(s->inv, &j->info, j->size, 0, err)) != 0)
+				return rc;
+		}
+		f.archive = j->archive;
+		f.members = j->members;
+		if (j->archive != MV_SCAN_NOT_ARCHIVE) {
+			res->archives++;
+			if ((rc = add_members(s, j, err)) != 0)
+				return rc;
+			mv_inventory_add_archive(s->inv, j->archive == MV_SCAN_ARCHIVE_DICOM,
+			                         j->archive == MV_SCAN_ARCHIVE_UNREADABLE);
+		}
+		if (s->o->r && j->hashed) {
+			long k = mv_content_set_find(s->o->have, j->content);
+			f.content = j->content;
+			if (k >= 0 && (size_t)k < res->nsnap) {
+				f.status = MV_SCAN_BACKED_UP;
+				f.snapshot = k;
+				res->backed_files++;
+				res->backed_bytes += j->size;
+				res->snap_files[k]++;
+				res->snap_bytes[k] += j->size;
+			} else {
+				f.status = MV_SCAN_NOT_BACKED_UP;
+				res->unbacked_files++;
+				res->unbacked_bytes += j->size;
+			}
+		}
+	}
+	if (s->o->on_file)
+		s->o->on_file(s->o->arg, &f);
+	progress(s, j->path, 0);
+	return 0;
+}
+
+/* Emits the finished jobs at the head of the window. Called with s->mu
+ * held; returns with it held. */
+static int drain(struct scan *s, struct mv_error *err)
+{
+	while (s->emit_seq < s->submit_seq) {
+		struct sjob *j = &s->slots[s->emit_seq % s->window];
+		if (j->state != J_DONE)
+			break;
+		pthread_mutex_unlock(&s->mu);
+		int rc = emit(s, j, err);
+		job_clear(j);
+		pthread_mutex_lock(&s->mu);
+		s->emit_seq++;
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int submit(struct scan *s, const char *path, uint64_t size, struct mv_error *err)
+{
+	size_t len = strlen(path);
+	char *p = malloc(len + 1);
+	int rc = 0;
+
+	if (!p)
+		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+	memcpy(p, path, len + 1);
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		if ((rc = drain(s, err)) != 0)
+			break;
+		if (s->submit_seq - s->emit_seq < s->window)
+			break;
+		help_or_wait(s);
+	}
+	if (rc) {
+		pthread_mutex_unlock(&s->mu);
+		free(p);
+		return rc;
+	}
+	struct sjob *j = &s->slots[s->submit_seq % s->window];
+	memset(j, 0, sizeof(*j));
+	j->path = p;
+	j->size = size;
+	j->state = J_PENDING;
+	s->submit_seq++;
+	pthread_cond_signal(&s->cv_job);
+	pthread_mutex_unlock(&s->mu);
+	return 0;
+}
+
+/* Waits for and emits every job submitted. */
+static int finish(struct scan *s, struct mv_error *err)
+{
+	int rc = 0;
+	pthread_mutex_lock(&s->mu);
+	while (s->emit_seq < s->submit_seq) {
+		if ((rc = drain(s, err)) != 0)
+			break;
+		if (s->emit_seq < s->submit_seq)
+			help_or_wait(s);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+/* ---- the walk ---------------------------------------------------------------- */
+
+static int scan_entry(struct scan *s, size_t plen, int depth, struct mv_error *err);
+
+static int dir_error(struct scan *s, const char *what, int e)
+{
+	char msg[256], ebuf[128];
+	snprintf(msg, sizeof(msg), "%s: %s", what, mv_errno_str(e, ebuf, sizeof(ebuf)));
+	s->res->unreadable++;
+	warn(s->ev, s->path, msg);
+	return 0;
+}
+
+static int walk_dir(struct scan *s, size_t plen, int depth, struct mv_error *err)
+{
+	struct mv_dir_iter *it = NULL;
+	const char *name;
+	int rc, e;
+
+	if (depth > MAX_DEPTH) {
+		s->res->unreadable++;
+		warn(s->ev, s->path, "directory nesting too deep; not descended");
+		return 0;
+	}
+	rc = mv_dir_open(s->path, MV_DIR_BATCH, &it, &e);
+	if (rc == MV_ERR_IO)
+		return dir_error(s, "cannot open directory", e);
+	if (rc)
+		return mv_error_set(err, rc, 0, "out of memory");
+	/* "/" has no trailing component: its children are "/name" */
+	size_t base = (plen == 1 && s->path[0] == '/') ? 0 : plen;
+	while ((rc = mv_dir_next(it, &name, &e)) == 1) {
+		size_t l = strlen(name);
+		if (base + 1 + l >= sizeof(s->path)) {
+			s->res->unreadable++;
+			warn(s->ev, s->path, "path too long; entry skipped");
+			continue;
+		}
+		s->path[base] = '/';
+		memcpy(s->path + base + 1, name, l + 1);
+		rc = scan_entry(s, base + 1 + l, depth + 1, err);
+		s->path[plen] = '\0';
+		if (rc)
+			goto out;
+		if (cancelled(s->ev)) {
+			rc = mv_error_set(err, MV_ERR_INTERRUPTED, 0, "interrupted");
+			goto out;
+		}
+	}
+	if (rc == MV_ERR_IO)
+		rc = dir_error(s, "cannot read directory", e);
+	else if (rc)
+		rc = mv_error_set(err, rc, 0, "out of memory");
+out:
+	s->path[plen] = '\0';
+	mv_dir_close(it);
+	return rc;
+}
+
+static int scan_entry(struct scan *s, size_t plen, int depth, struct mv_error *err)
+{
+	struct stat st;
+
+	if (lstat(s->path, &st) < 0) {
+		if (errno == ENOENT)
+			return 0; /* vanished since readdir */
+		return dir_error(s, "cannot stat", errno);
+	}
+	if (S_ISDIR(st.st_mode)) {
+		if (s->have_skip && st.st_dev == s->skip_dev && st.st_ino == s->skip_ino) {
+			if (s->ev && s->ev->note)
+				s->ev->note(s->ev->arg, s->path,
+				            "the repository itself: not scanned");
+			return 0;
+		}
+		s->res->dirs++;
+		return walk_dir(s, plen, depth, err);
+	}
+	if (S_ISREG(st.st_mode))
+		return submit(s, s->path, (uint64_t)st.st_size, err);
+	if (depth == 0 && S_ISLNK(st.st_mode))
+		warn(s->ev, s->path, "a symbolic link: not followed (give the path it points to)");
+	s->res->specials++;
+	return 0;
+}
+
+/* ---- mv_scan ------------------------------------------------------------------- */
+
+static void stop_workers(struct scan *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->stop = 1;
+	pthread_cond_broadcast(&s->cv_job);
+	pthread_cond_broadcast(&s->cv_done);
+	pthread_mutex_unlock(&s->mu);
+	for (int i = 0; i < s->nthreads; i++)
+		pthread_join(s->threads[i], NULL);
+	s->nthreads = 0;
+}
+
+/* Copies a path argument into s->path without trailing slashes ("/"
+ * stays). Returns its length, or 0 when it does not fit. */
+static size_t set_root(struct scan *s, const char *p)
+{
+	size_t l = strlen(p);
+	while (l > 1 && p[l - 1] == '/')
+		l--;
+	if (l == 0 || l >= sizeof(s->path))
+		return 0;
+	memcpy(s->path, p, l);
+	s->path[l] = '\0';
+	return l;
+}
+
+void mv_scan_result_release(struct mv_scan_result *res)
+{
+	if (!res)
+		return;
+	free(res->snap_files);
+	free(res->snap_bytes);
+	res->snap_files = NULL;
+	res->snap_bytes = NULL;
+	res->nsnap = 0;
+}
+
+static int scan_start(struct scan *s, struct mv_error *err)
+{
+	const struct mv_scan_opts *o = s->o;
+	int nt = o->threads > 0 ? o->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	struct stat st;
+
+	if (nt < 1)
+		nt = 1;
+	if (nt > 64)
+		nt = 64;
+	if (o->r) {
+		if (!o->have || !o->r->keys || !o->r->chunker)
+			return mv_error_set(err, MV_ERR_USAGE, 0, "repository is not unlocked");
+		mv_content_set_snapshots(o->have, &s->res->nsnap);
+		s->res->snap_files = calloc(s->res->nsnap ? s->res->nsnap : 1, sizeof(uint64_t));
+		s->res->snap_bytes = calloc(s->res->nsnap ? s->res->nsnap : 1, sizeof(uint64_t));
+		if (!s->res->snap_files || !s->res->snap_bytes)
+			return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+	}
+	for (size_t i = 0; i < o->npaths; i++) {
+		if (!set_root(s, o->paths[i]))
+			return mv_error_set(err, MV_ERR_USAGE, 0, "path too long: '%s'",
+			                    o->paths[i]);
+		if (lstat(s->path, &st) < 0)
+			return mv_error_set(err, MV_ERR_USAGE, errno, "cannot scan '%s'",
+			                    o->paths[i]);
+	}
+	if (o->skip_dir && stat(o->skip_dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+		s->have_skip = 1;
+		s->skip_dev = st.st_dev;
+		s->skip_ino = st.st_ino;
+	}
+	s->window = (size_t)nt * 4 + 4;
+	s->slots = calloc(s->window, sizeof(*s->slots));
+	s->threads = calloc((size_t)nt, sizeof(*s->threads));
+	if (!s->slots || !s->threads || runner_init(&s->main_runner, o) != 0)
+		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+	for (int i = 0; i < nt; i++) {
+		if (pthread_create(&s->threads[i], NULL, worker, s) != 0)
+			break;
+		s->nthreads++;
+	}
+	/* without worker threads the calling thread runs every job itself */
+	return 0;
+}
+
+int mv_scan(const struct mv_scan_opts *o, struct mv_inventory *inv, const struct mv_events *ev,
+            struct mv_scan_result *res, struct mv_error *err)
+{
+	struct scan *s = calloc(1, sizeof(*s));
+	int64_t t0 = now_ns();
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (!s)
+		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+	s->o = o;
+	s->inv = inv;
+	s->ev = ev;
+	s->res = res;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv_job, NULL);
+	pthread_cond_init(&s->cv_done, NULL);
+	rc = scan_start(s, err);
+	for (size_t i = 0; !rc && i < o->npaths; i++) {
+		size_t l = set_root(s, o->paths[i]);
+		rc = scan_entry(s, l, 0, err);
+		if (!rc && cancelled(ev))
+			rc = mv_error_set(err, MV_ERR_INTERRUPTED, 0, "interrupted");
+	}
+	if (!rc)
+		rc = finish(s, err);
+	stop_workers(s);
+	progress(s, NULL, 1);
+	for (size_t i = 0; s->slots && i < s->window; i++)
+		job_clear(&s->slots[i]);
+	free(s->slots);
+	free(s->threads);
+	runner_release(&s->main_runner);
+	pthread_cond_destroy(&s->cv_job);
+	pthread_cond_destroy(&s->cv_done);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+	res->seconds = (double)(now_ns() - t0) / 1e9;
+	return rc;
+}

@@ -1,0 +1,150 @@
+/* Scan: the inventory of the DICOM data under some paths (a legacy drive),
+ * and, given a repository, which files its snapshots already hold.
+ *
+ * Without a repository, scan reads only the first bytes of each regular
+ * file (64 KiB, up to 1 MiB when a header is longer), never the pixel data,
+ * so it takes a fraction of the time of reading the drive. With one, it
+ * reads every file once, whole, and computes its keyed content hash exactly
+ * as backup does (the repository's chunker, keyed chunk ids, the content
+ * hash of FORMAT.md section 2), on all cores; the header is parsed from the
+ * first bytes of that same read. A file whose content hash some snapshot
+ * records is "backed up" in the newest such snapshot.
+ *
+ * ZIP, tar and ISO 9660 files (possibly compressed) are read through
+ * libarchive (core/medical/catalog.h), without writing anything to disk; their
+ * DICOM members are counted like files. Symbolic links are never followed.
+ * Paths are walked depth first, names in bytewise order. */
+#ifndef MV_SCAN_H
+#define MV_SCAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/medical/inventory.h"
+#include "core/ops/ops.h"
+#include "core/repo/repo.h"
+
+/* Bytes of a file read for its header without a repository, and at most
+ * when the header says it goes on. */
+#define MV_SCAN_HEAD     (64u << 10)
+#define MV_SCAN_HEAD_MAX (1u << 20)
+
+/* ---- what a repository holds -------------------------------------------- */
+
+/* The content hashes of every file of every snapshot, each with the newest
+ * snapshot that holds it. Memory: about 60 bytes per distinct content and
+ * per distinct tree. */
+struct mv_content_set;
+
+/* Walks every snapshot's trees once (a tree shared by several snapshots,
+ * e.g. an unchanged directory, is read once), newest snapshot first. The
+ * index must be loaded. A tree that cannot be read is reported through
+ * ev->warn and skipped: its files then count as not backed up. Returns 0,
+ * MV_ERR_INTERRUPTED, or a fatal error. */
+int mv_content_set_load(struct mv_repo *r, const struct mv_events *ev, struct mv_content_set **out,
+                        struct mv_error *err) MV_MUST_CHECK;
+/* The snapshots, oldest first (as mv_repo_snapshots lists them). */
+const struct mv_snapshot *mv_content_set_snapshots(const struct mv_content_set *s, size_t *n);
+/* Index (in the list above) of the newest snapshot holding a file with
+ * this content hash, or -1. */
+long mv_content_set_find(const struct mv_content_set *s, const uint8_t content[32]);
+/* Number of distinct contents and of trees read. */
+size_t mv_content_set_count(const struct mv_content_set *s);
+void mv_content_set_free(struct mv_content_set *s); /* accepts NULL */
+
+/* ---- the scan ------------------------------------------------------------ */
+
+enum mv_scan_status {
+	MV_SCAN_UNKNOWN = 0,   /* no repository given */
+	MV_SCAN_BACKED_UP,     /* same content in a snapshot */
+	MV_SCAN_NOT_BACKED_UP, /* no snapshot holds this content */
+	MV_SCAN_UNREADABLE,    /* could not be read (see errno_value, what) */
+};
+
+enum mv_scan_archive {
+	MV_SCAN_NOT_ARCHIVE = 0,
+	MV_SCAN_ARCHIVE_DICOM,      /* an archive holding DICOM members */
+	MV_SCAN_ARCHIVE_NO_DICOM,   /* an archive without DICOM */
+	MV_SCAN_ARCHIVE_UNREADABLE, /* corrupt or encrypted: members unknown */
+};
+
+/* One regular file, as reported to on_file. */
+struct mv_scan_file {
+	const char *path;
+	uint64_t size;
+	int dicom;                        /* the file is DICOM (info is set) */
+	const struct mv_dicom_info *info; /* NULL unless dicom */
+	enum mv_scan_archive archive;
+	uint64_t members; /* DICOM members of an archive */
+	enum mv_scan_status status;
+	long snapshot;          /* BACKED_UP: index in the content set's snapshots */
+	const uint8_t *content; /* with a repository: the content hash, else NULL */
+	int errno_value;        /* UNREADABLE: the errno */
+	const char *what;       /* UNREADABLE: "cannot open", "cannot read" */
+};
+
+struct mv_scan_opts {
+	const char *const *paths;
+	size_t npaths;
+	int threads; /* 0 = number of cores */
+	/* With a repository (unlocked, keys and chunker set): classify every
+	 * file against have (required then). */
+	struct mv_repo *r;
+	const struct mv_content_set *have;
+	/* A directory not to scan (the repository itself, when it lies under
+	 * a scanned path); NULL for none. Compared by device and inode. */
+	const char *skip_dir;
+	/* Called for every regular file, from the calling thread, in walk
+	 * order; may be NULL. */
+	void (*on_file)(void *arg, const struct mv_scan_file *f);
+	void *arg;
+};
+
+struct mv_scan_result {
+	uint64_t files, bytes; /* regular files */
+	uint64_t dirs;
+	uint64_t specials;    /* symlinks, devices, fifos, sockets: not read */
+	uint64_t unreadable;  /* files and directories that could not be read */
+	uint64_t dicom_files; /* DICOM files (not counting archive members) */
+	uint64_t archives;    /* archive files, whatever they held */
+	/* with a repository */
+	uint64_t backed_files, backed_bytes, unbacked_files, unbacked_bytes;
+	uint64_t *snap_files, *snap_bytes; /* per snapshot of the content set (malloc'd) */
+	size_t nsnap;
+	double seconds;
+};
+
+/* Scans o->paths into inv (which may already hold counts). Files that
+ * cannot be read are reported through on_file (UNREADABLE) and ev->warn,
+ * and counted; the scan goes on. Returns 0, MV_ERR_USAGE (a path does not
+ * exist), MV_ERR_INTERRUPTED, MV_ERR_NOMEM. res is filled in any case;
+ * release it with mv_scan_result_release. */
+int mv_scan(const struct mv_scan_opts *o, struct mv_inventory *inv, const struct mv_events *ev,
+            struct mv_scan_result *res, struct mv_error *err) MV_MUST_CHECK;
+void mv_scan_result_release(struct mv_scan_result *res);
+
+/* Content hashes of files as backup records them: the file read whole
+ * through the repository's chunker, with a forced chunk boundary where the
+ * pixel data of a DICOM file begins (as core/ops/backup.c cuts by default; a
+ * snapshot made with --plain-chunking records other hashes for DICOM
+ * files), keyed chunk ids, then the content hash of FORMAT.md section 2.
+ * The cuts are backup's (core/repo/filechunk.h, shared). One hasher per thread;
+ * it holds a read buffer of 2 * chunk_max bytes, as backup does. */
+struct mv_file_hasher;
+/* NULL when out of memory. r must stay open and unlocked. */
+struct mv_file_hasher *mv_file_hasher_new(const struct mv_repo *r);
+void mv_file_hasher_free(struct mv_file_hasher *h); /* accepts NULL */
+/* Reads fd from offset 0 to the end; size is the file's size as stat'ed
+ * (the DICOM parser's hint, as in backup). *info is set to the file's DICOM
+ * header (inside h, valid until the next run) or NULL when it is not
+ * DICOM. on_head (may be NULL) is called once, before any chunk is cut,
+ * with the first bytes read: min(file size, 2 * chunk_max). *size_read
+ * gets the bytes read. Returns 0, MV_ERR_IO (a read failed:
+ * err->saved_errno), MV_ERR_NOMEM, MV_ERR_LIMIT (more chunks than a tree
+ * records) or MV_ERR_INTERRUPTED (*cancel, which may be NULL, was set). */
+int mv_file_hasher_run(struct mv_file_hasher *h, int fd, uint64_t size, uint8_t content[32],
+                       uint64_t *size_read, const struct mv_dicom_info **info,
+                       void (*on_head)(void *arg, const uint8_t *p, size_t n), void *arg,
+                       volatile sig_atomic_t *cancel, struct mv_error *err) MV_MUST_CHECK;
+
+#endif

@@ -1,0 +1,37 @@
+/* Packer: collects sealed blobs into packs of about the target size, writes
+ * each pack (blobs, sealed header, header length) and records the blobs in
+ * the repository's index; at the end writes index files naming every pack it
+ * wrote (and the orphan packs the repository adopted). Thread-safe: several
+ * workers may add at once; packs are written by a thread of the packer. */
+#ifndef MV_PACKER_H
+#define MV_PACKER_H
+
+#include <pthread.h>
+
+#include "core/repo/repo.h"
+
+struct mv_packer;
+
+/* idx_mu guards r->index (the packer takes it around index updates). */
+struct mv_packer *mv_packer_new(struct mv_repo *r, pthread_mutex_t *idx_mu);
+void mv_packer_free(struct mv_packer *p); /* accepts NULL; unwritten blobs are dropped */
+
+/* Adds a sealed blob whose id was already registered (pending) in the index.
+ * A full pack goes to the packer's writer thread (this call waits only when
+ * a full pack is already waiting for the disk). Returns 0 or the first
+ * error of the packer (which is then unusable). */
+int mv_packer_add(struct mv_packer *p, uint8_t type, const uint8_t id[32], const uint8_t *sealed,
+                  size_t len, size_t raw_len, struct mv_error *err) MV_MUST_CHECK;
+
+/* Writes the pack being filled, if any, and waits until every pack is
+ * stored. Returns 0 or the first error. */
+int mv_packer_flush(struct mv_packer *p, struct mv_error *err) MV_MUST_CHECK;
+
+/* Writes index files for all packs written so far and r->orphans. */
+int mv_packer_write_index(struct mv_packer *p, struct mv_error *err) MV_MUST_CHECK;
+
+/* Counters. */
+uint64_t mv_packer_packs(const struct mv_packer *p);
+uint64_t mv_packer_bytes(const struct mv_packer *p);
+
+#endif

@@ -1,0 +1,19 @@
+/* Dropping index entries that locate damaged copies of blobs, once intact
+ * copies are stored and indexed elsewhere (backup --force). */
+#ifndef MV_REINDEX_H
+#define MV_REINDEX_H
+
+#include "core/repo/memindex.h"
+#include "core/repo/repo.h"
+
+/* drop holds blob ids whose location's pack (a pack number of r->index) holds
+ * a damaged copy. Every index file that places one of them in that pack is
+ * written anew without those entries, then removed: a reader that lists the
+ * index files in between sees both files (any copy serves) and never
+ * neither, and a pack that no index names is read from its header anyway.
+ * *dropped counts the entries dropped. Returns 0 or an error (the old index
+ * files that were not yet replaced stay). */
+int mv_repo_drop_index_entries(struct mv_repo *r, const struct mv_index *drop, size_t *dropped,
+                               struct mv_error *err) MV_MUST_CHECK;
+
+#endif

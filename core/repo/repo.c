@@ -1,0 +1,944 @@
+#include "core/repo/repo.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "core/repo/memindex.h"
+#include "core/repo/snapfind.h"
+#include "core/repo/keylist.h"
+
+#define MV_OBJECT_MAX  (64u << 20)
+#define MV_KEYFILE_MAX 4096
+
+static const char CHUNKER_NAME[] = "fastcdc-gear-v1";
+static const char ENCODING_NAME[] = "mvblob1";
+
+static void config_mac(const struct mv_keys *k, const uint8_t *p, size_t n, uint8_t out[32])
+{
+	crypto_generichash(out, 32, p, n, k->config, sizeof(k->config));
+}
+
+static int put_keyslot(struct mv_backend *be, const uint8_t slot[MV_KEYSLOT_LEN], char name[65],
+                       struct mv_error *err)
+{
+	uint8_t h[32];
+	mv_file_hash(slot, MV_KEYSLOT_LEN, h);
+	mv_hex(h, 32, name);
+	return be->ops->put(be, MV_FT_KEY, name, slot, MV_KEYSLOT_LEN, 0, err);
+}
+
+int mv_repo_init(const char *location, const uint8_t *password, size_t pwlen,
+                 const struct mv_init_opts *opts, char recovery_out[MV_RECOVERY_TEXT_LEN + 1],
+                 struct mv_error *err)
+{
+	struct mv_backend *be = NULL;
+	struct mv_keys *keys = NULL;
+	uint8_t *master = NULL, *recovery = NULL;
+	struct mv_wbuf w;
+	uint8_t slot[MV_KEYSLOT_LEN];
+	char names[2][65] = {"", ""}, listname[65] = "";
+	int rc;
+
+	mv_wbuf_init(&w, MV_CONFIG_MAX);
+	recovery_out[0] = '\0';
+	struct mv_config_fields c = {.version = MV_FORMAT_VERSION,
+	                             .pack_target = MV_PACK_TARGET_DEFAULT};
+	snprintf(c.chunker, sizeof(c.chunker), "%s", CHUNKER_NAME);
+	snprintf(c.encoding, sizeof(c.encoding), "%s", ENCODING_NAME);
+	c.chunk_min = opts && opts->chunk.min ? opts->chunk.min : MV_CHUNK_MIN_DEFAULT;
+	c.chunk_avg = opts && opts->chunk.avg ? opts->chunk.avg : MV_CHUNK_AVG_DEFAULT;
+	c.chunk_max = opts && opts->chunk.max ? opts->chunk.max : MV_CHUNK_MAX_DEFAULT;
+	randombytes_buf(c.repo_id, sizeof(c.repo_id));
+
+	struct mv_chunker_params cp = {c.chunk_min, c.chunk_avg, c.chunk_max};
+	uint8_t probe_key[32] = {0};
+	struct mv_chunker *probe = mv_chunker_new(probe_key, &cp);
+	if (!probe)
+		return mv_error_set(err, MV_ERR_USAGE, 0, "invalid chunker parameters");
+	mv_chunker_free(probe);
+
+	master = sodium_malloc(MV_KEY_LEN);
+	recovery = sodium_malloc(MV_KEY_LEN);
+	if (!master || !recovery) {
+		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+		goto out;
+	}
+	randombytes_buf(master, MV_KEY_LEN);
+	randombytes_buf(recovery, MV_KEY_LEN);
+	keys = mv_keys_derive(master);
+	if (!keys) {
+		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+		goto out;
+	}
+
+	rc = mv_backend_open(location, &be, err);
+	if (rc)
+		goto out;
+	rc = be->ops->create(be, err);
+	if (rc)
+		goto out;
+
+	/* Key slots first: a config without slots would be a dead repository. */
+	rc = mv_keyslot_create(MV_SLOT_PASSWORD, opts && opts->kdf.opslimit ? &opts->kdf : NULL,
+	                       password, pwlen, master, slot, err);
+	if (rc)
+		goto out;
+	rc = put_keyslot(be, slot, names[0], err);
+	if (rc)
+		goto out;
+	rc = mv_keyslot_create(MV_SLOT_RECOVERY, NULL, recovery, MV_KEY_LEN, master, slot, err);
+	if (rc)
+		goto out;
+	rc = put_keyslot(be, slot, names[1], err);
+	if (rc)
+		goto out;
+	static const uint8_t kinds[2] = {MV_SLOT_PASSWORD, MV_SLOT_RECOVERY};
+	rc = mv_keylist_write_first(be, keys, (const char(*)[65])names, kinds, 2, listname, err);
+	if (rc)
+		goto out;
+	c.compat |= MV_COMPAT_KEYLIST;
+	mv_recovery_format(recovery, recovery_out);
+	if (opts && opts->recovery_sink) {
+		rc = opts->recovery_sink(opts->recovery_arg, recovery_out, err);
+		if (rc)
+			goto out;
+	}
+
+	mv_config_encode(&c, &w);
+	uint8_t *mac = mv_wbuf_reserve(&w, MV_CONFIG_MAC_LEN);
+	if (!mac) {
+		rc = mv_error_set(err, w.failed ? w.failed : MV_ERR_NOMEM, 0,
+		                  "cannot encode config: %s",
+		                  mv_strerror(w.failed ? w.failed : MV_ERR_NOMEM));
+		goto out;
+	}
+	config_mac(keys, w.data, w.len - MV_CONFIG_MAC_LEN, mac);
+	rc = be->ops->put(be, MV_FT_CONFIG, "config", w.data, w.len, 1, err);
+out:
+	if (rc && be) {
+		/* no config: nothing else may open these slots; leave no key
+		 * material behind (best effort, the error is what matters) */
+		for (int i = 0; i < 2; i++)
+			if (names[i][0])
+				(void)be->ops->remove(be, MV_FT_KEY, names[i], NULL);
+		if (listname[0])
+			(void)be->ops->remove(be, MV_FT_KEYLIST, listname, NULL);
+		sodium_memzero(recovery_out, MV_RECOVERY_TEXT_LEN + 1);
+	}
+	sodium_memzero(slot, sizeof(slot));
+	mv_wbuf_release(&w);
+	sodium_free(master);
+	sodium_free(recovery);
+	mv_keys_free(keys);
+	mv_backend_close(be);
+	return rc;
+}
+
+int mv_repo_open(const char *location, struct mv_repo **out, struct mv_error *err)
+{
+	struct mv_repo *r;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	*out = NULL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+	r->unlock_budget = MV_UNLOCK_MAX_WORK;
+	rc = mv_backend_open(location, &r->be, err);
+	if (rc)
+		goto fail;
+	rc = mv_backend_get_all(r->be, MV_FT_CONFIG, "config", MV_CONFIG_MAX, &buf, &len, err);
+	if (rc == MV_ERR_NOTFOUND) {
+		rc =
+		    mv_error_set(err, MV_ERR_NOREPO, 0, "there is no repository at '%s'", location);
+		goto fail;
+	}
+	if (rc == MV_ERR_LIMIT) {
+		rc = mv_error_set(err, MV_ERR_INTEGRITY, 0, "'%s/config' is not a medvault config",
+		                  location);
+		goto fail;
+	}
+	if (rc)
+		goto fail;
+	int d = mv_config_decode(buf, len, MV_FORMAT_VERSION, &r->cfg);
+	/* A newer version or feature, or a flipped bit there: only the MAC,
+	 * checked by mv_repo_unlock, tells which (FORMAT.md section 3). */
+	r->cfg_newer = d == MV_FMT_VERSION;
+	if (d < 0 && d != MV_FMT_VERSION) {
+		rc = mv_error_set(err, MV_ERR_INTEGRITY, 0,
+		                  "'%s/config' is damaged or not a medvault config", location);
+		goto fail;
+	}
+	if (!r->cfg_newer &&
+	    (strcmp(r->cfg.chunker, CHUNKER_NAME) || strcmp(r->cfg.encoding, ENCODING_NAME)))
+		r->cfg_newer = 1; /* judged after the MAC too */
+	memcpy(r->cfg_raw, buf, len);
+	r->cfg_len = len;
+	free(buf);
+	buf = NULL;
+	r->index = mv_index_new();
+	r->ctx = mv_blob_ctx_new(3);
+	if (!r->index || !r->ctx) {
+		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+		goto fail;
+	}
+	*out = r;
+	return 0;
+fail:
+	free(buf);
+	mv_repo_close(r);
+	return rc;
+}
+
+void mv_repo_close(struct mv_repo *r)
+{
+	if (!r)
+		return;
+	mv_keys_free(r->keys);
+	mv_index_free(r->index);
+	mv_chunker_free(r->chunker);
+	mv_blob_ctx_free(r->ctx);
+	mv_backend_close(r->be);
+	free(r->orphans);
+	free(r->orphan_blobs);
+	free(r);
+}
+
+/* A key slot read from keys/, waiting to be tried. */
+struct cand {
+	char name[65];
+	uint8_t slot[MV_KEYSLOT_LEN];
+	int kind;
+	uint64_t work; /* Argon2id MiB x passes */
+};
+
+struct unlock_state {
+	struct mv_repo *r;
+	struct cand *c;
+	size_t n, cap;
+	int malformed;
+	int unreadable;        /* slots that could not be read (I/O errors) */
+	struct mv_error ioerr; /* the first of them */
+	struct mv_error *err;
+};
+
+static void note_skipped(struct mv_repo *r, const char *name, const char *why)
+{
+	if (!r->slots_skipped++)
+		snprintf(r->skip_msg, sizeof(r->skip_msg), "key slot %.16s: %.460s", name, why);
+}
+
+/* Reads one slot of the listing; keeps it when it may be tried. */
+static int read_slot(void *arg, const char *name, uint64_t size)
+{
+	struct unlock_state *u = arg;
+	uint8_t *buf = NULL;
+	size_t len;
+	struct mv_error e = {0};
+
+	/* size 0: maybe not a regular file (see the backend's list), which
+	 * the read below refuses with a message naming it */
+	if ((size != MV_KEYSLOT_LEN && size != 0) || strlen(name) != 64) {
+		u->malformed++;
+		return 0;
+	}
+	int rc = mv_backend_get_all(u->r->be, MV_FT_KEY, name, MV_KEYFILE_MAX, &buf, &len, &e);
+	if (rc == MV_ERR_NOMEM)
+		return mv_error_set(u->err, rc, 0, "out of memory");
+	if (rc) {
+		/* not a wrong password: a slot that cannot be read might be the
+		 * one that opens */
+		if (rc != MV_ERR_NOTFOUND && !u->unreadable++)
+			u->ioerr = e;
+		return 0;
+	}
+	int kind = mv_keyslot_kind(buf, len, &e);
+	if (kind == MV_ERR_LIMIT)
+		note_skipped(u->r, name, e.msg);
+	if (kind < 0) {
+		if (kind != MV_ERR_LIMIT)
+			u->malformed++;
+		free(buf);
+		return 0;
+	}
+	if (u->n == u->cap) {
+		size_t nc = u->cap ? u->cap * 2 : 8;
+		struct cand *nn = realloc(u->c, nc * sizeof(*nn));
+		if (!nn) {
+			free(buf);
+			return mv_error_set(u->err, MV_ERR_NOMEM, 0, "out of memory");
+		}
+		u->c = nn;
+		u->cap = nc;
+	}
+	struct cand *c = &u->c[u->n++];
+	memcpy(c->name, name, 65);
+	memcpy(c->slot, buf, MV_KEYSLOT_LEN);
+	c->kind = kind;
+	c->work = mv_keyslot_work(buf);
+	free(buf);
+	return 0;
+}
+
+static int cand_cmp(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+	if (x->work != y->work)
+		return x->work < y->work ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* Tries the candidates of one class (recovery slots or the others) with
+ * secret, cheapest first, within the work budget *spent. Returns the index
+ * of the slot that opened, -1 when none did, or a fatal error (< -1). */
+static long try_slots(struct unlock_state *u, int recovery, const uint8_t *secret, size_t len,
+                      uint8_t *master, uint64_t *spent, int *over_budget)
+{
+	for (size_t i = 0; i < u->n; i++) {
+		struct cand *c = &u->c[i];
+		struct mv_error e = {0};
+		if ((c->kind == MV_SLOT_RECOVERY) != (recovery != 0))
+			continue;
+		if (*spent > u->r->unlock_budget || c->work > u->r->unlock_budget - *spent) {
+			*over_budget = 1;
+			note_skipped(u->r, c->name,
+			             "not tried: the argon2id work of one open is capped and was "
+			             "spent on other key slots");
+			continue;
+		}
+		*spent += c->work;
+		int rc = mv_keyslot_open(c->slot, MV_KEYSLOT_LEN, secret, len, master, &e);
+		if (rc == 0)
+			return (long)i;
+		if (rc == MV_ERR_NOMEM) {
+			/* this machine cannot run that slot; another may open */
+			note_skipped(u->r, c->name, e.msg);
+			continue;
+		}
+		if (rc == MV_ERR_INTEGRITY)
+			u->malformed++;
+	}
+	return -1;
+}
+
+int mv_repo_unlock(struct mv_repo *r, const uint8_t *secret, size_t len, struct mv_error *err)
+{
+	struct unlock_state u = {.r = r, .err = err};
+	uint8_t *master = NULL, *rkey = NULL;
+	uint64_t spent = 0;
+	int over_budget = 0;
+	long got = -1;
+	int rc;
+
+	r->slots_skipped = 0;
+	r->skip_msg[0] = '\0';
+	r->slot_name[0] = '\0';
+	master = sodium_malloc(MV_KEY_LEN);
+	rkey = sodium_malloc(MV_KEY_LEN);
+	if (!master || !rkey) {
+		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+		goto out;
+	}
+	rc = r->be->ops->list(r->be, MV_FT_KEY, read_slot, &u, err);
+	if (rc < 0)
+		goto out;
+	if (u.n > 1)
+		qsort(u.c, u.n, sizeof(*u.c), cand_cmp);
+	if (mv_recovery_parse((const char *)secret, len, rkey) == 0)
+		got = try_slots(&u, 1, rkey, MV_KEY_LEN, master, &spent, &over_budget);
+	/* text that reads as a recovery key may still be a password (64 hex
+	 * digits from a generator) */
+	if (got == -1)
+		got = try_slots(&u, 0, secret, len, master, &spent, &over_budget);
+	if (got == -1 && u.unreadable) {
+		/* an I/O error, or damage such as a slot that is not a regular
+		 * file (MV_ERR_INTEGRITY) */
+		rc = mv_error_set(err, u.ioerr.code ? u.ioerr.code : MV_ERR_IO, 0,
+		                  "%d key slot(s) could not be read, so the password could not be "
+		                  "tried on them: %s",
+		                  u.unreadable, u.ioerr.msg);
+		goto out;
+	}
+	if (got == -1 && over_budget) {
+		rc = mv_error_set(err, MV_ERR_LIMIT, 0,
+		                  "no key slot opened within the argon2id work allowed for one "
+		                  "open (%llu MiB x passes); keys/ holds %zu slots, more than "
+		                  "medvault makes: run 'medvault check' and remove slots that "
+		                  "you did not create",
+		                  (unsigned long long)r->unlock_budget, u.n);
+		goto out;
+	}
+	if (got == -1 && r->cfg_newer) {
+		rc = mv_error_set(err, MV_ERR_PASSWORD, 0,
+		                  "wrong password or recovery key (no key slot opens with it); the "
+		                  "config also names a format this medvault (version %u) does not "
+		                  "know (version %u, features %#x): the repository was made by a "
+		                  "newer medvault, or its config is damaged",
+		                  MV_FORMAT_VERSION, r->cfg.version, r->cfg.incompat);
+		goto out;
+	}
+	if (got == -1) {
+		rc = mv_error_set(err, MV_ERR_PASSWORD, 0,
+		                  "wrong password or recovery key (no key slot opens with it)");
+		goto out;
+	}
+	r->slot_kind = u.c[got].kind;
+	memcpy(r->slot_name, u.c[got].name, sizeof(r->slot_name));
+	r->keys = mv_keys_derive(master);
+	if (!r->keys) {
+		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+		goto out;
+	}
+	uint8_t mac[32];
+	config_mac(r->keys, r->cfg_raw, r->cfg_len - MV_CONFIG_MAC_LEN, mac);
+	if (sodium_memcmp(mac, r->cfg_raw + r->cfg_len - MV_CONFIG_MAC_LEN, 32) != 0) {
+		if (r->cfg_newer)
+			rc = mv_error_set(err, MV_ERR_INTEGRITY, 0,
+			                  "the repository config is damaged: it claims format "
+			                  "version %u (features %#x), but its MAC does not match "
+			                  "(a damaged byte, not a newer format)",
+			                  r->cfg.version, r->cfg.incompat);
+		else
+			rc = mv_error_set(err, MV_ERR_INTEGRITY, 0,
+			                  "the repository config has been modified (MAC mismatch)");
+		goto out;
+	}
+	if (r->cfg_newer && (r->cfg.version > MV_FORMAT_VERSION || r->cfg.incompat)) {
+		rc = mv_error_set(err, MV_ERR_VERSION, 0,
+		                  "the repository has format version %u (features %#x); this "
+		                  "medvault reads version %u: upgrade medvault",
+		                  r->cfg.version, r->cfg.incompat, MV_FORMAT_VERSION);
+		goto out;
+	}
+	if (r->cfg_newer) {
+		rc = mv_error_set(err, MV_ERR_VERSION, 0,
+		                  "unknown chunker '%s' or blob encoding '%s': upgrade medvault",
+		                  r->cfg.chunker, r->cfg.encoding);
+		goto out;
+	}
+	struct mv_chunker_params cp = {r->cfg.chunk_min, r->cfg.chunk_avg, r->cfg.chunk_max};
+	r->chunker = mv_chunker_new(r->keys->chunker, &cp);
+	if (!r->chunker) {
+		rc = mv_error_set(err, MV_ERR_INTEGRITY, 0, "invalid chunker parameters in config");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc && r->keys) {
+		mv_keys_free(r->keys);
+		r->keys = NULL;
+	}
+	sodium_free(master);
+	sodium_free(rkey);
+	if (u.c)
+		sodium_memzero(u.c, u.cap * sizeof(*u.c));
+	free(u.c);
+	return rc;
+}
+
+int mv_repo_save_object(struct mv_repo *r, enum mv_ftype ft, uint8_t type, const void *payload,
+                        size_t len, uint8_t id_out[32], struct mv_error *err)
+{
+	return mv_repo_save_object_ctx(r, r->ctx, ft, type, payload, len, id_out, err);
+}
+
+int mv_repo_save_object_ctx(struct mv_repo *r, struct mv_blob_ctx *ctx, enum mv_ftype ft,
+                            uint8_t type, const void *payload, size_t len, uint8_t id_out[32],
+                            struct mv_error *err)
+{
+	const uint8_t *sealed;
+	size_t slen;
+	uint8_t id[32];
+	char name[65];
+	int rc = mv_blob_encode(ctx, r->keys, type, NULL, payload, len, &sealed, &slen, err);
+	if (rc)
+		return rc;
+	mv_file_hash(sealed, slen, id);
+	mv_hex(id, 32, name);
+	rc = r->be->ops->put(r->be, ft, name, sealed, slen, 0, err);
+	if (rc == 0 && id_out)
+		memcpy(id_out, id, 32);
+	return rc;
+}
+
+int mv_repo_load_object(struct mv_repo *r, enum mv_ftype ft, uint8_t type, const char *name,
+                        uint8_t **out, size_t *out_len, struct mv_error *err)
+{
+	uint8_t *buf = NULL, id[32], want[32];
+	size_t len;
+	const uint8_t *plain;
+	size_t plen;
+
+	*out = NULL;
+	*out_len = 0;
+	if (strlen(name) != 64 || mv_unhex(name, want, 32))
+		return mv_error_set(err, MV_ERR_INTEGRITY, 0, "'%s' is not a valid object name",
+		                    name);
+	int rc = mv_backend_get_all(r->be, ft, name, MV_OBJECT_MAX, &buf, &len, err);
+	if (rc == MV_ERR_LIMIT)
+		rc = mv_error_set(err, MV_ERR_INTEGRITY, 0, "object '%s' is too large", name);
+	if (rc)
+		return rc;
+	mv_file_hash(buf, len, id);
+	if (memcmp(id, want, 32)) {
+		rc = mv_error_set(err, MV_ERR_INTEGRITY, 0, "object '%s' does not match its name",
+		                  name);
+		goto out;
+	}
+	rc = mv_blob_decode(r->ctx, r->keys, type, NULL, buf, len, &plain, &plen, err);
+	if (rc) {
+		mv_error_prefix(err, rc, "object '%s'", name);
+		goto out;
+	}
+	*out = malloc(plen ? plen : 1);
+	if (!*out) {
+		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+		goto out;
+	}
+	memcpy(*out, plain, plen);
+	*out_len = plen;
+out:
+	free(buf);
+	return rc;
+}
+
+/* Loading the index: the packs are listed first (one listing), so that a
+ * blob's copy in a pack that exists wins over one in a pack that an index
+ * names but the repository lost, and packs that no index names are read
+ * from their headers. */
+
+struct listed_pack {
+	uint64_t size;
+	uint8_t listed; /* in the listing */
+	uint8_t named;  /* named by an index file */
+};
+
+struct load_state {
+	struct mv_repo *r;
+	struct listed_pack *packs; /* by pack number, for the listed packs */
+	size_t npacks;
+	int partial; /* the listing failed: no pack is taken for missing */
+};
+
+static int list_pack_cb(void *arg, const char *name, uint64_t size)
+{
+	struct load_state *s = arg;
+	uint8_t id[32];
+	uint32_t pn;
+	if (strlen(name) != 64 || mv_unhex(name, id, 32))
+		return 0;
+	if (mv_index_add_pack(s->r->index, id, &pn))
+		return MV_ERR_NOMEM;
+	if (pn >= s->npacks) {
+		size_t nn = (size_t)pn + 1, cap = s->npacks ? s->npacks : 64;
+		while (cap < nn)
+			cap *= 2;
+		struct listed_pack *np = realloc(s->packs, cap * sizeof(*np));
+		if (!np)
+			return MV_ERR_NOMEM;
+		memset(np + s->npacks, 0, (cap - s->npacks) * sizeof(*np));
+		s->packs = np;
+		s->npacks = cap;
+	}
+	s->packs[pn].listed = 1;
+	s->packs[pn].size = size;
+	return 0;
+}
+
+/* Adds a blob location; of two copies, the one in a pack that exists. */
+static int add_loc(struct mv_index *x, const struct mv_blob_loc *loc)
+{
+	int rc = mv_index_add(x, loc);
+	if (rc != 1)
+		return rc < 0 ? rc : 0;
+	const struct mv_blob_loc *old = mv_index_lookup(x, loc->id);
+	if (old->pack != MV_PACK_NONE && mv_index_pack_missing(x, old->pack) &&
+	    !mv_index_pack_missing(x, loc->pack))
+		return mv_index_update(x, loc);
+	return 0;
+}
+
+static int add_entry(void *arg, const uint8_t pack_id[32], const struct mv_index_entry *e)
+{
+	struct load_state *s = arg;
+	struct mv_repo *r = s->r;
+	struct mv_index *x = r->index;
+	uint32_t pn;
+	int rc = mv_index_add_pack(x, pack_id, &pn);
+	if (rc)
+		return rc;
+	if (pn < s->npacks && s->packs[pn].listed)
+		s->packs[pn].named = 1;
+	else if (!s->partial)
+		mv_index_set_pack_missing(x, pn);
+	if (r->index_types && !(r->index_types & (1u << e->type)))
+		return 0;
+	struct mv_blob_loc loc = {.pack = pn,
+	                          .offset = e->offset,
+	                          .length = e->length,
+	                          .raw_length = e->raw_length,
+	                          .type = e->type};
+	memcpy(loc.id, e->id, 32);
+	return add_loc(x, &loc);
+}
+
+struct index_files {
+	char (*names)[65];
+	size_t n, cap;
+};
+
+static int collect_name(void *arg, const char *name, uint64_t size)
+{
+	struct index_files *f = arg;
+	(void)size;
+	if (strlen(name) != 64)
+		return 0;
+	if (f->n == f->cap) {
+		size_t nc = f->cap ? f->cap * 2 : 64;
+		char(*nn)[65] = realloc(f->names, nc * sizeof(*nn));
+		if (!nn)
+			return MV_ERR_NOMEM;
+		f->names = nn;
+		f->cap = nc;
+	}
+	memcpy(f->names[f->n++], name, 65);
+	return 0;
+}
+
+int mv_repo_list_names(struct mv_repo *r, enum mv_ftype ft, char (**names)[65], size_t *n,
+                       struct mv_error *err)
+{
+	struct index_files f = {0};
+	int rc = r->be->ops->list(r->be, ft, collect_name, &f, err);
+	if (rc == MV_ERR_NOMEM)
+		rc = mv_error_set(err, rc, 0, "out of memory");
+	if (rc) {
+		free(f.names);
+		return rc;
+	}
+	*names = f.names;
+	*n = f.n;
+	return 0;
+}
+
+struct hdr_state {
+	struct mv_repo *r;
+	uint32_t pack;
+	uint32_t blobs;
+};
+
+static int add_hdr_entry(void *arg, const struct mv_index_entry *e)
+{
+	struct hdr_state *h = arg;
+	h->blobs++;
+	if (h->r->index_types && !(h->r->index_types & (1u << e->type)))
+		return 0;
+	struct mv_blob_loc loc = {.pack = h->pack,
+	                          .offset = e->offset,
+	                          .length = e->length,
+	                          .raw_length = e->raw_length,
+	                          .type = e->type};
+	memcpy(loc.id, e->id, 32);
+	return add_loc(h->r->index, &loc);
+}
+
+/* Blobs lie back to back from offset 0 to the header (FORMAT.md section 6),
+ * so every byte of a pack is covered by an authentication tag. */
+struct tiling {
+	int (*cb)(void *arg, const struct mv_index_entry *e);
+	void *arg;
+	uint64_t next;
+};
+
+static int tiled_entry(void *arg, const struct mv_index_entry *e)
+{
+	struct tiling *t = arg;
+	if (e->offset != t->next)
+		return MV_FMT_MALFORMED;
+	t->next = (uint64_t)e->offset + e->length;
+	return t->cb(t->arg, e);
+}
+
+int mv_repo_read_pack_header(struct mv_repo *r, const char *name, uint64_t size,
+                             int (*cb)(void *arg, const struct mv_index_entry *e), void *arg,
+                             struct mv_error *err)
+{
+	struct tiling t = {cb, arg, 0};
+	uint8_t tail[4];
+	uint8_t *hdr = NULL;
+	const uint8_t *plain;
+	size_t plen;
+	int rc;
+
+	if (size < 4 + MV_SEAL_OVERHEAD) {
+		/* a listing gives size 0 for what is not a regular file: let
+		 * the backend say what it is */
+		uint64_t real;
+		rc = r->be->ops->size(r->be, MV_FT_PACK, name, &real, err);
+		return rc ? rc
+		          : mv_error_set(err, MV_ERR_INTEGRITY, 0, "pack '%s' is truncated", name);
+	}
+	rc = r->be->ops->get(r->be, MV_FT_PACK, name, size - 4, tail, 4, err);
+	if (rc)
+		return rc;
+	uint32_t hlen = mv_get_u32(tail);
+	if (hlen < MV_SEAL_OVERHEAD || hlen > MV_PACKHDR_MAX || hlen > size - 4)
+		return mv_error_set(err, MV_ERR_INTEGRITY, 0,
+		                    "pack '%s' has an invalid header length", name);
+	hdr = malloc(hlen);
+	if (!hdr)
+		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+	rc = r->be->ops->get(r->be, MV_FT_PACK, name, size - 4 - hlen, hdr, hlen, err);
+	if (rc)
+		goto out;
+	rc = mv_blob_decode(r->ctx, r->keys, MV_T_PACKHDR, NULL, hdr, hlen, &plain, &plen, err);
+	if (rc) {
+		mv_error_prefix(err, rc, "pack '%s' header", name);
+		goto out;
+	}
+	rc = mv_packhdr_decode(plain, plen, size - 4 - hlen, tiled_entry, &t);
+	if (rc == 0 && t.next != size - 4 - hlen)
+		rc = MV_FMT_MALFORMED;
+	if (rc == MV_FMT_MALFORMED)
+		rc = mv_error_set(err, MV_ERR_INTEGRITY, 0, "pack '%s' has a malformed header",
+		                  name);
+	else if (rc)
+		rc = mv_error_set(err, rc, 0, "pack '%s' header: %s", name, mv_strerror(rc));
+out:
+	free(hdr);
+	return rc;
+}
+
+/* Reads the header of a listed pack that no index names (left by an
+ * interrupted backup, or named only by a lost index file) and records it in
+ * r->orphans, so that the next index written names it. */
+static int scan_unindexed(struct mv_repo *r, uint32_t pn, uint64_t size, struct mv_error *err)
+{
+	char name[65];
+	struct mv_error e = {0};
+	struct hdr_state h = {r, pn, 0};
+	mv_hex(mv_index_pack_id(r->index, pn), 32, name);
+	int rc = mv_repo_read_pack_header(r, name, size, add_hdr_entry, &h, &e);
+	if (rc == MV_ERR_NOMEM)
+		return mv_error_set(err, rc, 0, "out of memory");
+	if (rc)
+		return 0; /* unreadable: its blobs stay unknown (check reports it) */
+	size_t n = r->norphans + 1;
+	uint32_t *no = realloc(r->orphans, n * sizeof(*no));
+	uint32_t *nb = realloc(r->orphan_blobs, n * sizeof(*nb));
+	if (no)
+		r->orphans = no;
+	if (nb)
+		r->orphan_blobs = nb;
+	if (!no || !nb)
+		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+	r->orphans[r->norphans] = pn;
+	r->orphan_blobs[r->norphans++] = h.blobs;
+	return 0;
+}
+
+int mv_repo_load_index(struct mv_repo *r, int scan_orphans, size_t *damaged, struct mv_error *err)
+{
+	char(*names)[65] = NULL;
+	size_t n = 0, bad = 0;
+	struct load_state ls = {.r = r};
+	struct mv_error le = {0};
+	int rc = r->be->ops->list(r->be, MV_FT_PACK, list_pack_cb, &ls, &le);
+	if (rc == MV_ERR_NOMEM) {
+		rc = mv_error_set(err, rc, 0, "out of memory");
+		goto out;
+	}
+	if (rc && scan_orphans) { /* backup: it must know what exists */
+		mv_error_set(err, rc, le.saved_errno, "cannot list the packs (%s)", le.msg);
+		goto out;
+	}
+	if (rc) { /* readers go on with what the index files say */
+		ls.partial = 1;
+		bad++;
+		mv_error_set(err, rc, le.saved_errno, "cannot list the packs (%s)", le.msg);
+	}
+	rc = mv_repo_list_names(r, MV_FT_INDEX, &names, &n, err);
+	if (rc)
+		goto out;
+	/* room for every entry at once: 45 bytes each in the files */
+	uint64_t total = 0, sz;
+	for (size_t i = 0; i < n; i++)
+		if (r->be->ops->size(r->be, MV_FT_INDEX, names[i], &sz, NULL) == 0 &&
+		    sz <= MV_OBJECT_MAX)
+			total += sz;
+	/* a hint only: without it the index grows as it loads */
+	if (!r->index_types) {
+		int hint = mv_index_reserve(r->index, (size_t)(total / MV_INDEX_ENTRY_LEN));
+		(void)hint;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint8_t *p;
+		size_t len;
+		struct mv_error e = {0};
+		rc = mv_repo_load_object(r, MV_FT_INDEX, MV_T_INDEX, names[i], &p, &len, &e);
+		if (rc && rc != MV_ERR_INTEGRITY && rc != MV_ERR_NOTFOUND) {
+			/* out of memory, an I/O error: not damage, and not to be
+			 * passed over */
+			if (err)
+				*err = e;
+			goto out;
+		}
+		if (rc) {
+			bad++;
+			mv_error_set(err, rc, e.saved_errno, "%s", e.msg);
+			continue;
+		}
+		rc = mv_index_decode(p, len, add_entry, &ls);
+		free(p);
+		if (rc == MV_FMT_MALFORMED) {
+			bad++;
+			mv_error_set(err, MV_ERR_INTEGRITY, 0, "index '%s' is malformed", names[i]);
+		} else if (rc) { /* out of memory, too many blobs */
+			mv_error_set(err, rc, 0, "index '%s': %s", names[i], mv_strerror(rc));
+			goto out;
+		}
+	}
+	rc = 0;
+	for (size_t pn = 0; pn < ls.npacks && !rc; pn++)
+		if (ls.packs[pn].listed && !ls.packs[pn].named)
+			rc = scan_unindexed(r, (uint32_t)pn, ls.packs[pn].size, err);
+out:
+	free(names);
+	free(ls.packs);
+	if (damaged)
+		*damaged = bad;
+	return rc;
+}
+
+int mv_repo_read_blob(struct mv_repo *r, struct mv_blob_ctx *ctx, uint8_t type,
+                      const uint8_t id[32], const uint8_t **out, size_t *out_len,
+                      struct mv_error *err)
+{
+	char hex[65], pname[65];
+	struct mv_blob_loc loc;
+	const struct mv_blob_loc *l;
+
+	/* a copy of the location, taken under the index lock when the index
+	 * is growing at the same time (backup) */
+	if (r->index_mu)
+		pthread_mutex_lock(r->index_mu);
+	l = mv_index_lookup(r->index, id);
+	if (l) {
+		loc = *l;
+		if (loc.pack != MV_PACK_NONE)
+			mv_hex(mv_index_pack_id(r->index, loc.pack), 32, pname);
+	}
+	if (r->index_mu)
+		pthread_mutex_unlock(r->index_mu);
+	mv_hex(id, 32, hex);
+	if (!l || loc.pack == MV_PACK_NONE)
+		return mv_error_set(err, MV_ERR_NOTFOUND, 0, "blob %s is not in the index", hex);
+	if (loc.type != type)
+		return mv_error_set(err, MV_ERR_INTEGRITY, 0, "blob %s has type %u, expected %u",
+		                    hex, loc.type, type);
+	uint8_t *buf = malloc(loc.length);
+	if (!buf)
+		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+	int rc = r->be->ops->get(r->be, MV_FT_PACK, pname, loc.offset, buf, loc.length, err);
+	if (rc == MV_ERR_NOTFOUND)
+		rc = mv_error_set(err, MV_ERR_INTEGRITY, 0, "pack %s is missing", pname);
+	if (rc == 0) {
+		rc = mv_blob_decode(ctx, r->keys, type, id, buf, loc.length, out, out_len, err);
+		if (rc)
+			mv_error_prefix(err, rc, "blob %.16s in pack %.16s", hex, pname);
+	}
+	free(buf);
+	return rc;
+}
+
+static int snap_cmp(const void *a, const void *b)
+{
+	const struct mv_snapshot *x = a, *y = b;
+	if (x->time_ns != y->time_ns)
+		return x->time_ns < y->time_ns ? -1 : 1;
+	return memcmp(x->id, y->id, 32);
+}
+
+int mv_repo_snapshots(struct mv_repo *r, struct mv_snapshot **out, size_t *n, size_t *damaged,
+                      struct mv_error *err)
+{
+	char(*names)[65] = NULL;
+	size_t count = 0, bad = 0, k = 0;
+	struct mv_snapshot *s = NULL;
+	*out = NULL;
+	*n = 0;
+	int rc = mv_repo_list_names(r, MV_FT_SNAPSHOT, &names, &count, err);
+	if (rc)
+		return rc;
+	s = calloc(count ? count : 1, sizeof(*s));
+	if (!s) {
+		free(names);
+		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+	}
+	for (size_t i = 0; i < count; i++) {
+		uint8_t *p;
+		size_t len;
+		struct mv_error e = {0};
+		rc = mv_repo_load_object(r, MV_FT_SNAPSHOT, MV_T_SNAPSHOT, names[i], &p, &len, &e);
+		if (rc && rc != MV_ERR_INTEGRITY && rc != MV_ERR_NOTFOUND) {
+			/* out of memory, an I/O error: not damage */
+			free(names);
+			mv_snapshots_free(s, k);
+			if (err)
+				*err = e;
+			return rc;
+		}
+		if (rc) {
+			bad++;
+			mv_error_set(err, rc, 0, "%s", e.msg);
+			continue;
+		}
+		rc = mv_snapshot_decode(p, len, &s[k]);
+		free(p);
+		if (rc == MV_FMT_NOMEM)
+			goto nomem;
+		if (rc) {
+			bad++;
+			mv_error_set(err, MV_ERR_INTEGRITY, 0, "snapshot '%s' is malformed",
+			             names[i]);
+			continue;
+		}
+		mv_unhex(names[i], s[k].id, 32);
+		k++;
+	}
+	free(names);
+	if (k)
+		qsort(s, k, sizeof(*s), snap_cmp);
+	*out = s;
+	*n = k;
+	if (damaged)
+		*damaged = bad;
+	return 0;
+nomem:
+	free(names);
+	mv_snapshots_free(s, k);
+	return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+}
+
+void mv_snapshots_free(struct mv_snapshot *s, size_t n)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < n; i++)
+		mv_snapshot_release(&s[i]);
+	free(s);
+}
+
+int mv_repo_find_snapshot(struct mv_repo *r, const char *name, struct mv_snapshot *out,
+                          struct mv_error *err)
+{
+	/* one resolver (core/repo/snapfind.c); a damaged file named by its id is
+	 * reported as damaged (MV_ERR_INTEGRITY), not as missing */
+	return mv_snapshot_resolve(r, name, NULL, out, NULL, err);
+}

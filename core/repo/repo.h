@@ -1,0 +1,195 @@
+/* A repository: config, keys, the in-memory index, and sealed objects. */
+#ifndef MV_REPO_H
+#define MV_REPO_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/backend/backend.h"
+#include "core/repo/blob.h"
+#include "core/repo/chunker.h"
+#include "core/repo/crypto.h"
+#include "core/util/err.h"
+#include "core/repo/keys.h"
+#include "formats/config.h"
+#include "formats/index.h"
+#include "formats/snapshot.h"
+#include "formats/tree.h"
+
+#define MV_FORMAT_VERSION      1u
+#define MV_PACK_TARGET_DEFAULT (16u << 20)
+
+struct mv_index; /* core/repo/memindex.h */
+
+struct mv_lock;
+
+struct mv_repo {
+	struct mv_backend *be;
+	struct mv_config_fields cfg;
+	uint8_t cfg_raw[MV_CONFIG_MAX]; /* the config file's bytes, for its MAC */
+	size_t cfg_len;
+	struct mv_keys *keys; /* NULL until unlocked */
+	struct mv_index *index;
+	struct mv_chunker *chunker;
+	int slot_kind;          /* kind of the slot that opened it */
+	char slot_name[65];     /* its file name in keys/ */
+	int slots_skipped;      /* slots not tried: beyond the Argon2id caps, or the work cap */
+	char skip_msg[512];     /* why the first of them was skipped, naming it */
+	uint64_t unlock_budget; /* Argon2id work one unlock may spend (MV_UNLOCK_MAX_WORK) */
+	/* config claims a newer version or an unknown incompatible feature:
+	 * mv_repo_unlock tells a newer repository (MAC valid) from a damaged
+	 * config; the fields after the header are not decoded */
+	int cfg_newer;
+	/* When non-zero, mv_repo_load_index keeps only the blobs whose type t
+	 * has bit (1 << t) set: find needs catalog blobs only, ls and scan
+	 * trees only (less memory and time on large repositories). */
+	uint32_t index_types;
+	/* Set while another thread may add to the index (backup's): readers
+	 * of blob locations take it. */
+	pthread_mutex_t *index_mu;
+	struct mv_blob_ctx *ctx; /* for the calling thread's object reads */
+	/* packs found by mv_repo_load_index that no index names (their blobs
+	 * read from their headers, orphan_blobs[i] of them); the next index
+	 * written must name them */
+	uint32_t *orphans;
+	uint32_t *orphan_blobs;
+	size_t norphans;
+	struct mv_lock *lock; /* the lock held (core/repo/lock.c), or NULL */
+};
+
+struct mv_init_opts {
+	struct mv_kdf_params kdf;       /* zero = default (t=3, 64 MiB) */
+	struct mv_chunker_params chunk; /* zero = default */
+	/* When set, called with the recovery key text once the key slots are
+	 * written and before config is (the commit point): the repository is
+	 * made only when it returns 0 (e.g. the key is safe in a file). */
+	int (*recovery_sink)(void *arg, const char *text, struct mv_error *err);
+	void *recovery_arg;
+};
+
+/* Creates a repository at location with a password slot and a recovery
+ * slot; writes the recovery key text to recovery_out. On failure the key
+ * slots it wrote are removed again. Returns 0, MV_ERR_EXISTS (a repository
+ * is there already), MV_ERR_IO, the sink's error, ... */
+int mv_repo_init(const char *location, const uint8_t *password, size_t pwlen,
+                 const struct mv_init_opts *opts, char recovery_out[MV_RECOVERY_TEXT_LEN + 1],
+                 struct mv_error *err) MV_MUST_CHECK;
+
+/* Opens and parses config. MV_ERR_NOREPO when there is none, MV_ERR_VERSION
+ * for an unknown chunker or encoding, MV_ERR_INTEGRITY when malformed. A
+ * config that claims a newer version sets r->cfg_newer: mv_repo_unlock then
+ * checks its MAC before it blames the version. */
+int mv_repo_open(const char *location, struct mv_repo **out, struct mv_error *err) MV_MUST_CHECK;
+
+/* Tries the key slots with the secret (a password, or recovery key text),
+ * cheapest Argon2id work first; then verifies the config MAC and builds the
+ * chunker. A slot beyond the Argon2id caps (core/repo/keys.h) is never run, and
+ * one open spends at most MV_UNLOCK_MAX_WORK: skipped slots are counted in
+ * r->slots_skipped (r->skip_msg names the first). MV_ERR_PASSWORD when none
+ * opens, MV_ERR_LIMIT when the work cap stopped the search first,
+ * MV_ERR_INTEGRITY when the config MAC does not match, MV_ERR_VERSION when
+ * an intact config has a newer version (r->cfg_newer). */
+int mv_repo_unlock(struct mv_repo *r, const uint8_t *secret, size_t len,
+                   struct mv_error *err) MV_MUST_CHECK;
+
+void mv_repo_close(struct mv_repo *r); /* accepts NULL */
+
+/* Lists the packs (one listing), loads every index file into r->index, then
+ * adds the blobs of listed packs that no index names, read from their headers
+ * (left by an interrupted backup, or named only by a lost index file; they
+ * are recorded in r->orphans). Packs that an index names but the listing
+ * lacks are marked missing (mv_index_pack_missing); a blob with a copy in a
+ * pack that exists is located there. A listing that fails is fatal when
+ * `scan_orphans` (backup, which must know which packs exist); other readers go
+ * on with what the index files say (counted in *damaged). Integrity errors of single index files
+ * are reported through *damaged (count) and err's message but loading goes on; returns 0 or a fatal
+ * error. */
+int mv_repo_load_index(struct mv_repo *r, int scan_orphans, size_t *damaged,
+                       struct mv_error *err) MV_MUST_CHECK;
+
+/* Writes a sealed object (index, snapshot, lock) named by the hash of its
+ * bytes. id_out may be NULL. */
+int mv_repo_save_object(struct mv_repo *r, enum mv_ftype ft, uint8_t type, const void *payload,
+                        size_t len, uint8_t id_out[32], struct mv_error *err) MV_MUST_CHECK;
+
+/* The same with the calling thread's blob context (another thread than
+ * the one that owns r->ctx). */
+int mv_repo_save_object_ctx(struct mv_repo *r, struct mv_blob_ctx *ctx, enum mv_ftype ft,
+                            uint8_t type, const void *payload, size_t len, uint8_t id_out[32],
+                            struct mv_error *err) MV_MUST_CHECK;
+
+/* Reads, verifies the file hash against the name, and opens a sealed object
+ * (malloc'd payload in *out). */
+int mv_repo_load_object(struct mv_repo *r, enum mv_ftype ft, uint8_t type, const char *name,
+                        uint8_t **out, size_t *out_len, struct mv_error *err) MV_MUST_CHECK;
+
+/* Lists the 64-hex-digit names of objects of type ft (malloc'd array). */
+int mv_repo_list_names(struct mv_repo *r, enum mv_ftype ft, char (**names)[65], size_t *n,
+                       struct mv_error *err) MV_MUST_CHECK;
+
+/* Reads and authenticates a pack's header (the last 4 bytes and the sealed
+ * header before them), calling cb for each entry. Uses r->ctx. */
+int mv_repo_read_pack_header(struct mv_repo *r, const char *name, uint64_t size,
+                             int (*cb)(void *arg, const struct mv_index_entry *e), void *arg,
+                             struct mv_error *err) MV_MUST_CHECK;
+
+/* Reads and decodes a blob located through the index. ctx is the calling
+ * thread's blob context; *out points into it. MV_ERR_NOTFOUND when not in
+ * the index, MV_ERR_INTEGRITY when damaged. */
+int mv_repo_read_blob(struct mv_repo *r, struct mv_blob_ctx *ctx, uint8_t type,
+                      const uint8_t id[32], const uint8_t **out, size_t *out_len,
+                      struct mv_error *err) MV_MUST_CHECK;
+
+/* Loads a directory's tree whole: a version 1 tree blob, or every part of a
+ * split one (FORMAT.md section 9.2), checked for order and count. */
+int mv_repo_load_tree(struct mv_repo *r, struct mv_blob_ctx *ctx, const uint8_t id[32],
+                      struct mv_tree *t, struct mv_error *err) MV_MUST_CHECK;
+
+/* A directory's nodes in name order with one part in memory at a time
+ * (core/repo/treeread.c). */
+struct mv_tree_cursor {
+	struct mv_repo *r;
+	struct mv_blob_ctx *ctx;
+	uint8_t id[32];
+	struct mv_tree_parts parts; /* count 0: a version 1 tree */
+	uint32_t next_part;
+	struct mv_tree cur; /* the part in memory */
+	size_t pos;
+	uint64_t nodes; /* nodes loaded so far */
+	int skipped;    /* a part could not be read */
+	uint16_t last_len;
+	uint8_t last[255]; /* the previous part's last name */
+};
+
+/* Opens the tree id: a version 1 tree is read whole, the parts of a split
+ * one as the cursor reaches them. */
+int mv_tree_cursor_open(struct mv_repo *r, struct mv_blob_ctx *ctx, const uint8_t id[32],
+                        struct mv_tree_cursor *c, struct mv_error *err) MV_MUST_CHECK;
+/* The next node: returns 1 (*n valid until the next call), 0 at the end, or
+ * an error (MV_ERR_INTEGRITY for a malformed or missing part). After an
+ * error in a part, the next call goes on with the following part, so a
+ * reader can skip what one damaged part held and keep the rest. */
+int mv_tree_cursor_next(struct mv_tree_cursor *c, const struct mv_node **n,
+                        struct mv_error *err) MV_MUST_CHECK;
+/* Looks name up, moving forward only: names must be asked in increasing
+ * order (a smaller one is not found). Returns 1 (*n valid until the next
+ * call), 0 when absent, or an error. */
+int mv_tree_cursor_find(struct mv_tree_cursor *c, const uint8_t *name, size_t len,
+                        const struct mv_node **n, struct mv_error *err) MV_MUST_CHECK;
+void mv_tree_cursor_close(struct mv_tree_cursor *c); /* accepts a closed cursor */
+
+/* All snapshots, sorted by time (oldest first). Damaged ones are skipped and
+ * counted in *damaged. Free with mv_snapshots_free. */
+int mv_repo_snapshots(struct mv_repo *r, struct mv_snapshot **out, size_t *n, size_t *damaged,
+                      struct mv_error *err) MV_MUST_CHECK;
+void mv_snapshots_free(struct mv_snapshot *s, size_t n);
+
+/* Resolves "latest", a full id or a unique hex prefix (core/repo/snapfind.h,
+ * without a filter; damaged files are passed over for "latest").
+ * MV_ERR_NOTFOUND, MV_ERR_AMBIGUOUS, MV_ERR_INTEGRITY (the named snapshot's
+ * file is damaged). */
+int mv_repo_find_snapshot(struct mv_repo *r, const char *name, struct mv_snapshot *out,
+                          struct mv_error *err) MV_MUST_CHECK;
+
+#endif

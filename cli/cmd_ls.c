@@ -9,6 +9,7 @@
 #include "cli/output.h"
 #include "cli/repo_open.h"
 #include "cli/select.h"
+#include "core/repo/walker.h"
 
 enum { O_LONG = 1 };
 

@@ -404,6 +404,107 @@ static void test_query__damaged_tree_fails_or_is_counted(void **state)
 	flip(r.d_tree);
 }
 
+/* ---- split trees ------------------------------------------------------ */
+
+#define MANY 8300 /* over MV_TREE_PART_NODES: the folder is stored in parts */
+
+struct parts {
+	char big[256];
+	uint8_t ids[8][32];
+	uint32_t count;
+	size_t nodes;
+	int part_errors;
+	char last[16];
+	int ordered;
+};
+
+static int on_parts(void *arg, const struct mv_walk_item *it)
+{
+	struct parts *p = arg;
+	switch (it->event) {
+	case MV_WALK_OPENED:
+		if (strcmp(it->path, p->big) == 0) {
+			assert_true(it->parts->count <= 8);
+			p->count = it->parts->count;
+			memcpy(p->ids, it->parts->ids, (size_t)p->count * 32);
+		}
+		break;
+	case MV_WALK_NODE:
+		if (strncmp(it->path, p->big, strlen(p->big)) != 0 || it->node->name_len != 6)
+			break;
+		p->nodes++;
+		if (memcmp(it->node->name, p->last, 6) <= 0)
+			p->ordered = 0;
+		memcpy(p->last, it->node->name, 6);
+		break;
+	case MV_WALK_ERROR:
+		assert_int_equal(it->error, MV_WALK_E_PART);
+		assert_string_equal(it->path, p->big);
+		p->part_errors++;
+		break;
+	default:
+		break;
+	}
+	return MV_WALK_CONTINUE;
+}
+
+static void test_query__split_tree_parts_are_used_and_skipped_when_damaged(void **state)
+{
+	const char *paths[1];
+	struct mv_backup_opts bo = {.paths = paths, .npaths = 1, .threads = 1};
+	struct mv_backup_result br;
+	struct mv_error err = {0};
+	struct mv_snapshot *all;
+	struct mv_index *set;
+	size_t n;
+	char path[300];
+	(void)state;
+
+	struct parts p = {.ordered = 1};
+	snprintf(p.big, sizeof(p.big), "%s/big", dir);
+	assert_int_equal(mkdir(p.big, 0755), 0);
+	for (int i = 0; i < MANY; i++) {
+		snprintf(path, sizeof(path), "%s/f%05d", p.big, i);
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+		assert_true(fd >= 0);
+		close(fd);
+	}
+	paths[0] = p.big;
+	assert_int_equal(mv_backup(repo, &bo, NULL, &br, &err), 0);
+	mv_repo_close(repo);
+	open_repo();
+	assert_int_equal(mv_repo_snapshots(repo, &all, &n, NULL, &err), 0);
+	const struct mv_snapshot *snap = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (all[i].npaths == 1 && strcmp(all[i].paths[0], p.big) == 0)
+			snap = &all[i];
+	assert_non_null(snap);
+
+	struct mv_walk_opts o = {.opened = 1};
+	assert_int_equal(mv_walk_tree(repo, snap->tree, &o, on_parts, &p, &err), 0);
+	assert_true(p.count >= 2);
+	assert_int_equal(p.nodes, MANY);
+	assert_true(p.ordered);
+	assert_int_equal(mv_query_used_blobs(repo, snap, 1, NULL, &set, &err), 0);
+	for (uint32_t i = 0; i < p.count; i++) {
+		const struct mv_blob_loc *l = mv_index_lookup(set, p.ids[i]);
+		assert_non_null(l);
+		assert_int_equal(l->type, MV_T_TREE);
+	}
+	mv_index_free(set);
+
+	/* a damaged part hides its entries only */
+	flip(p.ids[0]);
+	struct parts d = {.ordered = 1};
+	memcpy(d.big, p.big, sizeof(d.big));
+	assert_int_equal(mv_walk_tree(repo, snap->tree, &o, on_parts, &d, &err), 0);
+	assert_int_equal(d.part_errors, 1);
+	assert_true(d.nodes > 0 && d.nodes < MANY);
+	assert_true(d.ordered);
+	flip(p.ids[0]);
+	mv_snapshots_free(all, n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -415,6 +516,7 @@ int main(void)
 	    cmocka_unit_test(test_query__content_set_newest_snapshot_per_content),
 	    cmocka_unit_test(test_query__used_blobs_and_pack_usage),
 	    cmocka_unit_test(test_query__damaged_tree_fails_or_is_counted),
+	    cmocka_unit_test(test_query__split_tree_parts_are_used_and_skipped_when_damaged),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -15,6 +15,7 @@
 
 #include "core/util/clock.h"
 #include "core/repo/memindex.h"
+#include "core/repo/walker.h"
 
 struct pack_info {
 	char name[65];
@@ -32,6 +33,7 @@ struct ck {
 	size_t npacks;
 	struct mv_index *bad;  /* damaged or missing blobs */
 	struct mv_index *seen; /* trees already checked */
+	struct mv_error *err;  /* the structure walk's */
 	pthread_mutex_t mu;
 	size_t next;
 	uint32_t *todo;
@@ -381,87 +383,89 @@ static int read_data(struct ck *c, struct mv_error *err)
 	return 0;
 }
 
-/* Structure: every tree readable, every referenced blob indexed. */
-static int check_tree(struct ck *c, const uint8_t id[32], int depth, struct mv_error *err)
+static int nomem(struct ck *c)
+{
+	return mv_error_set(c->err, MV_ERR_NOMEM, 0, "out of memory");
+}
+
+/* Each tree once (trees are counted here); a blob reported with its pack is
+ * not read. */
+static int structure_enter(struct ck *c, const struct mv_walk_item *it)
 {
 	char hex[65];
 	struct mv_blob_loc seen = {.pack = MV_PACK_NONE};
-	memcpy(seen.id, id, 32);
+	memcpy(seen.id, it->tree, 32);
 	int rc = mv_index_add(c->seen, &seen);
 	if (rc < 0)
-		return mv_error_set(err, rc, 0, "out of memory");
+		return nomem(c);
 	if (rc == 1)
-		return 0;
+		return MV_WALK_SKIP;
 	c->res->trees++;
-	mv_hex(id, 32, hex);
-	if (depth > 512) {
+	if (it->depth > 512) {
+		mv_hex(it->tree, 32, hex);
 		problem(c, hex, "tree nesting too deep");
-		return 0;
+		return MV_WALK_SKIP;
 	}
-	if (mv_index_lookup(c->bad, id))
-		return 0; /* reported with its pack */
-	struct mv_tree_cursor tc;
-	const struct mv_node *n;
-	struct mv_error e = {0};
-	rc = mv_tree_cursor_open(c->r, NULL, id, &tc, &e);
-	if (rc == MV_ERR_NOMEM)
-		return mv_error_set(err, rc, 0, "out of memory");
-	if (rc) {
-		problem_rc(c, hex, e.msg, rc);
-		return mark_bad(c, id) ? mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory") : 0;
-	}
-	while (!rc) {
-		int got = mv_tree_cursor_next(&tc, &n, &e);
-		if (got == 0)
-			break;
-		if (got == MV_ERR_NOMEM) {
-			rc = mv_error_set(err, got, 0, "out of memory");
-			break;
-		}
-		if (got < 0) { /* a damaged part: the other parts are checked */
-			problem_rc(c, hex, e.msg, got);
+	return mv_index_lookup(c->bad, it->tree) ? MV_WALK_SKIP : MV_WALK_CONTINUE;
+}
+
+/* Every blob a file refers to is an indexed data blob. */
+static int structure_node(struct ck *c, const struct mv_node *n)
+{
+	for (uint32_t k = 0; k < n->nchunks; k++) {
+		const struct mv_blob_loc *l = mv_index_lookup(c->r->index, n->chunks[k]);
+		if (l && l->type == MV_T_DATA && l->pack != MV_PACK_NONE)
 			continue;
-		}
-		if (n->kind == MV_NODE_DIR) {
-			rc = check_tree(c, n->subtree, depth + 1, err);
+		if (mv_index_lookup(c->bad, n->chunks[k]))
 			continue;
-		}
-		for (uint32_t k = 0; k < n->nchunks; k++) {
-			const struct mv_blob_loc *l = mv_index_lookup(c->r->index, n->chunks[k]);
-			if (l && l->type == MV_T_DATA && l->pack != MV_PACK_NONE)
-				continue;
-			if (mv_index_lookup(c->bad, n->chunks[k]))
-				continue;
-			char chex[65];
-			mv_hex(n->chunks[k], 32, chex);
-			problem(c, chex, "data blob referenced by a tree is not in the index");
-			if (mark_bad(c, n->chunks[k])) {
-				rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
-				break;
-			}
-		}
+		char chex[65];
+		mv_hex(n->chunks[k], 32, chex);
+		problem(c, chex, "data blob referenced by a tree is not in the index");
+		if (mark_bad(c, n->chunks[k]))
+			return nomem(c);
 	}
-	mv_tree_cursor_close(&tc);
-	return rc;
+	return MV_WALK_CONTINUE;
+}
+
+/* Structure: every tree readable, every referenced blob indexed. */
+static int structure_event(void *arg, const struct mv_walk_item *it)
+{
+	struct ck *c = arg;
+	char hex[65];
+	switch (it->event) {
+	case MV_WALK_ENTER:
+		return structure_enter(c, it);
+	case MV_WALK_NODE:
+		return it->node->kind == MV_NODE_DIR ? MV_WALK_CONTINUE
+		                                     : structure_node(c, it->node);
+	case MV_WALK_ERROR:
+		mv_hex(it->tree, 32, hex);
+		problem_rc(c, hex, it->err->msg, it->rc);
+		/* a damaged part: the other parts are checked */
+		if (it->error == MV_WALK_E_TREE && mark_bad(c, it->tree))
+			return nomem(c);
+		return MV_WALK_CONTINUE;
+	default:
+		return MV_WALK_CONTINUE;
+	}
 }
 
 /* Names the files and directories of one snapshot that damage affects. */
 struct affect {
 	struct ck *c;
 	const struct mv_snapshot *s;
-	char path[65536];
 	uint64_t files;   /* damaged files reached */
 	uint64_t reached; /* regular files reached */
 	uint64_t lost;    /* directories or parts that cannot be read */
 };
 
-static void report_affected(struct affect *a, const char *what, int file)
+static void report_affected(struct affect *a, const char *path, const char *what, int file)
 {
 	char where[128], sid[65];
 	mv_hex(a->s->id, 32, sid);
 	snprintf(where, sizeof(where), "snapshot %.8s", sid);
 	char msg[65536 + 64];
-	snprintf(msg, sizeof(msg), "%s: %s", what, a->path[0] ? a->path : "/");
+	snprintf(msg, sizeof(msg), "%s: %s", what, path[0] ? path : "/");
 	if (a->c->ev && a->c->ev->warn)
 		a->c->ev->warn(a->c->ev->arg, where, msg);
 	if (file)
@@ -470,44 +474,39 @@ static void report_affected(struct affect *a, const char *what, int file)
 		a->lost++;
 }
 
-static int affected(struct affect *a, const uint8_t id[32], size_t plen, int depth)
+static int affected_event(void *arg, const struct mv_walk_item *it)
 {
-	struct mv_tree_cursor tc;
-	const struct mv_node *n;
-	struct mv_error e = {0};
-	int got;
-	if (depth > 512)
-		return 0;
-	if (mv_index_lookup(a->c->bad, id) || mv_tree_cursor_open(a->c->r, NULL, id, &tc, &e)) {
-		report_affected(a, "directory contents lost", 0);
-		return 0;
-	}
-	while ((got = mv_tree_cursor_next(&tc, &n, &e)) != 0) {
-		if (got < 0) {
-			report_affected(a, "part of the directory's contents lost", 0);
-			continue;
-		}
-		if (plen + 2 + n->name_len >= sizeof(a->path))
-			continue;
-		a->path[plen] = '/';
-		memcpy(a->path + plen + 1, n->name, n->name_len);
-		a->path[plen + 1 + n->name_len] = '\0';
-		if (n->kind == MV_NODE_DIR) {
-			affected(a, n->subtree, plen + 1 + n->name_len, depth + 1);
-		} else {
-			if (n->kind == MV_NODE_FILE)
-				a->reached++;
-			for (uint32_t k = 0; k < n->nchunks; k++) {
-				if (mv_index_lookup(a->c->bad, n->chunks[k])) {
-					report_affected(a, "damaged file", 1);
-					break;
-				}
+	struct affect *a = arg;
+	const struct mv_node *n = it->node;
+	switch (it->event) {
+	case MV_WALK_ENTER:
+		if (it->depth > 512)
+			return MV_WALK_SKIP;
+		if (!mv_index_lookup(a->c->bad, it->tree))
+			return MV_WALK_CONTINUE;
+		report_affected(a, it->path, "directory contents lost", 0);
+		return MV_WALK_SKIP;
+	case MV_WALK_ERROR:
+		if (it->error == MV_WALK_E_TREE)
+			report_affected(a, it->path, "directory contents lost", 0);
+		else if (it->error == MV_WALK_E_PART)
+			report_affected(a, it->path, "part of the directory's contents lost", 0);
+		return MV_WALK_CONTINUE; /* E_PATH: the node is left out */
+	case MV_WALK_NODE:
+		if (n->kind == MV_NODE_DIR)
+			return MV_WALK_CONTINUE;
+		if (n->kind == MV_NODE_FILE)
+			a->reached++;
+		for (uint32_t k = 0; k < n->nchunks; k++) {
+			if (mv_index_lookup(a->c->bad, n->chunks[k])) {
+				report_affected(a, it->path, "damaged file", 1);
+				break;
 			}
 		}
-		a->path[plen] = '\0';
+		return MV_WALK_CONTINUE;
+	default:
+		return MV_WALK_CONTINUE;
 	}
-	mv_tree_cursor_close(&tc);
-	return 0;
 }
 
 /* Packs that no index names: readers found their blobs in their headers. */
@@ -612,31 +611,27 @@ int mv_check(struct mv_repo *r, const struct mv_check_opts *o, const struct mv_e
 	if (damaged)
 		problem(&c, "snapshots", e.msg);
 	res->snapshots = nsnaps;
+	struct mv_walk_opts wo = {.enter = 1};
+	c.err = err;
 	for (size_t i = 0; i < nsnaps; i++) {
-		rc = check_tree(&c, snaps[i].tree, 0, err);
+		rc = mv_walk_tree(r, snaps[i].tree, &wo, structure_event, &c, err);
 		if (rc)
 			goto out;
 	}
 	/* name what the damage affects */
 	if (mv_index_count(c.bad)) {
-		struct affect *a = malloc(sizeof(*a));
-		if (!a) {
-			rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
-			goto out;
-		}
+		struct mv_walk_opts ao = {.enter = 1, .path_max = 65535};
 		for (size_t i = 0; i < nsnaps; i++) {
-			a->c = &c;
-			a->s = &snaps[i];
-			a->path[0] = '\0';
-			a->files = a->reached = a->lost = 0;
-			affected(a, snaps[i].tree, 0, 0);
-			if (a->files || a->lost) {
+			struct affect a = {.c = &c, .s = &snaps[i]};
+			rc = mv_walk_tree(r, snaps[i].tree, &ao, affected_event, &a, err);
+			if (rc)
+				goto out;
+			if (a.files || a.lost) {
 				res->damaged_snapshots++;
 				res->damaged_files +=
-				    a->files + lost_files(a, &res->damaged_files_at_least);
+				    a.files + lost_files(&a, &res->damaged_files_at_least);
 			}
 		}
-		free(a);
 	}
 	rc = res->errors ? mv_error_set(err, MV_ERR_INTEGRITY, 0, "%llu errors found",
 	                                (unsigned long long)res->errors)

@@ -37,6 +37,7 @@
 #include "core/util/beneath.h"
 #include "core/util/clock.h"
 #include "core/repo/memindex.h"
+#include "core/repo/walker.h"
 #include "core/medical/scan.h"
 
 /* F_VERIFY: an existing file of the right size, compared after planning */
@@ -79,8 +80,9 @@ struct level {
 	size_t name_off; /* its name in rel */
 	struct mv_node node;
 	int fd;
-	int bad;   /* could not be created or opened: nothing below is restored */
-	int fresh; /* made by this run: it held nothing before */
+	int bad;      /* could not be created or opened: nothing below is restored */
+	int included; /* it or an ancestor matched --include */
+	int fresh;    /* made by this run: it held nothing before */
 	uint32_t dir;
 };
 
@@ -116,8 +118,9 @@ struct rs {
 	size_t next_verify;            /* next file a verifier looks at */
 
 	struct level stack[600];
-	int depth;      /* levels on the path */
-	int open_depth; /* levels created and open */
+	int depth;             /* levels on the path */
+	int open_depth;        /* levels created and open */
+	struct mv_error *werr; /* the planning walk's error */
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -1046,19 +1049,6 @@ static int matches(const char *const *pats, size_t n, const char *path, const ui
 	return 0;
 }
 
-static char *join(const char *a, const uint8_t *name, size_t len)
-{
-	size_t al = strlen(a);
-	char *p = malloc(al + 1 + len + 1);
-	if (!p)
-		return NULL;
-	memcpy(p, a, al);
-	p[al] = '/';
-	memcpy(p + al + 1, name, len);
-	p[al + 1 + len] = '\0';
-	return p;
-}
-
 /* A folder (or part of one) whose tree could not be read: damage, or an I/O
  * error reading the repository, which is not. */
 static void tree_lost(struct rs *s, const char *spath, int rc, const struct mv_error *e,
@@ -1077,70 +1067,82 @@ static void tree_lost(struct rs *s, const char *spath, int rc, const struct mv_e
 		s->res->failed++;
 }
 
-/* Walks the tree `id` whose contents go into the innermost folder of the
- * stack; spath is its path inside the snapshot. included: an ancestor
- * matched --include. A damaged part of a large directory loses only the
- * entries it held. */
-static int walk(struct rs *s, const uint8_t id[32], const char *spath, int included,
-                struct mv_error *err)
+static int cancel_check(struct rs *s)
 {
-	struct mv_tree_cursor c;
-	const struct mv_node *n;
-	struct mv_error e = {0};
-	int rc = mv_tree_cursor_open(s->r, NULL, id, &c, &e);
-	if (rc == MV_ERR_NOMEM)
-		return mv_error_set(err, rc, 0, "out of memory");
-	if (rc) {
-		tree_lost(s, spath, rc, &e, "directory cannot be read", "its contents are missing");
-		return 0;
+	if (s->ev && s->ev->cancel && *s->ev->cancel)
+		return mv_error_set(s->werr, MV_ERR_INTERRUPTED, 0, "interrupted");
+	return 0;
+}
+
+/* Not this node, nor what a folder holds. */
+static int skip(struct rs *s)
+{
+	int rc = cancel_check(s);
+	return rc ? rc : MV_WALK_SKIP;
+}
+
+/* A node the walk reached: the contents of a folder go into the innermost
+ * folder of the stack. The subpath's own node (start) is not a folder of
+ * the target: a folder's contents go into the target itself. */
+static int plan_node(struct rs *s, const struct mv_walk_item *it)
+{
+	const struct mv_node *n = it->node;
+	const char *sp = it->path;
+	struct mv_error *err = s->werr;
+	int rc = 0;
+	if (it->start) {
+		if (n->kind == MV_NODE_DIR)
+			return MV_WALK_CONTINUE;
+		if (s->o->filter && !s->o->filter(s->o->filter_arg, sp, n))
+			return MV_WALK_CONTINUE;
+		return n->kind == MV_NODE_FILE ? plan_file(s, sp, n, err)
+		                               : plan_other(s, sp, n, err);
 	}
-	while (!rc) {
-		int got = mv_tree_cursor_next(&c, &n, &e);
-		if (got == 0)
-			break;
-		if (got == MV_ERR_NOMEM) {
-			rc = mv_error_set(err, got, 0, "out of memory");
-			break;
-		}
-		if (got < 0) {
-			tree_lost(s, spath, got, &e, "part of this directory cannot be read",
-			          "the entries it held are missing");
-			continue;
-		}
-		char *sp = join(spath, n->name, n->name_len);
-		if (!sp) {
-			rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
-			break;
-		}
-		if (s->o->nexcludes &&
-		    matches(s->o->excludes, s->o->nexcludes, sp, n->name, n->name_len))
-			goto next;
-		int inc = included || !s->o->nincludes ||
-		          matches(s->o->includes, s->o->nincludes, sp, n->name, n->name_len);
-		if (n->kind == MV_NODE_DIR) {
-			if ((rc = push_dir(s, n, err)))
-				goto next;
-			/* without a selection every folder is made, empty ones
-			 * too; with one, only those that receive a file */
-			int skip = 0;
-			if (inc && s->eager && (rc = ensure_dirs(s, err)) > 0) {
-				skip = 1;
-				rc = 0;
-			}
-			if (!rc && !skip)
-				rc = walk(s, n->subtree, sp, inc, err);
+	if (s->o->nexcludes && matches(s->o->excludes, s->o->nexcludes, sp, n->name, n->name_len))
+		return skip(s);
+	/* included: an ancestor matched --include */
+	int inc = s->stack[s->depth - 1].included || !s->o->nincludes ||
+	          matches(s->o->includes, s->o->nincludes, sp, n->name, n->name_len);
+	if (n->kind == MV_NODE_DIR) {
+		if ((rc = push_dir(s, n, err)))
+			return rc;
+		s->stack[s->depth - 1].included = inc;
+		/* without a selection every folder is made, empty ones too;
+		 * with one, only those that receive a file */
+		if (inc && s->eager && (rc = ensure_dirs(s, err)) != 0) {
 			pop_dir(s);
-		} else if (inc && (!s->o->filter || s->o->filter(s->o->filter_arg, sp, n))) {
-			rc = n->kind == MV_NODE_FILE ? plan_file(s, sp, n, err)
-			                             : plan_other(s, sp, n, err);
+			return rc < 0 ? rc : skip(s);
 		}
-	next:
-		free(sp);
-		if (!rc && s->ev && s->ev->cancel && *s->ev->cancel)
-			rc = mv_error_set(err, MV_ERR_INTERRUPTED, 0, "interrupted");
+	} else if (inc && (!s->o->filter || s->o->filter(s->o->filter_arg, sp, n))) {
+		rc = n->kind == MV_NODE_FILE ? plan_file(s, sp, n, err) : plan_other(s, sp, n, err);
 	}
-	mv_tree_cursor_close(&c);
-	return rc;
+	return rc ? rc : cancel_check(s);
+}
+
+/* The planning walk's events. A damaged part of a large directory loses
+ * only the entries it held. */
+static int plan_event(void *arg, const struct mv_walk_item *it)
+{
+	struct rs *s = arg;
+	switch (it->event) {
+	case MV_WALK_NODE:
+		return plan_node(s, it);
+	case MV_WALK_LEAVE:
+		if (!it->start)
+			pop_dir(s);
+		return cancel_check(s);
+	case MV_WALK_ERROR:
+		if (it->error == MV_WALK_E_PART)
+			tree_lost(s, it->path, it->rc, it->err,
+			          "part of this directory cannot be read",
+			          "the entries it held are missing");
+		else
+			tree_lost(s, it->path, it->rc, it->err, "directory cannot be read",
+			          "its contents are missing");
+		return MV_WALK_CONTINUE;
+	default:
+		return MV_WALK_CONTINUE;
+	}
 }
 
 /* ---- writing ---------------------------------------------------------------- */
@@ -1513,55 +1515,6 @@ static void set_dir_meta(struct rs *s)
 	}
 }
 
-/* Finds the node at spath ("/a/b") below the root tree. */
-static int find_sub(struct rs *s, const uint8_t root[32], const char *spath, struct mv_node *out,
-                    struct mv_error *err)
-{
-	uint8_t cur[32];
-	memcpy(cur, root, 32);
-	const char *p = spath;
-	memset(out, 0, sizeof(*out));
-	out->kind = MV_NODE_DIR;
-	memcpy(out->subtree, root, 32);
-	while (*p) {
-		while (*p == '/')
-			p++;
-		if (!*p)
-			break;
-		size_t l = strcspn(p, "/");
-		if (out->kind != MV_NODE_DIR)
-			return mv_error_set(err, MV_ERR_NOTFOUND, 0, "'%s' is not in the snapshot",
-			                    spath);
-		struct mv_tree t;
-		int rc = mv_repo_load_tree(s->r, NULL, cur, &t, err);
-		if (rc)
-			return rc;
-		const struct mv_node *n = mv_tree_find(&t, (const uint8_t *)p, l);
-		if (!n) {
-			mv_tree_release(&t);
-			return mv_error_set(err, MV_ERR_NOTFOUND, 0, "'%s' is not in the snapshot",
-			                    spath);
-		}
-		mv_node_release(out);
-		rc = node_copy(out, n, 1);
-		if (!rc && n->kind == MV_NODE_SYMLINK) {
-			out->target = malloc(n->target_len ? n->target_len : 1);
-			if (out->target) {
-				memcpy(out->target, n->target, n->target_len);
-				out->target_len = n->target_len;
-			} else {
-				rc = MV_ERR_NOMEM;
-			}
-		}
-		mv_tree_release(&t);
-		if (rc)
-			return mv_error_set(err, rc, 0, "out of memory");
-		memcpy(cur, out->subtree, 32);
-		p += l;
-	}
-	return 0;
-}
-
 /* May the symbolic link lk found in folder dfd be followed on the way to
  * the target? Only when no other user can change it: in a folder owned by
  * root or by us that others cannot write, or in a sticky folder of root or
@@ -1818,7 +1771,6 @@ int mv_restore(struct mv_repo *r, const struct mv_snapshot *snap, const struct m
 	               .snap_id = snap->id,
 	               .target = o->target,
 	               .rootfd = -1};
-	struct mv_node sub = {0};
 	pthread_t th[64];
 	int nt = 0, rc;
 	struct timespec t0, t1;
@@ -1852,24 +1804,9 @@ int mv_restore(struct mv_repo *r, const struct mv_snapshot *snap, const struct m
 	s.depth = s.open_depth = 1;
 
 	/* plan: create folders and temporary files, collect blob references */
-	const char *spath = o->subpath ? o->subpath : "";
-	if ((rc = find_sub(&s, snap->tree, spath, &sub, err)))
-		goto out;
-	char *sp = malloc(strlen(spath) + 2);
-	if (!sp) {
-		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
-		goto out;
-	}
-	snprintf(sp, strlen(spath) + 2, "%s%s", spath[0] && spath[0] != '/' ? "/" : "", spath);
-	size_t sl = strlen(sp);
-	while (sl > 0 && sp[sl - 1] == '/')
-		sp[--sl] = '\0';
-	if (sub.kind == MV_NODE_DIR)
-		rc = walk(&s, sub.subtree, sp, 0, err);
-	else if (!o->filter || o->filter(o->filter_arg, sp, &sub))
-		rc = sub.kind == MV_NODE_FILE ? plan_file(&s, sp, &sub, err)
-		                              : plan_other(&s, sp, &sub, err);
-	free(sp);
+	struct mv_walk_opts wo = {.subpath = o->subpath};
+	s.werr = err;
+	rc = mv_walk_tree(r, snap->tree, &wo, plan_event, &s, err);
 	while (s.depth > 1)
 		pop_dir(&s);
 	if (rc)
@@ -1935,7 +1872,6 @@ out:
 		free(s.dirs[i].rel);
 	free(s.dirs);
 	mv_file_hasher_free(s.hasher);
-	mv_node_release(&sub);
 	if (s.rootfd >= 0)
 		close(s.rootfd);
 	pthread_cond_destroy(&s.cv);

@@ -20,6 +20,7 @@
 
 #include "core/ops/dump.h"
 #include "core/repo/memindex.h"
+#include "core/repo/walker.h"
 #include "formats/archive_write.h"
 
 #define PASSWORD "Correct-Horse-Battery-9"

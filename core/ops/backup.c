@@ -1041,9 +1041,10 @@ static int start_workers(struct bk *b, struct mv_error *err)
 static void stop_workers(struct bk *b)
 {
 	struct mv_error e = {0};
-	if (mv_pool_finish(b->pool, &e) != 0)
+	int rc = mv_pool_finish(b->pool, &e);
+	b->pool = NULL; /* before fail(), which cancels b->pool */
+	if (rc)
 		fail(b, &e);
-	b->pool = NULL;
 	for (unsigned i = 0; i < b->nctxs; i++)
 		mv_blob_ctx_free(b->ctxs[i]);
 	free(b->ctxs);

@@ -1758,9 +1758,13 @@ static int start_workers(struct rs *s, void *(*fn)(void *), pthread_t *th, int m
 	if (want > max)
 		want = max;
 	for (nt = 0; nt < want; nt++) {
+		pthread_mutex_lock(&s->mu); /* workers started already decrement it */
 		s->active++;
+		pthread_mutex_unlock(&s->mu);
 		if (pthread_create(&th[nt], NULL, fn, s) != 0) {
+			pthread_mutex_lock(&s->mu);
 			s->active--;
+			pthread_mutex_unlock(&s->mu);
 			break;
 		}
 	}

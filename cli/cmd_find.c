@@ -8,6 +8,7 @@
 #include "cli/output.h"
 #include "cli/repo_open.h"
 #include "core/medical/find.h"
+#include "core/util/grow.h"
 
 enum { O_PATIENT = 1, O_PATIENT_ID, O_STUDY, O_SERIES, O_MODALITY, O_DATE };
 
@@ -156,14 +157,8 @@ static int add_row(struct find_state *st, const struct mv_find_match *m)
 	char date[CLI_FMT_LEN];
 	struct row *r;
 
-	if (st->n == st->cap) {
-		size_t ncap = st->cap ? st->cap * 2 : 64;
-		struct row *nr = realloc(st->rows, ncap * sizeof(*nr));
-		if (!nr)
-			return -1;
-		st->rows = nr;
-		st->cap = ncap;
-	}
+	if (mv_grow(st->rows, st->cap, st->n + 1))
+		return -1;
 	r = &st->rows[st->n];
 	memset(r, 0, sizeof(*r));
 	st->n++;

@@ -1,4 +1,5 @@
 #include "core/medical/inventory.h"
+#include "core/util/grow.h"
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -165,16 +166,8 @@ static char *dup_str(const char *s)
 /* Records a new patient for the list; returns its index or -1. */
 static long add_patient(struct mv_inventory *inv, const struct mv_dicom_info *info)
 {
-	if (inv->np == inv->capp) {
-		size_t nc = inv->capp ? inv->capp * 2 : 64, bytes;
-		if (mv_size_mul(nc, sizeof(*inv->plist), &bytes) != 0 || nc > UINT32_MAX)
-			return -1;
-		struct mv_inv_patient *np = realloc(inv->plist, bytes);
-		if (!np)
-			return -1;
-		inv->plist = np;
-		inv->capp = nc;
-	}
+	if (inv->np >= UINT32_MAX || mv_grow(inv->plist, inv->capp, inv->np + 1))
+		return -1;
 	struct mv_inv_patient p = {
 	    .name = dup_str(info->patient_name),
 	    .id = dup_str(info->patient_id),

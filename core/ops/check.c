@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "core/util/clock.h"
+#include "core/util/grow.h"
 #include "core/repo/memindex.h"
 #include "core/repo/walker.h"
 
@@ -182,14 +183,8 @@ struct blob_list {
 static int collect_entry(void *arg, const struct mv_index_entry *e)
 {
 	struct blob_list *b = arg;
-	if (b->n == b->cap) {
-		size_t nc = b->cap ? b->cap * 2 : 64;
-		struct mv_index_entry *ne = realloc(b->e, nc * sizeof(*ne));
-		if (!ne)
-			return MV_ERR_NOMEM;
-		b->e = ne;
-		b->cap = nc;
-	}
+	if (mv_grow(b->e, b->cap, b->n + 1))
+		return MV_ERR_NOMEM;
 	b->e[b->n++] = *e;
 	return 0;
 }

@@ -36,6 +36,7 @@
 
 #include "core/util/beneath.h"
 #include "core/util/clock.h"
+#include "core/util/grow.h"
 #include "core/repo/memindex.h"
 #include "core/repo/walker.h"
 #include "core/medical/scan.h"
@@ -130,21 +131,6 @@ struct rs {
 	int fatal;
 	struct mv_error ferr;
 };
-
-static int grow(void **p, size_t *cap, size_t n, size_t size)
-{
-	if (n < *cap)
-		return 0;
-	size_t nc = *cap ? *cap * 2 : 64, bytes;
-	if (mv_size_mul(nc, size, &bytes) != 0)
-		return MV_ERR_NOMEM;
-	void *np = realloc(*p, bytes);
-	if (!np)
-		return MV_ERR_NOMEM;
-	*p = np;
-	*cap = nc;
-	return 0;
-}
 
 /* "TARGET/rel/name" for messages (malloc'd; NULL when out of memory). */
 static char *tpath(const struct rs *s, const char *rel, const char *name)
@@ -444,7 +430,7 @@ static int ensure_dirs(struct rs *s, struct mv_error *err)
 			rc = target_error(s, s->stack[i - 1].rel, name, "cannot open folder", e);
 			return rc ? copy_fatal(s, err) : 1;
 		}
-		if ((rc = grow((void **)&s->dirs, &s->capdirs, s->ndirs, sizeof(*s->dirs))))
+		if ((rc = mv_grow(s->dirs, s->capdirs, s->ndirs + 1)))
 			return mv_error_set(err, rc, 0, "out of memory");
 		struct rdir *d = &s->dirs[s->ndirs];
 		memset(d, 0, sizeof(*d));
@@ -812,7 +798,7 @@ static void first_name(struct rs *s, uint32_t *slot)
 static int add_file(struct rs *s, const struct mv_node *n, const char *spath, int with_chunks,
                     struct rfile **out, struct mv_error *err)
 {
-	int rc = grow((void **)&s->files, &s->capfiles, s->nfiles, sizeof(*s->files));
+	int rc = mv_grow(s->files, s->capfiles, s->nfiles + 1);
 	if (rc || s->nfiles >= UINT32_MAX - 1)
 		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
 	struct rfile *f = &s->files[s->nfiles];
@@ -926,7 +912,7 @@ static int plan_file(struct rs *s, const char *spath, const struct mv_node *n, s
 			f->damaged = 1;
 			break;
 		}
-		if ((rc = grow((void **)&s->refs, &s->caprefs, s->nrefs, sizeof(*s->refs)))) {
+		if ((rc = mv_grow(s->refs, s->caprefs, s->nrefs + 1))) {
 			close(fd);
 			return mv_error_set(err, rc, 0, "out of memory");
 		}
@@ -1725,9 +1711,13 @@ static int start_workers(struct rs *s, void *(*fn)(void *), pthread_t *th, int m
 	if (want > max)
 		want = max;
 	for (nt = 0; nt < want; nt++) {
+		pthread_mutex_lock(&s->mu); /* workers started already decrement it */
 		s->active++;
+		pthread_mutex_unlock(&s->mu);
 		if (pthread_create(&th[nt], NULL, fn, s) != 0) {
+			pthread_mutex_lock(&s->mu);
 			s->active--;
+			pthread_mutex_unlock(&s->mu);
 			break;
 		}
 	}

@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "core/repo/keys.h"
+#include "core/util/grow.h"
 
 #define KEYFILE_MAX   4096         /* a slot is 112 bytes; anything larger is not one */
 #define KEYLIST_BYTES (256u << 10) /* the largest list: 1,024 entries of 99 bytes */
@@ -179,14 +180,8 @@ static int read_one(void *arg, const char *name, uint64_t size)
 	size_t len = 0;
 	struct mv_error e = {0};
 
-	if (ss->n == ss->cap) {
-		size_t nc = ss->cap ? ss->cap * 2 : 8;
-		struct slot_info *ns = realloc(ss->s, nc * sizeof(*ns));
-		if (!ns)
-			return MV_ERR_NOMEM;
-		ss->s = ns;
-		ss->cap = nc;
-	}
+	if (mv_grow(ss->s, ss->cap, ss->n + 1))
+		return MV_ERR_NOMEM;
 	struct slot_info *si = &ss->s[ss->n++];
 	memset(si, 0, sizeof(*si));
 	snprintf(si->name, sizeof(si->name), "%.64s", name);

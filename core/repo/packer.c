@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/repo/memindex.h"
+#include "core/util/grow.h"
 
 #define INDEX_ENTRIES_PER_FILE 400000
 
@@ -190,16 +191,10 @@ static int write_pack(struct mv_packer *p, struct mv_blob_ctx *ctx, struct open_
 		goto out;
 	}
 	pthread_mutex_lock(&p->mu);
-	if (p->ndone == p->capdone) {
-		size_t nc = p->capdone ? p->capdone * 2 : 64;
-		struct done_pack *nd = realloc(p->done, nc * sizeof(*nd));
-		if (!nd) {
-			pthread_mutex_unlock(&p->mu);
-			rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
-			goto out;
-		}
-		p->done = nd;
-		p->capdone = nc;
+	if (mv_grow(p->done, p->capdone, p->ndone + 1)) {
+		pthread_mutex_unlock(&p->mu);
+		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+		goto out;
 	}
 	memcpy(p->done[p->ndone].id, id, 32);
 	p->done[p->ndone].entries = op->entries;
@@ -261,14 +256,8 @@ int mv_packer_add(struct mv_packer *p, uint8_t type, const uint8_t id[32], const
 		p->cur = op;
 	}
 	struct open_pack *op = p->cur;
-	if (op->n == op->cap) {
-		size_t nc = op->cap ? op->cap * 2 : 64;
-		struct mv_index_entry *ne = realloc(op->entries, nc * sizeof(*ne));
-		if (!ne)
-			goto nomem;
-		op->entries = ne;
-		op->cap = nc;
-	}
+	if (mv_grow(op->entries, op->cap, op->n + 1))
+		goto nomem;
 	struct mv_index_entry *e = &op->entries[op->n];
 	e->type = type;
 	memcpy(e->id, id, 32);
@@ -354,14 +343,8 @@ static int collect_orphans(struct mv_packer *p, struct done_pack **out, size_t *
 			continue;
 		struct done_pack *dp = &d[slot[l->pack]];
 		size_t *c = &cap[slot[l->pack]];
-		if (dp->n == *c) {
-			size_t nc = *c ? *c * 2 : 64;
-			struct mv_index_entry *ne = realloc(dp->entries, nc * sizeof(*ne));
-			if (!ne)
-				goto nomem;
-			dp->entries = ne;
-			*c = nc;
-		}
+		if (mv_grow(dp->entries, *c, dp->n + 1))
+			goto nomem;
 		struct mv_index_entry *e = &dp->entries[dp->n++];
 		e->type = l->type;
 		memcpy(e->id, l->id, 32);

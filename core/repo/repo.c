@@ -10,6 +10,7 @@
 #include "core/repo/memindex.h"
 #include "core/repo/snapfind.h"
 #include "core/repo/keylist.h"
+#include "core/util/grow.h"
 
 #define MV_OBJECT_MAX  (64u << 20)
 #define MV_KEYFILE_MAX 4096
@@ -267,15 +268,9 @@ static int read_slot(void *arg, const char *name, uint64_t size)
 		free(buf);
 		return 0;
 	}
-	if (u->n == u->cap) {
-		size_t nc = u->cap ? u->cap * 2 : 8;
-		struct cand *nn = realloc(u->c, nc * sizeof(*nn));
-		if (!nn) {
-			free(buf);
-			return mv_error_set(u->err, MV_ERR_NOMEM, 0, "out of memory");
-		}
-		u->c = nn;
-		u->cap = nc;
+	if (mv_grow(u->c, u->cap, u->n + 1)) {
+		free(buf);
+		return mv_error_set(u->err, MV_ERR_NOMEM, 0, "out of memory");
 	}
 	struct cand *c = &u->c[u->n++];
 	memcpy(c->name, name, 65);
@@ -536,15 +531,10 @@ static int list_pack_cb(void *arg, const char *name, uint64_t size)
 	if (mv_index_add_pack(s->r->index, id, &pn))
 		return MV_ERR_NOMEM;
 	if (pn >= s->npacks) {
-		size_t nn = (size_t)pn + 1, cap = s->npacks ? s->npacks : 64;
-		while (cap < nn)
-			cap *= 2;
-		struct listed_pack *np = realloc(s->packs, cap * sizeof(*np));
-		if (!np)
+		size_t old = s->npacks;
+		if (mv_grow(s->packs, s->npacks, (size_t)pn + 1))
 			return MV_ERR_NOMEM;
-		memset(np + s->npacks, 0, (cap - s->npacks) * sizeof(*np));
-		s->packs = np;
-		s->npacks = cap;
+		memset(s->packs + old, 0, (s->npacks - old) * sizeof(*s->packs));
 	}
 	s->packs[pn].listed = 1;
 	s->packs[pn].size = size;
@@ -599,14 +589,8 @@ static int collect_name(void *arg, const char *name, uint64_t size)
 	(void)size;
 	if (strlen(name) != 64)
 		return 0;
-	if (f->n == f->cap) {
-		size_t nc = f->cap ? f->cap * 2 : 64;
-		char(*nn)[65] = realloc(f->names, nc * sizeof(*nn));
-		if (!nn)
-			return MV_ERR_NOMEM;
-		f->names = nn;
-		f->cap = nc;
-	}
+	if (mv_grow(f->names, f->cap, f->n + 1))
+		return MV_ERR_NOMEM;
 	memcpy(f->names[f->n++], name, 65);
 	return 0;
 }

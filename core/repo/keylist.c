@@ -224,7 +224,7 @@ static int read_slots(struct mv_repo *r, struct slot_set *ss, struct mv_error *e
 {
 	memset(ss, 0, sizeof(*ss));
 	ss->r = r;
-	int rc = r->be->ops->list(r->be, MV_FT_KEY, read_one, ss, err);
+	int rc = mv_backend_list_then(r->be, MV_FT_KEY, read_one, ss, err);
 	if (rc == MV_ERR_NOMEM)
 		return mv_error_set(err, rc, 0, "out of memory");
 	return rc;

@@ -108,6 +108,8 @@ static enum mv_mem_fault_kind count_call(struct mv_mem_store *s, enum mv_mem_op 
 	    (f->type >= 0 && f->type != type))
 		return MV_MEM_FAULT_NONE;
 	uint64_t m = ++s->matched;
+	if (f->period && m > f->nth)
+		m = f->nth + (m - f->nth) % f->period;
 	if (m < f->nth || (f->count && m >= f->nth + f->count))
 		return MV_MEM_FAULT_NONE;
 	s->hits++;

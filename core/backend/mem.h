@@ -28,13 +28,16 @@ enum mv_mem_fault_kind {
 
 /* Which calls fail: those of op (-1: any) on type (-1: any), the nth of
  * them (1-based; counted from mv_mem_fault_set) and the `count` - 1 after
- * it (count 0: every one from the nth on). */
+ * it (count 0: every one from the nth on). With a period, the same window
+ * comes back every `period` matching calls (nth 1, count 1, period 2:
+ * every other call fails, as on a flaky link). */
 struct mv_mem_fault {
 	enum mv_mem_fault_kind kind;
 	int op;
 	int type;
 	uint64_t nth;
 	uint64_t count;
+	uint64_t period;
 };
 
 struct mv_mem_store;

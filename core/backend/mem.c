@@ -23,6 +23,9 @@ struct mv_mem_store {
 	uint64_t calls[MV_MEM_NOPS];
 	struct mv_mem_fault fault;
 	uint64_t matched, hits;
+	int flipped; /* a put stored damaged bytes: */
+	enum mv_ftype flip_type;
+	char flip_name[129];
 };
 
 struct mem {
@@ -59,6 +62,8 @@ void mv_mem_fault_set(struct mv_mem_store *s, const struct mv_mem_fault *f)
 	s->fault = *f;
 	s->matched = 0;
 	s->hits = 0;
+	if (f->kind != MV_MEM_FAULT_NONE) /* kept past mv_mem_fault_clear */
+		s->flipped = 0;
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -185,8 +190,12 @@ static int mem_put(struct mv_backend *b, enum mv_ftype t, const char *name, cons
 		}
 	}
 	if (rc == 0) {
-		if (k == MV_MEM_FAULT_FLIP && len)
+		if (k == MV_MEM_FAULT_FLIP && len) {
 			copy[len / 2] ^= 0x40;
+			s->flipped = 1;
+			s->flip_type = t;
+			memcpy(s->flip_name, o->name, sizeof(s->flip_name));
+		}
 		free(o->data);
 		o->data = copy;
 		o->len = len;
@@ -219,8 +228,8 @@ static int mem_get(struct mv_backend *b, enum mv_ftype t, const char *name, uint
 		rc = mv_error_set(err, MV_ERR_INTEGRITY, 0, "'%s' is truncated", name);
 	if (rc == 0 && len) {
 		memcpy(buf, o->data + off, len);
-		if (k == MV_MEM_FAULT_FLIP)
-			((uint8_t *)buf)[len / 2] ^= 0x40;
+		if (k == MV_MEM_FAULT_FLIP) /* the last byte: always one the caller uses */
+			((uint8_t *)buf)[len - 1] ^= 0x40;
 	}
 	pthread_mutex_unlock(&s->mu);
 	return rc;
@@ -363,4 +372,42 @@ size_t mv_mem_count(struct mv_mem_store *s, enum mv_ftype t)
 		n += s->o[i].type == t;
 	pthread_mutex_unlock(&s->mu);
 	return n;
+}
+
+struct mv_mem_store *mv_mem_store_copy(struct mv_mem_store *s)
+{
+	struct mv_mem_store *c = mv_mem_store_new();
+	if (!c)
+		return NULL;
+	pthread_mutex_lock(&s->mu);
+	int ok = mv_grow(c->o, c->cap, s->n) == 0;
+	for (size_t i = 0; ok && i < s->n; i++) {
+		struct mem_obj *o = &c->o[c->n];
+		*o = s->o[i];
+		o->data = malloc(o->len ? o->len : 1);
+		if (!o->data)
+			ok = 0;
+		else {
+			memcpy(o->data, s->o[i].data, o->len);
+			c->n++;
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (!ok) {
+		mv_mem_store_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+int mv_mem_flipped(struct mv_mem_store *s, enum mv_ftype *t, char name[129])
+{
+	pthread_mutex_lock(&s->mu);
+	int f = s->flipped;
+	if (f) {
+		*t = s->flip_type;
+		memcpy(name, s->flip_name, 129);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return f;
 }

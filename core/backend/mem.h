@@ -20,7 +20,7 @@ enum mv_mem_fault_kind {
 	/* get: the object ends early (MV_ERR_INTEGRITY, as a truncated file);
 	 * other calls: MV_ERR_IO */
 	MV_MEM_FAULT_SHORT,
-	/* get: one byte of what is returned is flipped (the call succeeds);
+	/* get: the last byte returned is flipped (the call succeeds);
 	 * put: one byte of what is stored is flipped (lasting damage); other
 	 * calls: no effect */
 	MV_MEM_FAULT_FLIP,
@@ -64,6 +64,14 @@ uint64_t mv_mem_calls(struct mv_mem_store *s, enum mv_mem_op op);
 /* All calls (every op). */
 uint64_t mv_mem_calls_total(struct mv_mem_store *s);
 void mv_mem_calls_reset(struct mv_mem_store *s);
+
+/* A new store holding a copy of every object of s (not its counts or
+ * fault), or NULL. */
+struct mv_mem_store *mv_mem_store_copy(struct mv_mem_store *s);
+
+/* The object a MV_MEM_FAULT_FLIP on a put damaged last: returns 1 and its
+ * type and name, or 0 when none was. */
+int mv_mem_flipped(struct mv_mem_store *s, enum mv_ftype *t, char name[129]);
 
 /* Changes a stored object for tests: flips byte off (MV_ERR_NOTFOUND when
  * there is no such object or byte). */

@@ -158,13 +158,18 @@ static struct mem_obj *find(struct mv_mem_store *s, enum mv_ftype t, const char 
 	return NULL;
 }
 
+/* What every call checks first: the cancel flag and the name. */
+static int begin(struct mv_backend *b, enum mv_ftype t, const char *name, struct mv_error *err)
+{
+	int rc = mv_backend_cancelled(b, err);
+	return rc ? rc : valid_name(t, name, err);
+}
+
 static int mem_put(struct mv_backend *b, enum mv_ftype t, const char *name, const void *data,
                    size_t len, int excl, struct mv_error *err)
 {
 	struct mv_mem_store *s = ((struct mem *)b)->s;
-	int rc = mv_backend_cancelled(b, err);
-	if (rc == 0)
-		rc = valid_name(t, name, err);
+	int rc = begin(b, t, name, err);
 	if (rc)
 		return rc;
 	uint8_t *copy = malloc(len ? len : 1);
@@ -210,9 +215,7 @@ static int mem_get(struct mv_backend *b, enum mv_ftype t, const char *name, uint
                    size_t len, struct mv_error *err)
 {
 	struct mv_mem_store *s = ((struct mem *)b)->s;
-	int rc = mv_backend_cancelled(b, err);
-	if (rc == 0)
-		rc = valid_name(t, name, err);
+	int rc = begin(b, t, name, err);
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&s->mu);
@@ -239,9 +242,7 @@ static int mem_size(struct mv_backend *b, enum mv_ftype t, const char *name, uin
                     struct mv_error *err)
 {
 	struct mv_mem_store *s = ((struct mem *)b)->s;
-	int rc = mv_backend_cancelled(b, err);
-	if (rc == 0)
-		rc = valid_name(t, name, err);
+	int rc = begin(b, t, name, err);
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&s->mu);
@@ -290,9 +291,7 @@ static int mem_list(struct mv_backend *b, enum mv_ftype t,
 static int mem_remove(struct mv_backend *b, enum mv_ftype t, const char *name, struct mv_error *err)
 {
 	struct mv_mem_store *s = ((struct mem *)b)->s;
-	int rc = mv_backend_cancelled(b, err);
-	if (rc == 0)
-		rc = valid_name(t, name, err);
+	int rc = begin(b, t, name, err);
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&s->mu);

@@ -304,23 +304,35 @@ static int right_error(const struct op *op, const struct kind *k, int rc)
 	}
 }
 
-/* Calls matching k's filter that op makes without faults. */
-static uint64_t calls_of(const struct op *op, const struct kind *k)
+/* Runs op once on a copy of its start with fault f armed once the
+ * repository is open; the copy goes to *store (free it). */
+static int run_once(const struct op *op, const struct mv_mem_fault *f, struct mv_mem_store **store,
+                    int *complete, struct mv_error *err)
 {
 	struct mv_mem_store *s = mv_mem_store_copy(op->start);
 	struct mv_repo *r;
-	struct mv_error e = {0};
-	int complete = 0;
 	assert_non_null(s);
-	assert_int_equal(open_repo(s, op->scan_orphans, &r, &e), 0);
-	/* a fault that never fires counts the calls */
-	armed = (struct mv_mem_fault){MV_MEM_FAULT_EIO, k->op, -1, UINT64_MAX, 1, 0};
-	assert_int_equal(op->run(r, s, &complete, &e), 0);
-	assert_true(complete);
-	uint64_t n = armed_calls;
+	assert_int_equal(open_repo(s, op->scan_orphans, &r, err), 0);
+	armed = *f;
+	*complete = 0;
+	int rc = op->run(r, s, complete, err);
 	mv_repo_close(r);
+	*store = s;
+	return rc;
+}
+
+/* Calls matching k's filter that op makes without faults. */
+static uint64_t calls_of(const struct op *op, const struct kind *k)
+{
+	struct mv_mem_store *s;
+	struct mv_error e = {0};
+	int complete;
+	/* a fault that never fires counts the calls */
+	struct mv_mem_fault never = {MV_MEM_FAULT_EIO, k->op, -1, UINT64_MAX, 1, 0};
+	assert_int_equal(run_once(op, &never, &s, &complete, &e), 0);
+	assert_true(complete);
 	mv_mem_store_free(s);
-	return n;
+	return armed_calls;
 }
 
 /* After the run, faults off: check passes, or finds exactly the object a
@@ -363,15 +375,11 @@ static void run_plan(const struct op *op)
 		const struct kind *k = &kinds[ki];
 		uint64_t total = calls_of(op, k);
 		for (uint64_t nth = 1; nth <= total; nth++) {
-			struct mv_mem_store *s = mv_mem_store_copy(op->start);
-			struct mv_repo *r;
+			struct mv_mem_store *s;
 			struct mv_error e = {0};
-			int complete = 0;
-			assert_non_null(s);
-			assert_int_equal(open_repo(s, op->scan_orphans, &r, &e), 0);
-			armed = (struct mv_mem_fault){k->kind, k->op, -1, nth, 1, 0};
-			int rc = op->run(r, s, &complete, &e);
-			mv_repo_close(r);
+			int complete;
+			struct mv_mem_fault f = {k->kind, k->op, -1, nth, 1, 0};
+			int rc = run_once(op, &f, &s, &complete, &e);
 			if (verbose)
 				fprintf(stderr, "%s, %s at %llu/%llu: %d %s\n", op->name, k->name,
 				        (unsigned long long)nth, (unsigned long long)total, rc,
@@ -397,34 +405,19 @@ static void run_plan(const struct op *op)
 	assert_true(runs > 10);
 }
 
-static void test_faults__backup(void **state)
-{
-	(void)state;
-	struct op op = {"backup", backed, 1, backup_armed};
-	run_plan(&op);
-	op.start = base; /* the first backup too */
-	run_plan(&op);
-}
+/* Each operation from a repository with one snapshot; backup also from
+ * an empty one (its first backup). */
+static struct op ops[] = {
+    {"backup", NULL, 1, backup_armed},   {"first backup", NULL, 1, backup_armed},
+    {"restore", NULL, 0, restore_armed}, {"check", NULL, 0, check_armed},
+    {"dump", NULL, 0, dump_armed},
+};
 
-static void test_faults__restore(void **state)
+static void test_faults__op(void **state)
 {
-	(void)state;
-	struct op op = {"restore", backed, 0, restore_armed};
-	run_plan(&op);
-}
-
-static void test_faults__check(void **state)
-{
-	(void)state;
-	struct op op = {"check", backed, 0, check_armed};
-	run_plan(&op);
-}
-
-static void test_faults__dump(void **state)
-{
-	(void)state;
-	struct op op = {"dump", backed, 0, dump_armed};
-	run_plan(&op);
+	struct op *op = *state;
+	op->start = op == &ops[1] ? base : backed;
+	run_plan(op);
 }
 
 /* ---- requests ---------------------------------------------------------- */
@@ -542,7 +535,6 @@ static int group_setup(void **state)
 	struct mv_repo *r;
 	struct mv_error e = {0};
 	char path[256];
-	int complete = 0;
 	(void)state;
 	verbose = getenv("MV_FAULTS_VERBOSE") != NULL;
 	assert_int_equal(mv_crypto_init(), 0);
@@ -575,7 +567,6 @@ static int group_setup(void **state)
 	assert_int_equal(open_repo(backed, 0, &r, &e), 0);
 	assert_int_equal(dump_digest(r, want_digest, &e), 0);
 	mv_repo_close(r);
-	(void)complete;
 	return 0;
 }
 
@@ -594,10 +585,11 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_requests__index_load),
 	    cmocka_unit_test(test_requests__pack_header),
-	    cmocka_unit_test(test_faults__backup),
-	    cmocka_unit_test(test_faults__restore),
-	    cmocka_unit_test(test_faults__check),
-	    cmocka_unit_test(test_faults__dump),
+	    {"test_faults__backup", test_faults__op, NULL, NULL, &ops[0]},
+	    {"test_faults__first_backup", test_faults__op, NULL, NULL, &ops[1]},
+	    {"test_faults__restore", test_faults__op, NULL, NULL, &ops[2]},
+	    {"test_faults__check", test_faults__op, NULL, NULL, &ops[3]},
+	    {"test_faults__dump", test_faults__op, NULL, NULL, &ops[4]},
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

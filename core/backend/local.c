@@ -131,7 +131,7 @@ static int io_error(struct mv_error *err, int e, const char *what, const char *p
 	int code = MV_ERR_IO;
 	if (e == ENOSPC || e == EDQUOT)
 		code = MV_ERR_NOSPC;
-	else if (e == EAGAIN || e == ETIMEDOUT || e == EBUSY)
+	else if (e == EAGAIN || e == ETIMEDOUT)
 		code = MV_ERR_TRANSIENT;
 	return mv_error_set(err, code, e, "cannot %s '%s'", what, path);
 }

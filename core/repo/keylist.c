@@ -200,7 +200,8 @@ static int read_one(void *arg, const char *name, uint64_t size)
 		         (unsigned long long)size, MV_KEYSLOT_LEN);
 		return 0;
 	}
-	int rc = mv_backend_get_all(ss->r->be, MV_FT_KEY, name, KEYFILE_MAX, &buf, &len, &e);
+	int rc =
+	    mv_backend_get_sized(ss->r->be, MV_FT_KEY, name, size, KEYFILE_MAX, &buf, &len, &e);
 	if (rc == MV_ERR_NOMEM)
 		return rc;
 	if (rc) {

@@ -195,7 +195,8 @@ static int read_one(void *arg, const char *name, uint64_t size)
 		         (unsigned long long)size, MV_KEYSLOT_LEN);
 		return 0;
 	}
-	int rc = mv_backend_get_all(ss->r->be, MV_FT_KEY, name, KEYFILE_MAX, &buf, &len, &e);
+	int rc =
+	    mv_backend_get_sized(ss->r->be, MV_FT_KEY, name, size, KEYFILE_MAX, &buf, &len, &e);
 	if (rc == MV_ERR_NOMEM)
 		return rc;
 	if (rc) {
@@ -219,7 +220,7 @@ static int read_slots(struct mv_repo *r, struct slot_set *ss, struct mv_error *e
 {
 	memset(ss, 0, sizeof(*ss));
 	ss->r = r;
-	int rc = r->be->ops->list(r->be, MV_FT_KEY, read_one, ss, err);
+	int rc = mv_backend_list_then(r->be, MV_FT_KEY, read_one, ss, err);
 	if (rc == MV_ERR_NOMEM)
 		return mv_error_set(err, rc, 0, "out of memory");
 	return rc;

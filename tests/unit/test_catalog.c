@@ -2,7 +2,6 @@
  * 12), writer and cursor (core/medical/catalog.c) over a real repository, and DICOM
  * inside ZIP, tar and ISO 9660 archives (core/medical/catalog_archive.c). Nothing
  * here depends on backup. */
-#define _XOPEN_SOURCE 700 /* nftw */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,8 +11,6 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
-#include <ftw.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +22,7 @@
 #include "core/repo/packer.h"
 #include "core/repo/repo.h"
 #include "formats/catalog.h"
+#include "tests/unit/testutil.h"
 
 #define WMAX (MV_CATALOG_BLOB_TARGET * 2u)
 
@@ -177,79 +175,6 @@ static int rec_member_is(const struct mv_catalog_rec *r, const char *m)
 }
 
 /* ---- a real repository ---------------------------------------------------- */
-
-#define PW "Correct-Horse-Battery-9"
-
-struct trepo {
-	char dir[64];
-	struct mv_repo *r;
-	struct mv_packer *packer;
-	pthread_mutex_t mu;
-};
-
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
-static void trepo_open(struct trepo *t)
-{
-	struct mv_error err = {0};
-	char loc[96], rec[MV_RECOVERY_TEXT_LEN + 1];
-
-	snprintf(t->dir, sizeof(t->dir), "/tmp/mvcat.XXXXXX");
-	assert_non_null(mkdtemp(t->dir));
-	snprintf(loc, sizeof(loc), "%s/repo", t->dir);
-	assert_int_equal(mv_repo_init(loc, (const uint8_t *)PW, strlen(PW), NULL, rec, &err), 0);
-	assert_int_equal(mv_repo_open(loc, &t->r, &err), 0);
-	assert_int_equal(mv_repo_unlock(t->r, (const uint8_t *)PW, strlen(PW), &err), 0);
-	assert_int_equal(mv_repo_load_index(t->r, 0, NULL, &err), 0);
-	pthread_mutex_init(&t->mu, NULL);
-	t->packer = mv_packer_new(t->r, &t->mu);
-	assert_non_null(t->packer);
-}
-
-/* The store callback backup uses: blob of type catalog into a pack. */
-static int repo_store(void *arg, const uint8_t *payload, size_t len, uint8_t id[32],
-                      struct mv_error *err)
-{
-	struct trepo *t = arg;
-	const uint8_t *sealed;
-	size_t slen;
-
-	mv_blob_id(t->r->keys, payload, len, id);
-	struct mv_blob_loc loc = {
-	    .pack = MV_PACK_NONE, .type = MV_T_CATALOG, .raw_length = (uint32_t)len};
-	memcpy(loc.id, id, 32);
-	int rc = mv_index_add(t->r->index, &loc);
-	if (rc < 0)
-		return mv_error_set(err, rc, 0, "out of memory");
-	if (rc == 1)
-		return 0;
-	rc = mv_blob_encode(t->r->ctx, t->r->keys, MV_T_CATALOG, id, payload, len, &sealed, &slen,
-	                    err);
-	if (rc)
-		return rc;
-	return mv_packer_add(t->packer, MV_T_CATALOG, id, sealed, slen, len, err);
-}
-
-static void trepo_commit(struct trepo *t)
-{
-	struct mv_error err = {0};
-	assert_int_equal(mv_packer_flush(t->packer, &err), 0);
-	assert_int_equal(mv_packer_write_index(t->packer, &err), 0);
-}
-
-static void trepo_close(struct trepo *t)
-{
-	mv_packer_free(t->packer);
-	mv_repo_close(t->r);
-	pthread_mutex_destroy(&t->mu);
-	nftw(t->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 /* ---- DICOM files and archives -------------------------------------------- */
 
@@ -873,7 +798,7 @@ static void cursor_path(char *buf, size_t cap, unsigned i)
 
 static void test_catalog__cursor_reads_and_copies(void **state)
 {
-	struct trepo t;
+	struct tu_trepo t;
 	struct mv_error err = {0};
 	struct mv_dicom_info info;
 	struct mv_catalog_entry e;
@@ -884,8 +809,8 @@ static void test_catalog__cursor_reads_and_copies(void **state)
 	unsigned expected = 0;
 	(void)state;
 
-	trepo_open(&t);
-	struct mv_catalog_writer *w = mv_catalog_writer_new(repo_store, &t);
+	tu_trepo_open(&t, "mvcat");
+	struct mv_catalog_writer *w = mv_catalog_writer_new(tu_trepo_store, &t);
 	assert_non_null(w);
 	for (unsigned i = 0; i < NCUR; i++) {
 		cursor_path(path, sizeof(path), i);
@@ -902,7 +827,7 @@ static void test_catalog__cursor_reads_and_copies(void **state)
 	assert_int_equal(mv_catalog_writer_finish(w, &ids, &nids, &err), 0);
 	mv_catalog_writer_free(w);
 	assert_true(nids >= 2);
-	trepo_commit(&t);
+	tu_trepo_commit(&t);
 
 	memset(&s, 0, sizeof(s));
 	s.catalog = ids;
@@ -1000,7 +925,7 @@ static void test_catalog__cursor_reads_and_copies(void **state)
 	mv_catalog_cursor_free(c);
 	mv_catalog_cursor_free(NULL);
 	free(ids);
-	trepo_close(&t);
+	tu_trepo_close(&t);
 }
 
 /* ---- archives ----------------------------------------------------------------- */

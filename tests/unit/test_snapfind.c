@@ -16,47 +16,27 @@
 
 #include "core/repo/repo.h"
 #include "core/repo/snapfind.h"
-
-#define PASSWORD "Correct-Horse-Battery-9"
+#include "tests/unit/testutil.h"
 
 struct fixture {
-	char dir[64];
-	char repo[128];
+	struct tu_repo_dir d;
 	struct mv_repo *r;
 };
 
 static struct mv_repo *open_repo(const char *loc, int *rc_out)
 {
 	struct mv_repo *r = NULL;
-	struct mv_error err = {0};
-	int rc = mv_repo_open(loc, &r, &err);
-	if (rc == 0)
-		rc = mv_repo_unlock(r, (const uint8_t *)PASSWORD, strlen(PASSWORD), &err);
-	*rc_out = rc;
-	if (rc) {
-		mv_repo_close(r);
-		return NULL;
-	}
+	*rc_out = tu_repo_open_rc(loc, &r);
 	return r;
 }
 
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct mv_init_opts io = {0};
-	char recovery[MV_RECOVERY_TEXT_LEN + 1];
-	struct mv_error err = {0};
-	int rc;
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/mvsnapfind.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->repo, sizeof(f->repo), "%s/repo", f->dir);
-	assert_int_equal(
-	    mv_repo_init(f->repo, (const uint8_t *)PASSWORD, strlen(PASSWORD), &io, recovery, &err),
-	    0);
-	f->r = open_repo(f->repo, &rc);
-	assert_int_equal(rc, 0);
+	tu_repo_dir_make(&f->d, "mvsnapfind", NULL);
+	f->r = tu_repo_open(f->d.repo);
 	*state = f;
 	return 0;
 }
@@ -64,10 +44,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[256];
 	mv_repo_close(f->r);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
+	tu_rm_rf(f->d.dir);
 	free(f);
 	return 0;
 }
@@ -116,7 +94,7 @@ static void flip_byte(const char *path, long off)
 static void damage_snapshot(struct fixture *f, const char *hex)
 {
 	char p[256];
-	snprintf(p, sizeof(p), "%s/snapshots/%s", f->repo, hex);
+	snprintf(p, sizeof(p), "%s/snapshots/%s", f->d.repo, hex);
 	flip_byte(p, 30);
 }
 
@@ -231,7 +209,7 @@ static void rewrite_config(struct fixture *f, uint32_t v, uint32_t incompat, int
 		                   sizeof(f->r->keys->config));
 	else
 		memcpy(m, f->r->cfg_raw + f->r->cfg_len - MV_CONFIG_MAC_LEN, MV_CONFIG_MAC_LEN);
-	snprintf(p, sizeof(p), "%s/config", f->repo);
+	snprintf(p, sizeof(p), "%s/config", f->d.repo);
 	FILE *fp = fopen(p, "wb");
 	assert_non_null(fp);
 	assert_int_equal(fwrite(w.data, 1, w.len, fp), w.len);
@@ -247,33 +225,33 @@ static void test_snapfind__config_version_judged_by_its_mac(void **state)
 
 	/* a bit flipped in the version field: damage, not "upgrade" */
 	rewrite_config(f, 1u ^ 2u, 0, 0);
-	assert_null(open_repo(f->repo, &rc));
+	assert_null(open_repo(f->d.repo, &rc));
 	assert_int_equal(rc, MV_ERR_INTEGRITY);
 	rewrite_config(f, 1u ^ 0x80000000u, 0, 0);
-	assert_null(open_repo(f->repo, &rc));
+	assert_null(open_repo(f->d.repo, &rc));
 	assert_int_equal(rc, MV_ERR_INTEGRITY);
 	rewrite_config(f, 1, 1u << 7, 0); /* a flipped feature bit */
-	assert_null(open_repo(f->repo, &rc));
+	assert_null(open_repo(f->d.repo, &rc));
 	assert_int_equal(rc, MV_ERR_INTEGRITY);
 
 	/* a real newer repository (its MAC valid): upgrade */
 	rewrite_config(f, 2, 0, 1);
-	assert_null(open_repo(f->repo, &rc));
+	assert_null(open_repo(f->d.repo, &rc));
 	assert_int_equal(rc, MV_ERR_VERSION);
 	rewrite_config(f, 1, 1u << 3, 1);
-	assert_null(open_repo(f->repo, &rc));
+	assert_null(open_repo(f->d.repo, &rc));
 	assert_int_equal(rc, MV_ERR_VERSION);
 
 	/* and back to version 1: it opens */
 	rewrite_config(f, 1, 0, 1);
-	struct mv_repo *r = open_repo(f->repo, &rc);
+	struct mv_repo *r = open_repo(f->d.repo, &rc);
 	assert_int_equal(rc, 0);
 	mv_repo_close(r);
 
 	/* a flipped bit elsewhere is still a MAC mismatch */
-	snprintf(p, sizeof(p), "%s/config", f->repo);
+	snprintf(p, sizeof(p), "%s/config", f->d.repo);
 	flip_byte(p, 30);
-	assert_null(open_repo(f->repo, &rc));
+	assert_null(open_repo(f->d.repo, &rc));
 	assert_int_equal(rc, MV_ERR_INTEGRITY);
 }
 

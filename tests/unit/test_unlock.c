@@ -17,30 +17,23 @@
 #include "core/repo/keylist.h"
 #include "core/ops/ops.h"
 #include "formats/buf.h"
+#include "tests/unit/testutil.h"
 
-#define PASSWORD "Correct-Horse-Battery-9"
+#define PASSWORD TU_PASSWORD
 #define WRONG    "Wrong-Horse-Battery-9"
 
 struct fixture {
-	char dir[64];
-	char repo[128];
+	struct tu_repo_dir d;
 	char recovery[MV_RECOVERY_TEXT_LEN + 1];
 };
 
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct mv_init_opts io = {0};
-	struct mv_error err = {0};
 
 	assert_non_null(f);
 	assert_int_equal(mv_crypto_init(), 0);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/mvunlock.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->repo, sizeof(f->repo), "%s/repo", f->dir);
-	assert_int_equal(mv_repo_init(f->repo, (const uint8_t *)PASSWORD, strlen(PASSWORD), &io,
-	                              f->recovery, &err),
-	                 0);
+	tu_repo_dir_make(&f->d, "mvunlock", f->recovery);
 	*state = f;
 	return 0;
 }
@@ -48,9 +41,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
+	tu_rm_rf(f->d.dir);
 	free(f);
 	return 0;
 }
@@ -71,7 +62,7 @@ static void plant(const struct fixture *f, uint32_t t, uint64_t m, char name[65]
 	randombytes_buf(slot + 24, sizeof(slot) - 24);
 	mv_file_hash(slot, sizeof(slot), h);
 	mv_hex(h, 32, name);
-	snprintf(path, sizeof(path), "%s/keys/%s", f->repo, name);
+	snprintf(path, sizeof(path), "%s/keys/%s", f->d.repo, name);
 	FILE *fp = fopen(path, "wb");
 	assert_non_null(fp);
 	assert_int_equal(fwrite(slot, 1, sizeof(slot), fp), sizeof(slot));
@@ -81,7 +72,7 @@ static void plant(const struct fixture *f, uint32_t t, uint64_t m, char name[65]
 static int try_open(const struct fixture *f, const char *secret, uint64_t budget,
                     struct mv_repo **out, struct mv_error *err)
 {
-	assert_int_equal(mv_repo_open(f->repo, out, err), 0);
+	assert_int_equal(mv_repo_open(f->d.repo, out, err), 0);
 	if (budget)
 		(*out)->unlock_budget = budget;
 	return mv_repo_unlock(*out, (const uint8_t *)secret, strlen(secret), err);

@@ -1003,10 +1003,7 @@ static void test_catalog__archive_tar_gz_and_iso(void **state)
 
 static void write_file(const char *path, const void *p, size_t n)
 {
-	FILE *f = fopen(path, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(p, 1, n, f), n);
-	assert_int_equal(fclose(f), 0);
+	tu_write_file(path, p, n, 0644);
 }
 
 static void test_catalog__not_archives(void **state)

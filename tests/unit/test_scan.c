@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/medical/scan.h"
+#include "tests/unit/testutil.h"
 
 #define CT_CLASS "1.2.840.10008.5.1.4.1.1.2"
 #define TS_EXPL  "1.2.840.10008.1.2.1"
@@ -120,11 +121,7 @@ static void make_dicom(struct b *f, const struct inst *in, size_t pixel_bytes)
 
 static void write_file(const char *path, const void *p, size_t n)
 {
-	FILE *f = fopen(path, "wb");
-	assert_non_null(f);
-	if (n)
-		assert_int_equal(fwrite(p, 1, n, f), n);
-	assert_int_equal(fclose(f), 0);
+	tu_write_file(path, p, n, 0644);
 }
 
 static void write_dicom(const char *path, const struct inst *in, size_t pixel_bytes)
@@ -166,14 +163,6 @@ static void write_zip(const char *path, const struct inst *in, size_t n)
 	archive_write_free(a);
 }
 
-static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 /* ---- the scan -------------------------------------------------------------- */
 
 struct seen {
@@ -213,8 +202,7 @@ static void make_tree(char *root)
 {
 	char p[600];
 
-	snprintf(root, 64, "/tmp/mvscan.XXXXXX");
-	assert_non_null(mkdtemp(root));
+	tu_tmpdir(root, 64, "mvscan");
 	snprintf(p, sizeof(p), "%s/a", root);
 	assert_int_equal(mkdir(p, 0700), 0);
 	snprintf(p, sizeof(p), "%s/b", root);
@@ -319,7 +307,7 @@ static void test_scan__inventory_walk_order_archives(void **state)
 	assert_int_equal(res.dicom_files, 1);
 	mv_scan_result_release(&res);
 	mv_inventory_free(inv);
-	nftw(root, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	tu_rm_rf(root);
 }
 
 /* ---- the file hasher --------------------------------------------------------- */
@@ -379,9 +367,8 @@ static void hash_one(const struct mv_repo *r, uint8_t *buf, size_t len, size_t c
 	write_file(path, buf, len);
 	int fd = open(path, O_RDONLY);
 	assert_true(fd >= 0);
-	assert_int_equal(mv_file_hasher_run(h, fd, len, got, &size, &info, count_head, &head, NULL,
-	                                    &err),
-	                 0);
+	assert_int_equal(
+	    mv_file_hasher_run(h, fd, len, got, &size, &info, count_head, &head, NULL, &err), 0);
 	close(fd);
 	unlink(path);
 	assert_int_equal(size, len);

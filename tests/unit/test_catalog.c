@@ -178,81 +178,39 @@ static int rec_member_is(const struct mv_catalog_rec *r, const char *m)
 
 /* ---- DICOM files and archives -------------------------------------------- */
 
-struct b {
-	uint8_t *p;
-	size_t len, cap;
-};
-
-static void b_bytes(struct b *b, const void *v, size_t n)
-{
-	if (b->len + n > b->cap) {
-		size_t cap = b->cap ? b->cap : 1024;
-		while (cap < b->len + n)
-			cap *= 2;
-		b->p = realloc(b->p, cap);
-		assert_non_null(b->p);
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, v, n);
-	b->len += n;
-}
-
-static void b_u16(struct b *b, uint16_t v)
-{
-	uint8_t x[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
-	b_bytes(b, x, 2);
-}
-
-static void b_u32(struct b *b, uint32_t v)
-{
-	b_u16(b, (uint16_t)v);
-	b_u16(b, (uint16_t)(v >> 16));
-}
-
-/* Explicit VR little endian element with a short-form VR. */
-static void b_str(struct b *b, uint16_t g, uint16_t e, const char *vr, const char *s)
-{
-	size_t n = strlen(s), pad = n % 2;
-	b_u16(b, g);
-	b_u16(b, e);
-	b_bytes(b, vr, 2);
-	b_u16(b, (uint16_t)(n + pad));
-	b_bytes(b, s, n);
-	if (pad)
-		b_bytes(b, strcmp(vr, "UI") ? " " : "", 1);
-}
-
 /* A Part 10 file of the given patient with `pixels` bytes of pixel data. */
 static uint8_t *make_dicom(const char *patient, const char *sop, size_t pixels, size_t *len)
 {
-	struct b f = {0}, m = {0};
+	struct tu_buf f = {0}, m = {0};
 	uint8_t pre[128] = {0};
 
-	b_u16(&m, 0x0002), b_u16(&m, 0x0001), b_bytes(&m, "OB\0\0", 4), b_u32(&m, 2);
-	b_bytes(&m, "\0\1", 2);
-	b_str(&m, 0x0002, 0x0002, "UI", "1.2.840.10008.5.1.4.1.1.4");
-	b_str(&m, 0x0002, 0x0003, "UI", sop);
-	b_str(&m, 0x0002, 0x0010, "UI", "1.2.840.10008.1.2.1");
-	b_bytes(&f, pre, sizeof(pre));
-	b_bytes(&f, "DICM", 4);
-	b_u16(&f, 0x0002), b_u16(&f, 0x0000), b_bytes(&f, "UL", 2), b_u16(&f, 4);
-	b_u32(&f, (uint32_t)m.len);
-	b_bytes(&f, m.p, m.len);
+	tu_buf_u16le(&m, 0x0002), tu_buf_u16le(&m, 0x0001), tu_buf_put(&m, "OB\0\0", 4),
+	    tu_buf_u32le(&m, 2);
+	tu_buf_put(&m, "\0\1", 2);
+	tu_dcm_str(&m, 0x0002, 0x0002, "UI", "1.2.840.10008.5.1.4.1.1.4");
+	tu_dcm_str(&m, 0x0002, 0x0003, "UI", sop);
+	tu_dcm_str(&m, 0x0002, 0x0010, "UI", "1.2.840.10008.1.2.1");
+	tu_buf_put(&f, pre, sizeof(pre));
+	tu_buf_put(&f, "DICM", 4);
+	tu_buf_u16le(&f, 0x0002), tu_buf_u16le(&f, 0x0000), tu_buf_put(&f, "UL", 2),
+	    tu_buf_u16le(&f, 4);
+	tu_buf_u32le(&f, (uint32_t)m.len);
+	tu_buf_put(&f, m.p, m.len);
 	free(m.p);
-	b_str(&f, 0x0008, 0x0005, "CS", "ISO_IR 192");
-	b_str(&f, 0x0008, 0x0016, "UI", "1.2.840.10008.5.1.4.1.1.4");
-	b_str(&f, 0x0008, 0x0018, "UI", sop);
-	b_str(&f, 0x0008, 0x0020, "DA", "20190315");
-	b_str(&f, 0x0008, 0x0060, "CS", "MR");
-	b_str(&f, 0x0010, 0x0010, "PN", patient);
-	b_str(&f, 0x0010, 0x0020, "LO", "PAT-7");
-	b_str(&f, 0x0020, 0x000d, "UI", "1.2.826.0.1.3680043.2.1125.2.7");
-	b_str(&f, 0x0020, 0x000e, "UI", "1.2.826.0.1.3680043.2.1125.3.7");
-	b_u16(&f, 0x7fe0), b_u16(&f, 0x0010), b_bytes(&f, "OW\0\0", 4);
-	b_u32(&f, (uint32_t)pixels);
+	tu_dcm_str(&f, 0x0008, 0x0005, "CS", "ISO_IR 192");
+	tu_dcm_str(&f, 0x0008, 0x0016, "UI", "1.2.840.10008.5.1.4.1.1.4");
+	tu_dcm_str(&f, 0x0008, 0x0018, "UI", sop);
+	tu_dcm_str(&f, 0x0008, 0x0020, "DA", "20190315");
+	tu_dcm_str(&f, 0x0008, 0x0060, "CS", "MR");
+	tu_dcm_str(&f, 0x0010, 0x0010, "PN", patient);
+	tu_dcm_str(&f, 0x0010, 0x0020, "LO", "PAT-7");
+	tu_dcm_str(&f, 0x0020, 0x000d, "UI", "1.2.826.0.1.3680043.2.1125.2.7");
+	tu_dcm_str(&f, 0x0020, 0x000e, "UI", "1.2.826.0.1.3680043.2.1125.3.7");
+	tu_buf_u16le(&f, 0x7fe0), tu_buf_u16le(&f, 0x0010), tu_buf_put(&f, "OW\0\0", 4);
+	tu_buf_u32le(&f, (uint32_t)pixels);
 	for (size_t i = 0; i < pixels; i++) {
 		uint8_t v = (uint8_t)(i * 7);
-		b_bytes(&f, &v, 1);
+		tu_buf_put(&f, &v, 1);
 	}
 	*len = f.len;
 	return f.p;

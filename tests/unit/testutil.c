@@ -199,3 +199,26 @@ void tu_buf_free(struct tu_buf *b)
 	b->p = NULL;
 	b->len = b->cap = 0;
 }
+
+void tu_dcm_elem(struct tu_buf *b, uint16_t g, uint16_t e, const char *vr, const void *v, size_t n)
+{
+	int lng = !strcmp(vr, "OB") || !strcmp(vr, "OW") || !strcmp(vr, "SQ") || !strcmp(vr, "UN");
+	size_t padded = n + (n & 1);
+	tu_buf_u16le(b, g);
+	tu_buf_u16le(b, e);
+	tu_buf_put(b, vr, 2);
+	if (lng) {
+		tu_buf_u16le(b, 0);
+		tu_buf_u32le(b, (uint32_t)padded);
+	} else {
+		tu_buf_u16le(b, (uint16_t)padded);
+	}
+	tu_buf_put(b, v, n);
+	if (n & 1)
+		tu_buf_put(b, !strcmp(vr, "UI") || !strcmp(vr, "OB") ? "\0" : " ", 1);
+}
+
+void tu_dcm_str(struct tu_buf *b, uint16_t g, uint16_t e, const char *vr, const char *s)
+{
+	tu_dcm_elem(b, g, e, vr, s, strlen(s));
+}

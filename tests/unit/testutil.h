@@ -84,4 +84,12 @@ void tu_buf_u16le(struct tu_buf *b, uint16_t v);
 void tu_buf_u32le(struct tu_buf *b, uint32_t v);
 void tu_buf_free(struct tu_buf *b);
 
+/* A DICOM element in explicit VR little endian: OB, OW, SQ and UN in the
+ * long form, the others in the short one; an odd value padded with a NUL
+ * (UI, OB) or a space. */
+void tu_dcm_elem(struct tu_buf *b, uint16_t g, uint16_t e, const char *vr, const void *v, size_t n);
+
+/* The same for a string value. */
+void tu_dcm_str(struct tu_buf *b, uint16_t g, uint16_t e, const char *vr, const char *s);
+
 #endif

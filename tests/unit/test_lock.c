@@ -18,35 +18,18 @@
 #include "core/ops/ops.h"
 #include "tests/unit/testutil.h"
 
-struct fixture {
-	struct tu_repo_dir d;
-	struct mv_repo *r;
-};
-
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
 	struct mv_error err = {0};
 	size_t damaged;
-	assert_non_null(f);
-	tu_repo_dir_make(&f->d, "mvlock", NULL);
-	f->r = tu_repo_open(f->d.repo);
+	tu_setup_repo_open(state);
+	struct tu_fixture *f = *state;
 	assert_int_equal(mv_repo_load_index(f->r, 1, &damaged, &err), 0);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	mv_repo_close(f->r);
-	tu_rm_rf(f->d.dir);
-	free(f);
 	return 0;
 }
 
 /* The names in REPO/locks (there is one lock file per holder). */
-static int lock_files(const struct fixture *f, char name[256])
+static int lock_files(const struct tu_fixture *f, char name[256])
 {
 	char p[256];
 	int n = 0;
@@ -66,7 +49,7 @@ static int lock_files(const struct fixture *f, char name[256])
 
 static void test_lock__refresh_rewrites_the_file(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_fixture *f = *state;
 	struct mv_lock *l;
 	struct mv_error err = {0};
 	char first[256], now[256];
@@ -85,7 +68,7 @@ static void test_lock__refresh_rewrites_the_file(void **state)
 
 static void test_lock__lost_when_it_cannot_be_refreshed(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_fixture *f = *state;
 	struct mv_lock *l;
 	struct mv_error err = {0};
 	char p[256], q[256], cmd[600];
@@ -129,7 +112,7 @@ static void test_lock__lost_when_it_cannot_be_refreshed(void **state)
  * simply not due for an hour) does not keep the lock looking held. */
 static void test_lock__lost_when_refresher_is_stuck(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_fixture *f = *state;
 	struct mv_lock *l;
 	struct mv_error err = {0};
 	assert_int_equal(mv_lock_acquire(f->r, 0, &l, &err), 0);
@@ -143,11 +126,12 @@ static void test_lock__lost_when_refresher_is_stuck(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_lock__refresh_rewrites_the_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lock__refresh_rewrites_the_file, setup,
+	                                    tu_teardown_repo),
 	    cmocka_unit_test_setup_teardown(test_lock__lost_when_it_cannot_be_refreshed, setup,
-	                                    teardown),
+	                                    tu_teardown_repo),
 	    cmocka_unit_test_setup_teardown(test_lock__lost_when_refresher_is_stuck, setup,
-	                                    teardown),
+	                                    tu_teardown_repo),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,11 +18,6 @@
 #include "core/repo/snapfind.h"
 #include "tests/unit/testutil.h"
 
-struct fixture {
-	struct tu_repo_dir d;
-	struct mv_repo *r;
-};
-
 static struct mv_repo *open_repo(const char *loc, int *rc_out)
 {
 	struct mv_repo *r = NULL;
@@ -30,28 +25,8 @@ static struct mv_repo *open_repo(const char *loc, int *rc_out)
 	return r;
 }
 
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	tu_repo_dir_make(&f->d, "mvsnapfind", NULL);
-	f->r = tu_repo_open(f->d.repo);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	mv_repo_close(f->r);
-	tu_rm_rf(f->d.dir);
-	free(f);
-	return 0;
-}
-
 /* Saves a snapshot of host with one or two paths at time t; id in hex. */
-static void save_snap(struct fixture *f, const char *host, const char *p1, const char *p2,
+static void save_snap(struct tu_fixture *f, const char *host, const char *p1, const char *p2,
                       int64_t t, char hex[65])
 {
 	struct mv_snapshot s;
@@ -91,7 +66,7 @@ static void flip_byte(const char *path, long off)
 	assert_int_equal(fclose(fp), 0);
 }
 
-static void damage_snapshot(struct fixture *f, const char *hex)
+static void damage_snapshot(struct tu_fixture *f, const char *hex)
 {
 	char p[256];
 	snprintf(p, sizeof(p), "%s/snapshots/%s", f->d.repo, hex);
@@ -100,7 +75,7 @@ static void damage_snapshot(struct fixture *f, const char *hex)
 
 static void test_snapfind__latest_narrowed_by_host_and_path(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_fixture *f = *state;
 	struct mv_snapshot s;
 	struct mv_snapshot_damage d;
 	struct mv_error err = {0};
@@ -150,7 +125,7 @@ static void test_snapfind__latest_narrowed_by_host_and_path(void **state)
 
 static void test_snapfind__damaged_latest_is_reported(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_fixture *f = *state;
 	struct mv_snapshot s;
 	struct mv_snapshot_damage d;
 	struct mv_error err = {0};
@@ -192,7 +167,7 @@ static void test_snapfind__damaged_latest_is_reported(void **state)
 
 /* Rewrites the config with version v and incompat flags, with a valid MAC
  * (mac = 1) or the old one. */
-static void rewrite_config(struct fixture *f, uint32_t v, uint32_t incompat, int mac)
+static void rewrite_config(struct tu_fixture *f, uint32_t v, uint32_t incompat, int mac)
 {
 	struct mv_config_fields c = f->r->cfg;
 	struct mv_wbuf w;
@@ -219,7 +194,7 @@ static void rewrite_config(struct fixture *f, uint32_t v, uint32_t incompat, int
 
 static void test_snapfind__config_version_judged_by_its_mac(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_fixture *f = *state;
 	char p[256];
 	int rc;
 
@@ -258,12 +233,12 @@ static void test_snapfind__config_version_judged_by_its_mac(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_snapfind__latest_narrowed_by_host_and_path, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_snapfind__damaged_latest_is_reported, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_snapfind__config_version_judged_by_its_mac, setup,
-	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_snapfind__latest_narrowed_by_host_and_path,
+	                                    tu_setup_repo_open, tu_teardown_repo),
+	    cmocka_unit_test_setup_teardown(test_snapfind__damaged_latest_is_reported,
+	                                    tu_setup_repo_open, tu_teardown_repo),
+	    cmocka_unit_test_setup_teardown(test_snapfind__config_version_judged_by_its_mac,
+	                                    tu_setup_repo_open, tu_teardown_repo),
 	};
 	if (sodium_init() < 0)
 		return 1;

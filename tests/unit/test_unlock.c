@@ -22,33 +22,15 @@
 #define PASSWORD TU_PASSWORD
 #define WRONG    "Wrong-Horse-Battery-9"
 
-struct fixture {
-	struct tu_repo_dir d;
-	char recovery[MV_RECOVERY_TEXT_LEN + 1];
-};
-
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
 	assert_int_equal(mv_crypto_init(), 0);
-	tu_repo_dir_make(&f->d, "mvunlock", f->recovery);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	tu_rm_rf(f->d.dir);
-	free(f);
-	return 0;
+	return tu_setup_repo(state);
 }
 
 /* A well-formed password slot with these Argon2id parameters and a random
  * box (it opens with nothing), written to keys/ under its hash. */
-static void plant(const struct fixture *f, uint32_t t, uint64_t m, char name[65])
+static void plant(const struct tu_fixture *f, uint32_t t, uint64_t m, char name[65])
 {
 	uint8_t slot[MV_KEYSLOT_LEN], h[32];
 	char path[256];
@@ -69,7 +51,7 @@ static void plant(const struct fixture *f, uint32_t t, uint64_t m, char name[65]
 	assert_int_equal(fclose(fp), 0);
 }
 
-static int try_open(const struct fixture *f, const char *secret, uint64_t budget,
+static int try_open(const struct tu_fixture *f, const char *secret, uint64_t budget,
                     struct mv_repo **out, struct mv_error *err)
 {
 	assert_int_equal(mv_repo_open(f->d.repo, out, err), 0);
@@ -80,7 +62,7 @@ static int try_open(const struct fixture *f, const char *secret, uint64_t budget
 
 static void test_unlock__slot_beyond_caps_skipped_not_run(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_fixture *f = *state;
 	struct mv_repo *r = NULL;
 	struct mv_error err = {0};
 	char huge[65];
@@ -108,7 +90,7 @@ static void test_unlock__slot_beyond_caps_skipped_not_run(void **state)
 
 static void test_unlock__cheapest_first_within_budget(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_fixture *f = *state;
 	struct mv_repo *r = NULL;
 	struct mv_error err = {0};
 	char n1[65], n2[65], n3[65];
@@ -142,7 +124,7 @@ static void warn_count(void *arg, const char *path, const char *msg)
 
 static void test_unlock__keylist_written_and_checked(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_fixture *f = *state;
 	struct mv_repo *r = NULL;
 	struct mv_error err = {0};
 	struct mv_keylist kl;
@@ -190,11 +172,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_unlock__slot_beyond_caps_skipped_not_run, setup,
-	                                    teardown),
+	                                    tu_teardown_repo),
 	    cmocka_unit_test_setup_teardown(test_unlock__cheapest_first_within_budget, setup,
-	                                    teardown),
+	                                    tu_teardown_repo),
 	    cmocka_unit_test_setup_teardown(test_unlock__keylist_written_and_checked, setup,
-	                                    teardown),
+	                                    tu_teardown_repo),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -122,6 +122,35 @@ struct mv_repo *tu_repo_open(const char *loc)
 	return r;
 }
 
+_Static_assert(TU_RECOVERY_LEN >= MV_RECOVERY_TEXT_LEN + 1, "TU_RECOVERY_LEN too small");
+
+int tu_setup_repo(void **state)
+{
+	struct tu_fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	tu_repo_dir_make(&f->d, "mvtest", f->recovery);
+	*state = f;
+	return 0;
+}
+
+int tu_setup_repo_open(void **state)
+{
+	tu_setup_repo(state);
+	struct tu_fixture *f = *state;
+	f->r = tu_repo_open(f->d.repo);
+	return 0;
+}
+
+int tu_teardown_repo(void **state)
+{
+	struct tu_fixture *f = *state;
+	mv_repo_close(f->r);
+	tu_rm_rf(f->d.dir);
+	free(f);
+	return 0;
+}
+
 void tu_trepo_open(struct tu_trepo *t, const char *prefix)
 {
 	struct mv_error err = {0};

@@ -16,6 +16,9 @@ struct mv_repo;
 /* The password of every test repository. */
 #define TU_PASSWORD "Correct-Horse-Battery-9"
 
+/* Room for a recovery key (MV_RECOVERY_TEXT_LEN + 1). */
+#define TU_RECOVERY_LEN 128
+
 /* Makes a new directory "/tmp/<prefix>.XXXXXX" (mode 0700) into dir. */
 void tu_tmpdir(char *dir, size_t cap, const char *prefix);
 
@@ -50,6 +53,20 @@ int tu_repo_open_rc(const char *loc, struct mv_repo **out);
 
 /* The same, asserting that it succeeds. */
 struct mv_repo *tu_repo_open(const char *loc);
+
+/* A cmocka fixture: a new repository (d), its recovery key and, with
+ * tu_setup_repo_open, the repository open and unlocked (r). */
+struct tu_fixture {
+	struct tu_repo_dir d;
+	struct mv_repo *r;
+	char recovery[TU_RECOVERY_LEN];
+};
+
+int tu_setup_repo(void **state);
+int tu_setup_repo_open(void **state);
+
+/* Closes r, removes the directory, frees the fixture. */
+int tu_teardown_repo(void **state);
 
 /* A repository in a temporary directory, open and unlocked, its index
  * loaded, with a packer to store blobs. */

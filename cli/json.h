@@ -42,6 +42,10 @@ void cli_json_double(struct cli_json *j, const char *key, double v);
 void cli_json_bool(struct cli_json *j, const char *key, int v);
 
 /* Writes s as a JSON string literal (with the quotes). */
+/* One object {"message_type":"error","item":path,"message":msg} on f: a
+ * warning of the engine about one item, in the --json output. */
+void cli_json_error_item(FILE *f, const char *path, const char *msg);
+
 void cli_json_put_string(FILE *f, const char *s, size_t len);
 
 #endif

@@ -270,3 +270,17 @@ char *cli_fmt_time_rfc3339(int64_t ns, char buf[CLI_FMT_LEN])
 	}
 	return buf;
 }
+
+void cli_warn_item(const char *path, const char *msg)
+{
+	if (strncmp(msg, "damaged", 7) == 0) {
+		const char *rest = msg + 7;
+		rest += strspn(rest, ": ");
+		if (*rest)
+			cli_report("damaged: ", "'%s': %s", path, rest);
+		else
+			cli_report("damaged: ", "'%s'", path);
+	} else {
+		cli_warning("'%s': %s", path, msg);
+	}
+}

@@ -23,6 +23,11 @@ void cli_error(const char *fmt, ...) CLI_PRINTF(1, 2);
 void cli_warning(const char *fmt, ...) CLI_PRINTF(1, 2);
 /* Prints the engine's message (err->msg, or mv_strerror(code) when empty)
  * as cli_error does and returns cli_exit_code(code). */
+/* An engine warning about one file of a snapshot being read back (restore,
+ * dump): "damaged: 'PATH': why" when msg starts with "damaged", else a
+ * warning "'PATH': msg". */
+void cli_warn_item(const char *path, const char *msg);
+
 int cli_fail(int code, const struct mv_error *err);
 /* Prints "medvault: <message>" and a hint to `medvault CMD --help`
  * (cmd may be NULL) and returns CLI_EXIT_USAGE. */

@@ -888,12 +888,28 @@ static void test_catalog__cursor_reads_and_copies(void **state)
 
 /* ---- archives ----------------------------------------------------------------- */
 
-static void test_catalog__archive_zip(void **state)
+/* Writes the members m as an archive (libarchive format and filter) named
+ * name, catalogs it and checks it lists d's two files as ma and mb. */
+static void check_archive(const struct dicoms *d, const char *name, const char *format,
+                          const char *filter, const struct member *m, size_t n, const char *ma,
+                          const char *mb)
 {
-	struct dicoms d;
 	struct memstore ms = {0};
 	char path[128];
 	int unreadable = -1;
+
+	tmp_path(path, sizeof(path), name);
+	assert_int_equal(write_archive(path, format, filter, NULL, m, n), 0);
+	assert_int_equal(catalog_file(path, &ms, &unreadable), 1);
+	assert_int_equal(unreadable, 0);
+	check_two_members(&ms, d, ma, mb);
+	mem_release(&ms);
+	unlink(path);
+}
+
+static void test_catalog__archive_zip(void **state)
+{
+	struct dicoms d;
 	(void)state;
 
 	make_dicoms(&d);
@@ -904,13 +920,7 @@ static void test_catalog__archive_zip(void **state)
 	    {"DICOM/IM0002", d.b, d.blen},
 	    {"empty", (const uint8_t *)"", 0},
 	};
-	tmp_path(path, sizeof(path), "a.zip");
-	assert_int_equal(write_archive(path, "zip", NULL, NULL, m, 5), 0);
-	assert_int_equal(catalog_file(path, &ms, &unreadable), 1);
-	assert_int_equal(unreadable, 0);
-	check_two_members(&ms, &d, "DICOM/IM0001", "DICOM/IM0002");
-	mem_release(&ms);
-	unlink(path);
+	check_archive(&d, "a.zip", "zip", NULL, m, 5, "DICOM/IM0001", "DICOM/IM0002");
 	free(d.a);
 	free(d.b);
 }
@@ -918,9 +928,6 @@ static void test_catalog__archive_zip(void **state)
 static void test_catalog__archive_tar_gz_and_iso(void **state)
 {
 	struct dicoms d;
-	struct memstore ms = {0};
-	char path[128];
-	int unreadable = -1;
 	(void)state;
 
 	make_dicoms(&d);
@@ -928,33 +935,14 @@ static void test_catalog__archive_tar_gz_and_iso(void **state)
 	    {"patient/a.dcm", d.a, d.alen},
 	    {"patient/b.dcm", d.b, d.blen},
 	};
-	tmp_path(path, sizeof(path), "a.tar.gz");
-	assert_int_equal(write_archive(path, "pax", "gzip", NULL, m, 2), 0);
-	assert_int_equal(catalog_file(path, &ms, &unreadable), 1);
-	assert_int_equal(unreadable, 0);
-	check_two_members(&ms, &d, "patient/a.dcm", "patient/b.dcm");
-	mem_release(&ms);
-	unlink(path);
-
-	tmp_path(path, sizeof(path), "a.tar");
-	assert_int_equal(write_archive(path, "ustar", NULL, NULL, m, 2), 0);
-	assert_int_equal(catalog_file(path, &ms, &unreadable), 1);
-	check_two_members(&ms, &d, "patient/a.dcm", "patient/b.dcm");
-	mem_release(&ms);
-	unlink(path);
-
+	check_archive(&d, "a.tar.gz", "pax", "gzip", m, 2, "patient/a.dcm", "patient/b.dcm");
+	check_archive(&d, "a.tar", "ustar", NULL, m, 2, "patient/a.dcm", "patient/b.dcm");
 	const struct member iso[] = {
 	    {"DICOM", NULL, 0},
 	    {"DICOM/IM1", d.a, d.alen},
 	    {"DICOM/IM2", d.b, d.blen},
 	};
-	tmp_path(path, sizeof(path), "cd.iso");
-	assert_int_equal(write_archive(path, "iso9660", NULL, NULL, iso, 3), 0);
-	assert_int_equal(catalog_file(path, &ms, &unreadable), 1);
-	assert_int_equal(unreadable, 0);
-	check_two_members(&ms, &d, "DICOM/IM1", "DICOM/IM2");
-	mem_release(&ms);
-	unlink(path);
+	check_archive(&d, "cd.iso", "iso9660", NULL, iso, 3, "DICOM/IM1", "DICOM/IM2");
 	free(d.a);
 	free(d.b);
 }

@@ -163,15 +163,9 @@ static int parse(int argc, char **argv, struct cli_ctx *ctx, struct restore_args
 	if (!a->o.target || !*a->o.target)
 		return cli_usage_error("restore", "where to? give --target DIR");
 	if (cli_query_given(&a->query)) {
-		/* a query that cannot match is refused before the password */
-		struct mv_find_matcher *m = NULL;
-		struct mv_error err = {0};
-		int rc = mv_find_matcher_new(&a->query, &m, &err);
-		mv_find_matcher_free(m);
-		if (rc == MV_ERR_USAGE)
-			return cli_usage_error("restore", "%s", err.msg);
+		int rc = cli_query_check("restore", &a->query);
 		if (rc != 0)
-			return cli_fail(rc, &err);
+			return rc;
 	}
 	a->o.includes = a->includes;
 	a->o.excludes = a->excludes;

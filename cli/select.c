@@ -251,3 +251,15 @@ void cli_snapshot_target_release(struct cli_snapshot_target *t)
 	free(t->sub);
 	free(t->name);
 }
+
+int cli_query_check(const char *cmd, const struct mv_find_query *q)
+{
+	struct mv_find_matcher *m = NULL;
+	struct mv_error err = {0};
+	int rc = mv_find_matcher_new(q, &m, &err);
+
+	mv_find_matcher_free(m);
+	if (rc == 0)
+		return 0;
+	return rc == MV_ERR_USAGE ? cli_usage_error(cmd, "%s", err.msg) : cli_fail(rc, &err);
+}

@@ -60,6 +60,10 @@ int cli_query_option(int key, const char *value, struct mv_find_query *q);
 /* Whether the query names any catalog criterion. */
 int cli_query_given(const struct mv_find_query *q);
 
+/* Refuses a query that cannot match (before the password is asked for):
+ * returns 0, or an exit code after printing why (a usage error of cmd). */
+int cli_query_check(const char *cmd, const struct mv_find_query *q);
+
 /* Fills sel with the files of snapshot s matching q. Returns 0, or an exit
  * code after printing why (1 when nothing matches: `verb` says what was not
  * done, e.g. "nothing restored"; the snapshots whose catalogs do match are

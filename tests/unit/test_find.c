@@ -386,6 +386,16 @@ static int on_match(void *arg, const struct mv_find_match *m)
 	return 0;
 }
 
+/* Runs q over t's snapshots, its matches recorded in h (emptied first). */
+static void find_hits(struct tu_trepo *t, const struct mv_find_query *q, struct hits *h,
+                      struct mv_find_stats *st)
+{
+	struct mv_error err = {0};
+
+	h->n = 0;
+	assert_int_equal(mv_find(t->r, q, on_match, h, st, &err), 0);
+}
+
 static int stop_at_first(void *arg, const struct mv_find_match *m)
 {
 	(void)m;
@@ -430,7 +440,7 @@ static void test_find__snapshots_newest_first_dedup(void **state)
 	h.new_id = new_id;
 	h.old_id = old_id;
 	struct mv_find_query q = {.patient = "dupont"};
-	assert_int_equal(mv_find(t.r, &q, on_match, &h, &st, &err), 0);
+	find_hits(&t, &q, &h, &st);
 	assert_int_equal(h.n, 8);
 	assert_string_equal(h.line[0], "new /srv/a.dcm");
 	assert_string_equal(h.line[1], "new /srv/d.dcm");
@@ -447,11 +457,8 @@ static void test_find__snapshots_newest_first_dedup(void **state)
 	assert_true(st.damaged == 0);
 
 	/* the old name of an instance is found in the snapshot that has it */
-	memset(&h, 0, sizeof(h));
-	h.new_id = new_id;
-	h.old_id = old_id;
 	struct mv_find_query qd = {.patient = "dupond"};
-	assert_int_equal(mv_find(t.r, &qd, on_match, &h, &st, &err), 0);
+	find_hits(&t, &qd, &h, &st);
 	assert_int_equal(h.n, 2);
 	assert_string_equal(h.line[0], "old /srv/c.dcm");
 	assert_string_equal(h.line[1], "old /srv/h.dcm");
@@ -492,10 +499,7 @@ static void test_find__snapshots_newest_first_dedup(void **state)
 
 	/* a snapshot whose catalog cannot be read: counted, the rest found */
 	add_snapshot(&t, 4000, new_e, 1, 1, bad_id);
-	memset(&h, 0, sizeof(h));
-	h.new_id = new_id;
-	h.old_id = old_id;
-	assert_int_equal(mv_find(t.r, &q, on_match, &h, &st, &err), 0);
+	find_hits(&t, &q, &h, &st);
 	assert_true(st.damaged == 1);
 	assert_int_equal(h.n, 8);
 	mv_hex(bad_id, 32, hex);

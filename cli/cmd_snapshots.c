@@ -229,11 +229,8 @@ int cmd_snapshots(int argc, char **argv, struct cli_ctx *ctx)
 	size_t n = 0, damaged = 0;
 	int rc;
 
-	rc = cli_parse_globals_only(argc, argv, &ctx->g, "snapshots");
-	if (rc != 0)
+	if (cli_bare_command(argc, argv, ctx, "snapshots", &rc))
 		return rc;
-	if (ctx->g.help)
-		return cli_help_command("snapshots");
 	rc = cli_repo_open(ctx, "snapshots", &r);
 	if (rc != 0)
 		return rc;

@@ -23,11 +23,8 @@ int cmd_unlock(int argc, char **argv, struct cli_ctx *ctx)
 	size_t removed = 0;
 	int rc;
 
-	rc = cli_parse_globals_only(argc, argv, &ctx->g, "unlock");
-	if (rc != 0)
+	if (cli_bare_command(argc, argv, ctx, "unlock", &rc))
 		return rc;
-	if (ctx->g.help)
-		return cli_help_command("unlock");
 	rc = cli_repo_open(ctx, "unlock", &r);
 	if (rc != 0)
 		return rc;

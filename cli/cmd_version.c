@@ -21,11 +21,8 @@ int cmd_version(int argc, char **argv, struct cli_ctx *ctx)
 {
 	int rc;
 
-	rc = cli_parse_globals_only(argc, argv, &ctx->g, "version");
-	if (rc != 0)
+	if (cli_bare_command(argc, argv, ctx, "version", &rc))
 		return rc;
-	if (ctx->g.help)
-		return cli_help_command("version");
 	if (ctx->g.json) {
 		struct cli_json j;
 		cli_json_init(&j, stdout);

@@ -4,8 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli/output.h"
-
 const struct cli_opt_spec cli_global_opts[] = {
     {"repo", 'r', 1, CLI_G_REPO},
     {"password-file", 0, 1, CLI_G_PASSWORD_FILE},
@@ -251,18 +249,4 @@ int cli_cmd_next(struct cli_opt_iter *it, struct cli_globals *g)
 			return c;
 	}
 	return CLI_OPT_DONE;
-}
-
-int cli_parse_globals_only(int argc, char **argv, struct cli_globals *g, const char *cmd)
-{
-	struct cli_opt_iter it;
-	int c;
-
-	cli_opt_init(&it, argc, argv, 1, NULL, cli_global_opts, g->args_only);
-	while ((c = cli_cmd_next(&it, g)) != CLI_OPT_DONE) {
-		if (c == CLI_OPT_ARG)
-			return cli_usage_error(cmd, "unexpected argument '%s'", it.value);
-		return cli_usage_error(cmd, "%s", it.err);
-	}
-	return 0;
 }

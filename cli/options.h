@@ -94,11 +94,6 @@ int cli_parse_leading(int argc, char **argv, struct cli_globals *g, char *err, s
  * command's own options, arguments, DONE or ERROR. */
 int cli_cmd_next(struct cli_opt_iter *it, struct cli_globals *g);
 
-/* Parses the arguments of a command that takes no option of its own and no
- * argument: global options only. Returns 0, or the exit code of a usage
- * error after printing it. */
-int cli_parse_globals_only(int argc, char **argv, struct cli_globals *g, const char *cmd);
-
 /* Strict decimal parsing: digits only, no sign, no spaces, min <= v <= max.
  * Returns 0 or -1. */
 int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);

@@ -196,7 +196,7 @@ static uint8_t *make_dicom(const char *patient, const char *sop, size_t pixels, 
 	    tu_buf_u16le(&f, 4);
 	tu_buf_u32le(&f, (uint32_t)m.len);
 	tu_buf_put(&f, m.p, m.len);
-	free(m.p);
+	tu_buf_free(&m);
 	tu_dcm_str(&f, 0x0008, 0x0005, "CS", "ISO_IR 192");
 	tu_dcm_str(&f, 0x0008, 0x0016, "UI", "1.2.840.10008.5.1.4.1.1.4");
 	tu_dcm_str(&f, 0x0008, 0x0018, "UI", sop);

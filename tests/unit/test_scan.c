@@ -64,8 +64,8 @@ static void make_dicom(struct tu_buf *f, const struct inst *in, size_t pixel_byt
 	tu_dcm_elem(f, 0x0002, 0x0000, "UL", glv, 4);
 	tu_buf_put(f, meta.p, meta.len);
 	tu_buf_put(f, ds.p, ds.len);
-	free(meta.p);
-	free(ds.p);
+	tu_buf_free(&meta);
+	tu_buf_free(&ds);
 }
 
 static void write_file(const char *path, const void *p, size_t n)
@@ -78,7 +78,7 @@ static void write_dicom(const char *path, const struct inst *in, size_t pixel_by
 	struct tu_buf f;
 	make_dicom(&f, in, pixel_bytes);
 	write_file(path, f.p, f.len);
-	free(f.p);
+	tu_buf_free(&f);
 }
 
 /* A ZIP holding the given DICOM instances and one text file. */
@@ -106,7 +106,7 @@ static void write_zip(const char *path, const struct inst *in, size_t n)
 		assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
 		assert_int_equal(archive_write_data(a, f.p, f.len), (la_ssize_t)f.len);
 		archive_entry_free(e);
-		free(f.p);
+		tu_buf_free(&f);
 	}
 	assert_int_equal(archive_write_close(a), ARCHIVE_OK);
 	archive_write_free(a);
@@ -377,7 +377,7 @@ static void test_scan__hasher_matches_definition(void **state)
 	make_dicom(&f, &I1, 2 * 1024 * 1024 + 1);
 	size_t cut = f.len - (2 * 1024 * 1024 + 2);
 	hash_one(&r, f.p, f.len, cut);
-	free(f.p);
+	tu_buf_free(&f);
 	mv_chunker_free(r.chunker);
 	mv_keys_free(r.keys);
 }

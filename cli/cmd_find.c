@@ -7,6 +7,7 @@
 #include "cli/json.h"
 #include "cli/output.h"
 #include "cli/repo_open.h"
+#include "cli/select.h"
 #include "core/medical/find.h"
 #include "core/util/grow.h"
 
@@ -327,13 +328,9 @@ int cmd_find(int argc, char **argv, struct cli_ctx *ctx)
 	if (ctx->g.help)
 		return cli_help_command("find");
 	st.ctx = ctx;
-	/* a bad query is refused before the password is asked for */
-	struct mv_find_matcher *check = NULL;
-	rc = mv_find_matcher_new(&q, &check, &err);
-	mv_find_matcher_free(check);
+	rc = cli_query_check("find", &q);
 	if (rc != 0)
-		return rc == MV_ERR_USAGE ? cli_usage_error("find", "%s", err.msg)
-		                          : cli_fail(rc, &err);
+		return rc;
 
 	rc = cli_repo_open(ctx, "find", &r);
 	if (rc == 0)

@@ -17,6 +17,8 @@
 #include "core/util/grow.h"
 #include "core/repo/memindex.h"
 #include "core/repo/walker.h"
+#include "core/repo/packread.h"
+#include "core/util/pool.h"
 
 struct pack_info {
 	char name[65];
@@ -36,16 +38,13 @@ struct ck {
 	struct mv_index *seen; /* trees already checked */
 	struct mv_error *err;  /* the structure walk's */
 	pthread_mutex_t mu;
-	size_t next;
 	uint32_t *todo;
 	size_t ntodo;
-	int fatal;
-	struct mv_error ferr;
-	uint64_t io_errors; /* problems that were read errors, not damage */
+	struct mv_pool *pool;   /* read workers */
+	struct reader *readers; /* by worker */
+	uint64_t io_errors;     /* problems that were read errors, not damage */
 	uint64_t done_packs;
 	uint64_t done_bytes; /* of the packs read */
-	int running;         /* read workers still running */
-	pthread_cond_t cv;   /* a read worker ended */
 	size_t *first;       /* blobs of pack p: order[first[p] .. first[p+1]) */
 	uint32_t *order;     /* blob numbers grouped by pack */
 };
@@ -174,150 +173,119 @@ static int check_packs(struct ck *c, struct mv_error *err)
 	return 0;
 }
 
-/* read-data: whole pack read, hash checked, every blob decoded */
-struct blob_list {
-	struct mv_index_entry *e;
-	size_t n, cap;
+/* read-data: whole pack read, hash checked, every blob decoded. Each read
+ * worker keeps a pack reader and the list of blobs of the pack it reads. */
+struct reader {
+	struct mv_pack_reader *pr;
+	struct mv_pack_want *w;
+	size_t cap;
 };
 
-static int collect_entry(void *arg, const struct mv_index_entry *e)
+struct read_task {
+	struct ck *c;
+	uint32_t pack;
+};
+
+/* The callback's view of the pack being read. */
+struct reader_blob {
+	struct ck *c;
+	const struct mv_pack_want *w;
+};
+
+static int blob_read(void *arg, size_t i, int rc, const uint8_t *plain, size_t len,
+                     const struct mv_error *e)
 {
-	struct blob_list *b = arg;
-	if (mv_grow(b->e, b->cap, b->n + 1))
-		return MV_ERR_NOMEM;
-	b->e[b->n++] = *e;
+	struct reader_blob *rb = arg;
+	(void)plain;
+	(void)len;
+	(void)e;
+	if (!rc)
+		return 0;
+	pthread_mutex_lock(&rb->c->mu);
+	int mrc = mark_bad(rb->c, rb->w[i].id);
+	pthread_mutex_unlock(&rb->c->mu);
+	return mrc;
+}
+
+static int read_pack(void *arg, unsigned worker, struct mv_error *err)
+{
+	struct read_task *t = arg;
+	struct ck *c = t->c;
+	uint32_t p = t->pack;
+	struct reader *rd = &c->readers[worker];
+	if (mv_pool_stopped(c->pool))
+		return 0;
+	if (!rd->pr && !(rd->pr = mv_pack_reader_new(1)))
+		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+	/* the blobs the index places in this pack */
+	size_t n = c->first[p + 1] - c->first[p];
+	if (mv_grow(rd->w, rd->cap, n))
+		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const struct mv_blob_loc *l = mv_index_at(c->r->index, c->order[c->first[p] + i]);
+		rd->w[i] = (struct mv_pack_want){.id = l->id,
+		                                 .type = l->type,
+		                                 .offset = l->offset,
+		                                 .length = l->length,
+		                                 .raw_length = l->raw_length};
+	}
+	struct pack_info *pi = &c->packs[p];
+	struct mv_pack_status st;
+	struct reader_blob rb = {c, rd->w};
+	int rc = mv_pack_read(rd->pr, c->r, mv_index_pack_id(c->r->index, p), pi->size, rd->w, n,
+	                      MV_PACKREAD_WHOLE | MV_PACKREAD_RAWLEN, blob_read, &rb, &st, err);
+	if (rc)
+		return rc;
+	char msg[600];
+	rc = st.read_rc;
+	if (rc) {
+		snprintf(msg, sizeof(msg), "%s", st.read_err.msg);
+	} else if (!st.hash_ok) {
+		rc = MV_ERR_INTEGRITY;
+		snprintf(msg, sizeof(msg), "pack content does not match its name");
+	}
+	size_t nbad = st.damaged;
+	pthread_mutex_lock(&c->mu);
+	c->done_packs++;
+	c->done_bytes += pi->size;
+	if (rc == MV_ERR_INTEGRITY && !st.read_rc && !nbad) {
+		/* e.g. a damaged copy that backup --force stored again */
+		char m2[800];
+		snprintf(m2, sizeof(m2),
+		         "%s, but the %zu blobs the index places in it are intact (no file "
+		         "is affected; the damaged bytes stay until the pack is rewritten)",
+		         msg, n);
+		problem(c, pi->name, m2);
+	} else if (rc || nbad) {
+		char m2[700];
+		snprintf(m2, sizeof(m2), "%s%s%zu of %zu blobs damaged", rc ? msg : "",
+		         rc ? "; " : "", nbad, n);
+		problem_rc(c, pi->name, m2, rc);
+	}
+	pthread_mutex_unlock(&c->mu);
 	return 0;
 }
 
-/* The largest pack a writer makes: the target plus one blob over it, the
- * header and its length. */
-static size_t max_pack(const struct mv_repo *r)
-{
-	return (size_t)r->cfg.pack_target + mv_sealed_size(MV_BLOB_MAX_RAW) + MV_PACKHDR_MAX + 4;
-}
-
-static void *read_worker(void *arg)
-{
-	struct ck *c = arg;
-	struct mv_blob_ctx *ctx = mv_blob_ctx_new(3);
-	for (;;) {
-		pthread_mutex_lock(&c->mu);
-		if (c->next >= c->ntodo || c->fatal || !ctx) {
-			if (!ctx && !c->fatal) {
-				c->fatal = MV_ERR_NOMEM;
-				mv_error_set(&c->ferr, MV_ERR_NOMEM, 0, "out of memory");
-			}
-			pthread_mutex_unlock(&c->mu);
-			break;
-		}
-		uint32_t p = c->todo[c->next++];
-		pthread_mutex_unlock(&c->mu);
-
-		struct pack_info *pi = &c->packs[p];
-		uint8_t *buf = NULL;
-		size_t len;
-		uint8_t h[32];
-		struct mv_error e = {0};
-		struct blob_list bl = {0};
-		char msg[600];
-		int rc = mv_backend_get_all(c->r->be, MV_FT_PACK, pi->name, max_pack(c->r), &buf,
-		                            &len, &e);
-		if (rc == 0) {
-			mv_file_hash(buf, len, h);
-			if (memcmp(h, mv_index_pack_id(c->r->index, p), 32)) {
-				rc = MV_ERR_INTEGRITY;
-				snprintf(msg, sizeof(msg), "pack content does not match its name");
-			}
-		} else {
-			snprintf(msg, sizeof(msg), "%s", e.msg);
-		}
-		/* decode the blobs the index places in this pack */
-		for (size_t i = c->first[p]; i < c->first[p + 1]; i++) {
-			const struct mv_blob_loc *l = mv_index_at(c->r->index, c->order[i]);
-			struct mv_index_entry ie = {.type = l->type,
-			                            .offset = l->offset,
-			                            .length = l->length,
-			                            .raw_length = l->raw_length};
-			memcpy(ie.id, l->id, 32);
-			if (collect_entry(&bl, &ie)) {
-				pthread_mutex_lock(&c->mu);
-				c->fatal = MV_ERR_NOMEM;
-				pthread_mutex_unlock(&c->mu);
-				break;
-			}
-		}
-		size_t nbad = 0;
-		for (size_t i = 0; i < bl.n; i++) {
-			const struct mv_index_entry *ie = &bl.e[i];
-			const uint8_t *out;
-			size_t olen;
-			int brc = MV_ERR_INTEGRITY;
-			if (buf && (uint64_t)ie->offset + ie->length <= len)
-				brc = mv_blob_decode(ctx, c->r->keys, ie->type, ie->id,
-				                     buf + ie->offset, ie->length, &out, &olen, &e);
-			if (brc == 0 && olen != ie->raw_length)
-				brc = MV_ERR_INTEGRITY;
-			if (brc) {
-				nbad++;
-				pthread_mutex_lock(&c->mu);
-				if (mark_bad(c, ie->id))
-					c->fatal = MV_ERR_NOMEM;
-				pthread_mutex_unlock(&c->mu);
-			}
-		}
-		pthread_mutex_lock(&c->mu);
-		c->done_packs++;
-		c->done_bytes += pi->size;
-		if (rc == MV_ERR_INTEGRITY && buf && !nbad) {
-			/* e.g. a damaged copy that backup --force stored again */
-			char m2[800];
-			snprintf(m2, sizeof(m2),
-			         "%s, but the %zu blobs the index places in it are intact (no file "
-			         "is affected; the damaged bytes stay until the pack is rewritten)",
-			         msg, bl.n);
-			problem(c, pi->name, m2);
-		} else if (rc || nbad) {
-			char m2[700];
-			snprintf(m2, sizeof(m2), "%s%s%zu of %zu blobs damaged", rc ? msg : "",
-			         rc ? "; " : "", nbad, bl.n);
-			problem_rc(c, pi->name, m2, rc);
-		}
-		pthread_mutex_unlock(&c->mu);
-		free(bl.e);
-		free(buf);
-	}
-	mv_blob_ctx_free(ctx);
-	pthread_mutex_lock(&c->mu);
-	c->running--;
-	pthread_cond_signal(&c->cv);
-	pthread_mutex_unlock(&c->mu);
-	return NULL;
-}
-
-/* Progress of the read workers, from the calling thread about every 200 ms
- * until they have all ended, and once more then (so that even a read too
- * quick for the first interval shows its line, complete). */
+/* Progress of the read, from the calling thread about every 200 ms until
+ * the workers are idle, and once more then (so that even a read too quick
+ * for the first interval shows its line, complete). */
 static void read_progress(struct ck *c, uint64_t bytes_total)
 {
 	struct mv_progress p = {
 	    .files_total = c->ntodo, .bytes_total = bytes_total, .unit = "packs"};
-	pthread_mutex_lock(&c->mu);
-	for (;;) {
-		int last = c->running == 0;
+	for (int last = 0;;) {
+		pthread_mutex_lock(&c->mu);
 		p.files_done = c->done_packs;
 		p.bytes_done = c->done_bytes;
 		pthread_mutex_unlock(&c->mu);
 		if (c->ev && c->ev->progress)
 			c->ev->progress(c->ev->arg, &p);
-		pthread_mutex_lock(&c->mu);
 		if (last)
 			break;
 		struct timespec ts;
 		mv_deadline_in(&ts, 200000000L); /* a progress report every 200 ms */
-		if (c->running > 0)
-			pthread_cond_timedwait(&c->cv, &c->mu, &ts);
+		last = mv_pool_wait_idle(c->pool, &ts);
 	}
-	pthread_mutex_unlock(&c->mu);
 }
 
 static int read_data(struct ck *c, struct mv_error *err)
@@ -344,37 +312,36 @@ static int read_data(struct ck *c, struct mv_error *err)
 		if (keep < c->ntodo)
 			c->ntodo = keep;
 	}
-	int nt = (int)sysconf(_SC_NPROCESSORS_ONLN);
-	if (nt < 1)
-		nt = 1;
-	if (nt > 16)
-		nt = 16;
 	uint64_t bytes_total = 0;
 	for (size_t i = 0; i < c->ntodo; i++)
 		bytes_total += c->packs[c->todo[i]].size;
-	pthread_t th[16];
-	int started = 0;
-	c->running = nt;
-	for (; started < nt; started++)
-		if (pthread_create(&th[started], NULL, read_worker, c) != 0)
-			break;
-	pthread_mutex_lock(&c->mu);
-	c->running -= nt - started;
-	pthread_mutex_unlock(&c->mu);
-	if (!started) {
-		c->running = 1;
-		read_worker(c);
-	} else {
+	struct read_task *tasks = malloc((c->ntodo ? c->ntodo : 1) * sizeof(*tasks));
+	unsigned nt = mv_pool_default_threads(16);
+	c->readers = calloc(nt, sizeof(*c->readers));
+	if (!tasks || !c->readers) {
+		free(tasks);
+		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+	}
+	/* every pack queued at once: the calling thread reports progress */
+	int rc = mv_pool_start(nt, c->ntodo, NULL, &c->pool, err);
+	for (size_t i = 0; i < c->ntodo && !rc; i++) {
+		tasks[i] = (struct read_task){c, c->todo[i]};
+		rc = mv_pool_submit(c->pool, read_pack, &tasks[i], err);
+	}
+	if (c->pool && !rc)
 		read_progress(c, bytes_total);
+	int frc = mv_pool_finish(c->pool, rc ? NULL : err);
+	c->pool = NULL;
+	for (unsigned i = 0; i < nt; i++) {
+		mv_pack_reader_free(c->readers[i].pr);
+		free(c->readers[i].w);
 	}
-	for (int i = 0; i < started; i++)
-		pthread_join(th[i], NULL);
+	free(c->readers);
+	c->readers = NULL;
+	free(tasks);
+	if (rc || frc)
+		return rc ? rc : frc;
 	c->res->packs_read = c->done_packs;
-	if (c->fatal) {
-		if (err)
-			*err = c->ferr;
-		return c->fatal;
-	}
 	return 0;
 }
 
@@ -558,7 +525,6 @@ int mv_check(struct mv_repo *r, const struct mv_check_opts *o, const struct mv_e
 
 	memset(res, 0, sizeof(*res));
 	pthread_mutex_init(&c.mu, NULL);
-	pthread_cond_init(&c.cv, NULL);
 	c.bad = mv_index_new();
 	c.seen = mv_index_new();
 	if (!c.bad || !c.seen) {
@@ -644,7 +610,6 @@ out:
 	free(c.todo);
 	free(c.first);
 	free(c.order);
-	pthread_cond_destroy(&c.cv);
 	pthread_mutex_destroy(&c.mu);
 	return rc;
 }

@@ -34,12 +34,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/medical/scan.h"
+#include "core/repo/memindex.h"
+#include "core/repo/packread.h"
 #include "core/util/beneath.h"
 #include "core/util/clock.h"
 #include "core/util/grow.h"
 #include "core/repo/memindex.h"
 #include "core/repo/walker.h"
 #include "core/medical/scan.h"
+#include "core/util/pool.h"
 
 /* F_VERIFY: an existing file of the right size, compared after planning */
 enum { F_PLANNED, F_DONE, F_GONE, F_VERIFY };
@@ -116,7 +120,6 @@ struct rs {
 	struct mv_file_hasher *hasher; /* compares existing files (main thread) */
 	size_t nverify;                /* files in state F_VERIFY */
 	uint64_t bytes_planned;        /* of the files to write (progress) */
-	size_t next_verify;            /* next file a verifier looks at */
 
 	struct level stack[600];
 	int depth;             /* levels on the path */
@@ -124,9 +127,7 @@ struct rs {
 	struct mv_error *werr; /* the planning walk's error */
 
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	size_t next_ref; /* next group start for workers */
-	int active;
+	struct rworker *workers; /* by pool worker (64) */
 	uint64_t bytes_done;
 	int fatal;
 	struct mv_error ferr;
@@ -1273,115 +1274,121 @@ static void fail_unread(struct rs *s, struct dircache *dc, size_t a, size_t b,
 	}
 }
 
-static void *restore_worker(void *arg)
-{
-	struct rs *s = arg;
-	struct mv_blob_ctx *ctx = mv_blob_ctx_new(3);
-	struct dircache dc = {0, -1};
-	uint8_t *buf = NULL;
-	size_t bufcap = 0;
-	char pname[65];
+/* A worker's state, kept from task to task: its folder handle, pack
+ * reader, the blobs wanted from the pack it reads (each once: first[i] is
+ * the first of the refs using blob i) and its file hasher. */
+struct rworker {
+	struct dircache dc;
+	struct mv_pack_reader *pr;
+	struct mv_pack_want *w;
+	size_t capw;
+	size_t *first;
+	size_t capf;
+	struct mv_file_hasher *h;
+};
 
+/* A task: refs[a..b) (one pack), or files[a..b) to compare. */
+struct rtask {
+	struct rs *s;
+	size_t a, b;
+};
+
+/* The callback's view of the pack being read. */
+struct rpack {
+	struct rs *s;
+	struct rworker *rw;
+};
+
+static int stopping(struct rs *s)
+{
+	pthread_mutex_lock(&s->mu);
+	int f = s->fatal;
+	pthread_mutex_unlock(&s->mu);
+	return f;
+}
+
+/* Blob i of the pack: written to every place that uses it. */
+static int restore_blob(void *arg, size_t i, int brc, const uint8_t *plain, size_t plen,
+                        const struct mv_error *e)
+{
+	struct rpack *rp = arg;
+	struct rs *s = rp->s;
+	struct rworker *rw = rp->rw;
+	size_t a = rw->first[i], b = rw->first[i + 1];
+	if (stopping(s))
+		return MV_ERR_INTERRUPTED;
+	if (brc == MV_ERR_IO) {
+		/* the repository could not be read (an I/O error): its files are
+		 * not restored, but that is not damage */
+		fail_unread(s, &rw->dc, a, b, e);
+		return 0;
+	}
+	const struct ref *rf = &s->refs[a];
+	const uint8_t *id = s->files[rf->file].node.chunks[rf->chunk];
+	for (size_t k = a; k < b; k++) {
+		struct rfile *f = &s->files[s->refs[k].file];
+		int ok = brc == 0 && !memcmp(f->node.chunks[s->refs[k].chunk], id, 32);
+		int fd = -1, frc = 0;
+		int dfd = dir_fd(s, &rw->dc, f->dir);
+		if (ok && !f->failed && !f->damaged)
+			frc = write_blob(s, f, dfd, plain, plen, s->refs[k].file_off, &fd);
+		pthread_mutex_lock(&s->mu);
+		if (!ok)
+			f->damaged = 1;
+		s->bytes_done += plen;
+		int last = --f->remaining == 0;
+		pthread_mutex_unlock(&s->mu);
+		if (frc == 0 && last)
+			frc = file_done(s, f, fd, dfd); /* metadata through fd */
+		else if (fd >= 0)
+			close(fd);
+		if (frc)
+			break;
+	}
+	return 0;
+}
+
+/* Reads the blobs of refs[a..b) from their pack (one read for all) and
+ * writes them. Fatal errors go to s->fatal. */
+static int restore_pack(void *arg, unsigned worker, struct mv_error *err)
+{
+	struct rtask *t = arg;
+	struct rs *s = t->s;
+	struct rworker *rw = &s->workers[worker];
+	(void)err;
+	if (stopping(s))
+		return 0;
 	/* The AEAD binds each blob to its id; the keyed hash is not computed a
 	 * second time here (check --read-data does). */
-	if (ctx)
-		mv_blob_ctx_verify_ids(ctx, 0);
-	else
+	if (!rw->pr && !(rw->pr = mv_pack_reader_new(0))) {
 		set_fatal(s, MV_ERR_NOMEM, "out of memory");
-	for (;;) {
-		pthread_mutex_lock(&s->mu);
-		size_t a = s->next_ref;
-		if (a >= s->nrefs || s->fatal) {
-			pthread_mutex_unlock(&s->mu);
-			break;
-		}
-		size_t b = a;
-		while (b < s->nrefs && s->refs[b].pack == s->refs[a].pack)
-			b++;
-		s->next_ref = b;
-		pthread_mutex_unlock(&s->mu);
-
-		/* one read covering every blob needed from this pack */
-		uint64_t lo = s->refs[a].offset, hi = 0;
-		for (size_t i = a; i < b; i++)
-			if ((uint64_t)s->refs[i].offset + s->refs[i].length > hi)
-				hi = (uint64_t)s->refs[i].offset + s->refs[i].length;
-		size_t span = (size_t)(hi - lo);
-		struct mv_error e = {0};
-		int rc = 0;
-		if (span > bufcap) {
-			uint8_t *nb = realloc(buf, span);
-			if (!nb) {
-				set_fatal(s, MV_ERR_NOMEM, "out of memory");
-				break;
-			}
-			buf = nb;
-			bufcap = span;
-		}
-		mv_hex(mv_index_pack_id(s->r->index, s->refs[a].pack), 32, pname);
-		rc = s->r->be->ops->get(s->r->be, MV_FT_PACK, pname, lo, buf, span, &e);
-		if (rc == MV_ERR_NOMEM) {
-			set_fatal(s, rc, "out of memory");
-			break;
-		}
-		if (rc && rc != MV_ERR_INTEGRITY && rc != MV_ERR_NOTFOUND) {
-			/* the repository could not be read (an I/O error): its
-			 * files are not restored, but that is not damage */
-			fail_unread(s, &dc, a, b, &e);
-			continue;
-		}
-		for (size_t i = a; i < b && !s->fatal;) {
-			/* refs to the same blob are adjacent: decode once */
-			size_t j = i;
-			while (j < b && s->refs[j].offset == s->refs[i].offset)
-				j++;
-			const struct ref *rf = &s->refs[i];
-			const uint8_t *plain = NULL;
-			size_t plen = 0;
-			int brc = rc;
-			if (!brc)
-				brc = mv_blob_decode(ctx, s->r->keys, MV_T_DATA,
-				                     s->files[rf->file].node.chunks[rf->chunk],
-				                     buf + (rf->offset - lo), rf->length, &plain,
-				                     &plen, &e);
-			for (size_t k = i; k < j; k++) {
-				struct rfile *f = &s->files[s->refs[k].file];
-				int ok = brc == 0 &&
-				         !memcmp(f->node.chunks[s->refs[k].chunk],
-				                 s->files[rf->file].node.chunks[rf->chunk], 32);
-				int fd = -1, frc = 0;
-				int dfd = dir_fd(s, &dc, f->dir);
-				if (ok && !f->failed && !f->damaged)
-					frc = write_blob(s, f, dfd, plain, plen,
-					                 s->refs[k].file_off, &fd);
-				pthread_mutex_lock(&s->mu);
-				if (!ok)
-					f->damaged = 1;
-				s->bytes_done += plen;
-				int last = --f->remaining == 0;
-				pthread_mutex_unlock(&s->mu);
-				if (frc == 0 && last)
-					frc = file_done(s, f, fd, dfd); /* metadata through fd */
-				else if (fd >= 0)
-					close(fd);
-				if (frc)
-					break;
-			}
-			i = j;
-		}
-		pthread_mutex_lock(&s->mu);
-		pthread_cond_broadcast(&s->cv);
-		pthread_mutex_unlock(&s->mu);
+		return 0;
 	}
-	pthread_mutex_lock(&s->mu);
-	s->active--;
-	pthread_cond_broadcast(&s->cv);
-	pthread_mutex_unlock(&s->mu);
-	if (dc.fd >= 0)
-		close(dc.fd);
-	free(buf);
-	mv_blob_ctx_free(ctx);
-	return NULL;
+	/* refs to the same blob are adjacent: each blob wanted once */
+	size_t n = 0;
+	for (size_t i = t->a; i < t->b; i++) {
+		const struct ref *rf = &s->refs[i];
+		if (i > t->a && rf->offset == s->refs[i - 1].offset)
+			continue;
+		if (mv_grow(rw->w, rw->capw, n + 1) || mv_grow(rw->first, rw->capf, n + 2)) {
+			set_fatal(s, MV_ERR_NOMEM, "out of memory");
+			return 0;
+		}
+		rw->w[n] = (struct mv_pack_want){.id = s->files[rf->file].node.chunks[rf->chunk],
+		                                 .type = MV_T_DATA,
+		                                 .offset = rf->offset,
+		                                 .length = rf->length};
+		rw->first[n++] = i;
+	}
+	rw->first[n] = t->b;
+	struct rpack rp = {s, rw};
+	struct mv_pack_status st;
+	struct mv_error e = {0};
+	int rc = mv_pack_read(rw->pr, s->r, mv_index_pack_id(s->r->index, s->refs[t->a].pack), 0,
+	                      rw->w, n, 0, restore_blob, &rp, &st, &e);
+	if (rc == MV_ERR_NOMEM)
+		set_fatal(s, rc, "out of memory");
+	return 0;
 }
 
 /* Hard links: each made to the file it links to, once that one has its
@@ -1640,26 +1647,23 @@ out:
  * on worker threads (planning only noted them: reading them all in the
  * planning walk made a re-run as slow as the restore). An equal one is kept
  * (and gets the snapshot's metadata); one that differs is named and kept. */
-static void *verify_worker(void *arg)
+static int verify_files(void *arg, unsigned worker, struct mv_error *err)
 {
-	struct rs *s = arg;
-	struct mv_file_hasher *h = mv_file_hasher_new(s->r);
-	struct dircache dc = {0, -1};
+	struct rtask *t = arg;
+	struct rs *s = t->s;
+	struct rworker *rw = &s->workers[worker];
 	struct stat st;
-	if (!h)
+	(void)err;
+	if (!rw->h && !(rw->h = mv_file_hasher_new(s->r))) {
 		set_fatal(s, MV_ERR_NOMEM, "out of memory");
-	for (;;) {
-		pthread_mutex_lock(&s->mu);
-		while (s->next_verify < s->nfiles && s->files[s->next_verify].state != F_VERIFY)
-			s->next_verify++;
-		size_t i = s->next_verify++;
-		int stop = i >= s->nfiles || s->fatal;
-		pthread_mutex_unlock(&s->mu);
-		if (stop)
-			break;
+		return 0;
+	}
+	for (size_t i = t->a; i < t->b && !stopping(s); i++) {
 		struct rfile *f = &s->files[i];
+		if (f->state != F_VERIFY)
+			continue;
 		const char *rel = s->dirs[f->dir].rel, *name = (const char *)f->node.name;
-		int dfd = dir_fd(s, &dc, f->dir), same = 0;
+		int dfd = dir_fd(s, &rw->dc, f->dir), same = 0;
 		const char *why = NULL;
 		if (dfd < 0 || fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			why =
@@ -1668,7 +1672,7 @@ static void *verify_worker(void *arg)
 			why = "replaced by something else during the restore: left as it was, not "
 			      "restored";
 		else
-			same = same_content(s, h, dfd, rel, name, &st, &f->node);
+			same = same_content(s, rw->h, dfd, rel, name, &st, &f->node);
 		if (same < 0) {
 			set_fatal(s, same, same == MV_ERR_NOMEM ? "out of memory" : "interrupted");
 			break;
@@ -1693,47 +1697,20 @@ static void *verify_worker(void *arg)
 		             "(use --overwrite always to replace it)");
 		count(s, &s->res->conflicts);
 	}
-	pthread_mutex_lock(&s->mu);
-	s->active--;
-	pthread_cond_broadcast(&s->cv);
-	pthread_mutex_unlock(&s->mu);
-	if (dc.fd >= 0)
-		close(dc.fd);
-	mv_file_hasher_free(h);
-	return NULL;
+	return 0;
 }
 
-static int start_workers(struct rs *s, void *(*fn)(void *), pthread_t *th, int max)
-{
-	int want = s->o->threads > 0 ? s->o->threads : (int)sysconf(_SC_NPROCESSORS_ONLN), nt;
-	if (want < 1)
-		want = 1;
-	if (want > max)
-		want = max;
-	for (nt = 0; nt < want; nt++) {
-		pthread_mutex_lock(&s->mu); /* workers started already decrement it */
-		s->active++;
-		pthread_mutex_unlock(&s->mu);
-		if (pthread_create(&th[nt], NULL, fn, s) != 0) {
-			pthread_mutex_lock(&s->mu);
-			s->active--;
-			pthread_mutex_unlock(&s->mu);
-			break;
-		}
-	}
-	return nt;
-}
-
-/* Reports progress while the workers run; returns when they are done. */
-static void wait_workers(struct rs *s)
+/* Reports progress every 200 ms until the pool is idle; a cancellation
+ * stops the restore. */
+static void wait_pool(struct rs *s, struct mv_pool *pool)
 {
 	const struct mv_events *ev = s->ev;
 	struct mv_progress prog = {.files_total = s->nfiles, .bytes_total = s->bytes_planned};
-	pthread_mutex_lock(&s->mu);
-	while (s->active > 0) {
+	for (int idle = 0; !idle;) {
 		struct timespec dl;
 		mv_deadline_in(&dl, 200000000L); /* a progress report every 200 ms */
-		pthread_cond_timedwait(&s->cv, &s->mu, &dl);
+		idle = mv_pool_wait_idle(pool, &dl);
+		pthread_mutex_lock(&s->mu);
 		if (ev && ev->cancel && *ev->cancel && !s->fatal) {
 			s->fatal = MV_ERR_INTERRUPTED;
 			mv_error_set(&s->ferr, MV_ERR_INTERRUPTED, 0, "interrupted");
@@ -1741,13 +1718,88 @@ static void wait_workers(struct rs *s)
 		prog.bytes_done = s->bytes_done;
 		prog.files_done = s->res->files + s->res->unchanged + s->res->damaged +
 		                  s->res->failed + s->res->conflicts;
-		if (ev && ev->progress) {
-			pthread_mutex_unlock(&s->mu);
+		pthread_mutex_unlock(&s->mu);
+		if (ev && ev->progress)
 			ev->progress(ev->arg, &prog);
-			pthread_mutex_lock(&s->mu);
-		}
 	}
-	pthread_mutex_unlock(&s->mu);
+}
+
+/* Runs fn on the n tasks t on the workers (o->threads, or one per CPU, at
+ * most 64), reporting progress. Fatal errors are in s->fatal. */
+static int run_tasks(struct rs *s, mv_task_fn fn, struct rtask *t, size_t n, struct mv_error *err)
+{
+	struct mv_pool *pool = NULL;
+	unsigned nt = s->o->threads > 0 ? (unsigned)s->o->threads : mv_pool_default_threads(64);
+	if (nt > 64)
+		nt = 64;
+	if (!s->workers) {
+		s->workers = calloc(64, sizeof(*s->workers));
+		if (!s->workers)
+			return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+		for (size_t i = 0; i < 64; i++)
+			s->workers[i].dc.fd = -1;
+	}
+	/* every task queued at once: the calling thread reports progress */
+	int rc = mv_pool_start(nt, n ? n : 1, NULL, &pool, err);
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = mv_pool_submit(pool, fn, &t[i], err);
+	if (!rc)
+		wait_pool(s, pool);
+	int frc = mv_pool_finish(pool, rc ? NULL : err);
+	return rc ? rc : frc;
+}
+
+/* The tasks: refs grouped by pack, or files in batches of 8. */
+static int make_tasks(struct rs *s, int by_pack, struct rtask **out, size_t *nout)
+{
+	struct rtask *t = NULL;
+	size_t n = 0, cap = 0, end = by_pack ? s->nrefs : s->nfiles;
+	*out = NULL;
+	*nout = 0;
+	for (size_t a = 0, b; a < end; a = b) {
+		b = a + 1;
+		if (by_pack)
+			while (b < end && s->refs[b].pack == s->refs[a].pack)
+				b++;
+		else
+			b = end - a < 8 ? end : a + 8;
+		if (mv_grow(t, cap, n + 1)) {
+			free(t);
+			return MV_ERR_NOMEM;
+		}
+		t[n++] = (struct rtask){s, a, b};
+	}
+	*out = t;
+	*nout = n;
+	return 0;
+}
+
+static void free_workers(struct rs *s)
+{
+	for (size_t i = 0; s->workers && i < 64; i++) {
+		struct rworker *rw = &s->workers[i];
+		if (rw->dc.fd >= 0)
+			close(rw->dc.fd);
+		mv_pack_reader_free(rw->pr);
+		mv_file_hasher_free(rw->h);
+		free(rw->w);
+		free(rw->first);
+	}
+	free(s->workers);
+	s->workers = NULL;
+}
+
+/* Compares the existing files (verify) or writes the blobs of every pack. */
+static int run_phase(struct rs *s, int by_pack, struct mv_error *err)
+{
+	struct rtask *t;
+	size_t n;
+	if (make_tasks(s, by_pack, &t, &n))
+		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+	int rc = run_tasks(s, by_pack ? restore_pack : verify_files, t, n, err);
+	free(t);
+	free_workers(s);
+	return rc;
 }
 
 int mv_restore(struct mv_repo *r, const struct mv_snapshot *snap, const struct mv_restore_opts *o,
@@ -1761,14 +1813,12 @@ int mv_restore(struct mv_repo *r, const struct mv_snapshot *snap, const struct m
 	               .snap_id = snap->id,
 	               .target = o->target,
 	               .rootfd = -1};
-	pthread_t th[64];
-	int nt = 0, rc;
+	int rc;
 	struct timespec t0, t1;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(res, 0, sizeof(*res));
 	pthread_mutex_init(&s.mu, NULL);
-	pthread_cond_init(&s.cv, NULL);
 	s.eager = !o->filter;
 	if (!o->target || !o->target[0]) {
 		rc = mv_error_set(err, MV_ERR_USAGE, 0, "no target directory");
@@ -1802,26 +1852,12 @@ int mv_restore(struct mv_repo *r, const struct mv_snapshot *snap, const struct m
 	if (rc)
 		goto out;
 
-	if (s.nverify) {
-		nt = start_workers(&s, verify_worker, th, 64);
-		if (nt == 0) {
-			rc = mv_error_set(err, MV_ERR_NOMEM, 0, "cannot start threads");
-			goto out;
-		}
-		wait_workers(&s);
-		for (int i = 0; i < nt; i++)
-			pthread_join(th[i], NULL);
-	}
+	if (s.nverify && (rc = run_phase(&s, 0, err)))
+		goto out;
 	if (s.nrefs && !s.fatal) {
 		qsort(s.refs, s.nrefs, sizeof(*s.refs), ref_cmp);
-		nt = start_workers(&s, restore_worker, th, 64);
-		if (nt == 0) {
-			rc = mv_error_set(err, MV_ERR_NOMEM, 0, "cannot start threads");
+		if ((rc = run_phase(&s, 1, err)))
 			goto out;
-		}
-		wait_workers(&s);
-		for (int i = 0; i < nt; i++)
-			pthread_join(th[i], NULL);
 	}
 	if (s.fatal) {
 		rc = s.fatal;
@@ -1864,7 +1900,7 @@ out:
 	mv_file_hasher_free(s.hasher);
 	if (s.rootfd >= 0)
 		close(s.rootfd);
-	pthread_cond_destroy(&s.cv);
+	free_workers(&s);
 	pthread_mutex_destroy(&s.mu);
 	return rc;
 }

@@ -13,11 +13,11 @@
 
 #include <sodium.h>
 
+#include "core/repo/memindex.h"
+#include "core/repo/packread.h"
+#include "core/repo/walker.h"
 #include "core/util/clock.h"
 #include "core/util/grow.h"
-#include "core/repo/memindex.h"
-#include "core/repo/walker.h"
-#include "core/repo/packread.h"
 #include "core/util/pool.h"
 
 struct pack_info {

@@ -8,6 +8,7 @@
 #include "cli/output.h"
 #include "cli/repo_open.h"
 #include "core/medical/find.h"
+#include "core/repo/index.h"
 
 enum { O_PATIENT = 1, O_PATIENT_ID, O_STUDY, O_SERIES, O_MODALITY, O_DATE };
 
@@ -344,7 +345,7 @@ int cmd_find(int argc, char **argv, struct cli_ctx *ctx)
 	if (rc == 0)
 		rc = cli_repo_lock_reader(ctx, r, 0, &lock);
 	if (rc == 0) {
-		r->index_types = 1u << MV_T_CATALOG;
+		mv_repo_index_filter(r, 1u << MV_T_CATALOG);
 		rc = cli_repo_load_index(ctx, r, 0, NULL);
 	}
 	if (rc != 0)

@@ -9,6 +9,7 @@
 #include "cli/output.h"
 #include "cli/repo_open.h"
 #include "cli/select.h"
+#include "core/repo/index.h"
 
 enum { O_LONG = 1 };
 
@@ -162,7 +163,7 @@ static int list(struct cli_ctx *ctx, struct ls_state *st, const char *name, cons
 	if (rc == 0)
 		rc = cli_repo_lock_reader(ctx, r, 0, &lock);
 	if (rc == 0) {
-		r->index_types = 1u << MV_T_TREE;
+		mv_repo_index_filter(r, 1u << MV_T_TREE);
 		rc = cli_repo_load_index(ctx, r, 0, NULL);
 	}
 	if (rc != 0)

@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "core/util/clock.h"
+#include "core/repo/index.h"
 #include "core/repo/memindex.h"
 
 struct pack_info {
@@ -50,22 +51,23 @@ struct ck {
 /* Groups the index's blobs by pack (counting sort). */
 static int group_by_pack(struct ck *c)
 {
-	size_t nb = mv_index_count(c->r->index);
+	size_t nb = mv_repo_index_count(c->r);
+	struct mv_blob_loc l;
 	c->first = calloc(c->npacks + 2, sizeof(*c->first));
 	c->order = malloc((nb ? nb : 1) * sizeof(*c->order));
 	if (!c->first || !c->order)
 		return MV_ERR_NOMEM;
 	for (size_t i = 0; i < nb; i++) {
-		const struct mv_blob_loc *l = mv_index_at(c->r->index, i);
-		if (l->pack < c->npacks)
-			c->first[l->pack + 2]++;
+		mv_repo_index_at(c->r, i, &l);
+		if (l.pack < c->npacks)
+			c->first[l.pack + 2]++;
 	}
 	for (size_t p = 2; p < c->npacks + 2; p++)
 		c->first[p] += c->first[p - 1];
 	for (size_t i = 0; i < nb; i++) {
-		const struct mv_blob_loc *l = mv_index_at(c->r->index, i);
-		if (l->pack < c->npacks)
-			c->order[c->first[l->pack + 1]++] = (uint32_t)i;
+		mv_repo_index_at(c->r, i, &l);
+		if (l.pack < c->npacks)
+			c->order[c->first[l.pack + 1]++] = (uint32_t)i;
 	}
 	return 0;
 }
@@ -100,7 +102,7 @@ static int list_pack(void *arg, const char *name, uint64_t size)
 	uint8_t id[32];
 	if (strlen(name) != 64 || mv_unhex(name, id, 32))
 		return 0;
-	uint32_t pn = mv_index_find_pack(c->r->index, id);
+	uint32_t pn = mv_repo_index_find_pack(c->r, id);
 	if (pn == MV_PACK_NONE)
 		return 0; /* stored after the index was loaded */
 	c->packs[pn].listed = 1;
@@ -119,10 +121,10 @@ struct hdr_cmp {
 static int hdr_entry(void *arg, const struct mv_index_entry *e)
 {
 	struct hdr_cmp *h = arg;
-	const struct mv_blob_loc *l = mv_index_lookup(h->c->r->index, e->id);
-	if (l && l->pack == h->pack) {
-		if (l->offset != e->offset || l->length != e->length || l->type != e->type ||
-		    l->raw_length != e->raw_length)
+	struct mv_blob_loc l;
+	if (mv_repo_index_lookup(h->c->r, e->id, &l) && l.pack == h->pack) {
+		if (l.offset != e->offset || l.length != e->length || l.type != e->type ||
+		    l.raw_length != e->raw_length)
 			h->mismatch = 1;
 		else
 			h->matched++;
@@ -135,7 +137,7 @@ static int check_packs(struct ck *c, struct mv_error *err)
 	struct mv_repo *r = c->r;
 	for (size_t p = 0; p < c->npacks; p++) {
 		struct pack_info *pi = &c->packs[p];
-		mv_hex(mv_index_pack_id(r->index, (uint32_t)p), 32, pi->name);
+		mv_repo_index_pack_name(r, (uint32_t)p, pi->name);
 		if (!pi->listed && c->first[p + 1] == c->first[p]) {
 			/* e.g. a later backup stored every blob it held again */
 			if (c->ev && c->ev->warn)
@@ -163,9 +165,10 @@ static int check_packs(struct ck *c, struct mv_error *err)
 		}
 	}
 	/* every blob of a damaged pack is suspect */
-	for (size_t i = 0; i < mv_index_count(r->index); i++) {
-		const struct mv_blob_loc *l = mv_index_at(r->index, i);
-		if (l->pack < c->npacks && c->packs[l->pack].damaged && mark_bad(c, l->id))
+	for (size_t i = 0; i < mv_repo_index_count(r); i++) {
+		struct mv_blob_loc l;
+		mv_repo_index_at(r, i, &l);
+		if (l.pack < c->npacks && c->packs[l.pack].damaged && mark_bad(c, l.id))
 			return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
 	}
 	return 0;
@@ -196,7 +199,8 @@ static int collect_entry(void *arg, const struct mv_index_entry *e)
  * header and its length. */
 static size_t max_pack(const struct mv_repo *r)
 {
-	return (size_t)r->cfg.pack_target + mv_sealed_size(MV_BLOB_MAX_RAW) + MV_PACKHDR_MAX + 4;
+	return (size_t)mv_repo_config(r)->pack_target + mv_sealed_size(MV_BLOB_MAX_RAW) +
+	       MV_PACKHDR_MAX + 4;
 }
 
 static void *read_worker(void *arg)
@@ -223,11 +227,13 @@ static void *read_worker(void *arg)
 		struct mv_error e = {0};
 		struct blob_list bl = {0};
 		char msg[600];
-		int rc = mv_backend_get_all(c->r->be, MV_FT_PACK, pi->name, max_pack(c->r), &buf,
-		                            &len, &e);
+		int rc = mv_backend_get_all(mv_repo_backend(c->r), MV_FT_PACK, pi->name,
+		                            max_pack(c->r), &buf, &len, &e);
 		if (rc == 0) {
+			uint8_t want[32];
 			mv_file_hash(buf, len, h);
-			if (memcmp(h, mv_index_pack_id(c->r->index, p), 32)) {
+			mv_repo_index_pack_id(c->r, p, want);
+			if (memcmp(h, want, 32)) {
 				rc = MV_ERR_INTEGRITY;
 				snprintf(msg, sizeof(msg), "pack content does not match its name");
 			}
@@ -236,12 +242,13 @@ static void *read_worker(void *arg)
 		}
 		/* decode the blobs the index places in this pack */
 		for (size_t i = c->first[p]; i < c->first[p + 1]; i++) {
-			const struct mv_blob_loc *l = mv_index_at(c->r->index, c->order[i]);
-			struct mv_index_entry ie = {.type = l->type,
-			                            .offset = l->offset,
-			                            .length = l->length,
-			                            .raw_length = l->raw_length};
-			memcpy(ie.id, l->id, 32);
+			struct mv_blob_loc l;
+			mv_repo_index_at(c->r, c->order[i], &l);
+			struct mv_index_entry ie = {.type = l.type,
+			                            .offset = l.offset,
+			                            .length = l.length,
+			                            .raw_length = l.raw_length};
+			memcpy(ie.id, l.id, 32);
 			if (collect_entry(&bl, &ie)) {
 				pthread_mutex_lock(&c->mu);
 				c->fatal = MV_ERR_NOMEM;
@@ -256,7 +263,7 @@ static void *read_worker(void *arg)
 			size_t olen;
 			int brc = MV_ERR_INTEGRITY;
 			if (buf && (uint64_t)ie->offset + ie->length <= len)
-				brc = mv_blob_decode(ctx, c->r->keys, ie->type, ie->id,
+				brc = mv_blob_decode(ctx, mv_repo_keys(c->r), ie->type, ie->id,
 				                     buf + ie->offset, ie->length, &out, &olen, &e);
 			if (brc == 0 && olen != ie->raw_length)
 				brc = MV_ERR_INTEGRITY;
@@ -427,8 +434,9 @@ static int check_tree(struct ck *c, const uint8_t id[32], int depth, struct mv_e
 			continue;
 		}
 		for (uint32_t k = 0; k < n->nchunks; k++) {
-			const struct mv_blob_loc *l = mv_index_lookup(c->r->index, n->chunks[k]);
-			if (l && l->type == MV_T_DATA && l->pack != MV_PACK_NONE)
+			struct mv_blob_loc l;
+			if (mv_repo_index_lookup(c->r, n->chunks[k], &l) && l.type == MV_T_DATA &&
+			    l.pack != MV_PACK_NONE)
 				continue;
 			if (mv_index_lookup(c->bad, n->chunks[k]))
 				continue;
@@ -514,12 +522,14 @@ static int affected(struct affect *a, const uint8_t id[32], size_t plen, int dep
 static void report_unindexed(struct ck *c)
 {
 	char name[65], msg[256];
-	for (size_t i = 0; i < c->r->norphans && c->ev && c->ev->warn; i++) {
-		mv_hex(mv_index_pack_id(c->r->index, c->r->orphans[i]), 32, name);
+	for (size_t i = 0; i < mv_repo_orphans(c->r) && c->ev && c->ev->warn; i++) {
+		uint32_t pn, blobs;
+		mv_repo_orphan(c->r, i, &pn, &blobs);
+		mv_repo_index_pack_name(c->r, pn, name);
 		snprintf(msg, sizeof(msg),
 		         "pack is in no index; its %u blob%s read from its header (run "
 		         "backup or a future 'repair index' to write an index for it)",
-		         c->r->orphan_blobs[i], c->r->orphan_blobs[i] == 1 ? " was" : "s were");
+		         blobs, blobs == 1 ? " was" : "s were");
 		c->ev->warn(c->ev->arg, name, msg);
 	}
 }
@@ -582,15 +592,15 @@ int mv_check(struct mv_repo *r, const struct mv_check_opts *o, const struct mv_e
 	if (damaged)
 		problem(&c, "index", e.msg);
 	report_unindexed(&c);
-	c.npacks = mv_index_npacks(r->index);
+	c.npacks = mv_repo_index_npacks(r);
 	res->packs = c.npacks;
-	res->blobs = mv_index_count(r->index);
+	res->blobs = mv_repo_index_count(r);
 	c.packs = calloc(c.npacks ? c.npacks : 1, sizeof(*c.packs));
 	if (!c.packs || group_by_pack(&c)) {
 		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
 		goto out;
 	}
-	rc = r->be->ops->list(r->be, MV_FT_PACK, list_pack, &c, err);
+	rc = mv_repo_backend(r)->ops->list(mv_repo_backend(r), MV_FT_PACK, list_pack, &c, err);
 	if (rc)
 		goto out;
 	rc = check_packs(&c, err);

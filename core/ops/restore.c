@@ -36,6 +36,7 @@
 
 #include "core/util/beneath.h"
 #include "core/util/clock.h"
+#include "core/repo/index.h"
 #include "core/repo/memindex.h"
 #include "core/medical/scan.h"
 
@@ -910,15 +911,17 @@ static int plan_file(struct rs *s, const char *spath, const struct mv_node *n, s
 
 	/* verify the chunk list against the recorded content hash */
 	uint8_t ch[32];
-	mv_content_hash(s->r->keys, n->size, (const uint8_t(*)[32])n->chunks, n->nchunks, ch);
+	mv_content_hash(mv_repo_keys(s->r), n->size, (const uint8_t(*)[32])n->chunks, n->nchunks,
+	                ch);
 	if (memcmp(ch, n->content, 32)) {
 		f->damaged = 1;
 		report(s, 1, rel, name, "content hash does not match the chunk list");
 	}
 	uint64_t off = 0;
 	for (uint32_t i = 0; i < n->nchunks && !f->damaged; i++) {
-		const struct mv_blob_loc *loc = mv_index_lookup(s->r->index, n->chunks[i]);
-		if (!loc || loc->pack == MV_PACK_NONE || loc->type != MV_T_DATA) {
+		struct mv_blob_loc loc;
+		if (!mv_repo_index_lookup(s->r, n->chunks[i], &loc) || loc.pack == MV_PACK_NONE ||
+		    loc.type != MV_T_DATA) {
 			report(s, 1, rel, name, "a data blob is missing from the repository");
 			f->damaged = 1;
 			break;
@@ -927,9 +930,9 @@ static int plan_file(struct rs *s, const char *spath, const struct mv_node *n, s
 			close(fd);
 			return mv_error_set(err, rc, 0, "out of memory");
 		}
-		s->refs[s->nrefs++] = (struct ref){loc->pack, loc->offset, loc->length, fi, i, off};
+		s->refs[s->nrefs++] = (struct ref){loc.pack, loc.offset, loc.length, fi, i, off};
 		f->remaining++;
-		off += loc->raw_length;
+		off += loc.raw_length;
 	}
 	if (!f->damaged && off != n->size) {
 		f->damaged = 1;
@@ -1330,8 +1333,9 @@ static void *restore_worker(void *arg)
 			buf = nb;
 			bufcap = span;
 		}
-		mv_hex(mv_index_pack_id(s->r->index, s->refs[a].pack), 32, pname);
-		rc = s->r->be->ops->get(s->r->be, MV_FT_PACK, pname, lo, buf, span, &e);
+		mv_repo_index_pack_name(s->r, s->refs[a].pack, pname);
+		rc = mv_repo_backend(s->r)->ops->get(mv_repo_backend(s->r), MV_FT_PACK, pname, lo,
+		                                     buf, span, &e);
 		if (rc == MV_ERR_NOMEM) {
 			set_fatal(s, rc, "out of memory");
 			break;
@@ -1352,7 +1356,7 @@ static void *restore_worker(void *arg)
 			size_t plen = 0;
 			int brc = rc;
 			if (!brc)
-				brc = mv_blob_decode(ctx, s->r->keys, MV_T_DATA,
+				brc = mv_blob_decode(ctx, mv_repo_keys(s->r), MV_T_DATA,
 				                     s->files[rf->file].node.chunks[rf->chunk],
 				                     buf + (rf->offset - lo), rf->length, &plain,
 				                     &plen, &e);

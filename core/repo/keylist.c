@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "core/repo/keys.h"
+#include "core/repo/repo_impl.h"
 
 #define KEYFILE_MAX   4096         /* a slot is 112 bytes; anything larger is not one */
 #define KEYLIST_BYTES (256u << 10) /* the largest list: 1,024 entries of 99 bytes */

@@ -12,8 +12,9 @@
 
 struct mv_packer;
 
-/* idx_mu guards r->index (the packer takes it around index updates). */
-struct mv_packer *mv_packer_new(struct mv_repo *r, pthread_mutex_t *idx_mu);
+/* The packer takes the index's lock around its updates while the index is
+ * shared (mv_repo_index_share, core/repo/index.h). */
+struct mv_packer *mv_packer_new(struct mv_repo *r);
 void mv_packer_free(struct mv_packer *p); /* accepts NULL; unwritten blobs are dropped */
 
 /* Adds a sealed blob whose id was already registered (pending) in the index.

@@ -1,4 +1,5 @@
 #include "core/repo/reindex.h"
+#include "core/repo/repo_impl.h"
 
 #include <stdlib.h>
 #include <string.h>

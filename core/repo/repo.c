@@ -7,9 +7,11 @@
 
 #include <sodium.h>
 
+#include "core/repo/index.h"
 #include "core/repo/memindex.h"
 #include "core/repo/snapfind.h"
 #include "core/repo/keylist.h"
+#include "core/repo/repo_impl.h"
 
 #define MV_OBJECT_MAX  (64u << 20)
 #define MV_KEYFILE_MAX 4096
@@ -200,6 +202,7 @@ void mv_repo_close(struct mv_repo *r)
 {
 	if (!r)
 		return;
+	mv_repo_index_unshare(r);
 	mv_keys_free(r->keys);
 	mv_index_free(r->index);
 	mv_chunker_free(r->chunker);

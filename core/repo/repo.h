@@ -24,39 +24,38 @@ struct mv_index; /* core/repo/memindex.h */
 
 struct mv_lock;
 
-struct mv_repo {
-	struct mv_backend *be;
-	struct mv_config_fields cfg;
-	uint8_t cfg_raw[MV_CONFIG_MAX]; /* the config file's bytes, for its MAC */
-	size_t cfg_len;
-	struct mv_keys *keys; /* NULL until unlocked */
-	struct mv_index *index;
-	struct mv_chunker *chunker;
-	int slot_kind;          /* kind of the slot that opened it */
-	char slot_name[65];     /* its file name in keys/ */
-	int slots_skipped;      /* slots not tried: beyond the Argon2id caps, or the work cap */
-	char skip_msg[512];     /* why the first of them was skipped, naming it */
-	uint64_t unlock_budget; /* Argon2id work one unlock may spend (MV_UNLOCK_MAX_WORK) */
-	/* config claims a newer version or an unknown incompatible feature:
-	 * mv_repo_unlock tells a newer repository (MAC valid) from a damaged
-	 * config; the fields after the header are not decoded */
-	int cfg_newer;
-	/* When non-zero, mv_repo_load_index keeps only the blobs whose type t
-	 * has bit (1 << t) set: find needs catalog blobs only, ls and scan
-	 * trees only (less memory and time on large repositories). */
-	uint32_t index_types;
-	/* Set while another thread may add to the index (backup's): readers
-	 * of blob locations take it. */
-	pthread_mutex_t *index_mu;
-	struct mv_blob_ctx *ctx; /* for the calling thread's object reads */
-	/* packs found by mv_repo_load_index that no index names (their blobs
-	 * read from their headers, orphan_blobs[i] of them); the next index
-	 * written must name them */
-	uint32_t *orphans;
-	uint32_t *orphan_blobs;
-	size_t norphans;
-	struct mv_lock *lock; /* the lock held (core/repo/lock.c), or NULL */
+/* The repository handle: opaque outside core/repo (its fields are in
+ * core/repo/repo_impl.h); operations use the functions below and the
+ * services in core/repo/index.h and core/repo/keyslots.h. */
+struct mv_repo;
+
+/* The handle's parts, for the operations (core/repo/access.c). */
+struct mv_backend *mv_repo_backend(struct mv_repo *r);
+const struct mv_config_fields *mv_repo_config(const struct mv_repo *r);
+/* The config file's bytes as read (its MAC at the end); *len gets their
+ * number. */
+const uint8_t *mv_repo_config_raw(const struct mv_repo *r, size_t *len);
+/* The keys for keyed hashes and sealing: NULL until unlocked. */
+const struct mv_keys *mv_repo_keys(const struct mv_repo *r);
+/* The content-defined chunker: NULL until unlocked. */
+const struct mv_chunker *mv_repo_chunker(const struct mv_repo *r);
+/* The blob context of the thread that opened r (other threads use their
+ * own, mv_blob_ctx_new). */
+struct mv_blob_ctx *mv_repo_blob_ctx(struct mv_repo *r);
+/* The lock held (core/repo/lock.h), or NULL. */
+struct mv_lock *mv_repo_lock(const struct mv_repo *r);
+
+/* How mv_repo_unlock opened the repository. The strings live as long as r. */
+struct mv_unlock_info {
+	int slot_kind;         /* MV_SLOT_PASSWORD or MV_SLOT_RECOVERY */
+	const char *slot_name; /* the slot's file name in keys/ */
+	int slots_skipped;     /* slots not tried: beyond the Argon2id caps or the work cap */
+	const char *skip_msg;  /* why the first of them was skipped, naming it */
 };
+void mv_repo_unlock_info(const struct mv_repo *r, struct mv_unlock_info *out);
+/* The Argon2id work one unlock may spend (default MV_UNLOCK_MAX_WORK);
+ * set before mv_repo_unlock. */
+void mv_repo_set_unlock_budget(struct mv_repo *r, uint64_t budget);
 
 struct mv_init_opts {
 	struct mv_kdf_params kdf;       /* zero = default (t=3, 64 MiB) */

@@ -21,6 +21,7 @@
 
 #include "core/medical/catalog.h"
 #include "core/repo/crypto.h"
+#include "core/repo/index.h"
 #include "core/repo/memindex.h"
 #include "core/repo/packer.h"
 #include "core/repo/repo.h"
@@ -184,7 +185,6 @@ struct trepo {
 	char dir[64];
 	struct mv_repo *r;
 	struct mv_packer *packer;
-	pthread_mutex_t mu;
 };
 
 static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
@@ -207,8 +207,7 @@ static void trepo_open(struct trepo *t)
 	assert_int_equal(mv_repo_open(loc, &t->r, &err), 0);
 	assert_int_equal(mv_repo_unlock(t->r, (const uint8_t *)PW, strlen(PW), &err), 0);
 	assert_int_equal(mv_repo_load_index(t->r, 0, NULL, &err), 0);
-	pthread_mutex_init(&t->mu, NULL);
-	t->packer = mv_packer_new(t->r, &t->mu);
+	t->packer = mv_packer_new(t->r);
 	assert_non_null(t->packer);
 }
 
@@ -220,17 +219,17 @@ static int repo_store(void *arg, const uint8_t *payload, size_t len, uint8_t id[
 	const uint8_t *sealed;
 	size_t slen;
 
-	mv_blob_id(t->r->keys, payload, len, id);
+	mv_blob_id(mv_repo_keys(t->r), payload, len, id);
 	struct mv_blob_loc loc = {
 	    .pack = MV_PACK_NONE, .type = MV_T_CATALOG, .raw_length = (uint32_t)len};
 	memcpy(loc.id, id, 32);
-	int rc = mv_index_add(t->r->index, &loc);
+	int rc = mv_repo_index_add(t->r, &loc);
 	if (rc < 0)
 		return mv_error_set(err, rc, 0, "out of memory");
 	if (rc == 1)
 		return 0;
-	rc = mv_blob_encode(t->r->ctx, t->r->keys, MV_T_CATALOG, id, payload, len, &sealed, &slen,
-	                    err);
+	rc = mv_blob_encode(mv_repo_blob_ctx(t->r), mv_repo_keys(t->r), MV_T_CATALOG, id, payload,
+	                    len, &sealed, &slen, err);
 	if (rc)
 		return rc;
 	return mv_packer_add(t->packer, MV_T_CATALOG, id, sealed, slen, len, err);
@@ -247,7 +246,6 @@ static void trepo_close(struct trepo *t)
 {
 	mv_packer_free(t->packer);
 	mv_repo_close(t->r);
-	pthread_mutex_destroy(&t->mu);
 	nftw(t->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -941,7 +939,7 @@ static void test_catalog__cursor_reads_and_copies(void **state)
 	 * there; the copy holds exactly their entries, byte for byte */
 	struct memstore ms = {0};
 	struct mv_catalog_writer *w2 = mv_catalog_writer_new(mem_store, &ms);
-	assert_int_equal(mv_catalog_cursor_open(t.r, t.r->ctx, &s, &c, &err), 0);
+	assert_int_equal(mv_catalog_cursor_open(t.r, mv_repo_blob_ctx(t.r), &s, &c, &err), 0);
 	unsigned copied = 0;
 	for (unsigned i = 0; i < NCUR; i++) {
 		if (i % 7 && i % 10 != 5)

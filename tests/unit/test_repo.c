@@ -96,8 +96,7 @@ static struct mv_repo *open_repo(const struct fixture *f)
 
 /* Seals payload as an object of type `type` into the repository: authentic,
  * whatever its content. */
-static void save(const struct fixture *f, enum mv_ftype ft, uint8_t type, const void *p,
-                 size_t n)
+static void save(const struct fixture *f, enum mv_ftype ft, uint8_t type, const void *p, size_t n)
 {
 	struct mv_error err = {0};
 	struct mv_repo *r = open_repo(f);
@@ -306,8 +305,8 @@ static void test_repo__malformed_snapshot_is_damage(void **state)
 /* A backend whose pack reads fail with an I/O error (a failing disk). */
 static const struct mv_backend_ops *real_ops;
 
-static int eio_get(struct mv_backend *b, enum mv_ftype t, const char *name, uint64_t off,
-                   void *buf, size_t len, struct mv_error *err)
+static int eio_get(struct mv_backend *b, enum mv_ftype t, const char *name, uint64_t off, void *buf,
+                   size_t len, struct mv_error *err)
 {
 	if (t == MV_FT_PACK)
 		return mv_error_set(err, MV_ERR_IO, 5, "cannot read '%s'", name);
@@ -348,11 +347,12 @@ static void test_repo__read_errors_are_not_damage(void **state)
 
 	/* intact, but every pack read fails: check says so, exit 1, not 4 */
 	r = open_repo(f);
-	struct mv_backend_ops ops = *r->be->ops;
-	real_ops = r->be->ops;
+	struct mv_backend *be = mv_repo_backend(r);
+	struct mv_backend_ops ops = *be->ops;
+	real_ops = be->ops;
 	ops.get = eio_get;
 	ops.size = eio_size;
-	r->be->ops = &ops;
+	be->ops = &ops;
 	for (int read_data = 0; read_data <= 1; read_data++) {
 		co.read_data = read_data;
 		mv_error_clear(&err);
@@ -362,7 +362,7 @@ static void test_repo__read_errors_are_not_damage(void **state)
 		assert_true(cr.errors > 0);
 		assert_non_null(strstr(err.msg, "could not be read"));
 	}
-	r->be->ops = real_ops;
+	be->ops = real_ops;
 	/* the same repository read normally is clean */
 	assert_int_equal(mv_check(r, &co, NULL, &cr, &err), 0);
 	mv_repo_close(r);

@@ -8,6 +8,7 @@
 #include "cli/output.h"
 #include "cli/repo_open.h"
 #include "core/repo/keylist.h"
+#include "core/ops/check.h"
 
 enum { O_READ_DATA = 1, O_SUBSET };
 

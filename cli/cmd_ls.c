@@ -10,6 +10,7 @@
 #include "cli/repo_open.h"
 #include "cli/select.h"
 #include "core/repo/index.h"
+#include "core/ops/ops.h"
 
 enum { O_LONG = 1 };
 

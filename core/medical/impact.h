@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "core/medical/inventory.h"
-#include "core/ops/ops.h"
+#include "core/util/events.h"
 #include "core/repo/repo.h"
 
 struct mv_impact_result {

@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #include "core/medical/inventory.h"
-#include "core/ops/ops.h"
+#include "core/util/events.h"
 #include "core/repo/repo.h"
 
 /* Bytes of a file read for its header without a repository, and at most

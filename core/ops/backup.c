@@ -9,7 +9,7 @@
  * bounded batches and its parent-snapshot tree one part at a time, so the
  * memory in flight is bounded by the queue, the open packs and one part per
  * directory on the current path, whatever the size of a directory. */
-#include "core/ops/ops.h"
+#include "core/ops/backup.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -2,7 +2,7 @@
  * trees, every referenced blob indexed), and with read_data every pack's
  * hash and every blob's authentication and id. Damage is reported as the
  * snapshots and files it affects. */
-#include "core/ops/ops.h"
+#include "core/ops/check.h"
 
 #include <pthread.h>
 #include <stdio.h>

@@ -16,7 +16,7 @@
  * the equal ones, and removes the temporary files earlier runs left in the
  * folders that existed before it. One restore at a time holds the target. */
 #define _GNU_SOURCE /* O_PATH, AT_EMPTY_PATH */
-#include "core/ops/ops.h"
+#include "core/ops/restore.h"
 
 #include <errno.h>
 #include <dirent.h>

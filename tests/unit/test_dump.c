@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/ops/ops.h"
 #include "core/ops/dump.h"
 #include "core/repo/index.h"
 #include "core/repo/memindex.h"

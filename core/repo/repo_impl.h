@@ -13,6 +13,7 @@ struct mv_repo {
 	uint8_t cfg_raw[MV_CONFIG_MAX]; /* the config file's bytes, for its MAC */
 	size_t cfg_len;
 	struct mv_keys *keys; /* NULL until unlocked */
+	uint8_t *master;      /* the master key (sodium memory) once unlocked: for new key slots */
 	struct mv_index *index;
 	struct mv_chunker *chunker;
 	int slot_kind;          /* kind of the slot that opened it */

@@ -28,7 +28,8 @@ int mv_packer_add(struct mv_packer *p, uint8_t type, const uint8_t id[32], const
  * stored. Returns 0 or the first error. */
 int mv_packer_flush(struct mv_packer *p, struct mv_error *err) MV_MUST_CHECK;
 
-/* Writes index files for all packs written so far and r->orphans. */
+/* Writes index files for all packs written so far and the orphan packs
+ * (mv_repo_orphans). */
 int mv_packer_write_index(struct mv_packer *p, struct mv_error *err) MV_MUST_CHECK;
 
 /* Counters. */

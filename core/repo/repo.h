@@ -77,27 +77,28 @@ int mv_repo_init(const char *location, const uint8_t *password, size_t pwlen,
 
 /* Opens and parses config. MV_ERR_NOREPO when there is none, MV_ERR_VERSION
  * for an unknown chunker or encoding, MV_ERR_INTEGRITY when malformed. A
- * config that claims a newer version sets r->cfg_newer: mv_repo_unlock then
- * checks its MAC before it blames the version. */
+ * config that claims a newer version is noted: mv_repo_unlock then checks
+ * its MAC before it blames the version. */
 int mv_repo_open(const char *location, struct mv_repo **out, struct mv_error *err) MV_MUST_CHECK;
 
 /* Tries the key slots with the secret (a password, or recovery key text),
- * cheapest Argon2id work first; then verifies the config MAC and builds the
- * chunker. A slot beyond the Argon2id caps (core/repo/keys.h) is never run, and
- * one open spends at most MV_UNLOCK_MAX_WORK: skipped slots are counted in
- * r->slots_skipped (r->skip_msg names the first). MV_ERR_PASSWORD when none
- * opens, MV_ERR_LIMIT when the work cap stopped the search first,
+ * cheapest Argon2id work first (mv_keyslots_open, core/repo/keyslots.h);
+ * then verifies the config MAC and builds the chunker. A slot beyond the
+ * Argon2id caps (core/repo/keys.h) is never run, and one open spends at most
+ * MV_UNLOCK_MAX_WORK: skipped slots are counted in mv_repo_unlock_info (its
+ * skip_msg names the first). MV_ERR_PASSWORD when none opens, MV_ERR_LIMIT
+ * when the work cap stopped the search first,
  * MV_ERR_INTEGRITY when the config MAC does not match, MV_ERR_VERSION when
- * an intact config has a newer version (r->cfg_newer). */
+ * an intact config has a newer version. */
 int mv_repo_unlock(struct mv_repo *r, const uint8_t *secret, size_t len,
                    struct mv_error *err) MV_MUST_CHECK;
 
 void mv_repo_close(struct mv_repo *r); /* accepts NULL */
 
-/* Lists the packs (one listing), loads every index file into r->index, then
+/* Lists the packs (one listing), loads every index file into the index (core/repo/index.h), then
  * adds the blobs of listed packs that no index names, read from their headers
  * (left by an interrupted backup, or named only by a lost index file; they
- * are recorded in r->orphans). Packs that an index names but the listing
+ * are recorded as orphans, mv_repo_orphans). Packs that an index names but the listing
  * lacks are marked missing (mv_index_pack_missing); a blob with a copy in a
  * pack that exists is located there. A listing that fails is fatal when
  * `scan_orphans` (backup, which must know which packs exist); other readers go
@@ -113,7 +114,7 @@ int mv_repo_save_object(struct mv_repo *r, enum mv_ftype ft, uint8_t type, const
                         size_t len, uint8_t id_out[32], struct mv_error *err) MV_MUST_CHECK;
 
 /* The same with the calling thread's blob context (another thread than
- * the one that owns r->ctx). */
+ * the one that owns mv_repo_blob_ctx(r)). */
 int mv_repo_save_object_ctx(struct mv_repo *r, struct mv_blob_ctx *ctx, enum mv_ftype ft,
                             uint8_t type, const void *payload, size_t len, uint8_t id_out[32],
                             struct mv_error *err) MV_MUST_CHECK;
@@ -128,7 +129,7 @@ int mv_repo_list_names(struct mv_repo *r, enum mv_ftype ft, char (**names)[65], 
                        struct mv_error *err) MV_MUST_CHECK;
 
 /* Reads and authenticates a pack's header (the last 4 bytes and the sealed
- * header before them), calling cb for each entry. Uses r->ctx. */
+ * header before them), calling cb for each entry. Uses mv_repo_blob_ctx(r). */
 int mv_repo_read_pack_header(struct mv_repo *r, const char *name, uint64_t size,
                              int (*cb)(void *arg, const struct mv_index_entry *e), void *arg,
                              struct mv_error *err) MV_MUST_CHECK;

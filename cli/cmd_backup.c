@@ -153,13 +153,7 @@ static void print_json(const struct mv_backup_result *res)
 	cli_json_init(&j, stdout);
 	cli_json_begin_object(&j, NULL);
 	cli_json_str(&j, "message_type", "summary");
-	cli_json_u64(&j, "files_new", s->files_new);
-	cli_json_u64(&j, "files_changed", s->files_changed);
-	cli_json_u64(&j, "files_unmodified", s->files_unmodified);
-	cli_json_u64(&j, "dirs", s->dirs);
-	cli_json_u64(&j, "data_blobs", s->data_blobs);
-	cli_json_u64(&j, "tree_blobs", s->tree_blobs);
-	cli_json_u64(&j, "data_added", s->bytes_added);
+	cli_json_summary_counts(&j, s);
 	cli_json_u64(&j, "total_files_processed", s->total_files);
 	cli_json_u64(&j, "total_bytes_processed", s->total_bytes);
 	cli_json_double(&j, "total_duration", res->seconds);

@@ -116,8 +116,6 @@ static int parse(int argc, char **argv, struct cli_ctx *ctx, struct mv_check_opt
 
 static void on_warn(struct cli_events *e, const char *path, const char *msg)
 {
-	struct cli_json j;
-
 	if (!e->ctx->g.json) {
 		cli_term_put(stdout, path, strlen(path));
 		fputs(": ", stdout);
@@ -125,12 +123,7 @@ static void on_warn(struct cli_events *e, const char *path, const char *msg)
 		putchar('\n');
 		return;
 	}
-	cli_json_init(&j, stdout);
-	cli_json_begin_object(&j, NULL);
-	cli_json_str(&j, "message_type", "error");
-	cli_json_str(&j, "item", path);
-	cli_json_str(&j, "message", msg);
-	cli_json_end_object(&j);
+	cli_json_error_item(stdout, path, msg);
 }
 
 static const char *slot_kind_name(int kind)

@@ -242,24 +242,10 @@ static int sink_end(void *arg, struct mv_error *err)
 
 static void on_warn(struct cli_events *e, const char *path, const char *msg)
 {
-	if (e->ctx->g.json) {
-		struct cli_json j;
-		cli_json_init(&j, stderr);
-		cli_json_begin_object(&j, NULL);
-		cli_json_str(&j, "message_type", "error");
-		cli_json_str(&j, "item", path);
-		cli_json_str(&j, "message", msg);
-		cli_json_end_object(&j);
-	} else if (strncmp(msg, "damaged", 7) == 0) {
-		const char *rest = msg + 7;
-		rest += strspn(rest, ": ");
-		if (*rest)
-			cli_report("damaged: ", "'%s': %s", path, rest);
-		else
-			cli_report("damaged: ", "'%s'", path);
-	} else {
-		cli_warning("'%s': %s", path, msg);
-	}
+	if (e->ctx->g.json)
+		cli_json_error_item(stderr, path, msg);
+	else
+		cli_warn_item(path, msg);
 }
 
 static void print_summary(const struct cli_ctx *ctx, const struct dump_args *a,
@@ -328,48 +314,23 @@ static int run(struct cli_ctx *ctx, struct dump_args *a)
 	struct mv_error err = {0};
 	struct mv_dump_opts o;
 	struct mv_dump_sink sink;
-	struct mv_snapshot snap;
 	struct cli_events ev;
 	struct cli_secret pw = {NULL, 0};
 	struct mv_archive_writer *w = NULL;
-	struct mv_repo *r = NULL;
-	struct mv_lock *lock = NULL;
-	struct cli_selection sel = {NULL, 0};
-	char *name = NULL, *sub = NULL, *colon;
+	struct cli_snapshot_target t;
 	int rc, ar;
 
 	memset(&res, 0, sizeof(res));
-	memset(&snap, 0, sizeof(snap));
 	memset(&o, 0, sizeof(o));
-	name = strdup(a->snapshot);
-	if (!name) {
-		cli_error("out of memory");
-		return CLI_EXIT_FATAL;
-	}
 	/* SNAPSHOT:PATH as restore takes it, or SNAPSHOT PATH as ls */
-	colon = strchr(name, ':');
-	if (colon && !a->path) {
-		*colon = '\0';
-		a->path = colon + 1;
-	}
-	if (a->path) {
-		sub = cli_snapshot_path(a->path);
-		if (!sub) {
-			cli_error("out of memory");
-			rc = CLI_EXIT_FATAL;
-			goto out;
-		}
-		o.subpath = sub;
-	}
-	rc = cli_open_snapshot(ctx, "dump", name, &r, &lock, &snap);
+	rc = cli_snapshot_target_open(ctx, "dump", a->snapshot, a->path, &a->query,
+	                              "nothing to write", &t);
 	if (rc != 0)
 		goto out;
+	o.subpath = t.sub;
 	if (cli_query_given(&a->query)) {
-		rc = cli_select_files(ctx, r, &snap, &a->query, "nothing to write", &sel);
-		if (rc != 0)
-			goto out;
 		o.filter = cli_selection_has;
-		o.filter_arg = &sel;
+		o.filter_arg = &t.sel;
 	}
 	if (a->encrypt) {
 		rc = archive_password(ctx, a, &pw);
@@ -400,7 +361,7 @@ static int run(struct cli_ctx *ctx, struct dump_args *a)
 
 	sink = (struct mv_dump_sink){sink_begin, sink_data, sink_end, w};
 	cli_events_init(&ev, ctx, on_warn, NULL);
-	rc = mv_dump(r, &snap, &o, &sink, &ev.ev, &res, &err);
+	rc = mv_dump(t.r, &t.snap, &o, &sink, &ev.ev, &res, &err);
 	cli_events_done(&ev);
 	if (rc == 0 || rc == MV_ERR_INTEGRITY) {
 		ar = mv_archive_writer_close(w);
@@ -414,17 +375,12 @@ static int run(struct cli_ctx *ctx, struct dump_args *a)
 		rc = err.saved_errno == EPIPE ? CLI_EXIT_FATAL : cli_fail(rc, &err);
 		goto out;
 	}
-	print_summary(ctx, a, &snap, &res);
+	print_summary(ctx, a, &t.snap, &res);
 	rc = cli_exit_code(rc);
 out:
-	cli_selection_release(&sel);
 	cli_secret_free(&pw);
 	mv_archive_writer_free(w);
-	mv_snapshot_release(&snap);
-	mv_lock_release(lock);
-	mv_repo_close(r);
-	free(sub);
-	free(name);
+	cli_snapshot_target_release(&t);
 	return rc;
 }
 

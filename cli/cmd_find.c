@@ -7,7 +7,9 @@
 #include "cli/json.h"
 #include "cli/output.h"
 #include "cli/repo_open.h"
+#include "cli/select.h"
 #include "core/medical/find.h"
+#include "core/util/grow.h"
 #include "core/repo/index.h"
 
 enum { O_PATIENT = 1, O_PATIENT_ID, O_STUDY, O_SERIES, O_MODALITY, O_DATE };
@@ -157,14 +159,8 @@ static int add_row(struct find_state *st, const struct mv_find_match *m)
 	char date[CLI_FMT_LEN];
 	struct row *r;
 
-	if (st->n == st->cap) {
-		size_t ncap = st->cap ? st->cap * 2 : 64;
-		struct row *nr = realloc(st->rows, ncap * sizeof(*nr));
-		if (!nr)
-			return -1;
-		st->rows = nr;
-		st->cap = ncap;
-	}
+	if (mv_grow(st->rows, st->cap, st->n + 1))
+		return -1;
 	r = &st->rows[st->n];
 	memset(r, 0, sizeof(*r));
 	st->n++;
@@ -333,13 +329,9 @@ int cmd_find(int argc, char **argv, struct cli_ctx *ctx)
 	if (ctx->g.help)
 		return cli_help_command("find");
 	st.ctx = ctx;
-	/* a bad query is refused before the password is asked for */
-	struct mv_find_matcher *check = NULL;
-	rc = mv_find_matcher_new(&q, &check, &err);
-	mv_find_matcher_free(check);
+	rc = cli_query_check("find", &q);
 	if (rc != 0)
-		return rc == MV_ERR_USAGE ? cli_usage_error("find", "%s", err.msg)
-		                          : cli_fail(rc, &err);
+		return rc;
 
 	rc = cli_repo_open(ctx, "find", &r);
 	if (rc == 0)

@@ -149,3 +149,22 @@ int cmd_help(int argc, char **argv, struct cli_ctx *ctx)
 	cli_help_general(stdout);
 	return CLI_EXIT_OK;
 }
+
+int cli_bare_command(int argc, char **argv, struct cli_ctx *ctx, const char *name, int *rc)
+{
+	struct cli_opt_iter it;
+	int c;
+
+	cli_opt_init(&it, argc, argv, 1, NULL, cli_global_opts, ctx->g.args_only);
+	while ((c = cli_cmd_next(&it, &ctx->g)) != CLI_OPT_DONE) {
+		if (c == CLI_OPT_ARG)
+			*rc = cli_usage_error(name, "unexpected argument '%s'", it.value);
+		else
+			*rc = cli_usage_error(name, "%s", it.err);
+		return 1;
+	}
+	if (!ctx->g.help)
+		return 0;
+	*rc = cli_help_command(name);
+	return 1;
+}

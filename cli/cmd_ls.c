@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "cli/output.h"
 #include "cli/repo_open.h"
 #include "cli/select.h"
+#include "core/repo/walker.h"
 #include "core/repo/index.h"
 #include "core/ops/ops.h"
 
@@ -39,14 +41,13 @@ const struct cli_help cmd_ls_help = {
     "medvault ls -r /media/usb/backup -l 1a2b3c4d /srv/imaging/2019\n",
 };
 
-enum { WALK_STOP = 1, WALK_OUTPUT = 2, WALK_INTERRUPTED = 3 };
+/* What the walk's callback returns to stop (neither 0 nor MV_WALK_SKIP). */
+enum { WALK_OUTPUT = 2, WALK_INTERRUPTED = 3 };
 
 struct ls_state {
 	const struct cli_ctx *ctx;
 	int long_format;
-	const char *prefix; /* NULL: everything */
-	size_t prefix_len;
-	int found;
+	struct mv_error *err; /* of a tree that cannot be read */
 };
 
 static const char *kind_name(uint8_t kind)
@@ -124,30 +125,29 @@ static void print_long(const char *path, const struct mv_node *n)
 	putchar('\n');
 }
 
-static int below_prefix(const struct ls_state *st, const char *path)
-{
-	return strncmp(path, st->prefix, st->prefix_len) == 0 &&
-	       (path[st->prefix_len] == '\0' || path[st->prefix_len] == '/');
-}
-
-static int on_node(void *arg, const char *path, const struct mv_node *n)
+/* PATH itself (when given) and everything below it, depth first. */
+static int on_event(void *arg, const struct mv_walk_item *it)
 {
 	struct ls_state *st = arg;
+	const struct mv_node *n = it->node;
 
+	if (it->event == MV_WALK_ERROR) {
+		*st->err = *it->err;
+		return it->rc;
+	}
+	if (it->event != MV_WALK_NODE)
+		return MV_WALK_CONTINUE;
 	if (st->ctx->cancel && *st->ctx->cancel)
 		return WALK_INTERRUPTED;
-	if (st->prefix && !below_prefix(st, path))
-		return st->found ? WALK_STOP : 0; /* the walk is depth first: PATH is done */
-	st->found = 1;
 	if (st->ctx->g.json)
-		print_json(path, n);
+		print_json(it->path, n);
 	else if (st->long_format)
-		print_long(path, n);
+		print_long(it->path, n);
 	else {
-		cli_term_put(stdout, path, strlen(path));
+		cli_term_put(stdout, it->path, it->path_len);
 		putchar('\n');
 	}
-	return ferror(stdout) ? WALK_OUTPUT : 0;
+	return ferror(stdout) ? WALK_OUTPUT : MV_WALK_CONTINUE;
 }
 
 static int list(struct cli_ctx *ctx, struct ls_state *st, const char *name, const char *path)
@@ -179,20 +179,21 @@ static int list(struct cli_ctx *ctx, struct ls_state *st, const char *name, cons
 			rc = CLI_EXIT_FATAL;
 			goto out;
 		}
-		st->prefix = prefix[0] ? prefix : NULL;
-		st->prefix_len = strlen(prefix);
 	}
-	rc = mv_walk(r, snap.tree, on_node, st, &err);
-	if (rc < 0)
+	/* only the trees on the way to PATH and below it are read */
+	struct mv_walk_opts wo = {.max_depth = 512, .path_max = 65536, .subpath = prefix};
+	st->err = &err;
+	rc = mv_walk_tree(r, snap.tree, &wo, on_event, st, &err);
+	if (rc == MV_ERR_NOTFOUND && err.saved_errno == ENOENT) {
+		cli_error("'%s' is not in the snapshot", path);
+		rc = CLI_EXIT_FATAL;
+	} else if (rc < 0)
 		rc = cli_fail(rc, &err);
 	else if (rc == WALK_INTERRUPTED)
 		rc = cli_fail(MV_ERR_INTERRUPTED, NULL);
 	else if (rc == WALK_OUTPUT)
 		rc = CLI_EXIT_FATAL; /* main reports the write error */
-	else if (st->prefix && !st->found) {
-		cli_error("'%s' is not in the snapshot", path);
-		rc = CLI_EXIT_FATAL;
-	} else
+	else
 		rc = CLI_EXIT_OK;
 out:
 	free(prefix);

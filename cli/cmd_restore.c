@@ -164,15 +164,9 @@ static int parse(int argc, char **argv, struct cli_ctx *ctx, struct restore_args
 	if (!a->o.target || !*a->o.target)
 		return cli_usage_error("restore", "where to? give --target DIR");
 	if (cli_query_given(&a->query)) {
-		/* a query that cannot match is refused before the password */
-		struct mv_find_matcher *m = NULL;
-		struct mv_error err = {0};
-		int rc = mv_find_matcher_new(&a->query, &m, &err);
-		mv_find_matcher_free(m);
-		if (rc == MV_ERR_USAGE)
-			return cli_usage_error("restore", "%s", err.msg);
+		int rc = cli_query_check("restore", &a->query);
 		if (rc != 0)
-			return cli_fail(rc, &err);
+			return rc;
 	}
 	a->o.includes = a->includes;
 	a->o.excludes = a->excludes;
@@ -187,25 +181,9 @@ static void on_warn(struct cli_events *e, const char *path, const char *msg)
 {
 	/* the engine also warns about metadata it could not set; damaged
 	 * content is the warning whose message starts with "damaged" */
-	if (strncmp(msg, "damaged", 7) == 0) {
-		const char *rest = msg + 7;
-		rest += strspn(rest, ": ");
-		if (*rest)
-			cli_report("damaged: ", "'%s': %s", path, rest);
-		else
-			cli_report("damaged: ", "'%s'", path);
-	} else {
-		cli_warning("'%s': %s", path, msg);
-	}
-	if (e->ctx->g.json) {
-		struct cli_json j;
-		cli_json_init(&j, stdout);
-		cli_json_begin_object(&j, NULL);
-		cli_json_str(&j, "message_type", "error");
-		cli_json_str(&j, "item", path);
-		cli_json_str(&j, "message", msg);
-		cli_json_end_object(&j);
-	}
+	cli_warn_item(path, msg);
+	if (e->ctx->g.json)
+		cli_json_error_item(stdout, path, msg);
 }
 
 static void print_summary(const struct cli_ctx *ctx, const struct mv_snapshot *s,
@@ -264,44 +242,22 @@ static int run(struct cli_ctx *ctx, struct restore_args *a)
 {
 	struct mv_restore_result res;
 	struct mv_error err = {0};
-	struct mv_snapshot snap;
 	struct cli_events ev;
-	struct mv_repo *r = NULL;
-	struct mv_lock *lock = NULL;
-	struct cli_selection sel = {NULL, 0};
-	char *name = NULL, *sub = NULL, *colon;
+	struct cli_snapshot_target t;
 	int rc;
 
 	memset(&res, 0, sizeof(res));
-	memset(&snap, 0, sizeof(snap));
-	name = strdup(a->snapshot);
-	if (!name) {
-		cli_error("out of memory");
-		return CLI_EXIT_FATAL;
-	}
-	colon = strchr(name, ':');
-	if (colon) {
-		*colon = '\0';
-		sub = cli_snapshot_path(colon + 1);
-		if (!sub) {
-			cli_error("out of memory");
-			rc = CLI_EXIT_FATAL;
-			goto out;
-		}
-		a->o.subpath = sub[0] ? sub : NULL;
-	}
-	rc = cli_open_snapshot(ctx, "restore", name, &r, &lock, &snap);
+	rc = cli_snapshot_target_open(ctx, "restore", a->snapshot, NULL, &a->query,
+	                              "nothing restored", &t);
 	if (rc != 0)
 		goto out;
+	a->o.subpath = t.sub && t.sub[0] ? t.sub : NULL;
 	if (cli_query_given(&a->query)) {
-		rc = cli_select_files(ctx, r, &snap, &a->query, "nothing restored", &sel);
-		if (rc != 0)
-			goto out;
 		a->o.filter = cli_selection_has;
-		a->o.filter_arg = &sel;
+		a->o.filter_arg = &t.sel;
 	}
 	cli_events_init(&ev, ctx, on_warn, NULL);
-	rc = mv_restore(r, &snap, &a->o, &ev.ev, &res, &err);
+	rc = mv_restore(t.r, &t.snap, &a->o, &ev.ev, &res, &err);
 	cli_events_done(&ev);
 	if (rc != 0 && rc != MV_ERR_INTEGRITY && rc != MV_ERR_PARTIAL) {
 		/* a fatal error: the restore stopped (its temporary files removed) */
@@ -316,7 +272,7 @@ static int run(struct cli_ctx *ctx, struct restore_args *a)
 			           rc == CLI_EXIT_INTERRUPTED ? "" : " (once the cause is fixed)");
 		goto out;
 	}
-	print_summary(ctx, &snap, &res);
+	print_summary(ctx, &t.snap, &res);
 	/* files not restored for a reason outside the repository: exit 1;
 	 * files the snapshot holds no content for (unreadable at backup):
 	 * exit 3, as the backup that made it */
@@ -327,12 +283,7 @@ static int run(struct cli_ctx *ctx, struct restore_args *a)
 	else
 		rc = cli_exit_code(rc);
 out:
-	cli_selection_release(&sel);
-	mv_snapshot_release(&snap);
-	mv_lock_release(lock);
-	mv_repo_close(r);
-	free(sub);
-	free(name);
+	cli_snapshot_target_release(&t);
 	return rc;
 }
 

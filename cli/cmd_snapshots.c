@@ -27,13 +27,7 @@ const struct cli_help cmd_snapshots_help = {
 static void json_summary(struct cli_json *j, const struct mv_snapshot_summary *s)
 {
 	cli_json_begin_object(j, "summary");
-	cli_json_u64(j, "files_new", s->files_new);
-	cli_json_u64(j, "files_changed", s->files_changed);
-	cli_json_u64(j, "files_unmodified", s->files_unmodified);
-	cli_json_u64(j, "dirs", s->dirs);
-	cli_json_u64(j, "data_blobs", s->data_blobs);
-	cli_json_u64(j, "tree_blobs", s->tree_blobs);
-	cli_json_u64(j, "data_added", s->bytes_added);
+	cli_json_summary_counts(j, s);
 	cli_json_u64(j, "bytes_processed", s->bytes_processed);
 	cli_json_u64(j, "total_files_processed", s->total_files);
 	cli_json_u64(j, "total_bytes_processed", s->total_bytes);
@@ -229,21 +223,14 @@ out:
 
 int cmd_snapshots(int argc, char **argv, struct cli_ctx *ctx)
 {
-	struct cli_opt_iter it;
 	struct mv_error err = {0};
 	struct mv_repo *r = NULL;
 	struct mv_snapshot *s = NULL;
 	size_t n = 0, damaged = 0;
-	int c, rc;
+	int rc;
 
-	cli_opt_init(&it, argc, argv, 1, NULL, cli_global_opts, ctx->g.args_only);
-	while ((c = cli_cmd_next(&it, &ctx->g)) != CLI_OPT_DONE) {
-		if (c == CLI_OPT_ARG)
-			return cli_usage_error("snapshots", "unexpected argument '%s'", it.value);
-		return cli_usage_error("snapshots", "%s", it.err);
-	}
-	if (ctx->g.help)
-		return cli_help_command("snapshots");
+	if (cli_bare_command(argc, argv, ctx, "snapshots", &rc))
+		return rc;
 	rc = cli_repo_open(ctx, "snapshots", &r);
 	if (rc != 0)
 		return rc;

@@ -18,20 +18,13 @@ const struct cli_help cmd_unlock_help = {
 
 int cmd_unlock(int argc, char **argv, struct cli_ctx *ctx)
 {
-	struct cli_opt_iter it;
 	struct mv_error err = {0};
 	struct mv_repo *r = NULL;
 	size_t removed = 0;
-	int c, rc;
+	int rc;
 
-	cli_opt_init(&it, argc, argv, 1, NULL, cli_global_opts, ctx->g.args_only);
-	while ((c = cli_cmd_next(&it, &ctx->g)) != CLI_OPT_DONE) {
-		if (c == CLI_OPT_ARG)
-			return cli_usage_error("unlock", "unexpected argument '%s'", it.value);
-		return cli_usage_error("unlock", "%s", it.err);
-	}
-	if (ctx->g.help)
-		return cli_help_command("unlock");
+	if (cli_bare_command(argc, argv, ctx, "unlock", &rc))
+		return rc;
 	rc = cli_repo_open(ctx, "unlock", &r);
 	if (rc != 0)
 		return rc;

@@ -19,17 +19,10 @@ const struct cli_help cmd_version_help = {
 
 int cmd_version(int argc, char **argv, struct cli_ctx *ctx)
 {
-	struct cli_opt_iter it;
-	int c;
+	int rc;
 
-	cli_opt_init(&it, argc, argv, 1, NULL, cli_global_opts, ctx->g.args_only);
-	while ((c = cli_cmd_next(&it, &ctx->g)) != CLI_OPT_DONE) {
-		if (c == CLI_OPT_ARG)
-			return cli_usage_error("version", "unexpected argument '%s'", it.value);
-		return cli_usage_error("version", "%s", it.err);
-	}
-	if (ctx->g.help)
-		return cli_help_command("version");
+	if (cli_bare_command(argc, argv, ctx, "version", &rc))
+		return rc;
 	if (ctx->g.json) {
 		struct cli_json j;
 		cli_json_init(&j, stdout);

@@ -70,6 +70,13 @@ void cli_help_general(FILE *f);
 void cli_help_print(FILE *f, const struct cli_command *c);
 int cli_help_command(const char *name);
 
+/* The start of a command that takes no option of its own and no argument
+ * (snapshots, unlock, version): parses the global options and prints the
+ * command's help when asked. Returns 1 when the command is done then, *rc
+ * its exit code (a usage error printed, or 0 after the help); 0 when it
+ * should run. */
+int cli_bare_command(int argc, char **argv, struct cli_ctx *ctx, const char *name, int *rc);
+
 #define CLI_COMMAND(n)                                                                             \
 	int cmd_##n(int argc, char **argv, struct cli_ctx *ctx);                                   \
 	extern const struct cli_help cmd_##n##_help

@@ -21,6 +21,8 @@ int cli_exit_code(int mv_err)
 		return CLI_EXIT_PASSWORD;
 	case MV_ERR_INTERRUPTED:
 		return CLI_EXIT_INTERRUPTED;
+	case MV_ERR_TRANSIENT: /* left after the retries: an I/O error */
+		return CLI_EXIT_FATAL;
 	default:
 		return CLI_EXIT_FATAL;
 	}

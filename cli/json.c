@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "cli/output.h"
+#include "formats/utf8.h"
+#include "formats/snapshot.h"
 
 void cli_json_init(struct cli_json *j, FILE *f)
 {
@@ -19,7 +21,7 @@ void cli_json_put_string(FILE *f, const char *s, size_t len)
 	fputc('"', f);
 	while (i < len) {
 		uint32_t c;
-		size_t n = cli_utf8_decode(p + i, len - i, &c);
+		size_t n = mv_utf8_decode(p + i, len - i, &c);
 		if (n == 0) {
 			fputs("\xef\xbf\xbd", f); /* U+FFFD */
 			i++;
@@ -144,4 +146,27 @@ void cli_json_bool(struct cli_json *j, const char *key, int v)
 {
 	member(j, key);
 	fputs(v ? "true" : "false", j->f);
+}
+
+void cli_json_error_item(FILE *f, const char *path, const char *msg)
+{
+	struct cli_json j;
+
+	cli_json_init(&j, f);
+	cli_json_begin_object(&j, NULL);
+	cli_json_str(&j, "message_type", "error");
+	cli_json_str(&j, "item", path);
+	cli_json_str(&j, "message", msg);
+	cli_json_end_object(&j);
+}
+
+void cli_json_summary_counts(struct cli_json *j, const struct mv_snapshot_summary *s)
+{
+	cli_json_u64(j, "files_new", s->files_new);
+	cli_json_u64(j, "files_changed", s->files_changed);
+	cli_json_u64(j, "files_unmodified", s->files_unmodified);
+	cli_json_u64(j, "dirs", s->dirs);
+	cli_json_u64(j, "data_blobs", s->data_blobs);
+	cli_json_u64(j, "tree_blobs", s->tree_blobs);
+	cli_json_u64(j, "data_added", s->bytes_added);
 }

@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+struct mv_snapshot_summary;
+
 #define CLI_JSON_MAX_DEPTH 16
 
 struct cli_json {
@@ -42,6 +44,14 @@ void cli_json_double(struct cli_json *j, const char *key, double v);
 void cli_json_bool(struct cli_json *j, const char *key, int v);
 
 /* Writes s as a JSON string literal (with the quotes). */
+/* One object {"message_type":"error","item":path,"message":msg} on f: a
+ * warning of the engine about one item, in the --json output. */
+void cli_json_error_item(FILE *f, const char *path, const char *msg);
+
+/* The counts of a snapshot summary that backup and snapshots print alike:
+ * files_new to data_added. */
+void cli_json_summary_counts(struct cli_json *j, const struct mv_snapshot_summary *s);
+
 void cli_json_put_string(FILE *f, const char *s, size_t len);
 
 #endif

@@ -7,38 +7,7 @@
 
 #include "cli/exitcode.h"
 #include "cli/progress.h"
-
-size_t cli_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	size_t len;
-	uint32_t c, min;
-
-	if (n == 0)
-		return 0;
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	} else if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2, c = s[0] & 0x1f, min = 0x80;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3, c = s[0] & 0x0f, min = 0x800;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4, c = s[0] & 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
-}
+#include "formats/utf8.h"
 
 int cli_cp_unsafe(uint32_t c)
 {
@@ -56,7 +25,7 @@ static size_t term_escape(const char *s, size_t len, char *out)
 
 	while (i < len) {
 		uint32_t c;
-		size_t n = cli_utf8_decode(p + i, len - i, &c);
+		size_t n = mv_utf8_decode(p + i, len - i, &c);
 		if (n > 0 && c == '\\') {
 			out[o++] = '\\';
 			out[o++] = '\\';
@@ -269,4 +238,18 @@ char *cli_fmt_time_rfc3339(int64_t ns, char buf[CLI_FMT_LEN])
 		         off / 60 % 60);
 	}
 	return buf;
+}
+
+void cli_warn_item(const char *path, const char *msg)
+{
+	if (strncmp(msg, "damaged", 7) == 0) {
+		const char *rest = msg + 7;
+		rest += strspn(rest, ": ");
+		if (*rest)
+			cli_report("damaged: ", "'%s': %s", path, rest);
+		else
+			cli_report("damaged: ", "'%s'", path);
+	} else {
+		cli_warning("'%s': %s", path, msg);
+	}
 }

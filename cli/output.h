@@ -23,15 +23,15 @@ void cli_error(const char *fmt, ...) CLI_PRINTF(1, 2);
 void cli_warning(const char *fmt, ...) CLI_PRINTF(1, 2);
 /* Prints the engine's message (err->msg, or mv_strerror(code) when empty)
  * as cli_error does and returns cli_exit_code(code). */
+/* An engine warning about one file of a snapshot being read back (restore,
+ * dump): "damaged: 'PATH': why" when msg starts with "damaged", else a
+ * warning "'PATH': msg". */
+void cli_warn_item(const char *path, const char *msg);
+
 int cli_fail(int code, const struct mv_error *err);
 /* Prints "medvault: <message>" and a hint to `medvault CMD --help`
  * (cmd may be NULL) and returns CLI_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) CLI_PRINTF(2, 3);
-
-/* Decodes one UTF-8 sequence at s (n bytes available). Returns its length
- * (1..4) with *cp set, or 0 when the bytes are not valid UTF-8 (overlong
- * forms, surrogates and code points above U+10FFFF are invalid). */
-size_t cli_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
 
 /* 1 for code points that must not reach a terminal as they are: C0 and C1
  * controls, DEL, U+2028/U+2029, bidirectional marks and overrides. */

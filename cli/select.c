@@ -210,3 +210,56 @@ void cli_selection_release(struct cli_selection *sel)
 	sel->paths = NULL;
 	sel->n = 0;
 }
+
+int cli_snapshot_target_open(struct cli_ctx *ctx, const char *cmd, const char *arg,
+                             const char *path, const struct mv_find_query *q, const char *verb,
+                             struct cli_snapshot_target *t)
+{
+	char *colon;
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	t->name = strdup(arg);
+	if (!t->name) {
+		cli_error("out of memory");
+		return CLI_EXIT_FATAL;
+	}
+	colon = strchr(t->name, ':');
+	if (colon && !path) {
+		*colon = '\0';
+		path = colon + 1;
+	}
+	if (path) {
+		t->sub = cli_snapshot_path(path);
+		if (!t->sub) {
+			cli_error("out of memory");
+			return CLI_EXIT_FATAL;
+		}
+	}
+	rc = cli_open_snapshot(ctx, cmd, t->name, &t->r, &t->lock, &t->snap);
+	if (rc == 0 && cli_query_given(q))
+		rc = cli_select_files(ctx, t->r, &t->snap, q, verb, &t->sel);
+	return rc;
+}
+
+void cli_snapshot_target_release(struct cli_snapshot_target *t)
+{
+	cli_selection_release(&t->sel);
+	mv_snapshot_release(&t->snap);
+	mv_lock_release(t->lock);
+	mv_repo_close(t->r);
+	free(t->sub);
+	free(t->name);
+}
+
+int cli_query_check(const char *cmd, const struct mv_find_query *q)
+{
+	struct mv_find_matcher *m = NULL;
+	struct mv_error err = {0};
+	int rc = mv_find_matcher_new(q, &m, &err);
+
+	mv_find_matcher_free(m);
+	if (rc == 0)
+		return 0;
+	return rc == MV_ERR_USAGE ? cli_usage_error(cmd, "%s", err.msg) : cli_fail(rc, &err);
+}

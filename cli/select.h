@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "core/medical/find.h"
+#include "core/repo/lock.h"
 #include "core/repo/repo.h"
 
 /* The files chosen: sorted paths inside the snapshot. */
@@ -59,6 +60,10 @@ int cli_query_option(int key, const char *value, struct mv_find_query *q);
 /* Whether the query names any catalog criterion. */
 int cli_query_given(const struct mv_find_query *q);
 
+/* Refuses a query that cannot match (before the password is asked for):
+ * returns 0, or an exit code after printing why (a usage error of cmd). */
+int cli_query_check(const char *cmd, const struct mv_find_query *q);
+
 /* Fills sel with the files of snapshot s matching q. Returns 0, or an exit
  * code after printing why (1 when nothing matches: `verb` says what was not
  * done, e.g. "nothing restored"; the snapshots whose catalogs do match are
@@ -70,5 +75,27 @@ int cli_select_files(struct cli_ctx *ctx, struct mv_repo *r, const struct mv_sna
 int cli_selection_has(void *arg, const char *path, const struct mv_node *n);
 
 void cli_selection_release(struct cli_selection *sel);
+
+/* The snapshot restore and dump read: SNAPSHOT[:PATH] (dump also takes
+ * SNAPSHOT PATH), opened, and the files its catalog query chooses. */
+struct cli_snapshot_target {
+	char *name;        /* the snapshot */
+	char *sub;         /* the path inside it (cli_snapshot_path), or NULL */
+	struct mv_repo *r; /* open, locked for reading, its index loaded */
+	struct mv_lock *lock;
+	struct mv_snapshot snap;
+	struct cli_selection sel; /* filled when the query names a criterion */
+};
+
+/* Fills t (zeroed first): arg split at its first ':' unless path is given,
+ * the repository and the snapshot opened (cli_open_snapshot) and, when q
+ * names a criterion, its files selected (cli_select_files; verb says what
+ * was not done when none match). Returns 0, or an exit code after printing
+ * why; the caller calls cli_snapshot_target_release on every path. */
+int cli_snapshot_target_open(struct cli_ctx *ctx, const char *cmd, const char *arg,
+                             const char *path, const struct mv_find_query *q, const char *verb,
+                             struct cli_snapshot_target *t);
+
+void cli_snapshot_target_release(struct cli_snapshot_target *t);
 
 #endif

@@ -3,6 +3,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+int mv_fmt_grow_array(void **p, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return 0;
+	size_t n = *cap < 16 ? 16 : *cap;
+	while (n < need) {
+		if (n > SIZE_MAX / 2)
+			return MV_FMT_NOMEM;
+		n *= 2;
+	}
+	if (size && n > SIZE_MAX / size)
+		return MV_FMT_NOMEM;
+	void *q = realloc(*p, n * size);
+	if (!q)
+		return MV_FMT_NOMEM;
+	*p = q;
+	*cap = n;
+	return 0;
+}
+
 void mv_wbuf_init(struct mv_wbuf *w, size_t max)
 {
 	w->data = NULL;

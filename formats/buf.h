@@ -45,6 +45,19 @@ void mv_wbuf_i64(struct mv_wbuf *w, int64_t v);
 /* u16 length + bytes; fails (sticky) when n > 65535. */
 void mv_wbuf_str16(struct mv_wbuf *w, const void *p, size_t n);
 
+/* Makes *p (an array of *cap elements of `size` bytes) hold at least `need`
+ * elements, doubling its capacity (at least 16). Returns 0, or MV_FMT_NOMEM
+ * (allocation failed or the size overflows) with *p and *cap unchanged.
+ * The one growth helper of the program: core/util/grow.h wraps it. */
+int mv_fmt_grow_array(void **p, size_t *cap, size_t need, size_t size)
+    __attribute__((warn_unused_result));
+
+/* mv_fmt_grow(arr, cap, need): for a typed pointer arr and a size_t cap. */
+#define mv_fmt_grow(arr, cap, need)                                                                \
+	((need) <= (cap)                                                                           \
+	     ? 0                                                                                   \
+	     : mv_fmt_grow_array((void **)(void *)&(arr), &(cap), (need), sizeof(*(arr))))
+
 struct mv_rbuf {
 	const uint8_t *p;
 	size_t len;

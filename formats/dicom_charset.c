@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "formats/utf8.h"
+
 static int is_pad(uint8_t c)
 {
 	return c == ' ' || c == 0;
@@ -29,42 +31,6 @@ enum mv_dicom_charset mv_dicom_charset_of(const uint8_t *v, size_t len)
 	if (word_eq(v, len, "ISO_IR 192"))
 		return MV_DICOM_CS_UTF8;
 	return MV_DICOM_CS_OTHER; /* includes multi-valued "a\b" */
-}
-
-/* Length of the valid UTF-8 sequence at p[0..n), or 0 when invalid
- * (overlong forms, surrogates, above U+10FFFF, cut short). */
-static size_t utf8_seq(const uint8_t *p, size_t n)
-{
-	uint8_t c = p[0];
-	size_t need;
-	uint32_t cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		need = 2;
-		cp = c & 0x1fu;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		need = 3;
-		cp = c & 0x0fu;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 4;
-		cp = c & 0x07u;
-	} else {
-		return 0;
-	}
-	if (n < need)
-		return 0;
-	for (size_t i = 1; i < need; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3fu);
-	}
-	if ((need == 3 && cp < 0x800) || (need == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	if (cp >= 0xd800 && cp <= 0xdfff)
-		return 0;
-	return need;
 }
 
 struct out {
@@ -117,8 +83,8 @@ int mv_dicom_to_utf8(const uint8_t *v, size_t len, enum mv_dicom_charset cs, cha
 			uint8_t u[2] = {(uint8_t)(0xc0 | c >> 6), (uint8_t)(0x80 | (c & 0x3f))};
 			(void)put(&o, u, 2);
 			i++;
-		} else if (cs == MV_DICOM_CS_UTF8 && utf8_seq(v + i, len - i)) {
-			size_t n = utf8_seq(v + i, len - i);
+		} else if (cs == MV_DICOM_CS_UTF8 && mv_utf8_decode(v + i, len - i, NULL)) {
+			size_t n = mv_utf8_decode(v + i, len - i, NULL);
 			(void)put(&o, v + i, n);
 			i += n;
 		} else {

@@ -49,19 +49,9 @@ int mv_tree_add(struct mv_tree *t, struct mv_node *n)
 {
 	if (t->count >= MV_TREE_SPLIT_MAX_NODES)
 		return MV_FMT_LIMIT;
-	if (t->count == t->cap) {
-		size_t ncap = t->cap ? t->cap * 2 : 16;
-		if (ncap > MV_TREE_SPLIT_MAX_NODES)
-			ncap = MV_TREE_SPLIT_MAX_NODES;
-		size_t bytes;
-		if (__builtin_mul_overflow(ncap, sizeof(*t->nodes), &bytes))
-			return MV_FMT_NOMEM;
-		struct mv_node *nn = realloc(t->nodes, bytes);
-		if (!nn)
-			return MV_FMT_NOMEM;
-		t->nodes = nn;
-		t->cap = ncap;
-	}
+	/* doubling from 16 reaches MV_TREE_SPLIT_MAX_NODES (a power of two) */
+	if (mv_fmt_grow(t->nodes, t->cap, t->count + 1))
+		return MV_FMT_NOMEM;
 	t->nodes[t->count++] = *n;
 	return 0;
 }

@@ -124,9 +124,15 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
+/* The contract's error classes (backend.h): a full disk keeps its own
+ * code, a busy resource or a timeout may pass, the rest is permanent. */
 static int io_error(struct mv_error *err, int e, const char *what, const char *path)
 {
-	int code = (e == ENOSPC || e == EDQUOT) ? MV_ERR_NOSPC : MV_ERR_IO;
+	int code = MV_ERR_IO;
+	if (e == ENOSPC || e == EDQUOT)
+		code = MV_ERR_NOSPC;
+	else if (e == EAGAIN || e == ETIMEDOUT)
+		code = MV_ERR_TRANSIENT;
 	return mv_error_set(err, code, e, "cannot %s '%s'", what, path);
 }
 
@@ -134,7 +140,9 @@ static int local_put(struct mv_backend *b, enum mv_ftype t, const char *name, co
                      size_t len, int excl, struct mv_error *err)
 {
 	char dir[PATH_MAX], path[PATH_MAX], tmp[PATH_MAX];
-	int rc = obj_path(b, t, name, path, sizeof(path), err);
+	int rc = mv_backend_cancelled(b, err);
+	if (rc == 0)
+		rc = obj_path(b, t, name, path, sizeof(path), err);
 	if (rc)
 		return rc;
 	if (dir_path(b, t, name, dir, sizeof(dir)) < 0)
@@ -264,7 +272,9 @@ static int local_get(struct mv_backend *b, enum mv_ftype t, const char *name, ui
                      void *buf, size_t len, struct mv_error *err)
 {
 	char path[PATH_MAX];
-	int rc = obj_path(b, t, name, path, sizeof(path), err);
+	int rc = mv_backend_cancelled(b, err);
+	if (rc == 0)
+		rc = obj_path(b, t, name, path, sizeof(path), err);
 	if (rc)
 		return rc;
 	int fd = open_regular(path, err);
@@ -341,6 +351,9 @@ static int local_list(struct mv_backend *b, enum mv_ftype t,
                       struct mv_error *err)
 {
 	char dir[PATH_MAX];
+	int rc = mv_backend_cancelled(b, err);
+	if (rc)
+		return rc;
 	int n = snprintf(dir, sizeof(dir), "%s/%s", b->location, type_dirs[t]);
 	if (t == MV_FT_CONFIG || n < 0 || (size_t)n >= sizeof(dir))
 		return mv_error_set(err, MV_ERR_USAGE, 0, "cannot list this type");
@@ -351,7 +364,9 @@ static int local_list(struct mv_backend *b, enum mv_ftype t,
 		n = snprintf(sub, sizeof(sub), "%s/%02x", dir, i);
 		if (n < 0 || (size_t)n >= sizeof(sub))
 			return mv_error_set(err, MV_ERR_USAGE, 0, "path too long");
-		int rc = list_dir(sub, cb, arg, err);
+		rc = list_dir(sub, cb, arg, err);
+		if (rc == 0)
+			rc = mv_backend_cancelled(b, err);
 		if (rc)
 			return rc;
 	}
@@ -426,49 +441,9 @@ int mv_backend_local_open(const char *path, struct mv_backend **out, struct mv_e
 		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
 	}
 	l->b.ops = &local_ops;
+	/* a disk serves parallel reads well (restore's 64 threads); the
+	 * packer's uploads are fsync-bound */
+	l->b.props = (struct mv_backend_props){.connections = 64, .uploads = 4, .local = 1};
 	*out = &l->b;
-	return 0;
-}
-
-int mv_backend_open(const char *location, struct mv_backend **out, struct mv_error *err)
-{
-	*out = NULL;
-	if (!strncmp(location, "sftp:", 5) || !strncmp(location, "s3:", 3))
-		return mv_error_set(err, MV_ERR_USAGE, 0,
-		                    "'%s': sftp and s3 repositories are not supported yet",
-		                    location);
-	if (!location[0])
-		return mv_error_set(err, MV_ERR_USAGE, 0, "empty repository location");
-	return mv_backend_local_open(location, out, err);
-}
-
-void mv_backend_close(struct mv_backend *b)
-{
-	if (b)
-		b->ops->close(b);
-}
-
-int mv_backend_get_all(struct mv_backend *b, enum mv_ftype t, const char *name, size_t max,
-                       uint8_t **out, size_t *out_len, struct mv_error *err)
-{
-	*out = NULL;
-	*out_len = 0;
-	uint64_t size;
-	int rc = b->ops->size(b, t, name, &size, err);
-	if (rc)
-		return rc;
-	if (size > max)
-		return mv_error_set(err, MV_ERR_LIMIT, 0, "'%s' is too large (%llu bytes)", name,
-		                    (unsigned long long)size);
-	uint8_t *buf = malloc(size ? (size_t)size : 1);
-	if (!buf)
-		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
-	rc = b->ops->get(b, t, name, 0, buf, (size_t)size, err);
-	if (rc) {
-		free(buf);
-		return rc;
-	}
-	*out = buf;
-	*out_len = (size_t)size;
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/medical/audit_probe.h"
+#include "core/util/grow.h"
 #include "formats/procnet.h"
 
 /* ---- the report --------------------------------------------------------- */
@@ -44,22 +45,11 @@ void mv_audit_report_release(struct mv_audit_report *r)
 
 static int reserve(struct mv_audit_report *r, size_t more)
 {
-	size_t need, cap;
-	struct mv_audit_finding *p;
+	size_t need;
 
 	if (mv_size_add(r->n, more, &need) != 0 || need > MV_AUDIT_MAX_FINDINGS)
 		return MV_ERR_LIMIT;
-	if (need <= r->cap)
-		return 0;
-	cap = r->cap ? r->cap : 16;
-	while (cap < need)
-		cap *= 2;
-	p = realloc(r->items, cap * sizeof(*p));
-	if (!p)
-		return MV_ERR_NOMEM;
-	r->items = p;
-	r->cap = cap;
-	return 0;
+	return mv_grow(r->items, r->cap, need);
 }
 
 int mv_audit_add(struct mv_audit_report *r, const char *check, enum mv_audit_status st,
@@ -608,14 +598,8 @@ static int perm_push(struct perm *p, const char *dir, const char *name, int dept
 
 	if (p->n == PERM_MAX_DIRS)
 		return MV_ERR_LIMIT;
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 16;
-		struct perm_dir *s = realloc(p->stack, cap * sizeof(*s));
-		if (!s)
-			return MV_ERR_NOMEM;
-		p->stack = s;
-		p->cap = cap;
-	}
+	if (mv_grow(p->stack, p->cap, p->n + 1))
+		return MV_ERR_NOMEM;
 	if (mv_size_add(len, nlen, &size) != 0 || mv_size_add(size, 2, &size) != 0)
 		return MV_ERR_LIMIT;
 	path = malloc(size);

@@ -1,6 +1,7 @@
 /* `audit --scan PATH`: unencrypted DICOM files under a path. */
 #define _GNU_SOURCE /* O_NOATIME */
 #include "core/medical/audit.h"
+#include "core/util/grow.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -177,15 +178,9 @@ static int push_dir(struct scan *s, char *path)
 		free(path);
 		return MV_ERR_LIMIT;
 	}
-	if (s->npending == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
-		char **p = realloc(s->pending, cap * sizeof(*p));
-		if (!p) {
-			free(path);
-			return MV_ERR_NOMEM;
-		}
-		s->pending = p;
-		s->cap = cap;
+	if (mv_grow(s->pending, s->cap, s->npending + 1)) {
+		free(path);
+		return MV_ERR_NOMEM;
 	}
 	s->pending[s->npending++] = path;
 	return 0;

@@ -1,6 +1,7 @@
 /* The DICOM catalog: writer and cursor over catalog blobs (core/medical/catalog.h;
  * the payload encoding is formats/catalog.c, archives core/medical/catalog_archive.c). */
 #include "core/medical/catalog.h"
+#include "core/util/grow.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,8 @@ struct mv_catalog_writer {
 	struct mv_wbuf buf; /* the payload being filled */
 	uint32_t count;     /* its entries */
 	uint8_t (*ids)[32]; /* blobs stored so far */
-	uint32_t nids, capids;
+	uint32_t nids;
+	size_t capids;
 	uint8_t *last; /* path of the last entry, for the order check */
 	size_t last_len;
 	int have_last;
@@ -71,14 +73,8 @@ static int flush(struct mv_catalog_writer *w, struct mv_error *err)
 	if (w->nids >= MV_SNAP_MAX_LIST)
 		return mv_error_set(err, MV_ERR_LIMIT, 0, "the catalog needs more than %u blobs",
 		                    MV_SNAP_MAX_LIST);
-	if (w->nids == w->capids) {
-		uint32_t ncap = w->capids ? w->capids * 2 : 16;
-		void *n = realloc(w->ids, (size_t)ncap * 32);
-		if (!n)
-			return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
-		w->ids = n;
-		w->capids = ncap;
-	}
+	if (mv_grow(w->ids, w->capids, (size_t)w->nids + 1))
+		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
 	mv_catalog_encode_end(&w->buf, w->count);
 	if (w->buf.failed)
 		return mv_error_set(err, w->buf.failed, 0, "catalog: %s",

@@ -1,5 +1,6 @@
 /* Searching the DICOM catalog (core/medical/find.h). */
 #include "core/medical/find.h"
+#include "core/util/grow.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -638,15 +639,9 @@ int mv_catalog_select_paths(struct mv_repo *r, const struct mv_snapshot *s,
 		if (count && strlen(v[count - 1]) == rec.path_len &&
 		    memcmp(v[count - 1], rec.path, rec.path_len) == 0)
 			continue;
-		if (count == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			char **nv = realloc(v, ncap * sizeof(*v));
-			if (!nv) {
-				rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
-				goto out;
-			}
-			v = nv;
-			cap = ncap;
+		if (mv_grow(v, cap, count + 1)) {
+			rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+			goto out;
 		}
 		if (!(v[count] = malloc(rec.path_len + 1))) {
 			rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");

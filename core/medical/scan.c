@@ -3,15 +3,16 @@
  * classification, on_file.
  *
  * The calling thread walks the paths and hands each regular file to a
- * window of job slots; worker threads (and the calling thread while it
- * waits) run the jobs in order of submission; the calling thread takes the
- * results out in that same order, so the report and the counts do not
- * depend on thread timing. Memory: the window (a few jobs per thread), the
+ * window of job slots, each slot a task of the worker pool; the calling
+ * thread takes the results out in the order of submission, so the report
+ * and the counts do not depend on thread timing. Memory: the window (a few jobs per thread), the
  * read buffers, the inventory's hash tables. */
 #include "core/medical/scan.h"
 
 #include "core/util/dirlist.h"
 #include "core/repo/filechunk.h"
+#include "core/util/grow.h"
+#include "core/util/pool.h"
 #include "formats/archmagic.h"
 
 #include <dirent.h>
@@ -32,23 +33,6 @@
 #define MAX_DEPTH   512
 #define PROGRESS_NS 200000000LL
 
-/* ---- content set ---------------------------------------------------------- */
-
-struct mv_content_set {
-	struct mv_snapshot *snaps;
-	size_t nsnaps;
-	struct mv_keymap *contents; /* content hash -> newest snapshot index */
-	struct mv_keymap *trees;    /* tree ids read */
-};
-
-struct cs_load {
-	struct mv_repo *r;
-	const struct mv_events *ev;
-	struct mv_content_set *cs;
-	uint32_t snap;
-	struct mv_error *err;
-};
-
 static int cancelled(const struct mv_events *ev)
 {
 	return ev && ev->cancel && *ev->cancel;
@@ -58,121 +42,6 @@ static void warn(const struct mv_events *ev, const char *path, const char *msg)
 {
 	if (ev && ev->warn)
 		ev->warn(ev->arg, path, msg);
-}
-
-static void tree_warn(struct cs_load *l, const char *hex, int rc, const struct mv_error *e)
-{
-	char msg[700];
-	snprintf(msg, sizeof(msg), "cannot read tree %.16s: %s", hex,
-	         e->msg[0] ? e->msg : mv_strerror(rc));
-	warn(l->ev, "repository", msg);
-}
-
-static int load_tree(struct cs_load *l, const uint8_t id[32], int depth)
-{
-	struct mv_tree_cursor t;
-	const struct mv_node *n;
-	struct mv_error e = {0};
-	char hex[65], msg[700];
-	int rc, got;
-
-	if (cancelled(l->ev))
-		return mv_error_set(l->err, MV_ERR_INTERRUPTED, 0, "interrupted");
-	rc = mv_keymap_put(l->cs->trees, id, 0, NULL);
-	if (rc < 0)
-		return mv_error_set(l->err, rc, 0, "out of memory");
-	if (rc == 1)
-		return 0; /* read already, for this or a newer snapshot */
-	mv_hex(id, 32, hex);
-	if (depth > MAX_DEPTH) {
-		snprintf(msg, sizeof(msg), "tree %.16s nested too deep; not read", hex);
-		warn(l->ev, "repository", msg);
-		return 0;
-	}
-	rc = mv_tree_cursor_open(l->r, NULL, id, &t, &e);
-	if (rc == MV_ERR_NOMEM)
-		return mv_error_set(l->err, rc, 0, "out of memory");
-	if (rc) {
-		tree_warn(l, hex, rc, &e);
-		return 0;
-	}
-	while (!rc && (got = mv_tree_cursor_next(&t, &n, &e)) != 0) {
-		if (got == MV_ERR_NOMEM)
-			rc = mv_error_set(l->err, got, 0, "out of memory");
-		else if (got < 0) /* a damaged part: the rest of the directory is read */
-			tree_warn(l, hex, got, &e);
-		else if (n->kind == MV_NODE_FILE && !(n->flags & MV_NODE_F_UNREADABLE)) {
-			if (mv_keymap_put(l->cs->contents, n->content, l->snap, NULL) < 0)
-				rc = mv_error_set(l->err, MV_ERR_NOMEM, 0, "out of memory");
-		} else if (n->kind == MV_NODE_DIR) {
-			rc = load_tree(l, n->subtree, depth + 1);
-		}
-	}
-	mv_tree_cursor_close(&t);
-	return rc;
-}
-
-int mv_content_set_load(struct mv_repo *r, const struct mv_events *ev, struct mv_content_set **out,
-                        struct mv_error *err)
-{
-	struct mv_content_set *cs = calloc(1, sizeof(*cs));
-	int rc;
-
-	*out = NULL;
-	if (!cs)
-		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
-	cs->contents = mv_keymap_new(32);
-	cs->trees = mv_keymap_new(32);
-	if (!cs->contents || !cs->trees) {
-		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
-		goto fail;
-	}
-	rc = mv_repo_snapshots(r, &cs->snaps, &cs->nsnaps, NULL, err);
-	if (rc)
-		goto fail;
-	if (cs->nsnaps > UINT32_MAX) {
-		rc = mv_error_set(err, MV_ERR_LIMIT, 0, "too many snapshots");
-		goto fail;
-	}
-	struct cs_load l = {.r = r, .ev = ev, .cs = cs, .err = err};
-	for (size_t i = cs->nsnaps; i-- > 0;) {
-		l.snap = (uint32_t)i;
-		rc = load_tree(&l, cs->snaps[i].tree, 0);
-		if (rc)
-			goto fail;
-	}
-	*out = cs;
-	return 0;
-fail:
-	mv_content_set_free(cs);
-	return rc;
-}
-
-const struct mv_snapshot *mv_content_set_snapshots(const struct mv_content_set *s, size_t *n)
-{
-	*n = s->nsnaps;
-	return s->snaps;
-}
-
-long mv_content_set_find(const struct mv_content_set *s, const uint8_t content[32])
-{
-	uint32_t v;
-	return mv_keymap_get(s->contents, content, &v) ? (long)v : -1;
-}
-
-size_t mv_content_set_count(const struct mv_content_set *s)
-{
-	return mv_keymap_count(s->contents);
-}
-
-void mv_content_set_free(struct mv_content_set *s)
-{
-	if (!s)
-		return;
-	mv_snapshots_free(s->snaps, s->nsnaps);
-	mv_keymap_free(s->contents);
-	mv_keymap_free(s->trees);
-	free(s);
 }
 
 /* ---- file hasher ----------------------------------------------------------- */
@@ -219,16 +88,10 @@ static int hash_chunk(void *arg, const uint8_t *p, size_t n)
 	struct mv_file_hasher *h = arg;
 	if (h->cancel && *h->cancel)
 		return MV_ERR_INTERRUPTED;
-	if (h->nids == h->idcap) {
-		size_t nc = h->idcap ? h->idcap * 2 : 64, bytes;
-		if (h->idcap >= MV_NODE_MAX_CHUNKS || mv_size_mul(nc, 32, &bytes) != 0)
-			return MV_ERR_LIMIT;
-		uint8_t(*ni)[32] = realloc(h->ids, bytes);
-		if (!ni)
-			return MV_ERR_NOMEM;
-		h->ids = ni;
-		h->idcap = nc;
-	}
+	if (h->nids >= MV_NODE_MAX_CHUNKS)
+		return MV_ERR_LIMIT;
+	if (mv_grow(h->ids, h->idcap, h->nids + 1))
+		return MV_ERR_NOMEM;
 	mv_blob_id(mv_repo_keys(h->r), p, n, h->ids[h->nids++]);
 	return 0;
 }
@@ -286,6 +149,7 @@ struct payload {
 };
 
 struct sjob {
+	struct scan *s;
 	char *path;
 	uint64_t size;
 	int state;
@@ -316,15 +180,14 @@ struct scan {
 	const struct mv_events *ev;
 	struct mv_scan_result *res;
 
-	pthread_mutex_t mu;
-	pthread_cond_t cv_job, cv_done;
+	pthread_mutex_t mu;     /* the slots' states */
+	pthread_cond_t cv_done; /* a job is done */
 	struct sjob *slots;
 	size_t window;
-	uint64_t submit_seq, take_seq, emit_seq;
-	int stop;
-	pthread_t *threads;
-	int nthreads;
-	struct runner main_runner;
+	uint64_t submit_seq, emit_seq;
+	struct mv_pool *pool;
+	struct runner *runners; /* one per worker */
+	unsigned nrunners;
 
 	int have_skip;
 	dev_t skip_dev;
@@ -567,48 +430,22 @@ out:
 
 /* ---- the window --------------------------------------------------------------- */
 
-/* Runs the next pending job on this thread, or waits for one to finish.
- * Called with s->mu held; returns with it held. */
-static void help_or_wait(struct scan *s)
+/* A task of the pool: runs one job (a job dropped after an interruption
+ * or a failure is marked interrupted; its result is not used). */
+static int scan_task(void *arg, unsigned worker, struct mv_error *err)
 {
-	if (s->take_seq < s->submit_seq) {
-		struct sjob *j = &s->slots[s->take_seq % s->window];
-		s->take_seq++;
-		j->state = J_RUNNING;
-		pthread_mutex_unlock(&s->mu);
-		run_job(s, &s->main_runner, j);
-		pthread_mutex_lock(&s->mu);
-		j->state = J_DONE;
-		pthread_cond_broadcast(&s->cv_done);
-		return;
-	}
-	pthread_cond_wait(&s->cv_done, &s->mu);
-}
-
-static void *worker(void *arg)
-{
-	struct scan *s = arg;
-	struct runner rn;
-	int ok = runner_init(&rn, s->o) == 0;
-
+	struct sjob *j = arg;
+	struct scan *s = j->s;
+	(void)err;
+	if (mv_pool_stopped(s->pool))
+		j->fatal = mv_error_set(&j->ferr, MV_ERR_INTERRUPTED, 0, "interrupted");
+	else
+		run_job(s, &s->runners[worker], j);
 	pthread_mutex_lock(&s->mu);
-	for (;;) {
-		while (s->take_seq == s->submit_seq && !s->stop)
-			pthread_cond_wait(&s->cv_job, &s->mu);
-		if (s->stop || !ok)
-			break; /* without a buffer, leave the work to the others */
-		struct sjob *j = &s->slots[s->take_seq % s->window];
-		s->take_seq++;
-		j->state = J_RUNNING;
-		pthread_mutex_unlock(&s->mu);
-		run_job(s, &rn, j);
-		pthread_mutex_lock(&s->mu);
-		j->state = J_DONE;
-		pthread_cond_broadcast(&s->cv_done);
-	}
+	j->state = J_DONE;
+	pthread_cond_broadcast(&s->cv_done);
 	pthread_mutex_unlock(&s->mu);
-	runner_release(&rn);
-	return NULL;
+	return 0;
 }
 
 static void progress(struct scan *s, const char *path, int force)
@@ -749,7 +586,7 @@ static int submit(struct scan *s, const char *path, uint64_t size, struct mv_err
 			break;
 		if (s->submit_seq - s->emit_seq < s->window)
 			break;
-		help_or_wait(s);
+		pthread_cond_wait(&s->cv_done, &s->mu);
 	}
 	if (rc) {
 		pthread_mutex_unlock(&s->mu);
@@ -758,13 +595,20 @@ static int submit(struct scan *s, const char *path, uint64_t size, struct mv_err
 	}
 	struct sjob *j = &s->slots[s->submit_seq % s->window];
 	memset(j, 0, sizeof(*j));
+	j->s = s;
 	j->path = p;
 	j->size = size;
 	j->state = J_PENDING;
 	s->submit_seq++;
-	pthread_cond_signal(&s->cv_job);
 	pthread_mutex_unlock(&s->mu);
-	return 0;
+	/* the pool's queue holds the whole window: this does not wait */
+	if ((rc = mv_pool_submit(s->pool, scan_task, j, err)) != 0) {
+		pthread_mutex_lock(&s->mu);
+		j->fatal = rc;
+		j->state = J_DONE;
+		pthread_mutex_unlock(&s->mu);
+	}
+	return rc;
 }
 
 /* Waits for and emits every job submitted. */
@@ -776,7 +620,7 @@ static int finish(struct scan *s, struct mv_error *err)
 		if ((rc = drain(s, err)) != 0)
 			break;
 		if (s->emit_seq < s->submit_seq)
-			help_or_wait(s);
+			pthread_cond_wait(&s->cv_done, &s->mu);
 	}
 	pthread_mutex_unlock(&s->mu);
 	return rc;
@@ -870,16 +714,19 @@ static int scan_entry(struct scan *s, size_t plen, int depth, struct mv_error *e
 
 /* ---- mv_scan ------------------------------------------------------------------- */
 
-static void stop_workers(struct scan *s)
+/* Stops the pool (the jobs still queued are dropped when the scan failed)
+ * and frees the workers' runners. */
+static void stop_workers(struct scan *s, int failed)
 {
-	pthread_mutex_lock(&s->mu);
-	s->stop = 1;
-	pthread_cond_broadcast(&s->cv_job);
-	pthread_cond_broadcast(&s->cv_done);
-	pthread_mutex_unlock(&s->mu);
-	for (int i = 0; i < s->nthreads; i++)
-		pthread_join(s->threads[i], NULL);
-	s->nthreads = 0;
+	if (s->pool && failed)
+		mv_pool_cancel(s->pool, failed, NULL);
+	(void)mv_pool_finish(s->pool, NULL);
+	s->pool = NULL;
+	for (unsigned i = 0; i < s->nrunners; i++)
+		runner_release(&s->runners[i]);
+	free(s->runners);
+	s->runners = NULL;
+	s->nrunners = 0;
 }
 
 /* Copies a path argument into s->path without trailing slashes ("/"
@@ -910,11 +757,10 @@ void mv_scan_result_release(struct mv_scan_result *res)
 static int scan_start(struct scan *s, struct mv_error *err)
 {
 	const struct mv_scan_opts *o = s->o;
-	int nt = o->threads > 0 ? o->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned nt = o->threads > 0 ? (unsigned)o->threads : mv_pool_default_threads(64);
 	struct stat st;
+	int rc;
 
-	if (nt < 1)
-		nt = 1;
 	if (nt > 64)
 		nt = 64;
 	if (o->r) {
@@ -941,15 +787,16 @@ static int scan_start(struct scan *s, struct mv_error *err)
 	}
 	s->window = (size_t)nt * 4 + 4;
 	s->slots = calloc(s->window, sizeof(*s->slots));
-	s->threads = calloc((size_t)nt, sizeof(*s->threads));
-	if (!s->slots || !s->threads || runner_init(&s->main_runner, o) != 0)
+	if (!s->slots)
 		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
-	for (int i = 0; i < nt; i++) {
-		if (pthread_create(&s->threads[i], NULL, worker, s) != 0)
-			break;
-		s->nthreads++;
-	}
-	/* without worker threads the calling thread runs every job itself */
+	if ((rc = mv_pool_start(nt, s->window, s->ev ? s->ev->cancel : NULL, &s->pool, err)) != 0)
+		return rc;
+	unsigned n = mv_pool_threads(s->pool);
+	if (!(s->runners = calloc(n, sizeof(*s->runners))))
+		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+	for (; s->nrunners < n; s->nrunners++)
+		if (runner_init(&s->runners[s->nrunners], o) != 0)
+			return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
 	return 0;
 }
 
@@ -968,7 +815,6 @@ int mv_scan(const struct mv_scan_opts *o, struct mv_inventory *inv, const struct
 	s->ev = ev;
 	s->res = res;
 	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->cv_job, NULL);
 	pthread_cond_init(&s->cv_done, NULL);
 	rc = scan_start(s, err);
 	for (size_t i = 0; !rc && i < o->npaths; i++) {
@@ -979,14 +825,11 @@ int mv_scan(const struct mv_scan_opts *o, struct mv_inventory *inv, const struct
 	}
 	if (!rc)
 		rc = finish(s, err);
-	stop_workers(s);
+	stop_workers(s, rc);
 	progress(s, NULL, 1);
 	for (size_t i = 0; s->slots && i < s->window; i++)
 		job_clear(&s->slots[i]);
 	free(s->slots);
-	free(s->threads);
-	runner_release(&s->main_runner);
-	pthread_cond_destroy(&s->cv_job);
 	pthread_cond_destroy(&s->cv_done);
 	pthread_mutex_destroy(&s->mu);
 	free(s);

@@ -21,6 +21,8 @@
 #include <stdint.h>
 
 #include "core/medical/inventory.h"
+#include "core/ops/ops.h"
+#include "core/repo/query.h"
 #include "core/util/events.h"
 #include "core/repo/repo.h"
 
@@ -31,26 +33,7 @@
 
 /* ---- what a repository holds -------------------------------------------- */
 
-/* The content hashes of every file of every snapshot, each with the newest
- * snapshot that holds it. Memory: about 60 bytes per distinct content and
- * per distinct tree. */
-struct mv_content_set;
-
-/* Walks every snapshot's trees once (a tree shared by several snapshots,
- * e.g. an unchanged directory, is read once), newest snapshot first. The
- * index must be loaded. A tree that cannot be read is reported through
- * ev->warn and skipped: its files then count as not backed up. Returns 0,
- * MV_ERR_INTERRUPTED, or a fatal error. */
-int mv_content_set_load(struct mv_repo *r, const struct mv_events *ev, struct mv_content_set **out,
-                        struct mv_error *err) MV_MUST_CHECK;
-/* The snapshots, oldest first (as mv_repo_snapshots lists them). */
-const struct mv_snapshot *mv_content_set_snapshots(const struct mv_content_set *s, size_t *n);
-/* Index (in the list above) of the newest snapshot holding a file with
- * this content hash, or -1. */
-long mv_content_set_find(const struct mv_content_set *s, const uint8_t content[32]);
-/* Number of distinct contents and of trees read. */
-size_t mv_content_set_count(const struct mv_content_set *s);
-void mv_content_set_free(struct mv_content_set *s); /* accepts NULL */
+/* The content set (which contents the snapshots hold): core/repo/query.h. */
 
 /* ---- the scan ------------------------------------------------------------ */
 

@@ -35,6 +35,8 @@
 #include "core/repo/snapfind.h"
 #include "core/ops/sourcecheck.h"
 #include "core/ops/totals.h"
+#include "core/util/grow.h"
+#include "core/util/pool.h"
 
 #define MAX_DEPTH   512
 #define PROGRESS_NS 200000000LL
@@ -46,12 +48,13 @@ struct pfile {
 	size_t pending; /* chunks queued but not done */
 };
 
+/* One chunk, a task of the pool. */
 struct job {
+	struct bk *b;
 	uint8_t *data;
 	size_t len;
 	struct pfile *file;
 	size_t slot;
-	struct job *next;
 };
 
 struct bk {
@@ -60,20 +63,19 @@ struct bk {
 	const struct mv_events *ev;
 	struct mv_packer *packer;
 
-	pthread_mutex_t mu; /* queue, pfiles, index, stats, failure */
-	pthread_cond_t cv_job, cv_space, cv_done;
-	struct job *head, *tail;
-	size_t queued, max_queued;
-	int stop;
+	pthread_mutex_t mu;     /* pfiles, index, stats, failure */
+	pthread_cond_t cv_done; /* a chunk is done */
 	int failed;
 	struct mv_error ferr;
 
-	pthread_t *threads;
-	int nthreads;
+	struct mv_pool *pool;      /* hashes, compresses, encrypts, packs chunks */
+	struct mv_blob_ctx **ctxs; /* one per worker */
+	unsigned nctxs;
 
 	struct mv_snapshot_summary sum;
 	struct mv_snapshot_error *errors;
-	uint32_t nerrors, caperrors;
+	uint32_t nerrors;
+	size_t caperrors;
 
 	struct mv_file_chunker fc;      /* reads and cuts files */
 	struct pfile *cur_file;         /* the file being read */
@@ -107,18 +109,21 @@ static int64_t ts_ns(const struct timespec *t)
 	return (int64_t)t->tv_sec * 1000000000LL + t->tv_nsec;
 }
 
+/* Records the backup's first error and stops the pool (its queued chunks
+ * are then dropped). */
 static void fail(struct bk *b, const struct mv_error *e)
 {
 	pthread_mutex_lock(&b->mu);
 	if (!b->failed) {
 		b->failed = e->code ? e->code : MV_ERR_IO;
 		b->ferr = *e;
+		b->ferr.code = b->failed;
 	}
-	b->stop = 1;
-	pthread_cond_broadcast(&b->cv_space);
+	int code = b->failed;
 	pthread_cond_broadcast(&b->cv_done);
-	pthread_cond_broadcast(&b->cv_job);
 	pthread_mutex_unlock(&b->mu);
+	if (b->pool)
+		mv_pool_cancel(b->pool, code, e->msg);
 }
 
 /* Whether the copy the index locates serves for deduplication (called
@@ -210,29 +215,23 @@ static int store_blob(struct bk *b, struct mv_blob_ctx *ctx, uint8_t type, const
 	return 0;
 }
 
-/* Takes the next job off the queue; called with b->mu held. */
-static struct job *pop_job(struct bk *b)
+/* A task of the pool: stores one chunk and records its id in its file (a
+ * chunk dropped after a failure or an interruption only releases it). */
+static int chunk_task(void *arg, unsigned worker, struct mv_error *err)
 {
-	struct job *j = b->head;
-	if (!j)
-		return NULL;
-	b->head = j->next;
-	if (!b->head)
-		b->tail = NULL;
-	b->queued--;
-	pthread_cond_signal(&b->cv_space);
-	return j;
-}
-
-/* Stores one chunk and records its id in its file; called without b->mu. */
-static void run_job(struct bk *b, struct mv_blob_ctx *ctx, struct job *j)
-{
-	struct mv_error err = {0};
+	struct job *j = arg;
+	struct bk *b = j->b;
+	struct mv_error e = {0};
 	uint8_t id[32];
-	int rc = store_blob(b, ctx, MV_T_DATA, j->data, j->len, id, &err);
+	int rc;
+	(void)err;
+	if (mv_pool_stopped(b->pool))
+		rc = mv_error_set(&e, MV_ERR_INTERRUPTED, 0, "interrupted");
+	else
+		rc = store_blob(b, b->ctxs[worker], MV_T_DATA, j->data, j->len, id, &e);
 	free(j->data);
 	if (rc)
-		fail(b, &err);
+		fail(b, &e);
 	pthread_mutex_lock(&b->mu);
 	if (!rc)
 		memcpy(j->file->ids[j->slot], id, 32);
@@ -240,54 +239,7 @@ static void run_job(struct bk *b, struct mv_blob_ctx *ctx, struct job *j)
 	pthread_cond_broadcast(&b->cv_done);
 	pthread_mutex_unlock(&b->mu);
 	free(j);
-}
-
-/* While the walking thread waits (for queue room or for a directory's
- * files), it runs queued jobs itself instead of idling. Called with b->mu
- * held; returns with it held. */
-static void help_or_wait(struct bk *b, pthread_cond_t *cv)
-{
-	struct job *j = pop_job(b);
-	if (!j) {
-		pthread_cond_wait(cv, &b->mu);
-		return;
-	}
-	pthread_mutex_unlock(&b->mu);
-	run_job(b, mv_repo_blob_ctx(b->r), j);
-	pthread_mutex_lock(&b->mu);
-}
-
-static void *worker(void *arg)
-{
-	struct bk *b = arg;
-	struct mv_blob_ctx *ctx = mv_blob_ctx_new(3);
-	if (!ctx) {
-		struct mv_error err;
-		mv_error_set(&err, MV_ERR_NOMEM, 0, "out of memory");
-		fail(b, &err);
-	}
-	for (;;) {
-		pthread_mutex_lock(&b->mu);
-		while (!b->head && !b->stop)
-			pthread_cond_wait(&b->cv_job, &b->mu);
-		struct job *j = pop_job(b);
-		pthread_mutex_unlock(&b->mu);
-		if (!j)
-			break;
-		if (ctx) {
-			run_job(b, ctx, j);
-		} else {
-			/* cannot work: release the job's file */
-			free(j->data);
-			pthread_mutex_lock(&b->mu);
-			j->file->pending--;
-			pthread_cond_broadcast(&b->cv_done);
-			pthread_mutex_unlock(&b->mu);
-			free(j);
-		}
-	}
-	mv_blob_ctx_free(ctx);
-	return NULL;
+	return 0;
 }
 
 static int check_cancel(struct bk *b)
@@ -318,55 +270,39 @@ static void progress(struct bk *b, int force)
 	b->ev->progress(b->ev->arg, &b->prog);
 }
 
+/* Queues one chunk of f for the pool, waiting while its queue is full. */
 static int enqueue(struct bk *b, struct pfile *f, const uint8_t *data, size_t len)
 {
+	struct mv_error e = {0};
 	struct job *j = malloc(sizeof(*j));
 	uint8_t *copy = malloc(len ? len : 1);
-	if (!j || !copy) {
-		free(j);
-		free(copy);
-		struct mv_error e;
-		mv_error_set(&e, MV_ERR_NOMEM, 0, "out of memory");
-		fail(b, &e);
-		return MV_ERR_NOMEM;
-	}
+	int rc = 0;
+	if (!j || !copy)
+		goto nomem;
 	memcpy(copy, data, len);
-	pthread_mutex_lock(&b->mu);
-	if (f->nids == f->cap) {
-		size_t nc = f->cap ? f->cap * 2 : 16;
-		uint8_t(*ni)[32] = realloc(f->ids, nc * 32);
-		if (!ni) {
-			pthread_mutex_unlock(&b->mu);
-			free(j);
-			free(copy);
-			struct mv_error e;
-			mv_error_set(&e, MV_ERR_NOMEM, 0, "out of memory");
-			fail(b, &e);
-			return MV_ERR_NOMEM;
-		}
-		f->ids = ni;
-		f->cap = nc;
-	}
-	*j = (struct job){.data = copy, .len = len, .file = f, .slot = f->nids++};
-	f->pending++;
-	while (b->queued >= b->max_queued && !b->stop)
-		help_or_wait(b, &b->cv_space);
-	if (b->stop) {
-		f->pending--;
+	pthread_mutex_lock(&b->mu); /* workers write into f->ids */
+	if ((rc = mv_grow(f->ids, f->cap, f->nids + 1)) != 0) {
 		pthread_mutex_unlock(&b->mu);
-		free(copy);
-		free(j);
-		return b->failed ? b->failed : MV_ERR_INTERRUPTED;
+		goto nomem;
 	}
-	if (b->tail)
-		b->tail->next = j;
-	else
-		b->head = j;
-	b->tail = j;
-	b->queued++;
-	pthread_cond_signal(&b->cv_job);
+	*j = (struct job){.b = b, .data = copy, .len = len, .file = f, .slot = f->nids++};
+	f->pending++;
 	pthread_mutex_unlock(&b->mu);
-	return 0;
+	if ((rc = mv_pool_submit(b->pool, chunk_task, j, &e)) == 0)
+		return 0;
+	pthread_mutex_lock(&b->mu);
+	f->pending--;
+	pthread_mutex_unlock(&b->mu);
+	free(copy);
+	free(j);
+	fail(b, &e);
+	return rc;
+nomem:
+	free(j);
+	free(copy);
+	mv_error_set(&e, MV_ERR_NOMEM, 0, "out of memory");
+	fail(b, &e);
+	return MV_ERR_NOMEM;
 }
 
 static int add_error(struct bk *b, const char *path, const char *msg)
@@ -375,14 +311,8 @@ static int add_error(struct bk *b, const char *path, const char *msg)
 		b->ev->warn(b->ev->arg, path, msg);
 	if (b->nerrors >= MV_SNAP_MAX_LIST)
 		return 0;
-	if (b->nerrors == b->caperrors) {
-		size_t nc = b->caperrors ? b->caperrors * 2 : 16;
-		struct mv_snapshot_error *ne = realloc(b->errors, nc * sizeof(*ne));
-		if (!ne)
-			return MV_ERR_NOMEM;
-		b->errors = ne;
-		b->caperrors = (uint32_t)nc;
-	}
+	if (mv_grow(b->errors, b->caperrors, (size_t)b->nerrors + 1))
+		return MV_ERR_NOMEM;
 	char *p = strdup(path), *m = strdup(msg);
 	if (!p || !m) {
 		free(p);
@@ -485,7 +415,8 @@ struct dirstate {
 	size_t npend, cappend;
 	size_t est; /* bound on the current part's encoded size */
 	uint8_t (*parts)[32];
-	uint32_t nparts, capparts;
+	uint32_t nparts;
+	size_t capparts;
 	uint64_t nodes; /* nodes in the stored parts */
 	size_t plen;    /* length of the directory's path in b->path */
 	uint16_t last_len;
@@ -638,15 +569,9 @@ static int backup_file(struct bk *b, struct dirstate *d, struct mv_node *n, cons
 			b->ev->warn(b->ev->arg, b->path,
 			            "file changed while being read; recorded as read");
 	}
-	if (d->npend == d->cappend) {
-		size_t nc = d->cappend ? d->cappend * 2 : 16;
-		struct pending_node *np = realloc(d->pend, nc * sizeof(*np));
-		if (!np) {
-			pfile_free(b, pn.f);
-			return MV_ERR_NOMEM;
-		}
-		d->pend = np;
-		d->cappend = nc;
+	if (mv_grow(d->pend, d->cappend, d->npend + 1)) {
+		pfile_free(b, pn.f);
+		return MV_ERR_NOMEM;
 	}
 	d->pend[d->npend++] = pn;
 	return 0;
@@ -716,7 +641,7 @@ static int complete_part(struct bk *b, struct dirstate *d)
 	pthread_mutex_lock(&b->mu);
 	for (size_t i = 0; i < d->npend; i++)
 		while (d->pend[i].f->pending && !b->failed)
-			help_or_wait(b, &b->cv_done);
+			pthread_cond_wait(&b->cv_done, &b->mu);
 	int failed = b->failed;
 	pthread_mutex_unlock(&b->mu);
 	if (failed)
@@ -770,19 +695,12 @@ static int flush_part(struct bk *b, struct dirstate *d)
 	int rc = complete_part(b, d);
 	if (rc)
 		return rc;
-	if (d->nparts == d->capparts) {
-		uint32_t nc = d->capparts ? d->capparts * 2 : 16;
-		uint8_t(*np)[32] =
-		    nc <= MV_TREE_MAX_PARTS ? realloc(d->parts, (size_t)nc * 32) : NULL;
-		if (!np) {
-			struct mv_error e;
-			mv_error_set(&e, MV_ERR_LIMIT, 0, "directory '%.*s' is too large",
-			             (int)d->plen, b->path);
-			fail(b, &e);
-			return MV_ERR_LIMIT;
-		}
-		d->parts = np;
-		d->capparts = nc;
+	if (d->nparts >= MV_TREE_MAX_PARTS || mv_grow(d->parts, d->capparts, d->nparts + 1)) {
+		struct mv_error e;
+		mv_error_set(&e, MV_ERR_LIMIT, 0, "directory '%.*s' is too large", (int)d->plen,
+		             b->path);
+		fail(b, &e);
+		return MV_ERR_LIMIT;
 	}
 	mv_wbuf_init(&w, MV_BLOB_MAX_RAW);
 	mv_tree_encode(&d->tree, &w);
@@ -1102,31 +1020,39 @@ static int store_catalog(void *arg, const uint8_t *payload, size_t len, uint8_t 
 	return store_blob(b, mv_repo_blob_ctx(b->r), MV_T_CATALOG, payload, len, id, err);
 }
 
-static int start_workers(struct bk *b, int n)
+/* Starts the pool (at most 64 workers, a queue of two chunks per worker)
+ * and a blob context for each worker. */
+static int start_workers(struct bk *b, struct mv_error *err)
 {
-	b->threads = calloc((size_t)n, sizeof(*b->threads));
-	if (!b->threads)
-		return MV_ERR_NOMEM;
-	for (int i = 0; i < n; i++) {
-		if (pthread_create(&b->threads[i], NULL, worker, b) != 0)
-			return MV_ERR_IO;
-		b->nthreads++;
-	}
+	unsigned nt = b->o->threads > 0 ? (unsigned)b->o->threads : mv_pool_default_threads(64);
+	if (nt > 64)
+		nt = 64;
+	int rc = mv_pool_start(nt, 0, b->ev ? b->ev->cancel : NULL, &b->pool, err);
+	if (rc)
+		return rc;
+	unsigned n = mv_pool_threads(b->pool);
+	if (!(b->ctxs = calloc(n, sizeof(*b->ctxs))))
+		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+	for (; b->nctxs < n; b->nctxs++)
+		if (!(b->ctxs[b->nctxs] = mv_blob_ctx_new(3)))
+			return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
 	return 0;
 }
 
+/* Waits for the queued chunks and stops the pool; an interruption that
+ * only the pool noticed becomes the backup's error. */
 static void stop_workers(struct bk *b)
 {
-	pthread_mutex_lock(&b->mu);
-	b->stop = 1;
-	pthread_cond_broadcast(&b->cv_job);
-	pthread_cond_broadcast(&b->cv_space);
-	pthread_mutex_unlock(&b->mu);
-	for (int i = 0; i < b->nthreads; i++)
-		pthread_join(b->threads[i], NULL);
-	b->nthreads = 0;
-	free(b->threads);
-	b->threads = NULL;
+	struct mv_error e = {0};
+	int rc = mv_pool_finish(b->pool, &e);
+	b->pool = NULL; /* before fail(), which cancels b->pool */
+	if (rc)
+		fail(b, &e);
+	for (unsigned i = 0; i < b->nctxs; i++)
+		mv_blob_ctx_free(b->ctxs[i]);
+	free(b->ctxs);
+	b->ctxs = NULL;
+	b->nctxs = 0;
 }
 
 /* Confirms, with one listing, that every pack this snapshot uses from
@@ -1235,8 +1161,6 @@ int mv_backup(struct mv_repo *r, const struct mv_backup_opts *o, const struct mv
 	memset(res, 0, sizeof(*res));
 	mv_wbuf_init(&w, 64u << 20);
 	pthread_mutex_init(&b.mu, NULL);
-	pthread_cond_init(&b.cv_job, NULL);
-	pthread_cond_init(&b.cv_space, NULL);
 	pthread_cond_init(&b.cv_done, NULL);
 
 	if (!mv_repo_keys(r) || !mv_repo_chunker(r))
@@ -1348,15 +1272,8 @@ int mv_backup(struct mv_repo *r, const struct mv_backup_opts *o, const struct mv
 			have_parent = 0;
 		}
 	}
-	int nt = o->threads > 0 ? o->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
-	if (nt < 1)
-		nt = 1;
-	if (nt > 64)
-		nt = 64;
-	b.max_queued = (size_t)nt * 2;
-	if (start_workers(&b, nt)) {
+	if ((rc = start_workers(&b, err)) != 0) {
 		stop_workers(&b);
-		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "cannot start worker threads");
 		goto out;
 	}
 	b.path[0] = '\0';
@@ -1474,8 +1391,6 @@ out:
 	mv_catalog_cursor_free(b.pcat);
 	free(snap.catalog);
 	mv_file_chunker_release(&b.fc);
-	pthread_cond_destroy(&b.cv_job);
-	pthread_cond_destroy(&b.cv_space);
 	pthread_cond_destroy(&b.cv_done);
 	pthread_mutex_destroy(&b.mu);
 	return rc;

@@ -14,8 +14,12 @@
 #include <sodium.h>
 
 #include "core/util/clock.h"
+#include "core/util/grow.h"
 #include "core/repo/index.h"
 #include "core/repo/memindex.h"
+#include "core/repo/walker.h"
+#include "core/repo/packread.h"
+#include "core/util/pool.h"
 
 struct pack_info {
 	char name[65];
@@ -33,17 +37,15 @@ struct ck {
 	size_t npacks;
 	struct mv_index *bad;  /* damaged or missing blobs */
 	struct mv_index *seen; /* trees already checked */
+	struct mv_error *err;  /* the structure walk's */
 	pthread_mutex_t mu;
-	size_t next;
 	uint32_t *todo;
 	size_t ntodo;
-	int fatal;
-	struct mv_error ferr;
-	uint64_t io_errors; /* problems that were read errors, not damage */
+	struct mv_pool *pool;   /* read workers */
+	struct reader *readers; /* by worker */
+	uint64_t io_errors;     /* problems that were read errors, not damage */
 	uint64_t done_packs;
 	uint64_t done_bytes; /* of the packs read */
-	int running;         /* read workers still running */
-	pthread_cond_t cv;   /* a read worker ended */
 	size_t *first;       /* blobs of pack p: order[first[p] .. first[p+1]) */
 	uint32_t *order;     /* blob numbers grouped by pack */
 };
@@ -174,160 +176,125 @@ static int check_packs(struct ck *c, struct mv_error *err)
 	return 0;
 }
 
-/* read-data: whole pack read, hash checked, every blob decoded */
-struct blob_list {
-	struct mv_index_entry *e;
-	size_t n, cap;
+/* read-data: whole pack read, hash checked, every blob decoded. Each read
+ * worker keeps a pack reader and the list of blobs of the pack it reads. */
+struct reader {
+	struct mv_pack_reader *pr;
+	struct mv_pack_want *w;
+	size_t cap;
+	uint8_t (*ids)[32]; /* the ids w[i].id points to */
+	size_t idcap;
 };
 
-static int collect_entry(void *arg, const struct mv_index_entry *e)
+struct read_task {
+	struct ck *c;
+	uint32_t pack;
+};
+
+/* The callback's view of the pack being read. */
+struct reader_blob {
+	struct ck *c;
+	const struct mv_pack_want *w;
+};
+
+static int blob_read(void *arg, size_t i, int rc, const uint8_t *plain, size_t len,
+                     const struct mv_error *e)
 {
-	struct blob_list *b = arg;
-	if (b->n == b->cap) {
-		size_t nc = b->cap ? b->cap * 2 : 64;
-		struct mv_index_entry *ne = realloc(b->e, nc * sizeof(*ne));
-		if (!ne)
-			return MV_ERR_NOMEM;
-		b->e = ne;
-		b->cap = nc;
+	struct reader_blob *rb = arg;
+	(void)plain;
+	(void)len;
+	(void)e;
+	if (!rc)
+		return 0;
+	pthread_mutex_lock(&rb->c->mu);
+	int mrc = mark_bad(rb->c, rb->w[i].id);
+	pthread_mutex_unlock(&rb->c->mu);
+	return mrc;
+}
+
+static int read_pack(void *arg, unsigned worker, struct mv_error *err)
+{
+	struct read_task *t = arg;
+	struct ck *c = t->c;
+	uint32_t p = t->pack;
+	struct reader *rd = &c->readers[worker];
+	if (mv_pool_stopped(c->pool))
+		return 0;
+	if (!rd->pr && !(rd->pr = mv_pack_reader_new(1)))
+		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+	/* the blobs the index places in this pack */
+	size_t n = c->first[p + 1] - c->first[p];
+	if (mv_grow(rd->w, rd->cap, n) || mv_grow(rd->ids, rd->idcap, n))
+		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		struct mv_blob_loc l;
+		mv_repo_index_at(c->r, c->order[c->first[p] + i], &l);
+		memcpy(rd->ids[i], l.id, 32);
+		rd->w[i] = (struct mv_pack_want){.id = rd->ids[i],
+		                                 .type = l.type,
+		                                 .offset = l.offset,
+		                                 .length = l.length,
+		                                 .raw_length = l.raw_length};
 	}
-	b->e[b->n++] = *e;
+	struct pack_info *pi = &c->packs[p];
+	struct mv_pack_status st;
+	struct reader_blob rb = {c, rd->w};
+	uint8_t pid[32];
+	mv_repo_index_pack_id(c->r, p, pid);
+	int rc = mv_pack_read(rd->pr, c->r, pid, pi->size, rd->w, n,
+	                      MV_PACKREAD_WHOLE | MV_PACKREAD_RAWLEN, blob_read, &rb, &st, err);
+	if (rc)
+		return rc;
+	char msg[600];
+	rc = st.read_rc;
+	if (rc) {
+		snprintf(msg, sizeof(msg), "%s", st.read_err.msg);
+	} else if (!st.hash_ok) {
+		rc = MV_ERR_INTEGRITY;
+		snprintf(msg, sizeof(msg), "pack content does not match its name");
+	}
+	size_t nbad = st.damaged;
+	pthread_mutex_lock(&c->mu);
+	c->done_packs++;
+	c->done_bytes += pi->size;
+	if (rc == MV_ERR_INTEGRITY && !st.read_rc && !nbad) {
+		/* e.g. a damaged copy that backup --force stored again */
+		char m2[800];
+		snprintf(m2, sizeof(m2),
+		         "%s, but the %zu blobs the index places in it are intact (no file "
+		         "is affected; the damaged bytes stay until the pack is rewritten)",
+		         msg, n);
+		problem(c, pi->name, m2);
+	} else if (rc || nbad) {
+		char m2[700];
+		snprintf(m2, sizeof(m2), "%s%s%zu of %zu blobs damaged", rc ? msg : "",
+		         rc ? "; " : "", nbad, n);
+		problem_rc(c, pi->name, m2, rc);
+	}
+	pthread_mutex_unlock(&c->mu);
 	return 0;
 }
 
-/* The largest pack a writer makes: the target plus one blob over it, the
- * header and its length. */
-static size_t max_pack(const struct mv_repo *r)
-{
-	return (size_t)mv_repo_config(r)->pack_target + mv_sealed_size(MV_BLOB_MAX_RAW) +
-	       MV_PACKHDR_MAX + 4;
-}
-
-static void *read_worker(void *arg)
-{
-	struct ck *c = arg;
-	struct mv_blob_ctx *ctx = mv_blob_ctx_new(3);
-	for (;;) {
-		pthread_mutex_lock(&c->mu);
-		if (c->next >= c->ntodo || c->fatal || !ctx) {
-			if (!ctx && !c->fatal) {
-				c->fatal = MV_ERR_NOMEM;
-				mv_error_set(&c->ferr, MV_ERR_NOMEM, 0, "out of memory");
-			}
-			pthread_mutex_unlock(&c->mu);
-			break;
-		}
-		uint32_t p = c->todo[c->next++];
-		pthread_mutex_unlock(&c->mu);
-
-		struct pack_info *pi = &c->packs[p];
-		uint8_t *buf = NULL;
-		size_t len;
-		uint8_t h[32];
-		struct mv_error e = {0};
-		struct blob_list bl = {0};
-		char msg[600];
-		int rc = mv_backend_get_all(mv_repo_backend(c->r), MV_FT_PACK, pi->name,
-		                            max_pack(c->r), &buf, &len, &e);
-		if (rc == 0) {
-			uint8_t want[32];
-			mv_file_hash(buf, len, h);
-			mv_repo_index_pack_id(c->r, p, want);
-			if (memcmp(h, want, 32)) {
-				rc = MV_ERR_INTEGRITY;
-				snprintf(msg, sizeof(msg), "pack content does not match its name");
-			}
-		} else {
-			snprintf(msg, sizeof(msg), "%s", e.msg);
-		}
-		/* decode the blobs the index places in this pack */
-		for (size_t i = c->first[p]; i < c->first[p + 1]; i++) {
-			struct mv_blob_loc l;
-			mv_repo_index_at(c->r, c->order[i], &l);
-			struct mv_index_entry ie = {.type = l.type,
-			                            .offset = l.offset,
-			                            .length = l.length,
-			                            .raw_length = l.raw_length};
-			memcpy(ie.id, l.id, 32);
-			if (collect_entry(&bl, &ie)) {
-				pthread_mutex_lock(&c->mu);
-				c->fatal = MV_ERR_NOMEM;
-				pthread_mutex_unlock(&c->mu);
-				break;
-			}
-		}
-		size_t nbad = 0;
-		for (size_t i = 0; i < bl.n; i++) {
-			const struct mv_index_entry *ie = &bl.e[i];
-			const uint8_t *out;
-			size_t olen;
-			int brc = MV_ERR_INTEGRITY;
-			if (buf && (uint64_t)ie->offset + ie->length <= len)
-				brc = mv_blob_decode(ctx, mv_repo_keys(c->r), ie->type, ie->id,
-				                     buf + ie->offset, ie->length, &out, &olen, &e);
-			if (brc == 0 && olen != ie->raw_length)
-				brc = MV_ERR_INTEGRITY;
-			if (brc) {
-				nbad++;
-				pthread_mutex_lock(&c->mu);
-				if (mark_bad(c, ie->id))
-					c->fatal = MV_ERR_NOMEM;
-				pthread_mutex_unlock(&c->mu);
-			}
-		}
-		pthread_mutex_lock(&c->mu);
-		c->done_packs++;
-		c->done_bytes += pi->size;
-		if (rc == MV_ERR_INTEGRITY && buf && !nbad) {
-			/* e.g. a damaged copy that backup --force stored again */
-			char m2[800];
-			snprintf(m2, sizeof(m2),
-			         "%s, but the %zu blobs the index places in it are intact (no file "
-			         "is affected; the damaged bytes stay until the pack is rewritten)",
-			         msg, bl.n);
-			problem(c, pi->name, m2);
-		} else if (rc || nbad) {
-			char m2[700];
-			snprintf(m2, sizeof(m2), "%s%s%zu of %zu blobs damaged", rc ? msg : "",
-			         rc ? "; " : "", nbad, bl.n);
-			problem_rc(c, pi->name, m2, rc);
-		}
-		pthread_mutex_unlock(&c->mu);
-		free(bl.e);
-		free(buf);
-	}
-	mv_blob_ctx_free(ctx);
-	pthread_mutex_lock(&c->mu);
-	c->running--;
-	pthread_cond_signal(&c->cv);
-	pthread_mutex_unlock(&c->mu);
-	return NULL;
-}
-
-/* Progress of the read workers, from the calling thread about every 200 ms
- * until they have all ended, and once more then (so that even a read too
- * quick for the first interval shows its line, complete). */
+/* Progress of the read, from the calling thread about every 200 ms until
+ * the workers are idle, and once more then (so that even a read too quick
+ * for the first interval shows its line, complete). */
 static void read_progress(struct ck *c, uint64_t bytes_total)
 {
 	struct mv_progress p = {
 	    .files_total = c->ntodo, .bytes_total = bytes_total, .unit = "packs"};
-	pthread_mutex_lock(&c->mu);
-	for (;;) {
-		int last = c->running == 0;
+	for (int last = 0;;) {
+		pthread_mutex_lock(&c->mu);
 		p.files_done = c->done_packs;
 		p.bytes_done = c->done_bytes;
 		pthread_mutex_unlock(&c->mu);
 		if (c->ev && c->ev->progress)
 			c->ev->progress(c->ev->arg, &p);
-		pthread_mutex_lock(&c->mu);
 		if (last)
 			break;
 		struct timespec ts;
 		mv_deadline_in(&ts, 200000000L); /* a progress report every 200 ms */
-		if (c->running > 0)
-			pthread_cond_timedwait(&c->cv, &c->mu, &ts);
+		last = mv_pool_wait_idle(c->pool, &ts);
 	}
-	pthread_mutex_unlock(&c->mu);
 }
 
 static int read_data(struct ck *c, struct mv_error *err)
@@ -354,122 +321,124 @@ static int read_data(struct ck *c, struct mv_error *err)
 		if (keep < c->ntodo)
 			c->ntodo = keep;
 	}
-	int nt = (int)sysconf(_SC_NPROCESSORS_ONLN);
-	if (nt < 1)
-		nt = 1;
-	if (nt > 16)
-		nt = 16;
 	uint64_t bytes_total = 0;
 	for (size_t i = 0; i < c->ntodo; i++)
 		bytes_total += c->packs[c->todo[i]].size;
-	pthread_t th[16];
-	int started = 0;
-	c->running = nt;
-	for (; started < nt; started++)
-		if (pthread_create(&th[started], NULL, read_worker, c) != 0)
-			break;
-	pthread_mutex_lock(&c->mu);
-	c->running -= nt - started;
-	pthread_mutex_unlock(&c->mu);
-	if (!started) {
-		c->running = 1;
-		read_worker(c);
-	} else {
+	struct read_task *tasks = malloc((c->ntodo ? c->ntodo : 1) * sizeof(*tasks));
+	unsigned nt = mv_pool_default_threads(16);
+	c->readers = calloc(nt, sizeof(*c->readers));
+	if (!tasks || !c->readers) {
+		free(tasks);
+		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+	}
+	/* every pack queued at once: the calling thread reports progress */
+	int rc = mv_pool_start(nt, c->ntodo, NULL, &c->pool, err);
+	for (size_t i = 0; i < c->ntodo && !rc; i++) {
+		tasks[i] = (struct read_task){c, c->todo[i]};
+		rc = mv_pool_submit(c->pool, read_pack, &tasks[i], err);
+	}
+	if (c->pool && !rc)
 		read_progress(c, bytes_total);
+	int frc = mv_pool_finish(c->pool, rc ? NULL : err);
+	c->pool = NULL;
+	for (unsigned i = 0; i < nt; i++) {
+		mv_pack_reader_free(c->readers[i].pr);
+		free(c->readers[i].w);
+		free(c->readers[i].ids);
 	}
-	for (int i = 0; i < started; i++)
-		pthread_join(th[i], NULL);
+	free(c->readers);
+	c->readers = NULL;
+	free(tasks);
+	if (rc || frc)
+		return rc ? rc : frc;
 	c->res->packs_read = c->done_packs;
-	if (c->fatal) {
-		if (err)
-			*err = c->ferr;
-		return c->fatal;
-	}
 	return 0;
 }
 
-/* Structure: every tree readable, every referenced blob indexed. */
-static int check_tree(struct ck *c, const uint8_t id[32], int depth, struct mv_error *err)
+static int nomem(struct ck *c)
+{
+	return mv_error_set(c->err, MV_ERR_NOMEM, 0, "out of memory");
+}
+
+/* Each tree once (trees are counted here); a blob reported with its pack is
+ * not read. */
+static int structure_enter(struct ck *c, const struct mv_walk_item *it)
 {
 	char hex[65];
 	struct mv_blob_loc seen = {.pack = MV_PACK_NONE};
-	memcpy(seen.id, id, 32);
+	memcpy(seen.id, it->tree, 32);
 	int rc = mv_index_add(c->seen, &seen);
 	if (rc < 0)
-		return mv_error_set(err, rc, 0, "out of memory");
+		return nomem(c);
 	if (rc == 1)
-		return 0;
+		return MV_WALK_SKIP;
 	c->res->trees++;
-	mv_hex(id, 32, hex);
-	if (depth > 512) {
+	if (it->depth > 512) {
+		mv_hex(it->tree, 32, hex);
 		problem(c, hex, "tree nesting too deep");
-		return 0;
+		return MV_WALK_SKIP;
 	}
-	if (mv_index_lookup(c->bad, id))
-		return 0; /* reported with its pack */
-	struct mv_tree_cursor tc;
-	const struct mv_node *n;
-	struct mv_error e = {0};
-	rc = mv_tree_cursor_open(c->r, NULL, id, &tc, &e);
-	if (rc == MV_ERR_NOMEM)
-		return mv_error_set(err, rc, 0, "out of memory");
-	if (rc) {
-		problem_rc(c, hex, e.msg, rc);
-		return mark_bad(c, id) ? mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory") : 0;
-	}
-	while (!rc) {
-		int got = mv_tree_cursor_next(&tc, &n, &e);
-		if (got == 0)
-			break;
-		if (got == MV_ERR_NOMEM) {
-			rc = mv_error_set(err, got, 0, "out of memory");
-			break;
-		}
-		if (got < 0) { /* a damaged part: the other parts are checked */
-			problem_rc(c, hex, e.msg, got);
+	return mv_index_lookup(c->bad, it->tree) ? MV_WALK_SKIP : MV_WALK_CONTINUE;
+}
+
+/* Every blob a file refers to is an indexed data blob. */
+static int structure_node(struct ck *c, const struct mv_node *n)
+{
+	for (uint32_t k = 0; k < n->nchunks; k++) {
+		struct mv_blob_loc l;
+		if (mv_repo_index_lookup(c->r, n->chunks[k], &l) && l.type == MV_T_DATA &&
+		    l.pack != MV_PACK_NONE)
 			continue;
-		}
-		if (n->kind == MV_NODE_DIR) {
-			rc = check_tree(c, n->subtree, depth + 1, err);
+		if (mv_index_lookup(c->bad, n->chunks[k]))
 			continue;
-		}
-		for (uint32_t k = 0; k < n->nchunks; k++) {
-			struct mv_blob_loc l;
-			if (mv_repo_index_lookup(c->r, n->chunks[k], &l) && l.type == MV_T_DATA &&
-			    l.pack != MV_PACK_NONE)
-				continue;
-			if (mv_index_lookup(c->bad, n->chunks[k]))
-				continue;
-			char chex[65];
-			mv_hex(n->chunks[k], 32, chex);
-			problem(c, chex, "data blob referenced by a tree is not in the index");
-			if (mark_bad(c, n->chunks[k])) {
-				rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
-				break;
-			}
-		}
+		char chex[65];
+		mv_hex(n->chunks[k], 32, chex);
+		problem(c, chex, "data blob referenced by a tree is not in the index");
+		if (mark_bad(c, n->chunks[k]))
+			return nomem(c);
 	}
-	mv_tree_cursor_close(&tc);
-	return rc;
+	return MV_WALK_CONTINUE;
+}
+
+/* Structure: every tree readable, every referenced blob indexed. */
+static int structure_event(void *arg, const struct mv_walk_item *it)
+{
+	struct ck *c = arg;
+	char hex[65];
+	switch (it->event) {
+	case MV_WALK_ENTER:
+		return structure_enter(c, it);
+	case MV_WALK_NODE:
+		return it->node->kind == MV_NODE_DIR ? MV_WALK_CONTINUE
+		                                     : structure_node(c, it->node);
+	case MV_WALK_ERROR:
+		mv_hex(it->tree, 32, hex);
+		problem_rc(c, hex, it->err->msg, it->rc);
+		/* a damaged part: the other parts are checked */
+		if (it->error == MV_WALK_E_TREE && mark_bad(c, it->tree))
+			return nomem(c);
+		return MV_WALK_CONTINUE;
+	default:
+		return MV_WALK_CONTINUE;
+	}
 }
 
 /* Names the files and directories of one snapshot that damage affects. */
 struct affect {
 	struct ck *c;
 	const struct mv_snapshot *s;
-	char path[65536];
 	uint64_t files;   /* damaged files reached */
 	uint64_t reached; /* regular files reached */
 	uint64_t lost;    /* directories or parts that cannot be read */
 };
 
-static void report_affected(struct affect *a, const char *what, int file)
+static void report_affected(struct affect *a, const char *path, const char *what, int file)
 {
 	char where[128], sid[65];
 	mv_hex(a->s->id, 32, sid);
 	snprintf(where, sizeof(where), "snapshot %.8s", sid);
 	char msg[65536 + 64];
-	snprintf(msg, sizeof(msg), "%s: %s", what, a->path[0] ? a->path : "/");
+	snprintf(msg, sizeof(msg), "%s: %s", what, path[0] ? path : "/");
 	if (a->c->ev && a->c->ev->warn)
 		a->c->ev->warn(a->c->ev->arg, where, msg);
 	if (file)
@@ -478,44 +447,39 @@ static void report_affected(struct affect *a, const char *what, int file)
 		a->lost++;
 }
 
-static int affected(struct affect *a, const uint8_t id[32], size_t plen, int depth)
+static int affected_event(void *arg, const struct mv_walk_item *it)
 {
-	struct mv_tree_cursor tc;
-	const struct mv_node *n;
-	struct mv_error e = {0};
-	int got;
-	if (depth > 512)
-		return 0;
-	if (mv_index_lookup(a->c->bad, id) || mv_tree_cursor_open(a->c->r, NULL, id, &tc, &e)) {
-		report_affected(a, "directory contents lost", 0);
-		return 0;
-	}
-	while ((got = mv_tree_cursor_next(&tc, &n, &e)) != 0) {
-		if (got < 0) {
-			report_affected(a, "part of the directory's contents lost", 0);
-			continue;
-		}
-		if (plen + 2 + n->name_len >= sizeof(a->path))
-			continue;
-		a->path[plen] = '/';
-		memcpy(a->path + plen + 1, n->name, n->name_len);
-		a->path[plen + 1 + n->name_len] = '\0';
-		if (n->kind == MV_NODE_DIR) {
-			affected(a, n->subtree, plen + 1 + n->name_len, depth + 1);
-		} else {
-			if (n->kind == MV_NODE_FILE)
-				a->reached++;
-			for (uint32_t k = 0; k < n->nchunks; k++) {
-				if (mv_index_lookup(a->c->bad, n->chunks[k])) {
-					report_affected(a, "damaged file", 1);
-					break;
-				}
+	struct affect *a = arg;
+	const struct mv_node *n = it->node;
+	switch (it->event) {
+	case MV_WALK_ENTER:
+		if (it->depth > 512)
+			return MV_WALK_SKIP;
+		if (!mv_index_lookup(a->c->bad, it->tree))
+			return MV_WALK_CONTINUE;
+		report_affected(a, it->path, "directory contents lost", 0);
+		return MV_WALK_SKIP;
+	case MV_WALK_ERROR:
+		if (it->error == MV_WALK_E_TREE)
+			report_affected(a, it->path, "directory contents lost", 0);
+		else if (it->error == MV_WALK_E_PART)
+			report_affected(a, it->path, "part of the directory's contents lost", 0);
+		return MV_WALK_CONTINUE; /* E_PATH: the node is left out */
+	case MV_WALK_NODE:
+		if (n->kind == MV_NODE_DIR)
+			return MV_WALK_CONTINUE;
+		if (n->kind == MV_NODE_FILE)
+			a->reached++;
+		for (uint32_t k = 0; k < n->nchunks; k++) {
+			if (mv_index_lookup(a->c->bad, n->chunks[k])) {
+				report_affected(a, it->path, "damaged file", 1);
+				break;
 			}
 		}
-		a->path[plen] = '\0';
+		return MV_WALK_CONTINUE;
+	default:
+		return MV_WALK_CONTINUE;
 	}
-	mv_tree_cursor_close(&tc);
-	return 0;
 }
 
 /* Packs that no index names: readers found their blobs in their headers. */
@@ -574,7 +538,6 @@ int mv_check(struct mv_repo *r, const struct mv_check_opts *o, const struct mv_e
 
 	memset(res, 0, sizeof(*res));
 	pthread_mutex_init(&c.mu, NULL);
-	pthread_cond_init(&c.cv, NULL);
 	c.bad = mv_index_new();
 	c.seen = mv_index_new();
 	if (!c.bad || !c.seen) {
@@ -622,31 +585,27 @@ int mv_check(struct mv_repo *r, const struct mv_check_opts *o, const struct mv_e
 	if (damaged)
 		problem(&c, "snapshots", e.msg);
 	res->snapshots = nsnaps;
+	struct mv_walk_opts wo = {.enter = 1};
+	c.err = err;
 	for (size_t i = 0; i < nsnaps; i++) {
-		rc = check_tree(&c, snaps[i].tree, 0, err);
+		rc = mv_walk_tree(r, snaps[i].tree, &wo, structure_event, &c, err);
 		if (rc)
 			goto out;
 	}
 	/* name what the damage affects */
 	if (mv_index_count(c.bad)) {
-		struct affect *a = malloc(sizeof(*a));
-		if (!a) {
-			rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
-			goto out;
-		}
+		struct mv_walk_opts ao = {.enter = 1, .path_max = 65535};
 		for (size_t i = 0; i < nsnaps; i++) {
-			a->c = &c;
-			a->s = &snaps[i];
-			a->path[0] = '\0';
-			a->files = a->reached = a->lost = 0;
-			affected(a, snaps[i].tree, 0, 0);
-			if (a->files || a->lost) {
+			struct affect a = {.c = &c, .s = &snaps[i]};
+			rc = mv_walk_tree(r, snaps[i].tree, &ao, affected_event, &a, err);
+			if (rc)
+				goto out;
+			if (a.files || a.lost) {
 				res->damaged_snapshots++;
 				res->damaged_files +=
-				    a->files + lost_files(a, &res->damaged_files_at_least);
+				    a.files + lost_files(&a, &res->damaged_files_at_least);
 			}
 		}
-		free(a);
 	}
 	rc = res->errors ? mv_error_set(err, MV_ERR_INTEGRITY, 0, "%llu errors found",
 	                                (unsigned long long)res->errors)
@@ -664,7 +623,6 @@ out:
 	free(c.todo);
 	free(c.first);
 	free(c.order);
-	pthread_cond_destroy(&c.cv);
 	pthread_mutex_destroy(&c.mu);
 	return rc;
 }

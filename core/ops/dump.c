@@ -10,6 +10,7 @@
 
 #include "core/repo/index.h"
 #include "core/repo/memindex.h"
+#include "core/repo/walker.h"
 
 #define DUMP_MAX_DEPTH 512
 #define DUMP_PATH_MAX  65536
@@ -28,6 +29,7 @@ struct ds {
 	const struct mv_events *ev;
 	struct mv_dump_result *res;
 	struct mv_blob_ctx *ctx;
+	struct mv_error *err; /* the walk's */
 	size_t buffer_max;
 	char *path; /* the current path inside the snapshot, NUL-terminated */
 	struct dir_level stack[DUMP_MAX_DEPTH + 4];
@@ -381,106 +383,41 @@ static int dump_leaf(struct ds *s, const struct mv_node *n, struct mv_error *err
 	return rc;
 }
 
-/* Dumps the contents of tree id, whose path is s->path[0, plen). */
-static int walk(struct ds *s, const uint8_t id[32], size_t plen, int depth, struct mv_error *err)
+/* The walk's events; s->path gets each event's path. */
+static int dump_event(void *arg, const struct mv_walk_item *it)
 {
-	struct mv_tree_cursor t;
-	const struct mv_node *n;
-	struct mv_error e = {0};
-	int rc, got;
+	struct ds *s = arg;
 
-	if (depth > DUMP_MAX_DEPTH)
-		return mv_error_set(err, MV_ERR_LIMIT, 0, "tree nesting too deep at '%s'", s->path);
-	rc = mv_tree_cursor_open(s->r, NULL, id, &t, &e);
-	if (rc == MV_ERR_NOMEM)
-		return mv_error_set(err, rc, 0, "out of memory");
-	if (rc) {
-		damaged(s, "directory cannot be read (damaged tree); its contents are missing",
-		        e.msg);
-		return 0;
-	}
-	while (rc == 0 && (got = mv_tree_cursor_next(&t, &n, &e)) != 0) {
-		if (got == MV_ERR_NOMEM) {
-			rc = mv_error_set(err, got, 0, "out of memory");
-			break;
-		}
-		if (got < 0) { /* a damaged part: the rest of the directory is dumped */
+	memcpy(s->path, it->path, it->path_len + 1); /* below DUMP_PATH_MAX */
+	switch (it->event) {
+	case MV_WALK_NODE:
+		if (cancelled(s))
+			return mv_error_set(s->err, MV_ERR_INTERRUPTED, 0, "interrupted");
+		if (it->node->kind == MV_NODE_DIR)
+			return push_dir(s, it->node, it->path_len, s->err);
+		return dump_leaf(s, it->node, s->err);
+	case MV_WALK_LEAVE:
+		pop_dir(s);
+		return MV_WALK_CONTINUE;
+	case MV_WALK_ERROR:
+		if (it->error == MV_WALK_E_TREE) {
+			damaged(s,
+			        "directory cannot be read (damaged tree); its contents are missing",
+			        it->err->msg);
+		} else if (it->error == MV_WALK_E_PART) {
+			/* the rest of the directory is dumped */
 			damaged(s,
 			        "part of this directory cannot be read (damaged tree); the entries "
 			        "it held are missing",
-			        e.msg);
-			continue;
-		}
-		size_t nlen = plen + 1 + n->name_len;
-
-		if (cancelled(s)) {
-			rc = mv_error_set(err, MV_ERR_INTERRUPTED, 0, "interrupted");
-			break;
-		}
-		if (nlen + 1 > DUMP_PATH_MAX) {
-			rc =
-			    mv_error_set(err, MV_ERR_LIMIT, 0, "path too long below '%s'", s->path);
-			break;
-		}
-		s->path[plen] = '/';
-		memcpy(s->path + plen + 1, n->name, n->name_len);
-		s->path[nlen] = '\0';
-		if (n->kind == MV_NODE_DIR) {
-			rc = push_dir(s, n, nlen, err);
-			if (rc == 0)
-				rc = walk(s, n->subtree, nlen, depth + 1, err);
-			pop_dir(s);
+			        it->err->msg);
 		} else {
-			rc = dump_leaf(s, n, err);
+			if (s->err)
+				*s->err = *it->err;
+			return it->rc;
 		}
-		s->path[plen] = '\0';
-	}
-	mv_tree_cursor_close(&t);
-	return rc;
-}
-
-/* Finds sub ("/a/b", slashes collapsed) below root, writing its normalised
- * path into s->path. *t holds the tree that contains the node (the caller
- * releases it) and *out points into it; *out is NULL for the root. */
-static int find(struct ds *s, const uint8_t root[32], const char *sub, struct mv_tree *t,
-                const struct mv_node **out, struct mv_error *err)
-{
-	uint8_t cur[32];
-	size_t plen = 0;
-	int rc;
-
-	memcpy(cur, root, 32);
-	*out = NULL;
-	s->path[0] = '\0';
-	for (const char *p = sub;;) {
-		size_t l;
-		p += strspn(p, "/");
-		if (!*p)
-			return 0;
-		l = strcspn(p, "/");
-		if (plen + 1 + l + 1 > DUMP_PATH_MAX)
-			return mv_error_set(err, MV_ERR_NOTFOUND, 0, "'%s' is not in the snapshot",
-			                    sub);
-		s->path[plen] = '/';
-		memcpy(s->path + plen + 1, p, l);
-		plen += 1 + l;
-		s->path[plen] = '\0';
-		if (*out) {
-			if ((*out)->kind != MV_NODE_DIR)
-				return mv_error_set(err, MV_ERR_NOTFOUND, 0,
-				                    "'%s' is not in the snapshot", sub);
-			memcpy(cur, (*out)->subtree, 32);
-		}
-		mv_tree_release(t);
-		*out = NULL;
-		rc = mv_repo_load_tree(s->r, NULL, cur, t, err);
-		if (rc)
-			return rc;
-		*out = mv_tree_find(t, (const uint8_t *)p, l);
-		if (!*out)
-			return mv_error_set(err, MV_ERR_NOTFOUND, 0, "'%s' is not in the snapshot",
-			                    sub);
-		p += l;
+		return MV_WALK_CONTINUE;
+	default:
+		return MV_WALK_CONTINUE;
 	}
 }
 
@@ -490,14 +427,13 @@ int mv_dump(struct mv_repo *r, const struct mv_snapshot *snap, const struct mv_d
 {
 	static const struct mv_dump_opts defaults = {0};
 	struct ds s = {.r = r, .o = o ? o : &defaults, .sink = sink, .ev = ev, .res = res};
-	const struct mv_node *top = NULL;
 	struct timespec t0, t1;
-	struct mv_tree holder;
+	struct mv_walk_opts wo = {
+	    .max_depth = DUMP_MAX_DEPTH, .path_max = DUMP_PATH_MAX, .subpath = s.o->subpath};
 	int rc;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(res, 0, sizeof(*res));
-	mv_tree_init(&holder);
 	if (!mv_repo_keys(r))
 		return mv_error_set(err, MV_ERR_USAGE, 0,
 		                    "repository not unlocked or index not loaded");
@@ -511,20 +447,9 @@ int mv_dump(struct mv_repo *r, const struct mv_snapshot *snap, const struct mv_d
 		goto out;
 	}
 	s.last = t0;
-	rc = find(&s, snap->tree, s.o->subpath ? s.o->subpath : "", &holder, &top, err);
-	if (rc)
-		goto out;
-	if (!top) {
-		rc = walk(&s, snap->tree, 0, 0, err);
-	} else if (top->kind == MV_NODE_DIR) {
-		size_t plen = strlen(s.path);
-		rc = push_dir(&s, top, plen, err);
-		if (rc == 0)
-			rc = walk(&s, top->subtree, plen, 1, err);
-		pop_dir(&s);
-	} else {
-		rc = dump_leaf(&s, top, err);
-	}
+	s.err = err;
+	s.path[0] = '\0';
+	rc = mv_walk_tree(r, snap->tree, &wo, dump_event, &s, err);
 	if (rc)
 		goto out;
 	s.path[0] = '\0';
@@ -535,7 +460,6 @@ int mv_dump(struct mv_repo *r, const struct mv_snapshot *snap, const struct mv_d
 out:
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	res->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	mv_tree_release(&holder);
 	mv_blob_ctx_free(s.ctx);
 	free(s.path);
 	free(s.buf);

@@ -34,11 +34,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/medical/scan.h"
+#include "core/repo/memindex.h"
+#include "core/repo/packread.h"
 #include "core/util/beneath.h"
 #include "core/util/clock.h"
+#include "core/util/grow.h"
 #include "core/repo/index.h"
 #include "core/repo/memindex.h"
+#include "core/repo/walker.h"
 #include "core/medical/scan.h"
+#include "core/util/pool.h"
 
 /* F_VERIFY: an existing file of the right size, compared after planning */
 enum { F_PLANNED, F_DONE, F_GONE, F_VERIFY };
@@ -80,8 +86,9 @@ struct level {
 	size_t name_off; /* its name in rel */
 	struct mv_node node;
 	int fd;
-	int bad;   /* could not be created or opened: nothing below is restored */
-	int fresh; /* made by this run: it held nothing before */
+	int bad;      /* could not be created or opened: nothing below is restored */
+	int included; /* it or an ancestor matched --include */
+	int fresh;    /* made by this run: it held nothing before */
 	uint32_t dir;
 };
 
@@ -114,35 +121,18 @@ struct rs {
 	struct mv_file_hasher *hasher; /* compares existing files (main thread) */
 	size_t nverify;                /* files in state F_VERIFY */
 	uint64_t bytes_planned;        /* of the files to write (progress) */
-	size_t next_verify;            /* next file a verifier looks at */
 
 	struct level stack[600];
-	int depth;      /* levels on the path */
-	int open_depth; /* levels created and open */
+	int depth;             /* levels on the path */
+	int open_depth;        /* levels created and open */
+	struct mv_error *werr; /* the planning walk's error */
 
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	size_t next_ref; /* next group start for workers */
-	int active;
+	struct rworker *workers; /* by pool worker (64) */
 	uint64_t bytes_done;
 	int fatal;
 	struct mv_error ferr;
 };
-
-static int grow(void **p, size_t *cap, size_t n, size_t size)
-{
-	if (n < *cap)
-		return 0;
-	size_t nc = *cap ? *cap * 2 : 64, bytes;
-	if (mv_size_mul(nc, size, &bytes) != 0)
-		return MV_ERR_NOMEM;
-	void *np = realloc(*p, bytes);
-	if (!np)
-		return MV_ERR_NOMEM;
-	*p = np;
-	*cap = nc;
-	return 0;
-}
 
 /* "TARGET/rel/name" for messages (malloc'd; NULL when out of memory). */
 static char *tpath(const struct rs *s, const char *rel, const char *name)
@@ -442,7 +432,7 @@ static int ensure_dirs(struct rs *s, struct mv_error *err)
 			rc = target_error(s, s->stack[i - 1].rel, name, "cannot open folder", e);
 			return rc ? copy_fatal(s, err) : 1;
 		}
-		if ((rc = grow((void **)&s->dirs, &s->capdirs, s->ndirs, sizeof(*s->dirs))))
+		if ((rc = mv_grow(s->dirs, s->capdirs, s->ndirs + 1)))
 			return mv_error_set(err, rc, 0, "out of memory");
 		struct rdir *d = &s->dirs[s->ndirs];
 		memset(d, 0, sizeof(*d));
@@ -810,7 +800,7 @@ static void first_name(struct rs *s, uint32_t *slot)
 static int add_file(struct rs *s, const struct mv_node *n, const char *spath, int with_chunks,
                     struct rfile **out, struct mv_error *err)
 {
-	int rc = grow((void **)&s->files, &s->capfiles, s->nfiles, sizeof(*s->files));
+	int rc = mv_grow(s->files, s->capfiles, s->nfiles + 1);
 	if (rc || s->nfiles >= UINT32_MAX - 1)
 		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
 	struct rfile *f = &s->files[s->nfiles];
@@ -926,7 +916,7 @@ static int plan_file(struct rs *s, const char *spath, const struct mv_node *n, s
 			f->damaged = 1;
 			break;
 		}
-		if ((rc = grow((void **)&s->refs, &s->caprefs, s->nrefs, sizeof(*s->refs)))) {
+		if ((rc = mv_grow(s->refs, s->caprefs, s->nrefs + 1))) {
 			close(fd);
 			return mv_error_set(err, rc, 0, "out of memory");
 		}
@@ -1049,19 +1039,6 @@ static int matches(const char *const *pats, size_t n, const char *path, const ui
 	return 0;
 }
 
-static char *join(const char *a, const uint8_t *name, size_t len)
-{
-	size_t al = strlen(a);
-	char *p = malloc(al + 1 + len + 1);
-	if (!p)
-		return NULL;
-	memcpy(p, a, al);
-	p[al] = '/';
-	memcpy(p + al + 1, name, len);
-	p[al + 1 + len] = '\0';
-	return p;
-}
-
 /* A folder (or part of one) whose tree could not be read: damage, or an I/O
  * error reading the repository, which is not. */
 static void tree_lost(struct rs *s, const char *spath, int rc, const struct mv_error *e,
@@ -1080,70 +1057,82 @@ static void tree_lost(struct rs *s, const char *spath, int rc, const struct mv_e
 		s->res->failed++;
 }
 
-/* Walks the tree `id` whose contents go into the innermost folder of the
- * stack; spath is its path inside the snapshot. included: an ancestor
- * matched --include. A damaged part of a large directory loses only the
- * entries it held. */
-static int walk(struct rs *s, const uint8_t id[32], const char *spath, int included,
-                struct mv_error *err)
+static int cancel_check(struct rs *s)
 {
-	struct mv_tree_cursor c;
-	const struct mv_node *n;
-	struct mv_error e = {0};
-	int rc = mv_tree_cursor_open(s->r, NULL, id, &c, &e);
-	if (rc == MV_ERR_NOMEM)
-		return mv_error_set(err, rc, 0, "out of memory");
-	if (rc) {
-		tree_lost(s, spath, rc, &e, "directory cannot be read", "its contents are missing");
-		return 0;
+	if (s->ev && s->ev->cancel && *s->ev->cancel)
+		return mv_error_set(s->werr, MV_ERR_INTERRUPTED, 0, "interrupted");
+	return 0;
+}
+
+/* Not this node, nor what a folder holds. */
+static int skip(struct rs *s)
+{
+	int rc = cancel_check(s);
+	return rc ? rc : MV_WALK_SKIP;
+}
+
+/* A node the walk reached: the contents of a folder go into the innermost
+ * folder of the stack. The subpath's own node (start) is not a folder of
+ * the target: a folder's contents go into the target itself. */
+static int plan_node(struct rs *s, const struct mv_walk_item *it)
+{
+	const struct mv_node *n = it->node;
+	const char *sp = it->path;
+	struct mv_error *err = s->werr;
+	int rc = 0;
+	if (it->start) {
+		if (n->kind == MV_NODE_DIR)
+			return MV_WALK_CONTINUE;
+		if (s->o->filter && !s->o->filter(s->o->filter_arg, sp, n))
+			return MV_WALK_CONTINUE;
+		return n->kind == MV_NODE_FILE ? plan_file(s, sp, n, err)
+		                               : plan_other(s, sp, n, err);
 	}
-	while (!rc) {
-		int got = mv_tree_cursor_next(&c, &n, &e);
-		if (got == 0)
-			break;
-		if (got == MV_ERR_NOMEM) {
-			rc = mv_error_set(err, got, 0, "out of memory");
-			break;
-		}
-		if (got < 0) {
-			tree_lost(s, spath, got, &e, "part of this directory cannot be read",
-			          "the entries it held are missing");
-			continue;
-		}
-		char *sp = join(spath, n->name, n->name_len);
-		if (!sp) {
-			rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
-			break;
-		}
-		if (s->o->nexcludes &&
-		    matches(s->o->excludes, s->o->nexcludes, sp, n->name, n->name_len))
-			goto next;
-		int inc = included || !s->o->nincludes ||
-		          matches(s->o->includes, s->o->nincludes, sp, n->name, n->name_len);
-		if (n->kind == MV_NODE_DIR) {
-			if ((rc = push_dir(s, n, err)))
-				goto next;
-			/* without a selection every folder is made, empty ones
-			 * too; with one, only those that receive a file */
-			int skip = 0;
-			if (inc && s->eager && (rc = ensure_dirs(s, err)) > 0) {
-				skip = 1;
-				rc = 0;
-			}
-			if (!rc && !skip)
-				rc = walk(s, n->subtree, sp, inc, err);
+	if (s->o->nexcludes && matches(s->o->excludes, s->o->nexcludes, sp, n->name, n->name_len))
+		return skip(s);
+	/* included: an ancestor matched --include */
+	int inc = s->stack[s->depth - 1].included || !s->o->nincludes ||
+	          matches(s->o->includes, s->o->nincludes, sp, n->name, n->name_len);
+	if (n->kind == MV_NODE_DIR) {
+		if ((rc = push_dir(s, n, err)))
+			return rc;
+		s->stack[s->depth - 1].included = inc;
+		/* without a selection every folder is made, empty ones too;
+		 * with one, only those that receive a file */
+		if (inc && s->eager && (rc = ensure_dirs(s, err)) != 0) {
 			pop_dir(s);
-		} else if (inc && (!s->o->filter || s->o->filter(s->o->filter_arg, sp, n))) {
-			rc = n->kind == MV_NODE_FILE ? plan_file(s, sp, n, err)
-			                             : plan_other(s, sp, n, err);
+			return rc < 0 ? rc : skip(s);
 		}
-	next:
-		free(sp);
-		if (!rc && s->ev && s->ev->cancel && *s->ev->cancel)
-			rc = mv_error_set(err, MV_ERR_INTERRUPTED, 0, "interrupted");
+	} else if (inc && (!s->o->filter || s->o->filter(s->o->filter_arg, sp, n))) {
+		rc = n->kind == MV_NODE_FILE ? plan_file(s, sp, n, err) : plan_other(s, sp, n, err);
 	}
-	mv_tree_cursor_close(&c);
-	return rc;
+	return rc ? rc : cancel_check(s);
+}
+
+/* The planning walk's events. A damaged part of a large directory loses
+ * only the entries it held. */
+static int plan_event(void *arg, const struct mv_walk_item *it)
+{
+	struct rs *s = arg;
+	switch (it->event) {
+	case MV_WALK_NODE:
+		return plan_node(s, it);
+	case MV_WALK_LEAVE:
+		if (!it->start)
+			pop_dir(s);
+		return cancel_check(s);
+	case MV_WALK_ERROR:
+		if (it->error == MV_WALK_E_PART)
+			tree_lost(s, it->path, it->rc, it->err,
+			          "part of this directory cannot be read",
+			          "the entries it held are missing");
+		else
+			tree_lost(s, it->path, it->rc, it->err, "directory cannot be read",
+			          "its contents are missing");
+		return MV_WALK_CONTINUE;
+	default:
+		return MV_WALK_CONTINUE;
+	}
 }
 
 /* ---- writing ---------------------------------------------------------------- */
@@ -1288,116 +1277,122 @@ static void fail_unread(struct rs *s, struct dircache *dc, size_t a, size_t b,
 	}
 }
 
-static void *restore_worker(void *arg)
-{
-	struct rs *s = arg;
-	struct mv_blob_ctx *ctx = mv_blob_ctx_new(3);
-	struct dircache dc = {0, -1};
-	uint8_t *buf = NULL;
-	size_t bufcap = 0;
-	char pname[65];
+/* A worker's state, kept from task to task: its folder handle, pack
+ * reader, the blobs wanted from the pack it reads (each once: first[i] is
+ * the first of the refs using blob i) and its file hasher. */
+struct rworker {
+	struct dircache dc;
+	struct mv_pack_reader *pr;
+	struct mv_pack_want *w;
+	size_t capw;
+	size_t *first;
+	size_t capf;
+	struct mv_file_hasher *h;
+};
 
+/* A task: refs[a..b) (one pack), or files[a..b) to compare. */
+struct rtask {
+	struct rs *s;
+	size_t a, b;
+};
+
+/* The callback's view of the pack being read. */
+struct rpack {
+	struct rs *s;
+	struct rworker *rw;
+};
+
+static int stopping(struct rs *s)
+{
+	pthread_mutex_lock(&s->mu);
+	int f = s->fatal;
+	pthread_mutex_unlock(&s->mu);
+	return f;
+}
+
+/* Blob i of the pack: written to every place that uses it. */
+static int restore_blob(void *arg, size_t i, int brc, const uint8_t *plain, size_t plen,
+                        const struct mv_error *e)
+{
+	struct rpack *rp = arg;
+	struct rs *s = rp->s;
+	struct rworker *rw = rp->rw;
+	size_t a = rw->first[i], b = rw->first[i + 1];
+	if (stopping(s))
+		return MV_ERR_INTERRUPTED;
+	if (brc == MV_ERR_IO) {
+		/* the repository could not be read (an I/O error): its files are
+		 * not restored, but that is not damage */
+		fail_unread(s, &rw->dc, a, b, e);
+		return 0;
+	}
+	const struct ref *rf = &s->refs[a];
+	const uint8_t *id = s->files[rf->file].node.chunks[rf->chunk];
+	for (size_t k = a; k < b; k++) {
+		struct rfile *f = &s->files[s->refs[k].file];
+		int ok = brc == 0 && !memcmp(f->node.chunks[s->refs[k].chunk], id, 32);
+		int fd = -1, frc = 0;
+		int dfd = dir_fd(s, &rw->dc, f->dir);
+		if (ok && !f->failed && !f->damaged)
+			frc = write_blob(s, f, dfd, plain, plen, s->refs[k].file_off, &fd);
+		pthread_mutex_lock(&s->mu);
+		if (!ok)
+			f->damaged = 1;
+		s->bytes_done += plen;
+		int last = --f->remaining == 0;
+		pthread_mutex_unlock(&s->mu);
+		if (frc == 0 && last)
+			frc = file_done(s, f, fd, dfd); /* metadata through fd */
+		else if (fd >= 0)
+			close(fd);
+		if (frc)
+			break;
+	}
+	return 0;
+}
+
+/* Reads the blobs of refs[a..b) from their pack (one read for all) and
+ * writes them. Fatal errors go to s->fatal. */
+static int restore_pack(void *arg, unsigned worker, struct mv_error *err)
+{
+	struct rtask *t = arg;
+	struct rs *s = t->s;
+	struct rworker *rw = &s->workers[worker];
+	(void)err;
+	if (stopping(s))
+		return 0;
 	/* The AEAD binds each blob to its id; the keyed hash is not computed a
 	 * second time here (check --read-data does). */
-	if (ctx)
-		mv_blob_ctx_verify_ids(ctx, 0);
-	else
+	if (!rw->pr && !(rw->pr = mv_pack_reader_new(0))) {
 		set_fatal(s, MV_ERR_NOMEM, "out of memory");
-	for (;;) {
-		pthread_mutex_lock(&s->mu);
-		size_t a = s->next_ref;
-		if (a >= s->nrefs || s->fatal) {
-			pthread_mutex_unlock(&s->mu);
-			break;
-		}
-		size_t b = a;
-		while (b < s->nrefs && s->refs[b].pack == s->refs[a].pack)
-			b++;
-		s->next_ref = b;
-		pthread_mutex_unlock(&s->mu);
-
-		/* one read covering every blob needed from this pack */
-		uint64_t lo = s->refs[a].offset, hi = 0;
-		for (size_t i = a; i < b; i++)
-			if ((uint64_t)s->refs[i].offset + s->refs[i].length > hi)
-				hi = (uint64_t)s->refs[i].offset + s->refs[i].length;
-		size_t span = (size_t)(hi - lo);
-		struct mv_error e = {0};
-		int rc = 0;
-		if (span > bufcap) {
-			uint8_t *nb = realloc(buf, span);
-			if (!nb) {
-				set_fatal(s, MV_ERR_NOMEM, "out of memory");
-				break;
-			}
-			buf = nb;
-			bufcap = span;
-		}
-		mv_repo_index_pack_name(s->r, s->refs[a].pack, pname);
-		rc = mv_repo_backend(s->r)->ops->get(mv_repo_backend(s->r), MV_FT_PACK, pname, lo,
-		                                     buf, span, &e);
-		if (rc == MV_ERR_NOMEM) {
-			set_fatal(s, rc, "out of memory");
-			break;
-		}
-		if (rc && rc != MV_ERR_INTEGRITY && rc != MV_ERR_NOTFOUND) {
-			/* the repository could not be read (an I/O error): its
-			 * files are not restored, but that is not damage */
-			fail_unread(s, &dc, a, b, &e);
-			continue;
-		}
-		for (size_t i = a; i < b && !s->fatal;) {
-			/* refs to the same blob are adjacent: decode once */
-			size_t j = i;
-			while (j < b && s->refs[j].offset == s->refs[i].offset)
-				j++;
-			const struct ref *rf = &s->refs[i];
-			const uint8_t *plain = NULL;
-			size_t plen = 0;
-			int brc = rc;
-			if (!brc)
-				brc = mv_blob_decode(ctx, mv_repo_keys(s->r), MV_T_DATA,
-				                     s->files[rf->file].node.chunks[rf->chunk],
-				                     buf + (rf->offset - lo), rf->length, &plain,
-				                     &plen, &e);
-			for (size_t k = i; k < j; k++) {
-				struct rfile *f = &s->files[s->refs[k].file];
-				int ok = brc == 0 &&
-				         !memcmp(f->node.chunks[s->refs[k].chunk],
-				                 s->files[rf->file].node.chunks[rf->chunk], 32);
-				int fd = -1, frc = 0;
-				int dfd = dir_fd(s, &dc, f->dir);
-				if (ok && !f->failed && !f->damaged)
-					frc = write_blob(s, f, dfd, plain, plen,
-					                 s->refs[k].file_off, &fd);
-				pthread_mutex_lock(&s->mu);
-				if (!ok)
-					f->damaged = 1;
-				s->bytes_done += plen;
-				int last = --f->remaining == 0;
-				pthread_mutex_unlock(&s->mu);
-				if (frc == 0 && last)
-					frc = file_done(s, f, fd, dfd); /* metadata through fd */
-				else if (fd >= 0)
-					close(fd);
-				if (frc)
-					break;
-			}
-			i = j;
-		}
-		pthread_mutex_lock(&s->mu);
-		pthread_cond_broadcast(&s->cv);
-		pthread_mutex_unlock(&s->mu);
+		return 0;
 	}
-	pthread_mutex_lock(&s->mu);
-	s->active--;
-	pthread_cond_broadcast(&s->cv);
-	pthread_mutex_unlock(&s->mu);
-	if (dc.fd >= 0)
-		close(dc.fd);
-	free(buf);
-	mv_blob_ctx_free(ctx);
-	return NULL;
+	/* refs to the same blob are adjacent: each blob wanted once */
+	size_t n = 0;
+	for (size_t i = t->a; i < t->b; i++) {
+		const struct ref *rf = &s->refs[i];
+		if (i > t->a && rf->offset == s->refs[i - 1].offset)
+			continue;
+		if (mv_grow(rw->w, rw->capw, n + 1) || mv_grow(rw->first, rw->capf, n + 2)) {
+			set_fatal(s, MV_ERR_NOMEM, "out of memory");
+			return 0;
+		}
+		rw->w[n] = (struct mv_pack_want){.id = s->files[rf->file].node.chunks[rf->chunk],
+		                                 .type = MV_T_DATA,
+		                                 .offset = rf->offset,
+		                                 .length = rf->length};
+		rw->first[n++] = i;
+	}
+	rw->first[n] = t->b;
+	struct rpack rp = {s, rw};
+	struct mv_pack_status st;
+	struct mv_error e = {0};
+	uint8_t pid[32];
+	mv_repo_index_pack_id(s->r, s->refs[t->a].pack, pid);
+	int rc = mv_pack_read(rw->pr, s->r, pid, 0, rw->w, n, 0, restore_blob, &rp, &st, &e);
+	if (rc == MV_ERR_NOMEM)
+		set_fatal(s, rc, "out of memory");
+	return 0;
 }
 
 /* Hard links: each made to the file it links to, once that one has its
@@ -1515,55 +1510,6 @@ static void set_dir_meta(struct rs *s)
 		set_meta_fd(s, fd, s->dirs[i].rel, NULL, &s->dirs[i].node);
 		close(fd);
 	}
-}
-
-/* Finds the node at spath ("/a/b") below the root tree. */
-static int find_sub(struct rs *s, const uint8_t root[32], const char *spath, struct mv_node *out,
-                    struct mv_error *err)
-{
-	uint8_t cur[32];
-	memcpy(cur, root, 32);
-	const char *p = spath;
-	memset(out, 0, sizeof(*out));
-	out->kind = MV_NODE_DIR;
-	memcpy(out->subtree, root, 32);
-	while (*p) {
-		while (*p == '/')
-			p++;
-		if (!*p)
-			break;
-		size_t l = strcspn(p, "/");
-		if (out->kind != MV_NODE_DIR)
-			return mv_error_set(err, MV_ERR_NOTFOUND, 0, "'%s' is not in the snapshot",
-			                    spath);
-		struct mv_tree t;
-		int rc = mv_repo_load_tree(s->r, NULL, cur, &t, err);
-		if (rc)
-			return rc;
-		const struct mv_node *n = mv_tree_find(&t, (const uint8_t *)p, l);
-		if (!n) {
-			mv_tree_release(&t);
-			return mv_error_set(err, MV_ERR_NOTFOUND, 0, "'%s' is not in the snapshot",
-			                    spath);
-		}
-		mv_node_release(out);
-		rc = node_copy(out, n, 1);
-		if (!rc && n->kind == MV_NODE_SYMLINK) {
-			out->target = malloc(n->target_len ? n->target_len : 1);
-			if (out->target) {
-				memcpy(out->target, n->target, n->target_len);
-				out->target_len = n->target_len;
-			} else {
-				rc = MV_ERR_NOMEM;
-			}
-		}
-		mv_tree_release(&t);
-		if (rc)
-			return mv_error_set(err, rc, 0, "out of memory");
-		memcpy(cur, out->subtree, 32);
-		p += l;
-	}
-	return 0;
 }
 
 /* May the symbolic link lk found in folder dfd be followed on the way to
@@ -1705,26 +1651,23 @@ out:
  * on worker threads (planning only noted them: reading them all in the
  * planning walk made a re-run as slow as the restore). An equal one is kept
  * (and gets the snapshot's metadata); one that differs is named and kept. */
-static void *verify_worker(void *arg)
+static int verify_files(void *arg, unsigned worker, struct mv_error *err)
 {
-	struct rs *s = arg;
-	struct mv_file_hasher *h = mv_file_hasher_new(s->r);
-	struct dircache dc = {0, -1};
+	struct rtask *t = arg;
+	struct rs *s = t->s;
+	struct rworker *rw = &s->workers[worker];
 	struct stat st;
-	if (!h)
+	(void)err;
+	if (!rw->h && !(rw->h = mv_file_hasher_new(s->r))) {
 		set_fatal(s, MV_ERR_NOMEM, "out of memory");
-	for (;;) {
-		pthread_mutex_lock(&s->mu);
-		while (s->next_verify < s->nfiles && s->files[s->next_verify].state != F_VERIFY)
-			s->next_verify++;
-		size_t i = s->next_verify++;
-		int stop = i >= s->nfiles || s->fatal;
-		pthread_mutex_unlock(&s->mu);
-		if (stop)
-			break;
+		return 0;
+	}
+	for (size_t i = t->a; i < t->b && !stopping(s); i++) {
 		struct rfile *f = &s->files[i];
+		if (f->state != F_VERIFY)
+			continue;
 		const char *rel = s->dirs[f->dir].rel, *name = (const char *)f->node.name;
-		int dfd = dir_fd(s, &dc, f->dir), same = 0;
+		int dfd = dir_fd(s, &rw->dc, f->dir), same = 0;
 		const char *why = NULL;
 		if (dfd < 0 || fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			why =
@@ -1733,7 +1676,7 @@ static void *verify_worker(void *arg)
 			why = "replaced by something else during the restore: left as it was, not "
 			      "restored";
 		else
-			same = same_content(s, h, dfd, rel, name, &st, &f->node);
+			same = same_content(s, rw->h, dfd, rel, name, &st, &f->node);
 		if (same < 0) {
 			set_fatal(s, same, same == MV_ERR_NOMEM ? "out of memory" : "interrupted");
 			break;
@@ -1758,43 +1701,20 @@ static void *verify_worker(void *arg)
 		             "(use --overwrite always to replace it)");
 		count(s, &s->res->conflicts);
 	}
-	pthread_mutex_lock(&s->mu);
-	s->active--;
-	pthread_cond_broadcast(&s->cv);
-	pthread_mutex_unlock(&s->mu);
-	if (dc.fd >= 0)
-		close(dc.fd);
-	mv_file_hasher_free(h);
-	return NULL;
+	return 0;
 }
 
-static int start_workers(struct rs *s, void *(*fn)(void *), pthread_t *th, int max)
-{
-	int want = s->o->threads > 0 ? s->o->threads : (int)sysconf(_SC_NPROCESSORS_ONLN), nt;
-	if (want < 1)
-		want = 1;
-	if (want > max)
-		want = max;
-	for (nt = 0; nt < want; nt++) {
-		s->active++;
-		if (pthread_create(&th[nt], NULL, fn, s) != 0) {
-			s->active--;
-			break;
-		}
-	}
-	return nt;
-}
-
-/* Reports progress while the workers run; returns when they are done. */
-static void wait_workers(struct rs *s)
+/* Reports progress every 200 ms until the pool is idle; a cancellation
+ * stops the restore. */
+static void wait_pool(struct rs *s, struct mv_pool *pool)
 {
 	const struct mv_events *ev = s->ev;
 	struct mv_progress prog = {.files_total = s->nfiles, .bytes_total = s->bytes_planned};
-	pthread_mutex_lock(&s->mu);
-	while (s->active > 0) {
+	for (int idle = 0; !idle;) {
 		struct timespec dl;
 		mv_deadline_in(&dl, 200000000L); /* a progress report every 200 ms */
-		pthread_cond_timedwait(&s->cv, &s->mu, &dl);
+		idle = mv_pool_wait_idle(pool, &dl);
+		pthread_mutex_lock(&s->mu);
 		if (ev && ev->cancel && *ev->cancel && !s->fatal) {
 			s->fatal = MV_ERR_INTERRUPTED;
 			mv_error_set(&s->ferr, MV_ERR_INTERRUPTED, 0, "interrupted");
@@ -1802,13 +1722,88 @@ static void wait_workers(struct rs *s)
 		prog.bytes_done = s->bytes_done;
 		prog.files_done = s->res->files + s->res->unchanged + s->res->damaged +
 		                  s->res->failed + s->res->conflicts;
-		if (ev && ev->progress) {
-			pthread_mutex_unlock(&s->mu);
+		pthread_mutex_unlock(&s->mu);
+		if (ev && ev->progress)
 			ev->progress(ev->arg, &prog);
-			pthread_mutex_lock(&s->mu);
-		}
 	}
-	pthread_mutex_unlock(&s->mu);
+}
+
+/* Runs fn on the n tasks t on the workers (o->threads, or one per CPU, at
+ * most 64), reporting progress. Fatal errors are in s->fatal. */
+static int run_tasks(struct rs *s, mv_task_fn fn, struct rtask *t, size_t n, struct mv_error *err)
+{
+	struct mv_pool *pool = NULL;
+	unsigned nt = s->o->threads > 0 ? (unsigned)s->o->threads : mv_pool_default_threads(64);
+	if (nt > 64)
+		nt = 64;
+	if (!s->workers) {
+		s->workers = calloc(64, sizeof(*s->workers));
+		if (!s->workers)
+			return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+		for (size_t i = 0; i < 64; i++)
+			s->workers[i].dc.fd = -1;
+	}
+	/* every task queued at once: the calling thread reports progress */
+	int rc = mv_pool_start(nt, n ? n : 1, NULL, &pool, err);
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = mv_pool_submit(pool, fn, &t[i], err);
+	if (!rc)
+		wait_pool(s, pool);
+	int frc = mv_pool_finish(pool, rc ? NULL : err);
+	return rc ? rc : frc;
+}
+
+/* The tasks: refs grouped by pack, or files in batches of 8. */
+static int make_tasks(struct rs *s, int by_pack, struct rtask **out, size_t *nout)
+{
+	struct rtask *t = NULL;
+	size_t n = 0, cap = 0, end = by_pack ? s->nrefs : s->nfiles;
+	*out = NULL;
+	*nout = 0;
+	for (size_t a = 0, b; a < end; a = b) {
+		b = a + 1;
+		if (by_pack)
+			while (b < end && s->refs[b].pack == s->refs[a].pack)
+				b++;
+		else
+			b = end - a < 8 ? end : a + 8;
+		if (mv_grow(t, cap, n + 1)) {
+			free(t);
+			return MV_ERR_NOMEM;
+		}
+		t[n++] = (struct rtask){s, a, b};
+	}
+	*out = t;
+	*nout = n;
+	return 0;
+}
+
+static void free_workers(struct rs *s)
+{
+	for (size_t i = 0; s->workers && i < 64; i++) {
+		struct rworker *rw = &s->workers[i];
+		if (rw->dc.fd >= 0)
+			close(rw->dc.fd);
+		mv_pack_reader_free(rw->pr);
+		mv_file_hasher_free(rw->h);
+		free(rw->w);
+		free(rw->first);
+	}
+	free(s->workers);
+	s->workers = NULL;
+}
+
+/* Compares the existing files (verify) or writes the blobs of every pack. */
+static int run_phase(struct rs *s, int by_pack, struct mv_error *err)
+{
+	struct rtask *t;
+	size_t n;
+	if (make_tasks(s, by_pack, &t, &n))
+		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+	int rc = run_tasks(s, by_pack ? restore_pack : verify_files, t, n, err);
+	free(t);
+	free_workers(s);
+	return rc;
 }
 
 int mv_restore(struct mv_repo *r, const struct mv_snapshot *snap, const struct mv_restore_opts *o,
@@ -1822,15 +1817,12 @@ int mv_restore(struct mv_repo *r, const struct mv_snapshot *snap, const struct m
 	               .snap_id = snap->id,
 	               .target = o->target,
 	               .rootfd = -1};
-	struct mv_node sub = {0};
-	pthread_t th[64];
-	int nt = 0, rc;
+	int rc;
 	struct timespec t0, t1;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(res, 0, sizeof(*res));
 	pthread_mutex_init(&s.mu, NULL);
-	pthread_cond_init(&s.cv, NULL);
 	s.eager = !o->filter;
 	if (!o->target || !o->target[0]) {
 		rc = mv_error_set(err, MV_ERR_USAGE, 0, "no target directory");
@@ -1856,49 +1848,20 @@ int mv_restore(struct mv_repo *r, const struct mv_snapshot *snap, const struct m
 	s.depth = s.open_depth = 1;
 
 	/* plan: create folders and temporary files, collect blob references */
-	const char *spath = o->subpath ? o->subpath : "";
-	if ((rc = find_sub(&s, snap->tree, spath, &sub, err)))
-		goto out;
-	char *sp = malloc(strlen(spath) + 2);
-	if (!sp) {
-		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
-		goto out;
-	}
-	snprintf(sp, strlen(spath) + 2, "%s%s", spath[0] && spath[0] != '/' ? "/" : "", spath);
-	size_t sl = strlen(sp);
-	while (sl > 0 && sp[sl - 1] == '/')
-		sp[--sl] = '\0';
-	if (sub.kind == MV_NODE_DIR)
-		rc = walk(&s, sub.subtree, sp, 0, err);
-	else if (!o->filter || o->filter(o->filter_arg, sp, &sub))
-		rc = sub.kind == MV_NODE_FILE ? plan_file(&s, sp, &sub, err)
-		                              : plan_other(&s, sp, &sub, err);
-	free(sp);
+	struct mv_walk_opts wo = {.subpath = o->subpath};
+	s.werr = err;
+	rc = mv_walk_tree(r, snap->tree, &wo, plan_event, &s, err);
 	while (s.depth > 1)
 		pop_dir(&s);
 	if (rc)
 		goto out;
 
-	if (s.nverify) {
-		nt = start_workers(&s, verify_worker, th, 64);
-		if (nt == 0) {
-			rc = mv_error_set(err, MV_ERR_NOMEM, 0, "cannot start threads");
-			goto out;
-		}
-		wait_workers(&s);
-		for (int i = 0; i < nt; i++)
-			pthread_join(th[i], NULL);
-	}
+	if (s.nverify && (rc = run_phase(&s, 0, err)))
+		goto out;
 	if (s.nrefs && !s.fatal) {
 		qsort(s.refs, s.nrefs, sizeof(*s.refs), ref_cmp);
-		nt = start_workers(&s, restore_worker, th, 64);
-		if (nt == 0) {
-			rc = mv_error_set(err, MV_ERR_NOMEM, 0, "cannot start threads");
+		if ((rc = run_phase(&s, 1, err)))
 			goto out;
-		}
-		wait_workers(&s);
-		for (int i = 0; i < nt; i++)
-			pthread_join(th[i], NULL);
 	}
 	if (s.fatal) {
 		rc = s.fatal;
@@ -1939,10 +1902,9 @@ out:
 		free(s.dirs[i].rel);
 	free(s.dirs);
 	mv_file_hasher_free(s.hasher);
-	mv_node_release(&sub);
 	if (s.rootfd >= 0)
 		close(s.rootfd);
-	pthread_cond_destroy(&s.cv);
+	free_workers(&s);
 	pthread_mutex_destroy(&s.mu);
 	return rc;
 }

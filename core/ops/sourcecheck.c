@@ -1,9 +1,11 @@
 #include "core/ops/sourcecheck.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/repo/crypto.h"
+#include "core/repo/walker.h"
 
 const char *mv_fmt_count(uint64_t n, char buf[32])
 {
@@ -50,12 +52,14 @@ static int same_source(const struct mv_snapshot *s, const char *host, char *cons
 	return 1;
 }
 
-static int count_file(void *arg, const char *path, const struct mv_node *n)
+/* Counts the regular files; a tree that cannot be read stops the walk. */
+static int count_file(void *arg, const struct mv_walk_item *it)
 {
-	(void)path;
-	if (n->kind == MV_NODE_FILE)
+	if (it->event == MV_WALK_ERROR)
+		return MV_WALK_STOP;
+	if (it->event == MV_WALK_NODE && it->node->kind == MV_NODE_FILE)
 		++*(uint64_t *)arg;
-	return 0;
+	return MV_WALK_CONTINUE;
 }
 
 /* The regular files below path ("/srv/imaging") in the tree root: returns
@@ -64,39 +68,17 @@ static int count_file(void *arg, const char *path, const struct mv_node *n)
 static int count_below(struct mv_repo *r, const uint8_t root[32], const char *path, uint64_t *count)
 {
 	struct mv_error e = {0};
-	struct mv_tree_cursor c;
-	const struct mv_node *nd = NULL;
-	uint8_t id[32];
+	struct mv_walk_opts o = {.max_depth = 512, .path_max = 65536, .subpath = path};
 
 	*count = 0;
-	memcpy(id, root, 32);
-	while (*path == '/')
-		path++;
-	while (*path) {
-		size_t l = strcspn(path, "/");
-		int kind = -1;
-		if (mv_tree_cursor_open(r, NULL, id, &c, &e) != 0)
-			return 0;
-		int rc = mv_tree_cursor_find(&c, (const uint8_t *)path, l, &nd, &e);
-		if (rc == 1) {
-			kind = nd->kind;
-			memcpy(id, nd->subtree, 32);
-		}
-		mv_tree_cursor_close(&c);
-		if (rc < 0)
-			return 0;
-		path += l;
-		while (*path == '/')
-			path++;
-		if (*path == '\0' && kind == MV_NODE_FILE)
-			*count = 1;
-		else if (*path == '\0' && kind == MV_NODE_DIR &&
-		         mv_walk(r, id, count_file, count, &e) != 0) {
-			*count = 0;
-			return 0;
-		}
-		if (kind != MV_NODE_DIR)
-			return 1; /* absent, or not a folder: no file below */
+	if (!path[strspn(path, "/")])
+		return 1;
+	int rc = mv_walk_tree(r, root, &o, count_file, count, &e);
+	if (rc == MV_ERR_NOTFOUND && e.saved_errno == ENOENT)
+		return 1; /* absent, or below something that is not a folder */
+	if (rc) {
+		*count = 0;
+		return 0;
 	}
 	return 1;
 }

@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "core/repo/keys.h"
+#include "core/util/grow.h"
 #include "core/repo/keyslots.h"
 #include "core/repo/repo_impl.h"
 

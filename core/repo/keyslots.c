@@ -225,7 +225,8 @@ static int read_one(void *arg, const char *name, uint64_t size)
 		         (unsigned long long)size, MV_KEYSLOT_LEN);
 		return 0;
 	}
-	int rc = mv_backend_get_all(ss->r->be, MV_FT_KEY, name, MV_KEYFILE_MAX, &buf, &len, &e);
+	int rc =
+	    mv_backend_get_sized(ss->r->be, MV_FT_KEY, name, size, MV_KEYFILE_MAX, &buf, &len, &e);
 	if (rc == MV_ERR_NOMEM)
 		return rc;
 	if (rc) {
@@ -253,7 +254,7 @@ int mv_keyslots_read(struct mv_repo *r, struct mv_keyslot_info **out, size_t *n,
 	struct slot_set ss = {.r = r};
 	*out = NULL;
 	*n = 0;
-	int rc = r->be->ops->list(r->be, MV_FT_KEY, read_one, &ss, err);
+	int rc = mv_backend_list_then(r->be, MV_FT_KEY, read_one, &ss, err);
 	if (rc == MV_ERR_NOMEM)
 		rc = mv_error_set(err, rc, 0, "out of memory");
 	if (rc) {

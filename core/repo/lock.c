@@ -189,7 +189,7 @@ static int acquire(struct mv_repo *r, int exclusive, int reader, struct mv_lock 
 {
 	*out = NULL;
 	struct scan s = {.r = r, .exclusive = exclusive, .err = err};
-	int rc = r->be->ops->list(r->be, MV_FT_LOCK, scan_lock, &s, err);
+	int rc = mv_backend_list_then(r->be, MV_FT_LOCK, scan_lock, &s, err);
 	if (rc)
 		return rc;
 	if (s.conflict)
@@ -213,7 +213,7 @@ static int acquire(struct mv_repo *r, int exclusive, int reader, struct mv_lock 
 	/* Someone may have locked between our scan and our write: look again. */
 	s.self = l->name;
 	s.conflict = 0;
-	rc = r->be->ops->list(r->be, MV_FT_LOCK, scan_lock, &s, err);
+	rc = mv_backend_list_then(r->be, MV_FT_LOCK, scan_lock, &s, err);
 	if (!rc && s.conflict)
 		rc = locked_error(&s, err);
 	if (rc) {
@@ -296,7 +296,7 @@ void mv_lock_set_timing(struct mv_lock *l, int refresh_s, int lost_s)
 int mv_lock_remove_stale(struct mv_repo *r, size_t *removed, struct mv_error *err)
 {
 	struct scan s = {.r = r, .remove_stale = 1, .err = err};
-	int rc = r->be->ops->list(r->be, MV_FT_LOCK, scan_lock, &s, err);
+	int rc = mv_backend_list_then(r->be, MV_FT_LOCK, scan_lock, &s, err);
 	*removed = s.removed;
 	return rc;
 }

@@ -1,4 +1,5 @@
 #include "core/repo/memindex.h"
+#include "core/util/grow.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -133,17 +134,11 @@ int mv_index_add_pack(struct mv_index *x, const uint8_t *id, uint32_t *pack_no)
 	}
 	if (x->npacks >= UINT32_MAX - 1)
 		return MV_ERR_LIMIT;
-	if (x->npacks == x->cappacks) {
-		size_t nc = x->cappacks ? x->cappacks * 2 : 64;
-		uint8_t(*np)[32] = realloc(x->packs, nc * 32);
-		if (!np)
+	if (x->npacks == x->cappacks) { /* two arrays of one capacity */
+		size_t c1 = x->cappacks, c2 = x->cappacks;
+		if (mv_grow(x->packs, c1, x->npacks + 1) || mv_grow(x->pack_known, c2, c1))
 			return MV_ERR_NOMEM;
-		x->packs = np;
-		uint8_t *nk = realloc(x->pack_known, nc);
-		if (!nk)
-			return MV_ERR_NOMEM;
-		x->pack_known = nk;
-		x->cappacks = nc;
+		x->cappacks = c1;
 	}
 	size_t i = x->npacks;
 	memset(x->packs[i], 0, 32);

@@ -4,11 +4,14 @@
 #include <string.h>
 
 #include "core/repo/memindex.h"
+#include "core/util/grow.h"
+#include "core/util/pool.h"
 #include "core/repo/repo_impl.h"
 
 #define INDEX_ENTRIES_PER_FILE 400000
 
 struct open_pack {
+	struct mv_packer *p;
 	struct mv_wbuf data;
 	struct mv_index_entry *entries;
 	size_t n, cap;
@@ -21,21 +24,22 @@ struct done_pack {
 	size_t n;
 };
 
-/* Full packs wait for the writer thread; at most this many, so that memory
- * stays bounded while the disk is slower than the workers. */
-#define MAX_QUEUED 1
+/* Full packs being stored at once, each by a writer of the packer's pool:
+ * the uploads in flight. With the pack being filled, at most UPLOADS + 1
+ * packs are in memory, however much slower the storage is than the
+ * workers. (A local disk gains nothing from more; a remote backend will
+ * give its number of connections here.) */
+#define UPLOADS 2
 
 struct mv_packer {
 	struct mv_repo *r;
 	pthread_mutex_t mu; /* guards everything below */
-	pthread_cond_t cv_work, cv_room, cv_idle;
+	pthread_cond_t cv_room, cv_idle;
 	struct open_pack *cur;
-	struct open_pack *queue[MAX_QUEUED];
-	size_t nqueued;
-	int writing; /* the writer holds a pack */
-	int stop;
-	pthread_t writer;
-	int writer_running;
+	size_t inflight; /* full packs handed to the writers, not yet stored */
+	int flushing;    /* a writer is writing index files */
+	struct mv_pool *writers;
+	struct mv_blob_ctx *ctx[UPLOADS]; /* by writer */
 	struct done_pack *done;
 	size_t ndone, capdone;
 	size_t nflushed;          /* done[0..nflushed) are named by index files */
@@ -51,46 +55,45 @@ static int write_pack(struct mv_packer *p, struct mv_blob_ctx *ctx, struct open_
 
 static int flush_index(struct mv_packer *p, struct mv_blob_ctx *ctx, struct mv_error *err);
 
-/* The writer thread seals headers, hashes and stores packs (write, fsync,
- * rename) so that the workers never wait for the disk, and writes an index
- * file each time enough packs are stored: the entries are then freed, and
- * a crash loses no more than that to the next backup's pack scan. */
-static void *writer_main(void *arg)
+/* A writer seals the header, hashes and stores a full pack (write, fsync,
+ * rename) so that the workers never wait for the storage, and writes an
+ * index file each time enough packs are stored: the entries are then
+ * freed, and a crash loses no more than that to the next backup's pack
+ * scan. Errors stop the packer (p->failed); the pool never fails. */
+static int write_task(void *arg, unsigned worker, struct mv_error *unused)
 {
-	struct mv_packer *p = arg;
-	struct mv_blob_ctx *ctx = mv_blob_ctx_new(3);
+	struct open_pack *op = arg;
+	struct mv_packer *p = op->p;
+	(void)unused;
 	pthread_mutex_lock(&p->mu);
-	for (;;) {
-		while (!p->nqueued && !p->stop)
-			pthread_cond_wait(&p->cv_work, &p->mu);
-		if (!p->nqueued)
-			break;
-		struct open_pack *op = p->queue[0];
-		memmove(p->queue, p->queue + 1, (p->nqueued - 1) * sizeof(p->queue[0]));
-		p->nqueued--;
-		p->writing = 1;
-		int failed = p->failed;
-		pthread_cond_broadcast(&p->cv_room);
-		pthread_mutex_unlock(&p->mu);
-		struct mv_error e = {0};
-		int rc = failed ? 0
-		         : ctx  ? write_pack(p, ctx, op, &e)
-		                : mv_error_set(&e, MV_ERR_NOMEM, 0, "out of memory");
-		open_pack_free(op);
-		if (!failed && !rc && p->unflushed_entries >= INDEX_ENTRIES_PER_FILE)
-			rc = flush_index(p, ctx, &e);
-		pthread_mutex_lock(&p->mu);
-		if (rc && !p->failed) {
-			p->failed = rc;
-			p->ferr = e;
-		}
-		p->writing = 0;
-		pthread_cond_broadcast(&p->cv_idle);
-		pthread_cond_broadcast(&p->cv_room);
-	}
+	int failed = p->failed;
 	pthread_mutex_unlock(&p->mu);
-	mv_blob_ctx_free(ctx);
-	return NULL;
+	struct mv_error e = {0};
+	int rc = 0;
+	if (!failed && !p->ctx[worker] && !(p->ctx[worker] = mv_blob_ctx_new(3)))
+		rc = mv_error_set(&e, MV_ERR_NOMEM, 0, "out of memory");
+	if (!failed && !rc)
+		rc = write_pack(p, p->ctx[worker], op, &e);
+	open_pack_free(op);
+	int flush = 0;
+	pthread_mutex_lock(&p->mu);
+	if (!failed && !rc && !p->flushing && p->unflushed_entries >= INDEX_ENTRIES_PER_FILE)
+		flush = p->flushing = 1;
+	pthread_mutex_unlock(&p->mu);
+	if (flush)
+		rc = flush_index(p, p->ctx[worker], &e);
+	pthread_mutex_lock(&p->mu);
+	if (flush)
+		p->flushing = 0;
+	if (rc && !p->failed) {
+		p->failed = rc;
+		p->ferr = e;
+	}
+	p->inflight--;
+	pthread_cond_broadcast(&p->cv_idle);
+	pthread_cond_broadcast(&p->cv_room);
+	pthread_mutex_unlock(&p->mu);
+	return 0;
 }
 
 struct mv_packer *mv_packer_new(struct mv_repo *r)
@@ -100,14 +103,13 @@ struct mv_packer *mv_packer_new(struct mv_repo *r)
 		return NULL;
 	p->r = r;
 	pthread_mutex_init(&p->mu, NULL);
-	pthread_cond_init(&p->cv_work, NULL);
 	pthread_cond_init(&p->cv_room, NULL);
 	pthread_cond_init(&p->cv_idle, NULL);
-	if (pthread_create(&p->writer, NULL, writer_main, p) != 0) {
+	/* the queue holds every pack in flight: submitting never waits */
+	if (mv_pool_start(UPLOADS, UPLOADS, NULL, &p->writers, NULL)) {
 		mv_packer_free(p);
 		return NULL;
 	}
-	p->writer_running = 1;
 	return p;
 }
 
@@ -124,17 +126,14 @@ void mv_packer_free(struct mv_packer *p)
 {
 	if (!p)
 		return;
-	if (p->writer_running) {
+	if (p->writers) {
 		pthread_mutex_lock(&p->mu);
-		p->stop = 1;
 		p->failed = p->failed ? p->failed : MV_ERR_INTERRUPTED; /* drop queued packs */
-		pthread_cond_broadcast(&p->cv_work);
 		pthread_mutex_unlock(&p->mu);
-		pthread_join(p->writer, NULL);
+		(void)mv_pool_finish(p->writers, NULL);
 	}
-	for (size_t i = 0; i < p->nqueued; i++)
-		open_pack_free(p->queue[i]);
-	pthread_cond_destroy(&p->cv_work);
+	for (size_t i = 0; i < UPLOADS; i++)
+		mv_blob_ctx_free(p->ctx[i]);
 	pthread_cond_destroy(&p->cv_room);
 	pthread_cond_destroy(&p->cv_idle);
 	open_pack_free(p->cur);
@@ -189,16 +188,10 @@ static int write_pack(struct mv_packer *p, struct mv_blob_ctx *ctx, struct open_
 		goto out;
 	}
 	pthread_mutex_lock(&p->mu);
-	if (p->ndone == p->capdone) {
-		size_t nc = p->capdone ? p->capdone * 2 : 64;
-		struct done_pack *nd = realloc(p->done, nc * sizeof(*nd));
-		if (!nd) {
-			pthread_mutex_unlock(&p->mu);
-			rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
-			goto out;
-		}
-		p->done = nd;
-		p->capdone = nc;
+	if (mv_grow(p->done, p->capdone, p->ndone + 1)) {
+		pthread_mutex_unlock(&p->mu);
+		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+		goto out;
 	}
 	memcpy(p->done[p->ndone].id, id, 32);
 	p->done[p->ndone].entries = op->entries;
@@ -221,17 +214,24 @@ static int failed_error(struct mv_packer *p, struct mv_error *err)
 	return p->failed;
 }
 
-/* Hands a full pack to the writer, waiting for room. Called with p->mu. */
+/* Hands a full pack to a writer, waiting for room. Called with p->mu. */
 static void enqueue_pack(struct mv_packer *p, struct open_pack *op)
 {
-	while (p->nqueued == MAX_QUEUED && !p->failed)
+	while (p->inflight == UPLOADS && !p->failed)
 		pthread_cond_wait(&p->cv_room, &p->mu);
 	if (p->failed) {
 		open_pack_free(op);
 		return;
 	}
-	p->queue[p->nqueued++] = op;
-	pthread_cond_signal(&p->cv_work);
+	op->p = p;
+	p->inflight++;
+	struct mv_error e = {0};
+	if (mv_pool_submit(p->writers, write_task, op, &e)) { /* the pool never fails */
+		p->inflight--;
+		p->failed = e.code ? e.code : MV_ERR_INTERRUPTED;
+		p->ferr = e;
+		open_pack_free(op);
+	}
 }
 
 int mv_packer_add(struct mv_packer *p, uint8_t type, const uint8_t id[32], const uint8_t *sealed,
@@ -260,14 +260,8 @@ int mv_packer_add(struct mv_packer *p, uint8_t type, const uint8_t id[32], const
 		p->cur = op;
 	}
 	struct open_pack *op = p->cur;
-	if (op->n == op->cap) {
-		size_t nc = op->cap ? op->cap * 2 : 64;
-		struct mv_index_entry *ne = realloc(op->entries, nc * sizeof(*ne));
-		if (!ne)
-			goto nomem;
-		op->entries = ne;
-		op->cap = nc;
-	}
+	if (mv_grow(op->entries, op->cap, op->n + 1))
+		goto nomem;
 	struct mv_index_entry *e = &op->entries[op->n];
 	e->type = type;
 	memcpy(e->id, id, 32);
@@ -319,7 +313,7 @@ int mv_packer_flush(struct mv_packer *p, struct mv_error *err)
 		p->cur = NULL;
 		enqueue_pack(p, op);
 	}
-	while ((p->nqueued || p->writing) && !p->failed)
+	while (p->inflight && !p->failed)
 		pthread_cond_wait(&p->cv_idle, &p->mu);
 	int rc = p->failed ? failed_error(p, err) : 0;
 	pthread_mutex_unlock(&p->mu);
@@ -353,14 +347,8 @@ static int collect_orphans(struct mv_packer *p, struct done_pack **out, size_t *
 			continue;
 		struct done_pack *dp = &d[slot[l->pack]];
 		size_t *c = &cap[slot[l->pack]];
-		if (dp->n == *c) {
-			size_t nc = *c ? *c * 2 : 64;
-			struct mv_index_entry *ne = realloc(dp->entries, nc * sizeof(*ne));
-			if (!ne)
-				goto nomem;
-			dp->entries = ne;
-			*c = nc;
-		}
+		if (mv_grow(dp->entries, *c, dp->n + 1))
+			goto nomem;
 		struct mv_index_entry *e = &dp->entries[dp->n++];
 		e->type = l->type;
 		memcpy(e->id, l->id, 32);
@@ -417,23 +405,24 @@ static int write_index_files(struct mv_packer *p, struct mv_blob_ctx *ctx,
 	return rc;
 }
 
-/* Index files for done[nflushed..ndone), then their entries are freed. Only
- * the writer thread adds to done, and the final write runs after flush. */
+/* Index files for done[nflushed..ndone) (packs already stored), then their
+ * entries are freed. One writer at a time (p->flushing); others append to
+ * done meanwhile, and the final write runs after flush. */
 static int flush_index(struct mv_packer *p, struct mv_blob_ctx *ctx, struct mv_error *err)
 {
 	pthread_mutex_lock(&p->mu);
 	size_t from = p->nflushed, to = p->ndone;
-	pthread_mutex_unlock(&p->mu);
-	if (from == to)
-		return 0;
-	struct mv_index_pack *list = calloc(to - from, sizeof(*list));
-	if (!list)
-		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
-	for (size_t i = from; i < to; i++) {
+	struct mv_index_pack *list = from == to ? NULL : calloc(to - from, sizeof(*list));
+	for (size_t i = from; list && i < to; i++) {
 		memcpy(list[i - from].id, p->done[i].id, 32);
 		list[i - from].entries = p->done[i].entries;
 		list[i - from].count = p->done[i].n;
 	}
+	pthread_mutex_unlock(&p->mu);
+	if (from == to)
+		return 0;
+	if (!list)
+		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
 	int rc = write_index_files(p, ctx, list, to - from, err);
 	free(list);
 	if (rc)

@@ -2,7 +2,8 @@
  * each pack (blobs, sealed header, header length) and records the blobs in
  * the repository's index; at the end writes index files naming every pack it
  * wrote (and the orphan packs the repository adopted). Thread-safe: several
- * workers may add at once; packs are written by a thread of the packer. */
+ * workers may add at once; full packs are stored by the packer's own
+ * writers (two at once), never by the worker that filled them. */
 #ifndef MV_PACKER_H
 #define MV_PACKER_H
 
@@ -18,8 +19,8 @@ struct mv_packer *mv_packer_new(struct mv_repo *r);
 void mv_packer_free(struct mv_packer *p); /* accepts NULL; unwritten blobs are dropped */
 
 /* Adds a sealed blob whose id was already registered (pending) in the index.
- * A full pack goes to the packer's writer thread (this call waits only when
- * a full pack is already waiting for the disk). Returns 0 or the first
+ * A full pack goes to a writer of the packer (this call waits only when
+ * every writer is still storing a pack). Returns 0 or the first
  * error of the packer (which is then unusable). */
 int mv_packer_add(struct mv_packer *p, uint8_t type, const uint8_t id[32], const uint8_t *sealed,
                   size_t len, size_t raw_len, struct mv_error *err) MV_MUST_CHECK;

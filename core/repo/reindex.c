@@ -1,4 +1,5 @@
 #include "core/repo/reindex.h"
+#include "core/util/grow.h"
 #include "core/repo/repo_impl.h"
 
 #include <stdlib.h>
@@ -49,31 +50,19 @@ static int keep_entry(void *arg, const uint8_t pack_id[32], const struct mv_inde
 		return 0;
 	}
 	if (!w->npacks || memcmp(w->packs[w->npacks - 1].id, pack_id, 32)) {
-		if (w->npacks == w->cappacks) {
-			size_t nc = w->cappacks ? w->cappacks * 2 : 64;
-			struct mv_index_pack *np = realloc(w->packs, nc * sizeof(*np));
-			if (!np)
+		if (w->npacks == w->cappacks) { /* two arrays of one capacity */
+			size_t c1 = w->cappacks, c2 = w->cappacks;
+			if (mv_grow(w->packs, c1, w->npacks + 1) || mv_grow(w->first, c2, c1))
 				return MV_ERR_NOMEM;
-			w->packs = np;
-			size_t *nf = realloc(w->first, nc * sizeof(*nf));
-			if (!nf)
-				return MV_ERR_NOMEM;
-			w->first = nf;
-			w->cappacks = nc;
+			w->cappacks = c1;
 		}
 		memcpy(w->packs[w->npacks].id, pack_id, 32);
 		w->packs[w->npacks].count = 0;
 		w->first[w->npacks] = w->nentries;
 		w->npacks++;
 	}
-	if (w->nentries == w->capentries) {
-		size_t nc = w->capentries ? w->capentries * 2 : 1024;
-		struct mv_index_entry *ne = realloc(w->entries, nc * sizeof(*ne));
-		if (!ne)
-			return MV_ERR_NOMEM;
-		w->entries = ne;
-		w->capentries = nc;
-	}
+	if (mv_grow(w->entries, w->capentries, w->nentries + 1))
+		return MV_ERR_NOMEM;
 	w->entries[w->nentries++] = *e;
 	w->packs[w->npacks - 1].count++;
 	return 0;

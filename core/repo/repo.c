@@ -11,6 +11,7 @@
 #include "core/repo/memindex.h"
 #include "core/repo/snapfind.h"
 #include "core/repo/keylist.h"
+#include "core/util/grow.h"
 #include "core/repo/keyslots.h"
 #include "core/repo/repo_impl.h"
 
@@ -131,21 +132,23 @@ out:
 	return rc;
 }
 
-int mv_repo_open(const char *location, struct mv_repo **out, struct mv_error *err)
+/* mv_repo_open on an open backend (owned from then on); location names
+ * the repository in messages. */
+static int open_on(struct mv_backend *be, const char *location, struct mv_repo **out,
+                   struct mv_error *err)
 {
 	struct mv_repo *r;
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	int rc;
 
-	*out = NULL;
 	r = calloc(1, sizeof(*r));
-	if (!r)
+	if (!r) {
+		mv_backend_close(be);
 		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+	}
 	r->unlock_budget = MV_UNLOCK_MAX_WORK;
-	rc = mv_backend_open(location, &r->be, err);
-	if (rc)
-		goto fail;
+	r->be = be;
 	rc = mv_backend_get_all(r->be, MV_FT_CONFIG, "config", MV_CONFIG_MAX, &buf, &len, err);
 	if (rc == MV_ERR_NOTFOUND) {
 		rc =
@@ -187,6 +190,20 @@ fail:
 	free(buf);
 	mv_repo_close(r);
 	return rc;
+}
+
+int mv_repo_open(const char *location, struct mv_repo **out, struct mv_error *err)
+{
+	struct mv_backend *be;
+	*out = NULL;
+	int rc = mv_backend_open(location, &be, err);
+	return rc ? rc : open_on(be, location, out, err);
+}
+
+int mv_repo_open_backend(struct mv_backend *be, struct mv_repo **out, struct mv_error *err)
+{
+	*out = NULL;
+	return open_on(be, be->location, out, err);
 }
 
 void mv_repo_close(struct mv_repo *r)
@@ -301,8 +318,10 @@ int mv_repo_save_object_ctx(struct mv_repo *r, struct mv_blob_ctx *ctx, enum mv_
 	return rc;
 }
 
-int mv_repo_load_object(struct mv_repo *r, enum mv_ftype ft, uint8_t type, const char *name,
-                        uint8_t **out, size_t *out_len, struct mv_error *err)
+/* mv_repo_load_object for an object of a known size (from a listing; 0:
+ * unknown): one request instead of two. */
+static int load_sized(struct mv_repo *r, enum mv_ftype ft, uint8_t type, const char *name,
+                      uint64_t size, uint8_t **out, size_t *out_len, struct mv_error *err)
 {
 	uint8_t *buf = NULL, id[32], want[32];
 	size_t len;
@@ -314,7 +333,7 @@ int mv_repo_load_object(struct mv_repo *r, enum mv_ftype ft, uint8_t type, const
 	if (strlen(name) != 64 || mv_unhex(name, want, 32))
 		return mv_error_set(err, MV_ERR_INTEGRITY, 0, "'%s' is not a valid object name",
 		                    name);
-	int rc = mv_backend_get_all(r->be, ft, name, MV_OBJECT_MAX, &buf, &len, err);
+	int rc = mv_backend_get_sized(r->be, ft, name, size, MV_OBJECT_MAX, &buf, &len, err);
 	if (rc == MV_ERR_LIMIT)
 		rc = mv_error_set(err, MV_ERR_INTEGRITY, 0, "object '%s' is too large", name);
 	if (rc)
@@ -340,6 +359,12 @@ int mv_repo_load_object(struct mv_repo *r, enum mv_ftype ft, uint8_t type, const
 out:
 	free(buf);
 	return rc;
+}
+
+int mv_repo_load_object(struct mv_repo *r, enum mv_ftype ft, uint8_t type, const char *name,
+                        uint8_t **out, size_t *out_len, struct mv_error *err)
+{
+	return load_sized(r, ft, type, name, 0, out, out_len, err);
 }
 
 /* Loading the index: the packs are listed first (one listing), so that a
@@ -370,15 +395,10 @@ static int list_pack_cb(void *arg, const char *name, uint64_t size)
 	if (mv_index_add_pack(s->r->index, id, &pn))
 		return MV_ERR_NOMEM;
 	if (pn >= s->npacks) {
-		size_t nn = (size_t)pn + 1, cap = s->npacks ? s->npacks : 64;
-		while (cap < nn)
-			cap *= 2;
-		struct listed_pack *np = realloc(s->packs, cap * sizeof(*np));
-		if (!np)
+		size_t old = s->npacks;
+		if (mv_grow(s->packs, s->npacks, (size_t)pn + 1))
 			return MV_ERR_NOMEM;
-		memset(np + s->npacks, 0, (cap - s->npacks) * sizeof(*np));
-		s->packs = np;
-		s->npacks = cap;
+		memset(s->packs + old, 0, (s->npacks - old) * sizeof(*s->packs));
 	}
 	s->packs[pn].listed = 1;
 	s->packs[pn].size = size;
@@ -433,14 +453,8 @@ static int collect_name(void *arg, const char *name, uint64_t size)
 	(void)size;
 	if (strlen(name) != 64)
 		return 0;
-	if (f->n == f->cap) {
-		size_t nc = f->cap ? f->cap * 2 : 64;
-		char(*nn)[65] = realloc(f->names, nc * sizeof(*nn));
-		if (!nn)
-			return MV_ERR_NOMEM;
-		f->names = nn;
-		f->cap = nc;
-	}
+	if (mv_grow(f->names, f->cap, f->n + 1))
+		return MV_ERR_NOMEM;
 	memcpy(f->names[f->n++], name, 65);
 	return 0;
 }
@@ -499,13 +513,18 @@ static int tiled_entry(void *arg, const struct mv_index_entry *e)
 	return t->cb(t->arg, e);
 }
 
+/* A pack header is read with the bytes before it in one request (FORMAT.md
+ * section 6: the header, then its length in the last 4 bytes): this much
+ * of the tail holds the header of a pack of up to about 1,400 blobs; a
+ * larger header costs a second read for the rest. */
+#define PACK_TAIL_READ (64u << 10)
+
 int mv_repo_read_pack_header(struct mv_repo *r, const char *name, uint64_t size,
                              int (*cb)(void *arg, const struct mv_index_entry *e), void *arg,
                              struct mv_error *err)
 {
 	struct tiling t = {cb, arg, 0};
-	uint8_t tail[4];
-	uint8_t *hdr = NULL;
+	uint8_t *buf = NULL;
 	const uint8_t *plain;
 	size_t plen;
 	int rc;
@@ -518,19 +537,35 @@ int mv_repo_read_pack_header(struct mv_repo *r, const char *name, uint64_t size,
 		return rc ? rc
 		          : mv_error_set(err, MV_ERR_INTEGRITY, 0, "pack '%s' is truncated", name);
 	}
-	rc = r->be->ops->get(r->be, MV_FT_PACK, name, size - 4, tail, 4, err);
-	if (rc)
-		return rc;
-	uint32_t hlen = mv_get_u32(tail);
-	if (hlen < MV_SEAL_OVERHEAD || hlen > MV_PACKHDR_MAX || hlen > size - 4)
-		return mv_error_set(err, MV_ERR_INTEGRITY, 0,
-		                    "pack '%s' has an invalid header length", name);
-	hdr = malloc(hlen);
-	if (!hdr)
+	size_t got = size < PACK_TAIL_READ ? (size_t)size : PACK_TAIL_READ;
+	buf = malloc(got);
+	if (!buf)
 		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
-	rc = r->be->ops->get(r->be, MV_FT_PACK, name, size - 4 - hlen, hdr, hlen, err);
+	rc = r->be->ops->get(r->be, MV_FT_PACK, name, size - got, buf, got, err);
 	if (rc)
 		goto out;
+	uint32_t hlen = mv_get_u32(buf + got - 4);
+	if (hlen < MV_SEAL_OVERHEAD || hlen > MV_PACKHDR_MAX || hlen > size - 4) {
+		rc = mv_error_set(err, MV_ERR_INTEGRITY, 0,
+		                  "pack '%s' has an invalid header length", name);
+		goto out;
+	}
+	size_t need = (size_t)hlen + 4;
+	if (need > got) { /* the rest of a large header, in front of what we have */
+		uint8_t *nb = malloc(need);
+		if (!nb) {
+			rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+			goto out;
+		}
+		memcpy(nb + need - got, buf, got);
+		free(buf);
+		buf = nb;
+		rc = r->be->ops->get(r->be, MV_FT_PACK, name, size - need, buf, need - got, err);
+		if (rc)
+			goto out;
+		got = need;
+	}
+	const uint8_t *hdr = buf + got - need;
 	rc = mv_blob_decode(r->ctx, r->keys, MV_T_PACKHDR, NULL, hdr, hlen, &plain, &plen, err);
 	if (rc) {
 		mv_error_prefix(err, rc, "pack '%s' header", name);
@@ -545,7 +580,7 @@ int mv_repo_read_pack_header(struct mv_repo *r, const char *name, uint64_t size,
 	else if (rc)
 		rc = mv_error_set(err, rc, 0, "pack '%s' header: %s", name, mv_strerror(rc));
 out:
-	free(hdr);
+	free(buf);
 	return rc;
 }
 
@@ -579,7 +614,7 @@ static int scan_unindexed(struct mv_repo *r, uint32_t pn, uint64_t size, struct 
 
 int mv_repo_load_index(struct mv_repo *r, int scan_orphans, size_t *damaged, struct mv_error *err)
 {
-	char(*names)[65] = NULL;
+	struct mv_backend_entry *names = NULL;
 	size_t n = 0, bad = 0;
 	struct load_state ls = {.r = r};
 	struct mv_error le = {0};
@@ -597,15 +632,15 @@ int mv_repo_load_index(struct mv_repo *r, int scan_orphans, size_t *damaged, str
 		bad++;
 		mv_error_set(err, rc, le.saved_errno, "cannot list the packs (%s)", le.msg);
 	}
-	rc = mv_repo_list_names(r, MV_FT_INDEX, &names, &n, err);
+	/* the sizes come with the listing: one get per file (backend.h) */
+	rc = mv_backend_list_all(r->be, MV_FT_INDEX, &names, &n, err);
 	if (rc)
 		goto out;
 	/* room for every entry at once: 45 bytes each in the files */
-	uint64_t total = 0, sz;
+	uint64_t total = 0;
 	for (size_t i = 0; i < n; i++)
-		if (r->be->ops->size(r->be, MV_FT_INDEX, names[i], &sz, NULL) == 0 &&
-		    sz <= MV_OBJECT_MAX)
-			total += sz;
+		if (names[i].size <= MV_OBJECT_MAX)
+			total += names[i].size;
 	/* a hint only: without it the index grows as it loads */
 	if (!r->index_types) {
 		int hint = mv_index_reserve(r->index, (size_t)(total / MV_INDEX_ENTRY_LEN));
@@ -615,7 +650,10 @@ int mv_repo_load_index(struct mv_repo *r, int scan_orphans, size_t *damaged, str
 		uint8_t *p;
 		size_t len;
 		struct mv_error e = {0};
-		rc = mv_repo_load_object(r, MV_FT_INDEX, MV_T_INDEX, names[i], &p, &len, &e);
+		if (strlen(names[i].name) != 64)
+			continue;
+		rc = load_sized(r, MV_FT_INDEX, MV_T_INDEX, names[i].name, names[i].size, &p, &len,
+		                &e);
 		if (rc && rc != MV_ERR_INTEGRITY && rc != MV_ERR_NOTFOUND) {
 			/* out of memory, an I/O error: not damage, and not to be
 			 * passed over */
@@ -632,9 +670,10 @@ int mv_repo_load_index(struct mv_repo *r, int scan_orphans, size_t *damaged, str
 		free(p);
 		if (rc == MV_FMT_MALFORMED) {
 			bad++;
-			mv_error_set(err, MV_ERR_INTEGRITY, 0, "index '%s' is malformed", names[i]);
+			mv_error_set(err, MV_ERR_INTEGRITY, 0, "index '%s' is malformed",
+			             names[i].name);
 		} else if (rc) { /* out of memory, too many blobs */
-			mv_error_set(err, rc, 0, "index '%s': %s", names[i], mv_strerror(rc));
+			mv_error_set(err, rc, 0, "index '%s': %s", names[i].name, mv_strerror(rc));
 			goto out;
 		}
 	}

@@ -81,6 +81,12 @@ int mv_repo_init(const char *location, const uint8_t *password, size_t pwlen,
  * its MAC before it blames the version. */
 int mv_repo_open(const char *location, struct mv_repo **out, struct mv_error *err) MV_MUST_CHECK;
 
+/* The same on a backend stack opened by the caller (core/backend/backend.h;
+ * a test's in-memory backend): r owns be from then on, also when this
+ * fails. Messages name be->location. */
+int mv_repo_open_backend(struct mv_backend *be, struct mv_repo **out,
+                         struct mv_error *err) MV_MUST_CHECK;
+
 /* Tries the key slots with the secret (a password, or recovery key text),
  * cheapest Argon2id work first (mv_keyslots_open, core/repo/keyslots.h);
  * then verifies the config MAC and builds the chunker. A slot beyond the
@@ -129,7 +135,8 @@ int mv_repo_list_names(struct mv_repo *r, enum mv_ftype ft, char (**names)[65], 
                        struct mv_error *err) MV_MUST_CHECK;
 
 /* Reads and authenticates a pack's header (the last 4 bytes and the sealed
- * header before them), calling cb for each entry. Uses mv_repo_blob_ctx(r). */
+ * header before them, with size from the listing), calling cb for each
+ * entry. One request for headers up to 64 KiB, two beyond. Uses r->ctx. */
 int mv_repo_read_pack_header(struct mv_repo *r, const char *name, uint64_t size,
                              int (*cb)(void *arg, const struct mv_index_entry *e), void *arg,
                              struct mv_error *err) MV_MUST_CHECK;

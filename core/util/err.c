@@ -113,6 +113,8 @@ const char *mv_strerror(int code)
 		return "ambiguous name";
 	case MV_ERR_LIMIT:
 		return "size limit exceeded";
+	case MV_ERR_TRANSIENT:
+		return "temporary failure";
 	}
 	return "unknown error";
 }

@@ -23,6 +23,10 @@ enum mv_err {
 	MV_ERR_PARTIAL = -14,     /* finished, but some source files were unreadable */
 	MV_ERR_AMBIGUOUS = -15,   /* snapshot prefix matches several */
 	MV_ERR_LIMIT = -16,       /* a size limit was exceeded */
+	/* a backend call failed in a way a retry may cure (EAGAIN, a timeout,
+	 * a server busy); core/backend/retry.c turns one that survives its
+	 * attempts into MV_ERR_IO, so users never see it */
+	MV_ERR_TRANSIENT = -17,
 };
 
 struct mv_error {

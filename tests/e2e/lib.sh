@@ -56,6 +56,62 @@ make_tree() { python3 "$SRC/tests/e2e/mktree.py" "$@"; }
 # sizes; exits non-zero and prints the differences if any.
 compare_trees() { python3 "$SRC/tests/e2e/treecmp.py" "$@"; }
 
+# loop_mount SIZE MKFS-OPTIONS...: an ext4 file system of SIZE (as truncate
+# takes it) mounted at $T/mnt (unmounted at exit); exits 77 (skip) where
+# that cannot be done (not root, no mkfs.ext4, loop mounts refused).
+loop_mount() {
+	local size=$1
+	shift
+	[ "$(id -u)" = 0 ] || { echo "SKIP: needs root for mount -o loop"; exit 77; }
+	command -v mkfs.ext4 >/dev/null || { echo "SKIP: no mkfs.ext4"; exit 77; }
+	truncate -s "$size" "$T/disk.img"
+	mkfs.ext4 -q -F "$@" "$T/disk.img"
+	mkdir -p "$T/mnt"
+	if ! mount -o loop "$T/disk.img" "$T/mnt" 2>/dev/null; then
+		echo "SKIP: mount -o loop not permitted here"
+		exit 77
+	fi
+	MOUNTS=("$T/mnt")
+}
+
+# two_files_src DIR SIZE A B SMALL: DIR/a/A and DIR/b/B of SIZE random bytes
+# (each in a pack of its own) and DIR/b/SMALL holding "small".
+two_files_src() {
+	mkdir -p "$1/a" "$1/b"
+	head -c "$2" /dev/urandom >"$1/a/$3"
+	head -c "$2" /dev/urandom >"$1/b/$4"
+	echo "small" >"$1/b/$5"
+}
+
+# init_backup REPO PATHS...: a new repository and a first backup into it.
+init_backup() {
+	local r=$1
+	shift
+	expect_exit 0 mv init -r "$r" --recovery-key-file "$(keyfile)"
+	expect_exit 0 mv backup -r "$r" "$@"
+}
+
+# dcm_image_tail STUDY_UID SERIES_UID LAST: the end of a dump2dcm data set
+# dump: birth date, sex, study and series, a 2x2 16-bit image whose last
+# pixel value is LAST (hex).
+dcm_image_tail() {
+	cat <<EOF
+(0010,0030) DA [19530412]
+(0010,0040) CS [F]
+(0020,000d) UI [$1]
+(0020,000e) UI [$2]
+(0028,0002) US 1
+(0028,0004) CS [MONOCHROME2]
+(0028,0010) US 2
+(0028,0011) US 2
+(0028,0100) US 16
+(0028,0101) US 12
+(0028,0102) US 11
+(0028,0103) US 0
+(7fe0,0010) OW 0001\\0002\\0003\\$3
+EOF
+}
+
 dir_size() { du -sb "$1" | cut -f1; }
 
 pass() { echo "PASS: $(basename "$0")"; }

@@ -29,6 +29,16 @@ names() {
 		fail "message does not say '$1' is $2: $(cat "$T/err")"
 }
 fifo_for() { rm -f "$1" && mkfifo "$1"; }
+# check_names FILE KIND [ARGS...]: check ARGS exits 4, naming the file (by its
+# base name) and what it is.
+check_names() {
+	local f=$1 kind=$2
+	shift 2
+	run 4 check -r "$R" "$@"
+	grep -q "$(basename "$f")" "$T/out" "$T/err" || fail "check $* did not name '$f'"
+	grep -q "is $kind, not a regular file" "$T/out" "$T/err" ||
+		fail "check $* did not say '$f' is $kind"
+}
 
 # config: a fifo, then a symbolic link to a valid copy elsewhere
 fresh
@@ -71,17 +81,13 @@ grep -q "$(basename "$snap")" "$T/out" "$T/err" || fail "check did not name the 
 fresh
 idx=$(find "$R/index" -type f | head -1)
 fifo_for "$idx"
-run 4 check -r "$R"
-grep -q "$(basename "$idx")" "$T/out" "$T/err" || fail "check did not name the index file"
-grep -q "is a fifo, not a regular file" "$T/out" "$T/err" || fail "check did not explain the index"
+check_names "$idx" "a fifo"
 
 # a pack: check names it; restore ends (non-zero) instead of blocking
 fresh
 pack=$(find "$R/data" -type f | head -1)
 fifo_for "$pack"
-run 4 check -r "$R"
-grep -q "$(basename "$pack")" "$T/out" "$T/err" || fail "check did not name the pack"
-grep -q "is a fifo, not a regular file" "$T/out" "$T/err" || fail "check did not explain the pack"
+check_names "$pack" "a fifo"
 run 4 check -r "$R" --read-data
 grep -q "$(basename "$pack")" "$T/out" "$T/err" || fail "check --read-data did not name the pack"
 run 4 restore -r "$R" latest --target "$T/restore2"
@@ -91,10 +97,7 @@ fresh
 cp "$pack" "$T/elsewhere/pack"
 rm "$pack"
 ln -s "$T/elsewhere/pack" "$pack"
-run 4 check -r "$R" --read-data
-grep -q "$(basename "$pack")" "$T/out" "$T/err" || fail "check did not name the symlinked pack"
-grep -q "is a symbolic link, not a regular file" "$T/out" "$T/err" ||
-	fail "check did not explain the symlinked pack"
+check_names "$pack" "a symbolic link" --read-data
 
 # a fifo no index names is listed, never opened: a backup finishes, and
 # check finishes too, naming it as damage (packs are renamed into place

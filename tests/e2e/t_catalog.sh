@@ -47,19 +47,7 @@ $csline
 (0008,103e) LO [Series $series]
 (0010,0010) PN [$name]
 (0010,0020) LO [$pid]
-(0010,0030) DA [19530412]
-(0010,0040) CS [F]
-(0020,000d) UI [$UID_ROOT.2.$study]
-(0020,000e) UI [$UID_ROOT.3.$series]
-(0028,0002) US 1
-(0028,0004) CS [MONOCHROME2]
-(0028,0010) US 2
-(0028,0011) US 2
-(0028,0100) US 16
-(0028,0101) US 12
-(0028,0102) US 11
-(0028,0103) US 0
-(7fe0,0010) OW 0001\\0002\\0003\\0$sop
+$(dcm_image_tail "$UID_ROOT.2.$study" "$UID_ROOT.3.$series" "0$sop")
 EOF
 	if [ "$cs" = latin1 ]; then
 		iconv -f UTF-8 -t ISO-8859-1 "$T/gen/dump.txt" >"$T/gen/dump.l1"

@@ -4,16 +4,7 @@
 # loop-mounted ext4 image (needs root; skipped otherwise).
 . "$(dirname "$0")/lib.sh"
 
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root for mount -o loop"; exit 77; }
-command -v mkfs.ext4 >/dev/null || { echo "SKIP: no mkfs.ext4"; exit 77; }
-truncate -s 40M "$T/disk.img"
-mkfs.ext4 -q -F "$T/disk.img"
-mkdir -p "$T/mnt"
-if ! mount -o loop "$T/disk.img" "$T/mnt" 2>/dev/null; then
-	echo "SKIP: mount -o loop not permitted here"
-	exit 77
-fi
-MOUNTS=("$T/mnt")
+loop_mount 40M
 R="$T/mnt/repo"
 mkdir -p "$T/src"
 for i in $(seq 1 20); do head -c 3000000 /dev/urandom >"$T/src/f$i.bin"; done

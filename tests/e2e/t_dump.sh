@@ -299,12 +299,8 @@ expect_exit 1 mv dump -r "$R" latest --patient "nobody" --format tar
 
 # ---- damage: one flipped byte in a pack -------------------------------------
 R2="$T/repo2"
-mkdir -p "$T/s2/a" "$T/s2/b"
-head -c 3000000 /dev/urandom >"$T/s2/a/victim.bin"
-head -c 3000000 /dev/urandom >"$T/s2/b/intact.bin"
-echo "small" >"$T/s2/b/small.txt"
-expect_exit 0 mv init -r "$R2" --recovery-key-file "$(keyfile)"
-expect_exit 0 mv backup -r "$R2" "$T/s2"
+two_files_src "$T/s2" 3000000 victim.bin intact.bin small.txt
+init_backup "$R2" "$T/s2"
 pack=$(find "$R2/data" -type f | head -1)
 python3 -c '
 import sys

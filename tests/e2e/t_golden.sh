@@ -4,6 +4,7 @@
 # its damaged twins (one byte flipped in each kind of file) must be rejected
 # with the right exit code, never accepted and never a crash.
 . "$(dirname "$0")/lib.sh"
+. "$SRC/tests/golden/manifest.sh"
 
 G="$SRC/tests/golden/v1"
 cp -a "$G/repo" "$T/repo"
@@ -23,15 +24,7 @@ first=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["id"]
 expect_exit 0 mv check -r "$R" --read-data
 expect_exit 0 mv restore -r "$R" "$first" --target "$T/restore"
 base=$(dirname "$T/restore$orig")
-(cd "$base" && find imaging -mindepth 1 | LC_ALL=C sort | while IFS= read -r f; do
-	if [ -L "$f" ]; then
-		printf 'L %s -> %s\n' "$f" "$(readlink "$f")"
-	elif [ -f "$f" ]; then
-		printf 'F %s %s %s %s\n' "$f" "$(stat -c '%a %Y' "$f")" "$(sha256sum <"$f" | cut -c1-64)" "$(stat -c %s "$f")"
-	else
-		printf 'D %s %s\n' "$f" "$(stat -c '%a' "$f")"
-	fi
-done) >"$T/manifest"
+(cd "$base" && golden_manifest) >"$T/manifest"
 diff "$G/manifest.txt" "$T/manifest" || fail "golden restore differs from its manifest"
 
 # the second snapshot: a directory of 8,300 entries stored as a split tree

@@ -17,12 +17,8 @@ mount --make-rprivate / 2>/dev/null || true
 mount -t tmpfs -o mode=1777 tmpfs /var/tmp
 S=/var/tmp/mvheal
 R="$T/repo"
-mkdir -p "$S/a" "$S/b"
-head -c 2000000 /dev/urandom >"$S/a/x.bin"
-head -c 2000000 /dev/urandom >"$S/b/y.bin"
-echo "small" >"$S/b/s.txt"
-expect_exit 0 mv init -r "$R" --recovery-key-file "$(keyfile)"
-expect_exit 0 mv backup -r "$R" "$S"
+two_files_src "$S" 2000000 x.bin y.bin s.txt
+init_backup "$R" "$S"
 first=$(basename "$(find "$R/snapshots" -type f)")
 [ "$(find "$R/data" -type f | wc -l)" = 1 ] || fail "expected one pack"
 cp -a "$R" "$T/pristine"

@@ -6,16 +6,7 @@
 # --no-lock skips the attempt silently. backup still fails, clearly.
 . "$(dirname "$0")/lib.sh"
 
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root for mount -o loop"; exit 77; }
-command -v mkfs.ext4 >/dev/null || { echo "SKIP: no mkfs.ext4"; exit 77; }
-truncate -s 32M "$T/disk.img"
-mkfs.ext4 -q -F -m 0 "$T/disk.img"
-mkdir -p "$T/mnt"
-if ! mount -o loop "$T/disk.img" "$T/mnt" 2>/dev/null; then
-	echo "SKIP: mount -o loop not permitted here"
-	exit 77
-fi
-MOUNTS=("$T/mnt")
+loop_mount 32M -m 0
 R="$T/mnt/repo"
 S="$T/src"
 python3 "$SRC/tests/e2e/mkdicom.py" "$S/dicom/buc" 3 4000 1 "BUC^JEROME"

@@ -38,6 +38,14 @@ expect_exit 2 mv check -r "$R" --read-data-subset 3/2
 # ls lists every path
 expect_exit 0 mv ls -r "$R" latest
 grep -q "$T/src/big/archive.bin" "$T/out" || fail "ls misses a file"
+# ls PATH: the path itself and what lies below it, the same lines in order
+grep -e "^$T/src/big\$" -e "^$T/src/big/" "$T/out" >"$T/ls_all"
+expect_exit 0 mv ls -r "$R" latest "$T//src/big/"
+cmp -s "$T/out" "$T/ls_all" || fail "ls PATH differs from the full listing"
+expect_exit 0 mv ls -r "$R" latest "$T/src/big/archive.bin"
+[ "$(cat "$T/out")" = "$T/src/big/archive.bin" ] || fail "ls FILE lists more than the file"
+expect_exit 1 mv ls -r "$R" latest "$T/src/nothere"
+grep -q "'$T/src/nothere' is not in the snapshot" "$T/err" || fail "ls of a missing path"
 
 # unchanged: under 1% growth, and the files are not read again
 expect_exit 0 mv backup -r "$R" --json "$T/src"

@@ -5,12 +5,8 @@
 . "$(dirname "$0")/lib.sh"
 
 R="$T/repo"
-mkdir -p "$T/src/a" "$T/src/b"
-head -c 3000000 /dev/urandom >"$T/src/a/victim.bin"
-head -c 3000000 /dev/urandom >"$T/src/b/intact.bin"
-echo "small" >"$T/src/b/small.txt"
-expect_exit 0 mv init -r "$R" --recovery-key-file "$(keyfile)"
-expect_exit 0 mv backup -r "$R" "$T/src"
+two_files_src "$T/src" 3000000 victim.bin intact.bin small.txt
+init_backup "$R" "$T/src"
 expect_exit 0 mv check -r "$R" --read-data
 cp -a "$R" "$T/pristine"
 

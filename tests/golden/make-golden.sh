@@ -5,6 +5,7 @@
 set -euo pipefail
 MV=${1:?usage: make-golden.sh path/to/medvault}
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/manifest.sh"
 out="$here/v1"
 rm -rf "$out" && mkdir -p "$out"
 src=$(mktemp -d /tmp/golden-src.XXXXXX)
@@ -75,14 +76,6 @@ PY
 (cd "$src" && "$MV" backup -q -r "$out/repo" --host golden many)
 "$MV" snapshots -r "$out/repo" --json >"$out/snapshots.json"
 # manifest of the source, relative to the backed-up path, as tests compare it
-(cd "$src" && find imaging -mindepth 1 | LC_ALL=C sort | while IFS= read -r f; do
-	if [ -L "$f" ]; then
-		printf 'L %s -> %s\n' "$f" "$(readlink "$f")"
-	elif [ -f "$f" ]; then
-		printf 'F %s %s %s %s\n' "$f" "$(stat -c '%a %Y' "$f")" "$(sha256sum <"$f" | cut -c1-64)" "$(stat -c %s "$f")"
-	else
-		printf 'D %s %s\n' "$f" "$(stat -c '%a' "$f")"
-	fi
-done) >"$out/manifest.txt"
+(cd "$src" && golden_manifest) >"$out/manifest.txt"
 echo "source was $src/imaging" >"$out/README"
 echo "golden repository written to $out"

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/medical/audit.h"
+#include "tests/unit/testutil.h"
 
 #define LIT(s) s, sizeof(s) - 1
 
@@ -44,24 +45,7 @@ static const struct mv_audit_finding *find(const struct mv_audit_report *r, cons
 
 static void make_tmpdir(char *dir, size_t cap)
 {
-	snprintf(dir, cap, "/tmp/mvaudit.XXXXXX");
-	assert_non_null(mkdtemp(dir));
-}
-
-static void write_file(const char *path, const void *p, size_t n, mode_t mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, p, n), (ssize_t)n);
-	assert_int_equal(fchmod(fd, mode), 0);
-	close(fd);
-}
-
-static void rm_rf(const char *dir)
-{
-	char cmd[600];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	tu_tmpdir(dir, cap, "mvaudit");
 }
 
 /* ---- the Orthanc scanner ------------------------------------------------ */
@@ -348,11 +332,11 @@ static void test_audit__orthanc_files(void **state)
 	make_tmpdir(dir, sizeof(dir));
 	/* a configuration directory: its *.json files merge in name order */
 	snprintf(path, sizeof(path), "%s/a.json", dir);
-	write_file(path, LIT("{\"RemoteAccessAllowed\":true}"), 0644);
+	tu_write_file(path, LIT("{\"RemoteAccessAllowed\":true}"), 0644);
 	snprintf(path, sizeof(path), "%s/b.json", dir);
-	write_file(path, LIT("// b\n{\"AuthenticationEnabled\":false,\"HttpPort\":9042}"), 0644);
+	tu_write_file(path, LIT("// b\n{\"AuthenticationEnabled\":false,\"HttpPort\":9042}"), 0644);
 	snprintf(path, sizeof(path), "%s/c.txt", dir);
-	write_file(path, LIT("{\"AuthenticationEnabled\":true}"), 0644);
+	tu_write_file(path, LIT("{\"AuthenticationEnabled\":true}"), 0644);
 	mv_audit_report_init(&r);
 	assert_int_equal(mv_audit_orthanc(&r, dir, 1, &c, &found, &err), 0);
 	assert_int_equal(found, 1);
@@ -371,7 +355,7 @@ static void test_audit__orthanc_files(void **state)
 	assert_int_equal(r.n, 1);
 	assert_int_equal(r.items[0].status, MV_AUDIT_WARN);
 	mv_audit_report_release(&r);
-	rm_rf(dir);
+	tu_rm_rf(dir);
 }
 
 /* ---- the network check -------------------------------------------------- */
@@ -442,7 +426,8 @@ static void test_audit__network_text(void **state)
 
 static void test_audit__network_missing_file(void **state)
 {
-	struct mv_audit_net_opts o = {.tcp_path = "/nonexistent/tcp", .tcp6_path = "/nonexistent/tcp6"};
+	struct mv_audit_net_opts o = {.tcp_path = "/nonexistent/tcp",
+	                              .tcp6_path = "/nonexistent/tcp6"};
 	struct mv_audit_report r;
 	struct mv_error err = {0};
 	(void)state;
@@ -513,19 +498,19 @@ static void test_audit__scan_counts(void **state)
 	/* patient P1: two studies; patient P2: one study (same as P1's first) */
 	dcm_make(&d, "P1", "1.2.3.1");
 	snprintf(path, sizeof(path), "%s/a.dcm", dir);
-	write_file(path, d.p, d.len, 0644);
+	tu_write_file(path, d.p, d.len, 0644);
 	dcm_make(&d, "P1", "1.2.3.2");
 	snprintf(path, sizeof(path), "%s/sub/b", dir);
-	write_file(path, d.p, d.len, 0644);
+	tu_write_file(path, d.p, d.len, 0644);
 	dcm_make(&d, "P2", "1.2.3.1");
 	snprintf(path, sizeof(path), "%s/sub/deeper/c.dcm", dir);
-	write_file(path, d.p, d.len, 0644);
+	tu_write_file(path, d.p, d.len, 0644);
 	snprintf(path, sizeof(path), "%s/notes.txt", dir);
-	write_file(path, LIT("not an image\n"), 0644);
+	tu_write_file(path, LIT("not an image\n"), 0644);
 	/* a symbolic link to a DICOM file elsewhere is not followed */
 	dcm_make(&d, "P3", "1.2.3.3");
 	snprintf(path, sizeof(path), "%s/x.dcm", outside);
-	write_file(path, d.p, d.len, 0644);
+	tu_write_file(path, d.p, d.len, 0644);
 	char link[256];
 	snprintf(link, sizeof(link), "%s/link.dcm", dir);
 	assert_int_equal(symlink(path, link), 0);
@@ -570,8 +555,8 @@ static void test_audit__scan_counts(void **state)
 	assert_int_equal(mv_audit_scan(&r, "/nonexistent/mv", NULL, &res, &err), 0);
 	assert_int_equal(r.items[0].status, MV_AUDIT_WARN);
 	mv_audit_report_release(&r);
-	rm_rf(dir);
-	rm_rf(outside);
+	tu_rm_rf(dir);
+	tu_rm_rf(outside);
 }
 
 /* ---- the repository ----------------------------------------------------- */
@@ -587,9 +572,9 @@ static void test_audit__repo_permissions(void **state)
 	snprintf(path, sizeof(path), "%s/data", dir);
 	assert_int_equal(mkdir(path, 0700), 0);
 	snprintf(path, sizeof(path), "%s/data/pack", dir);
-	write_file(path, LIT("x"), 0600);
+	tu_write_file(path, LIT("x"), 0600);
 	snprintf(path, sizeof(path), "%s/config", dir);
-	write_file(path, LIT("x"), 0600);
+	tu_write_file(path, LIT("x"), 0600);
 	mv_audit_report_init(&r);
 	assert_int_equal(mv_audit_repo_permissions(&r, dir, NULL, &err), 0);
 	assert_int_equal(r.n, 1);
@@ -614,7 +599,7 @@ static void test_audit__repo_permissions(void **state)
 	assert_int_equal(r.items[0].status, MV_AUDIT_FAIL);
 	assert_non_null(strstr(r.items[0].message, "0755"));
 	mv_audit_report_release(&r);
-	rm_rf(dir);
+	tu_rm_rf(dir);
 }
 
 static void test_audit__secret_file(void **state)
@@ -625,7 +610,7 @@ static void test_audit__secret_file(void **state)
 
 	make_tmpdir(dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/pw", dir);
-	write_file(path, LIT("Correct-Horse-Battery-9\n"), 0600);
+	tu_write_file(path, LIT("Correct-Horse-Battery-9\n"), 0600);
 	mv_audit_report_init(&r);
 	assert_int_equal(mv_audit_secret_file(&r, path), 0);
 	assert_int_equal(chmod(path, 0644), 0);
@@ -638,7 +623,7 @@ static void test_audit__secret_file(void **state)
 	assert_string_equal(r.items[1].check, MV_AUDIT_PASSWORD_FILE);
 	assert_int_equal(r.items[2].status, MV_AUDIT_WARN);
 	mv_audit_report_release(&r);
-	rm_rf(dir);
+	tu_rm_rf(dir);
 }
 
 static void test_audit__last_backup(void **state)
@@ -758,7 +743,7 @@ static void test_audit__checkstate(void **state)
 	                                 "10101010101010g 7 1"),
 	                             id, &when, &rd),
 	    0);
-	rm_rf(dir);
+	tu_rm_rf(dir);
 }
 
 static void test_audit__report(void **state)

@@ -57,18 +57,26 @@ static int64_t ms_now(void)
 /* A server thread: answers each connection by what it receives. */
 struct server {
 	int fd;
-	int dicom;     /* answer association requests with an AC (else RJ) */
+	int dicom; /* answer association requests with an AC (else RJ) */
 	int connections;
 	int got_abort; /* an A-ABORT came after the AC */
 };
 
-static const uint8_t ac_pdu[] = {
-    0x02, 0, 0, 0, 0, 0x44 + 8 + 4, 0, 1, 0, 0,
-    'A', 'N', 'Y', '-', 'S', 'C', 'P', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ',
-    'M', 'E', 'D', 'V', 'A', 'U', 'L', 'T', '-', 'A', 'U', 'D', 'I', 'T', ' ', ' ',
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0x21, 0, 0, 8, 1, 0, 0, 0, 0x40, 0, 0, 0};
+static const uint8_t ac_pdu[] = {0x02, 0,   0,    0,   0,    0x44 + 8 + 4,
+                                 0,    1,   0,    0,   'A',  'N',
+                                 'Y',  '-', 'S',  'C', 'P',  ' ',
+                                 ' ',  ' ', ' ',  ' ', ' ',  ' ',
+                                 ' ',  ' ', 'M',  'E', 'D',  'V',
+                                 'A',  'U', 'L',  'T', '-',  'A',
+                                 'U',  'D', 'I',  'T', ' ',  ' ',
+                                 0,    0,   0,    0,   0,    0,
+                                 0,    0,   0,    0,   0,    0,
+                                 0,    0,   0,    0,   0,    0,
+                                 0,    0,   0,    0,   0,    0,
+                                 0,    0,   0,    0,   0,    0,
+                                 0,    0,   0x21, 0,   0,    8,
+                                 1,    0,   0,    0,   0x40, 0,
+                                 0,    0};
 static const char http_401[] = "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic "
                                "realm=\"Orthanc Secure Area\"\r\nContent-Length: 0\r\n\r\n";
 
@@ -88,7 +96,8 @@ static void *serve(void *arg)
 			if (!s->dicom)
 				(void)send(c, http_401, sizeof(http_401) - 1, MSG_NOSIGNAL);
 			else
-				(void)send(c, "\x07\x00", 2, MSG_NOSIGNAL); /* nonsense, then close */
+				(void)send(c, "\x07\x00", 2,
+				           MSG_NOSIGNAL); /* nonsense, then close */
 		} else if (n >= 6 && buf[0] == 0x01) {
 			if (s->dicom) {
 				(void)send(c, ac_pdu, sizeof(ac_pdu), MSG_NOSIGNAL);
@@ -118,20 +127,27 @@ static void stop_server(struct server *s, pthread_t th)
 	close(s->fd);
 }
 
-static void test_audit_probe__orthanc_with_password(void **state)
+/* Probes one local server (HTTP or DICOM) until it is done. */
+static void probe_server(int dicom, struct mv_probe_target *t, struct server *s, size_t *left)
 {
 	struct mv_probe_opts o = {500, 5000, 4, NULL};
-	struct mv_probe_target t;
-	struct server s;
 	pthread_t th;
 	uint16_t port;
+
+	run_server(s, dicom, &port, &th);
+	target_local(t, port);
+	assert_int_equal(mv_probe_run(t, 1, &o, left), 0);
+	stop_server(s, th);
+}
+
+static void test_audit_probe__orthanc_with_password(void **state)
+{
+	struct mv_probe_target t;
+	struct server s;
 	size_t left = 9;
 
 	(void)state;
-	run_server(&s, 0, &port, &th);
-	target_local(&t, port);
-	assert_int_equal(mv_probe_run(&t, 1, &o, &left), 0);
-	stop_server(&s, th);
+	probe_server(0, &t, &s, &left);
 	assert_int_equal(left, 0);
 	assert_int_equal(t.probed, 1);
 	assert_int_equal(t.http, 1);
@@ -144,17 +160,11 @@ static void test_audit_probe__orthanc_with_password(void **state)
 
 static void test_audit_probe__dicom_accepts_then_aborted(void **state)
 {
-	struct mv_probe_opts o = {500, 5000, 4, NULL};
 	struct mv_probe_target t;
 	struct server s;
-	pthread_t th;
-	uint16_t port;
 
 	(void)state;
-	run_server(&s, 1, &port, &th);
-	target_local(&t, port);
-	assert_int_equal(mv_probe_run(&t, 1, &o, NULL), 0);
-	stop_server(&s, th);
+	probe_server(1, &t, &s, NULL);
 	assert_int_equal(t.http, 0);
 	assert_int_equal(t.dicom, 1);
 	assert_int_equal(t.di.kind, MV_PROBE_DICOM_ACCEPT);

@@ -12,6 +12,7 @@
 #include <zstd.h>
 
 #include "core/repo/blob.h"
+#include "tests/unit/testutil.h"
 
 struct fixture {
 	struct mv_keys *keys;
@@ -42,17 +43,6 @@ static int teardown(void **state)
 	mv_blob_ctx_free(f->ctx);
 	mv_keys_free(f->keys);
 	return 0;
-}
-
-static uint8_t *random_data(size_t n, uint8_t seed_byte)
-{
-	uint8_t seed[randombytes_SEEDBYTES];
-	uint8_t *p = malloc(n ? n : 1);
-
-	assert_non_null(p);
-	memset(seed, seed_byte, sizeof(seed));
-	randombytes_buf_deterministic(p, n, seed);
-	return p;
 }
 
 /* Text that looks like a DICOM dump: compresses well. */
@@ -126,7 +116,7 @@ static void test_blob__round_trip_random_is_stored(void **state)
 	size_t sizes[] = {0, 1, 2, 100, 4096, 65535, 65536, 1u << 20, (3u << 20) + 7};
 
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		uint8_t *data = random_data(sizes[i], (uint8_t)i);
+		uint8_t *data = tu_random_data(sizes[i], (uint8_t)i);
 		size_t sealed = round_trip(f, MV_T_DATA, 1, data, sizes[i]);
 		assert_int_equal(sealed, mv_sealed_size(sizes[i]));
 		free(data);
@@ -149,7 +139,7 @@ static void test_blob__probe_decides_for_large_blobs(void **state)
 	 * blob does not save 3%, so it is stored. */
 	free(data);
 	n = 4u << 20;
-	data = random_data(n, 42);
+	data = tu_random_data(n, 42);
 	memset(data + n / 2 - (16u << 10), 'a', 32u << 10);
 	assert_int_equal(round_trip(f, MV_T_DATA, 1, data, n), mv_sealed_size(n));
 
@@ -309,7 +299,7 @@ static void test_blob__tamper_detected(void **state)
 	size_t n = 50000, len;
 
 	for (int kind = 0; kind < 2; kind++) {
-		uint8_t *data = kind ? random_data(n, 9) : text_data(n);
+		uint8_t *data = kind ? tu_random_data(n, 9) : text_data(n);
 		mv_blob_id(f->keys, data, n, id);
 		uint8_t *s = seal_copy(f, MV_T_DATA, id, data, n, &len);
 		size_t where[] = {0, 23, 24, 30, len / 2, len - 17, len - 16, len - 1};
@@ -546,7 +536,7 @@ static void test_blob__context_reuse(void **state)
 
 	for (int round = 0; round < 2; round++) {
 		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-			uint8_t *d = (i + (size_t)round) % 2 ? random_data(sizes[i], (uint8_t)i)
+			uint8_t *d = (i + (size_t)round) % 2 ? tu_random_data(sizes[i], (uint8_t)i)
 			                                     : text_data(sizes[i] ? sizes[i] : 1);
 			round_trip(f, (i % 2) ? MV_T_TREE : MV_T_DATA, 1, d, sizes[i]);
 			free(d);

@@ -2,7 +2,6 @@
  * 12), writer and cursor (core/medical/catalog.c) over a real repository, and DICOM
  * inside ZIP, tar and ISO 9660 archives (core/medical/catalog_archive.c). Nothing
  * here depends on backup. */
-#define _XOPEN_SOURCE 700 /* nftw */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,8 +11,6 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
-#include <ftw.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +23,7 @@
 #include "core/repo/packer.h"
 #include "core/repo/repo.h"
 #include "formats/catalog.h"
+#include "tests/unit/testutil.h"
 
 #define WMAX (MV_CATALOG_BLOB_TARGET * 2u)
 
@@ -179,153 +177,41 @@ static int rec_member_is(const struct mv_catalog_rec *r, const char *m)
 
 /* ---- a real repository ---------------------------------------------------- */
 
-#define PW "Correct-Horse-Battery-9"
-
-struct trepo {
-	char dir[64];
-	struct mv_repo *r;
-	struct mv_packer *packer;
-};
-
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
-static void trepo_open(struct trepo *t)
-{
-	struct mv_error err = {0};
-	char loc[96], rec[MV_RECOVERY_TEXT_LEN + 1];
-
-	snprintf(t->dir, sizeof(t->dir), "/tmp/mvcat.XXXXXX");
-	assert_non_null(mkdtemp(t->dir));
-	snprintf(loc, sizeof(loc), "%s/repo", t->dir);
-	assert_int_equal(mv_repo_init(loc, (const uint8_t *)PW, strlen(PW), NULL, rec, &err), 0);
-	assert_int_equal(mv_repo_open(loc, &t->r, &err), 0);
-	assert_int_equal(mv_repo_unlock(t->r, (const uint8_t *)PW, strlen(PW), &err), 0);
-	assert_int_equal(mv_repo_load_index(t->r, 0, NULL, &err), 0);
-	t->packer = mv_packer_new(t->r);
-	assert_non_null(t->packer);
-}
-
-/* The store callback backup uses: blob of type catalog into a pack. */
-static int repo_store(void *arg, const uint8_t *payload, size_t len, uint8_t id[32],
-                      struct mv_error *err)
-{
-	struct trepo *t = arg;
-	const uint8_t *sealed;
-	size_t slen;
-
-	mv_blob_id(mv_repo_keys(t->r), payload, len, id);
-	struct mv_blob_loc loc = {
-	    .pack = MV_PACK_NONE, .type = MV_T_CATALOG, .raw_length = (uint32_t)len};
-	memcpy(loc.id, id, 32);
-	int rc = mv_repo_index_add(t->r, &loc);
-	if (rc < 0)
-		return mv_error_set(err, rc, 0, "out of memory");
-	if (rc == 1)
-		return 0;
-	rc = mv_blob_encode(mv_repo_blob_ctx(t->r), mv_repo_keys(t->r), MV_T_CATALOG, id, payload,
-	                    len, &sealed, &slen, err);
-	if (rc)
-		return rc;
-	return mv_packer_add(t->packer, MV_T_CATALOG, id, sealed, slen, len, err);
-}
-
-static void trepo_commit(struct trepo *t)
-{
-	struct mv_error err = {0};
-	assert_int_equal(mv_packer_flush(t->packer, &err), 0);
-	assert_int_equal(mv_packer_write_index(t->packer, &err), 0);
-}
-
-static void trepo_close(struct trepo *t)
-{
-	mv_packer_free(t->packer);
-	mv_repo_close(t->r);
-	nftw(t->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* ---- DICOM files and archives -------------------------------------------- */
-
-struct b {
-	uint8_t *p;
-	size_t len, cap;
-};
-
-static void b_bytes(struct b *b, const void *v, size_t n)
-{
-	if (b->len + n > b->cap) {
-		size_t cap = b->cap ? b->cap : 1024;
-		while (cap < b->len + n)
-			cap *= 2;
-		b->p = realloc(b->p, cap);
-		assert_non_null(b->p);
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, v, n);
-	b->len += n;
-}
-
-static void b_u16(struct b *b, uint16_t v)
-{
-	uint8_t x[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
-	b_bytes(b, x, 2);
-}
-
-static void b_u32(struct b *b, uint32_t v)
-{
-	b_u16(b, (uint16_t)v);
-	b_u16(b, (uint16_t)(v >> 16));
-}
-
-/* Explicit VR little endian element with a short-form VR. */
-static void b_str(struct b *b, uint16_t g, uint16_t e, const char *vr, const char *s)
-{
-	size_t n = strlen(s), pad = n % 2;
-	b_u16(b, g);
-	b_u16(b, e);
-	b_bytes(b, vr, 2);
-	b_u16(b, (uint16_t)(n + pad));
-	b_bytes(b, s, n);
-	if (pad)
-		b_bytes(b, strcmp(vr, "UI") ? " " : "", 1);
-}
 
 /* A Part 10 file of the given patient with `pixels` bytes of pixel data. */
 static uint8_t *make_dicom(const char *patient, const char *sop, size_t pixels, size_t *len)
 {
-	struct b f = {0}, m = {0};
+	struct tu_buf f = {0}, m = {0};
 	uint8_t pre[128] = {0};
 
-	b_u16(&m, 0x0002), b_u16(&m, 0x0001), b_bytes(&m, "OB\0\0", 4), b_u32(&m, 2);
-	b_bytes(&m, "\0\1", 2);
-	b_str(&m, 0x0002, 0x0002, "UI", "1.2.840.10008.5.1.4.1.1.4");
-	b_str(&m, 0x0002, 0x0003, "UI", sop);
-	b_str(&m, 0x0002, 0x0010, "UI", "1.2.840.10008.1.2.1");
-	b_bytes(&f, pre, sizeof(pre));
-	b_bytes(&f, "DICM", 4);
-	b_u16(&f, 0x0002), b_u16(&f, 0x0000), b_bytes(&f, "UL", 2), b_u16(&f, 4);
-	b_u32(&f, (uint32_t)m.len);
-	b_bytes(&f, m.p, m.len);
-	free(m.p);
-	b_str(&f, 0x0008, 0x0005, "CS", "ISO_IR 192");
-	b_str(&f, 0x0008, 0x0016, "UI", "1.2.840.10008.5.1.4.1.1.4");
-	b_str(&f, 0x0008, 0x0018, "UI", sop);
-	b_str(&f, 0x0008, 0x0020, "DA", "20190315");
-	b_str(&f, 0x0008, 0x0060, "CS", "MR");
-	b_str(&f, 0x0010, 0x0010, "PN", patient);
-	b_str(&f, 0x0010, 0x0020, "LO", "PAT-7");
-	b_str(&f, 0x0020, 0x000d, "UI", "1.2.826.0.1.3680043.2.1125.2.7");
-	b_str(&f, 0x0020, 0x000e, "UI", "1.2.826.0.1.3680043.2.1125.3.7");
-	b_u16(&f, 0x7fe0), b_u16(&f, 0x0010), b_bytes(&f, "OW\0\0", 4);
-	b_u32(&f, (uint32_t)pixels);
+	tu_buf_u16le(&m, 0x0002), tu_buf_u16le(&m, 0x0001), tu_buf_put(&m, "OB\0\0", 4),
+	    tu_buf_u32le(&m, 2);
+	tu_buf_put(&m, "\0\1", 2);
+	tu_dcm_str(&m, 0x0002, 0x0002, "UI", "1.2.840.10008.5.1.4.1.1.4");
+	tu_dcm_str(&m, 0x0002, 0x0003, "UI", sop);
+	tu_dcm_str(&m, 0x0002, 0x0010, "UI", "1.2.840.10008.1.2.1");
+	tu_buf_put(&f, pre, sizeof(pre));
+	tu_buf_put(&f, "DICM", 4);
+	tu_buf_u16le(&f, 0x0002), tu_buf_u16le(&f, 0x0000), tu_buf_put(&f, "UL", 2),
+	    tu_buf_u16le(&f, 4);
+	tu_buf_u32le(&f, (uint32_t)m.len);
+	tu_buf_put(&f, m.p, m.len);
+	tu_buf_free(&m);
+	tu_dcm_str(&f, 0x0008, 0x0005, "CS", "ISO_IR 192");
+	tu_dcm_str(&f, 0x0008, 0x0016, "UI", "1.2.840.10008.5.1.4.1.1.4");
+	tu_dcm_str(&f, 0x0008, 0x0018, "UI", sop);
+	tu_dcm_str(&f, 0x0008, 0x0020, "DA", "20190315");
+	tu_dcm_str(&f, 0x0008, 0x0060, "CS", "MR");
+	tu_dcm_str(&f, 0x0010, 0x0010, "PN", patient);
+	tu_dcm_str(&f, 0x0010, 0x0020, "LO", "PAT-7");
+	tu_dcm_str(&f, 0x0020, 0x000d, "UI", "1.2.826.0.1.3680043.2.1125.2.7");
+	tu_dcm_str(&f, 0x0020, 0x000e, "UI", "1.2.826.0.1.3680043.2.1125.3.7");
+	tu_buf_u16le(&f, 0x7fe0), tu_buf_u16le(&f, 0x0010), tu_buf_put(&f, "OW\0\0", 4);
+	tu_buf_u32le(&f, (uint32_t)pixels);
 	for (size_t i = 0; i < pixels; i++) {
 		uint8_t v = (uint8_t)(i * 7);
-		b_bytes(&f, &v, 1);
+		tu_buf_put(&f, &v, 1);
 	}
 	*len = f.len;
 	return f.p;
@@ -871,7 +757,7 @@ static void cursor_path(char *buf, size_t cap, unsigned i)
 
 static void test_catalog__cursor_reads_and_copies(void **state)
 {
-	struct trepo t;
+	struct tu_trepo t;
 	struct mv_error err = {0};
 	struct mv_dicom_info info;
 	struct mv_catalog_entry e;
@@ -882,8 +768,8 @@ static void test_catalog__cursor_reads_and_copies(void **state)
 	unsigned expected = 0;
 	(void)state;
 
-	trepo_open(&t);
-	struct mv_catalog_writer *w = mv_catalog_writer_new(repo_store, &t);
+	tu_trepo_open(&t, "mvcat");
+	struct mv_catalog_writer *w = mv_catalog_writer_new(tu_trepo_store, &t);
 	assert_non_null(w);
 	for (unsigned i = 0; i < NCUR; i++) {
 		cursor_path(path, sizeof(path), i);
@@ -900,7 +786,7 @@ static void test_catalog__cursor_reads_and_copies(void **state)
 	assert_int_equal(mv_catalog_writer_finish(w, &ids, &nids, &err), 0);
 	mv_catalog_writer_free(w);
 	assert_true(nids >= 2);
-	trepo_commit(&t);
+	tu_trepo_commit(&t);
 
 	memset(&s, 0, sizeof(s));
 	s.catalog = ids;
@@ -998,17 +884,33 @@ static void test_catalog__cursor_reads_and_copies(void **state)
 	mv_catalog_cursor_free(c);
 	mv_catalog_cursor_free(NULL);
 	free(ids);
-	trepo_close(&t);
+	tu_trepo_close(&t);
 }
 
 /* ---- archives ----------------------------------------------------------------- */
 
-static void test_catalog__archive_zip(void **state)
+/* Writes the members m as an archive (libarchive format and filter) named
+ * name, catalogs it and checks it lists d's two files as ma and mb. */
+static void check_archive(const struct dicoms *d, const char *name, const char *format,
+                          const char *filter, const struct member *m, size_t n, const char *ma,
+                          const char *mb)
 {
-	struct dicoms d;
 	struct memstore ms = {0};
 	char path[128];
 	int unreadable = -1;
+
+	tmp_path(path, sizeof(path), name);
+	assert_int_equal(write_archive(path, format, filter, NULL, m, n), 0);
+	assert_int_equal(catalog_file(path, &ms, &unreadable), 1);
+	assert_int_equal(unreadable, 0);
+	check_two_members(&ms, d, ma, mb);
+	mem_release(&ms);
+	unlink(path);
+}
+
+static void test_catalog__archive_zip(void **state)
+{
+	struct dicoms d;
 	(void)state;
 
 	make_dicoms(&d);
@@ -1019,13 +921,7 @@ static void test_catalog__archive_zip(void **state)
 	    {"DICOM/IM0002", d.b, d.blen},
 	    {"empty", (const uint8_t *)"", 0},
 	};
-	tmp_path(path, sizeof(path), "a.zip");
-	assert_int_equal(write_archive(path, "zip", NULL, NULL, m, 5), 0);
-	assert_int_equal(catalog_file(path, &ms, &unreadable), 1);
-	assert_int_equal(unreadable, 0);
-	check_two_members(&ms, &d, "DICOM/IM0001", "DICOM/IM0002");
-	mem_release(&ms);
-	unlink(path);
+	check_archive(&d, "a.zip", "zip", NULL, m, 5, "DICOM/IM0001", "DICOM/IM0002");
 	free(d.a);
 	free(d.b);
 }
@@ -1033,9 +929,6 @@ static void test_catalog__archive_zip(void **state)
 static void test_catalog__archive_tar_gz_and_iso(void **state)
 {
 	struct dicoms d;
-	struct memstore ms = {0};
-	char path[128];
-	int unreadable = -1;
 	(void)state;
 
 	make_dicoms(&d);
@@ -1043,43 +936,21 @@ static void test_catalog__archive_tar_gz_and_iso(void **state)
 	    {"patient/a.dcm", d.a, d.alen},
 	    {"patient/b.dcm", d.b, d.blen},
 	};
-	tmp_path(path, sizeof(path), "a.tar.gz");
-	assert_int_equal(write_archive(path, "pax", "gzip", NULL, m, 2), 0);
-	assert_int_equal(catalog_file(path, &ms, &unreadable), 1);
-	assert_int_equal(unreadable, 0);
-	check_two_members(&ms, &d, "patient/a.dcm", "patient/b.dcm");
-	mem_release(&ms);
-	unlink(path);
-
-	tmp_path(path, sizeof(path), "a.tar");
-	assert_int_equal(write_archive(path, "ustar", NULL, NULL, m, 2), 0);
-	assert_int_equal(catalog_file(path, &ms, &unreadable), 1);
-	check_two_members(&ms, &d, "patient/a.dcm", "patient/b.dcm");
-	mem_release(&ms);
-	unlink(path);
-
+	check_archive(&d, "a.tar.gz", "pax", "gzip", m, 2, "patient/a.dcm", "patient/b.dcm");
+	check_archive(&d, "a.tar", "ustar", NULL, m, 2, "patient/a.dcm", "patient/b.dcm");
 	const struct member iso[] = {
 	    {"DICOM", NULL, 0},
 	    {"DICOM/IM1", d.a, d.alen},
 	    {"DICOM/IM2", d.b, d.blen},
 	};
-	tmp_path(path, sizeof(path), "cd.iso");
-	assert_int_equal(write_archive(path, "iso9660", NULL, NULL, iso, 3), 0);
-	assert_int_equal(catalog_file(path, &ms, &unreadable), 1);
-	assert_int_equal(unreadable, 0);
-	check_two_members(&ms, &d, "DICOM/IM1", "DICOM/IM2");
-	mem_release(&ms);
-	unlink(path);
+	check_archive(&d, "cd.iso", "iso9660", NULL, iso, 3, "DICOM/IM1", "DICOM/IM2");
 	free(d.a);
 	free(d.b);
 }
 
 static void write_file(const char *path, const void *p, size_t n)
 {
-	FILE *f = fopen(path, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(p, 1, n, f), n);
-	assert_int_equal(fclose(f), 0);
+	tu_write_file(path, p, n, 0644);
 }
 
 static void test_catalog__not_archives(void **state)

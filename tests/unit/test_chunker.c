@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "core/repo/chunker.h"
+#include "tests/unit/testutil.h"
 
 #define MiB (1u << 20)
 
@@ -21,18 +22,6 @@ static void fill_key(uint8_t key[MV_KEY_LEN], uint8_t v)
 {
 	for (size_t i = 0; i < MV_KEY_LEN; i++)
 		key[i] = (uint8_t)(v + 31 * i);
-}
-
-/* Deterministic pseudo-random bytes (same seed -> same bytes). */
-static uint8_t *random_data(size_t n, uint8_t seed_byte)
-{
-	uint8_t seed[randombytes_SEEDBYTES];
-	uint8_t *p = malloc(n ? n : 1);
-
-	assert_non_null(p);
-	memset(seed, seed_byte, sizeof(seed));
-	randombytes_buf_deterministic(p, n, seed);
-	return p;
 }
 
 struct cuts {
@@ -113,7 +102,7 @@ static void test_chunker__small_inputs(void **state)
 {
 	(void)state;
 	struct mv_chunker *ch = new_chunker(1, &small);
-	uint8_t *data = random_data(small.min + 10, 7);
+	uint8_t *data = tu_random_data(small.min + 10, 7);
 
 	assert_int_equal(mv_chunker_next(ch, data, 0, 0), 0);
 	assert_int_equal(mv_chunker_next(ch, data, 0, 1), 0);
@@ -134,7 +123,7 @@ static void test_chunker__deterministic(void **state)
 {
 	(void)state;
 	size_t n = 8 * MiB;
-	uint8_t *data = random_data(n, 1);
+	uint8_t *data = tu_random_data(n, 1);
 	struct mv_chunker *a = new_chunker(5, &small);
 	struct mv_chunker *b = new_chunker(5, &small);
 	struct cuts ca = chunk_all(a, data, n);
@@ -154,7 +143,7 @@ static void test_chunker__key_changes_cuts(void **state)
 {
 	(void)state;
 	size_t n = 8 * MiB;
-	uint8_t *data = random_data(n, 2);
+	uint8_t *data = tu_random_data(n, 2);
 	struct mv_chunker *a = new_chunker(5, &small);
 	struct mv_chunker *b = new_chunker(6, &small);
 	struct cuts ca = chunk_all(a, data, n);
@@ -202,7 +191,7 @@ static void test_chunker__bounds_and_average_small(void **state)
 {
 	(void)state;
 	size_t n = 64 * MiB;
-	uint8_t *data = random_data(n, 3);
+	uint8_t *data = tu_random_data(n, 3);
 	struct mv_chunker *ch = new_chunker(9, &small);
 	struct cuts c = chunk_all(ch, data, n);
 
@@ -224,7 +213,7 @@ static void test_chunker__bounds_and_average_defaults(void **state)
 {
 	(void)state;
 	size_t n = 32 * MiB;
-	uint8_t *data = random_data(n, 4);
+	uint8_t *data = tu_random_data(n, 4);
 	struct mv_chunker *ch = new_chunker(10, &defaults);
 	struct cuts c = chunk_all(ch, data, n);
 
@@ -304,7 +293,7 @@ static void test_chunker__need_more_protocol(void **state)
 {
 	(void)state;
 	size_t n = 2 * MiB + 777;
-	uint8_t *data = random_data(n, 5);
+	uint8_t *data = tu_random_data(n, 5);
 	struct mv_chunker *ch = new_chunker(12, &small);
 
 	stream_and_compare(ch, &small, data, n, 4096, 1);
@@ -349,7 +338,7 @@ static void test_chunker__boundaries_survive_insertion(void **state)
 {
 	(void)state;
 	size_t n = 16 * MiB;
-	uint8_t *data = random_data(n, 6);
+	uint8_t *data = tu_random_data(n, 6);
 	struct mv_chunker *ch = new_chunker(13, &small);
 	struct cuts orig = chunk_all(ch, data, n);
 

@@ -44,6 +44,16 @@ static void run_cmd(int argc, char **argv, struct cli_globals *g, int args_only,
 	}
 }
 
+/* run_cmd, then checks what it recorded. */
+static void expect_cmd(int argc, char **argv, struct cli_globals *g, int args_only,
+                       const char *want)
+{
+	char out[512];
+
+	run_cmd(argc, argv, g, args_only, out, sizeof(out));
+	assert_string_equal(out, want);
+}
+
 static void test_cli_options__leading_globals_find_the_command(void **state)
 {
 	char *argv[] = {"medvault", "-r", "/repo", "--json", "-q", "backup", "/src"};
@@ -76,11 +86,9 @@ static void test_cli_options__globals_after_the_command(void **state)
 	                "--quiet", "--exclude", "*.tmp", "--password-file",
 	                "/pw",     "/more",     "--json"};
 	struct cli_globals g = {0};
-	char out[512];
 	(void)state;
 
-	run_cmd(ARGC(argv), argv, &g, 0, out, sizeof(out));
-	assert_string_equal(out, "arg=/src;1=*.tmp;arg=/more;");
+	expect_cmd(ARGC(argv), argv, &g, 0, "arg=/src;1=*.tmp;arg=/more;");
 	assert_string_equal(g.repo, "/repo");
 	assert_string_equal(g.password_file, "/pw");
 	assert_int_equal(g.quiet, 1);
@@ -91,11 +99,9 @@ static void test_cli_options__equals_forms(void **state)
 {
 	char *argv[] = {"backup", "--repo=/r=1", "--exclude=a=b", "--exclude=", "-r=/r2", "x"};
 	struct cli_globals g = {0};
-	char out[512];
 	(void)state;
 
-	run_cmd(ARGC(argv), argv, &g, 0, out, sizeof(out));
-	assert_string_equal(out, "1=a=b;1=;arg=x;");
+	expect_cmd(ARGC(argv), argv, &g, 0, "1=a=b;1=;arg=x;");
 	assert_string_equal(g.repo, "/r2"); /* the last one wins */
 }
 
@@ -103,11 +109,9 @@ static void test_cli_options__short_forms_and_clusters(void **state)
 {
 	char *argv[] = {"ls", "-rREPO", "-lq", "-qe", "PAT", "-v", "-v", "-", "snap"};
 	struct cli_globals g = {0};
-	char out[512];
 	(void)state;
 
-	run_cmd(ARGC(argv), argv, &g, 0, out, sizeof(out));
-	assert_string_equal(out, "3=-;1=PAT;arg=-;arg=snap;");
+	expect_cmd(ARGC(argv), argv, &g, 0, "3=-;1=PAT;arg=-;arg=snap;");
 	assert_string_equal(g.repo, "REPO");
 	assert_int_equal(g.quiet, 1);
 	assert_int_equal(g.verbose, 2);
@@ -120,15 +124,12 @@ static void test_cli_options__unknown_options_are_errors(void **state)
 	char *a3[] = {"backup", "--excl", "x"}; /* no abbreviations */
 	char *a4[] = {"medvault", "--nope", "backup"};
 	struct cli_globals g = {0};
-	char out[512], err[256];
+	char err[256];
 	(void)state;
 
-	run_cmd(ARGC(a1), a1, &g, 0, out, sizeof(out));
-	assert_string_equal(out, "arg=/src;error(unknown option '--bogus')");
-	run_cmd(ARGC(a2), a2, &g, 0, out, sizeof(out));
-	assert_string_equal(out, "3=-;error(unknown option '-Z')");
-	run_cmd(ARGC(a3), a3, &g, 0, out, sizeof(out));
-	assert_string_equal(out, "error(unknown option '--excl')");
+	expect_cmd(ARGC(a1), a1, &g, 0, "arg=/src;error(unknown option '--bogus')");
+	expect_cmd(ARGC(a2), a2, &g, 0, "3=-;error(unknown option '-Z')");
+	expect_cmd(ARGC(a3), a3, &g, 0, "error(unknown option '--excl')");
 	assert_int_equal(cli_parse_leading(ARGC(a4), a4, &g, err, sizeof(err)), -1);
 	assert_string_equal(err, "unknown option '--nope'");
 }
@@ -152,17 +153,12 @@ static void test_cli_options__missing_and_unexpected_values(void **state)
 	char *a3[] = {"backup", "--json=yes"};
 	char *a4[] = {"backup", "--force=1"};
 	struct cli_globals g = {0};
-	char out[512];
 	(void)state;
 
-	run_cmd(ARGC(a1), a1, &g, 0, out, sizeof(out));
-	assert_string_equal(out, "error(option '--exclude' needs a value)");
-	run_cmd(ARGC(a2), a2, &g, 0, out, sizeof(out));
-	assert_string_equal(out, "error(option '-r' needs a value)");
-	run_cmd(ARGC(a3), a3, &g, 0, out, sizeof(out));
-	assert_string_equal(out, "error(option '--json' does not take a value)");
-	run_cmd(ARGC(a4), a4, &g, 0, out, sizeof(out));
-	assert_string_equal(out, "error(option '--force' does not take a value)");
+	expect_cmd(ARGC(a1), a1, &g, 0, "error(option '--exclude' needs a value)");
+	expect_cmd(ARGC(a2), a2, &g, 0, "error(option '-r' needs a value)");
+	expect_cmd(ARGC(a3), a3, &g, 0, "error(option '--json' does not take a value)");
+	expect_cmd(ARGC(a4), a4, &g, 0, "error(option '--force' does not take a value)");
 	assert_int_equal(g.json, 0);
 }
 
@@ -171,22 +167,18 @@ static void test_cli_options__value_may_look_like_an_option(void **state)
 	/* as getopt: a required value is taken as is */
 	char *argv[] = {"backup", "--exclude", "--force", "-e", "-x"};
 	struct cli_globals g = {0};
-	char out[512];
 	(void)state;
 
-	run_cmd(ARGC(argv), argv, &g, 0, out, sizeof(out));
-	assert_string_equal(out, "1=--force;1=-x;");
+	expect_cmd(ARGC(argv), argv, &g, 0, "1=--force;1=-x;");
 }
 
 static void test_cli_options__double_dash_ends_options(void **state)
 {
 	char *argv[] = {"backup", "-q", "--", "-r", "--json", "--", "-"};
 	struct cli_globals g = {0};
-	char out[512];
 	(void)state;
 
-	run_cmd(ARGC(argv), argv, &g, 0, out, sizeof(out));
-	assert_string_equal(out, "arg=-r;arg=--json;arg=--;arg=-;");
+	expect_cmd(ARGC(argv), argv, &g, 0, "arg=-r;arg=--json;arg=--;arg=-;");
 	assert_int_equal(g.quiet, 1);
 	assert_null(g.repo);
 	assert_int_equal(g.json, 0);
@@ -196,15 +188,14 @@ static void test_cli_options__double_dash_before_the_command(void **state)
 {
 	char *argv[] = {"medvault", "-q", "--", "backup", "--json", "-r"};
 	struct cli_globals g = {0};
-	char out[512], err[256];
+	char err[256];
 	int i;
 	(void)state;
 
 	i = cli_parse_leading(ARGC(argv), argv, &g, err, sizeof(err));
 	assert_int_equal(i, 3);
 	assert_int_equal(g.args_only, 1);
-	run_cmd(ARGC(argv) - i, argv + i, &g, g.args_only, out, sizeof(out));
-	assert_string_equal(out, "arg=--json;arg=-r;");
+	expect_cmd(ARGC(argv) - i, argv + i, &g, g.args_only, "arg=--json;arg=-r;");
 	assert_int_equal(g.json, 0);
 }
 
@@ -214,16 +205,12 @@ static void test_cli_options__threads_value_checked(void **state)
 	char *a2[] = {"backup", "--threads=-1"};
 	char *a3[] = {"backup", "--threads", "100000"};
 	struct cli_globals g = {0};
-	char out[512];
 	(void)state;
 
-	run_cmd(ARGC(a1), a1, &g, 0, out, sizeof(out));
-	assert_string_equal(out, "");
+	expect_cmd(ARGC(a1), a1, &g, 0, "");
 	assert_int_equal(g.threads, 4);
-	run_cmd(ARGC(a2), a2, &g, 0, out, sizeof(out));
-	assert_string_equal(out, "error(option '--threads' needs a number from 0 to 256)");
-	run_cmd(ARGC(a3), a3, &g, 0, out, sizeof(out));
-	assert_string_equal(out, "error(option '--threads' needs a number from 0 to 256)");
+	expect_cmd(ARGC(a2), a2, &g, 0, "error(option '--threads' needs a number from 0 to 256)");
+	expect_cmd(ARGC(a3), a3, &g, 0, "error(option '--threads' needs a number from 0 to 256)");
 	assert_int_equal(g.threads, 4);
 }
 
@@ -231,11 +218,9 @@ static void test_cli_options__empty_repo_refused(void **state)
 {
 	char *argv[] = {"snapshots", "--repo="};
 	struct cli_globals g = {0};
-	char out[512];
 	(void)state;
 
-	run_cmd(ARGC(argv), argv, &g, 0, out, sizeof(out));
-	assert_string_equal(out, "error(option '--repo' needs a non-empty value)");
+	expect_cmd(ARGC(argv), argv, &g, 0, "error(option '--repo' needs a non-empty value)");
 	assert_null(g.repo);
 }
 

@@ -252,23 +252,37 @@ static void test_crypto__seal_rejects_bad_args(void **state)
 	assert_int_equal(mv_seal(f->k, MV_T_DATA, NULL, 4, "x", 1, out), 0);
 }
 
+/* Fills pt (n bytes) at random and seals it as `type` (stored), under its
+ * blob id (written to id) or, when id is NULL, under none. *sealed and *work
+ * (for mv_unseal) are new buffers with `extra` spare bytes. Returns the
+ * sealed size. */
+static size_t seal_random(const struct mv_keys *k, uint8_t type, uint8_t *id, uint8_t *pt, size_t n,
+                          size_t extra, uint8_t **sealed, uint8_t **work)
+{
+	size_t sz = mv_sealed_size(n);
+
+	*sealed = malloc(sz + extra);
+	*work = malloc(sz + extra);
+	assert_non_null(*sealed);
+	assert_non_null(*work);
+	randombytes_buf(pt, n);
+	if (id)
+		mv_blob_id(k, pt, n, id);
+	assert_int_equal(mv_seal(k, type, id, MV_ENC_STORED, pt, n, *sealed), sz);
+	return sz;
+}
+
 /* Seals 300 bytes, flips every byte in turn and expects MV_ERR_INTEGRITY. */
 static void test_crypto__tamper_every_byte(void **state)
 {
 	struct fixture *f = *state;
-	uint8_t pt[300], id[MV_ID_LEN];
-	size_t sz = mv_sealed_size(sizeof(pt));
-	uint8_t *sealed = malloc(sz), *work = malloc(sz);
+	uint8_t pt[300], id[MV_ID_LEN], *sealed, *work;
 	const uint8_t *payload;
 	size_t plen;
 	uint8_t enc;
 	struct mv_error err = {0};
+	size_t sz = seal_random(f->k, MV_T_DATA, id, pt, sizeof(pt), 0, &sealed, &work);
 
-	assert_non_null(sealed);
-	assert_non_null(work);
-	randombytes_buf(pt, sizeof(pt));
-	mv_blob_id(f->k, pt, sizeof(pt), id);
-	assert_int_equal(mv_seal(f->k, MV_T_DATA, id, MV_ENC_STORED, pt, sizeof(pt), sealed), sz);
 	/* Every position: nonce (0..23), ciphertext, tag (last 16). */
 	for (size_t i = 0; i < sz; i++) {
 		for (int bit = 0; bit < 8; bit += 7) {
@@ -294,20 +308,14 @@ static void test_crypto__tamper_every_byte(void **state)
 static void test_crypto__ad_binds_type_id_and_key(void **state)
 {
 	struct fixture *f = *state;
-	uint8_t pt[50], id[MV_ID_LEN], other[MV_ID_LEN], zero[MV_ID_LEN] = {0};
-	size_t sz = mv_sealed_size(sizeof(pt));
-	uint8_t *sealed = malloc(sz), *work = malloc(sz);
+	uint8_t pt[50], id[MV_ID_LEN], other[MV_ID_LEN], zero[MV_ID_LEN] = {0}, *sealed, *work;
 	const uint8_t *payload;
 	size_t plen;
 	uint8_t enc;
+	size_t sz = seal_random(f->k, MV_T_DATA, id, pt, sizeof(pt), 0, &sealed, &work);
 
-	assert_non_null(sealed);
-	assert_non_null(work);
-	randombytes_buf(pt, sizeof(pt));
-	mv_blob_id(f->k, pt, sizeof(pt), id);
 	memcpy(other, id, sizeof(id));
 	other[31] ^= 1;
-	assert_int_equal(mv_seal(f->k, MV_T_DATA, id, MV_ENC_STORED, pt, sizeof(pt), sealed), sz);
 	assert_int_equal(
 	    mv_unseal(f->k, MV_T_TREE, id, sealed, sz, work, &enc, &payload, &plen, NULL),
 	    MV_ERR_INTEGRITY);
@@ -337,19 +345,13 @@ static void test_crypto__ad_binds_type_id_and_key(void **state)
 static void test_crypto__truncated_and_extended(void **state)
 {
 	struct fixture *f = *state;
-	uint8_t pt[200];
-	size_t sz = mv_sealed_size(sizeof(pt));
-	uint8_t *sealed = malloc(sz + 16), *work = malloc(sz + 16);
+	uint8_t pt[200], *sealed, *work;
 	const uint8_t *payload;
 	size_t plen;
 	uint8_t enc;
 	struct mv_error err = {0};
+	size_t sz = seal_random(f->k, MV_T_INDEX, NULL, pt, sizeof(pt), 16, &sealed, &work);
 
-	assert_non_null(sealed);
-	assert_non_null(work);
-	randombytes_buf(pt, sizeof(pt));
-	assert_int_equal(mv_seal(f->k, MV_T_INDEX, NULL, MV_ENC_STORED, pt, sizeof(pt), sealed),
-	                 sz);
 	for (size_t len = 0; len < sz; len++)
 		assert_int_equal(mv_unseal(f->k, MV_T_INDEX, NULL, sealed, len, work, &enc,
 		                           &payload, &plen, &err),

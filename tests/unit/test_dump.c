@@ -22,9 +22,11 @@
 #include "core/ops/dump.h"
 #include "core/repo/index.h"
 #include "core/repo/memindex.h"
+#include "core/repo/walker.h"
 #include "formats/archive_write.h"
+#include "tests/unit/testutil.h"
 
-#define PASSWORD "Correct-Horse-Battery-9"
+#define PASSWORD TU_PASSWORD
 #define BIG_SIZE 300000u
 
 /* ---- the fixture: a tree, a repository, one snapshot -------------------- */
@@ -49,14 +51,9 @@ static void write_file(const char *rel, const void *p, size_t n, mode_t mode, in
 {
 	char path[512];
 	struct timespec ts[2];
-	int fd;
 
 	path_of(path, sizeof(path), rel);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, p, n), (ssize_t)n);
-	assert_int_equal(close(fd), 0);
-	assert_int_equal(chmod(path, mode), 0);
+	tu_write_file(path, p, n, mode);
 	ts[0].tv_sec = mtime_ns / 1000000000LL;
 	ts[0].tv_nsec = mtime_ns % 1000000000LL;
 	ts[1] = ts[0];
@@ -67,20 +64,9 @@ static void write_file(const char *rel, const void *p, size_t n, mode_t mode, in
 static uint8_t *slurp(const char *rel, size_t *len)
 {
 	char path[512];
-	struct stat st;
-	uint8_t *p;
-	int fd;
 
 	path_of(path, sizeof(path), rel);
-	fd = open(path, O_RDONLY);
-	assert_true(fd >= 0);
-	assert_int_equal(fstat(fd, &st), 0);
-	p = malloc((size_t)st.st_size + 1);
-	assert_non_null(p);
-	assert_int_equal(read(fd, p, (size_t)st.st_size), st.st_size);
-	close(fd);
-	*len = (size_t)st.st_size;
-	return p;
+	return tu_read_file(path, len);
 }
 
 static int setup(void **state)
@@ -97,8 +83,7 @@ static int setup(void **state)
 
 	(void)state;
 	assert_int_equal(mv_crypto_init(), 0);
-	snprintf(dir, sizeof(dir), "/tmp/mvdump.XXXXXX");
-	assert_non_null(mkdtemp(dir));
+	tu_tmpdir(dir, sizeof(dir), "mvdump");
 	snprintf(src, sizeof(src), "%s/src", dir);
 	assert_int_equal(mkdir(src, 0755), 0);
 	path_of(path, sizeof(path), "dir1");
@@ -128,17 +113,13 @@ static int setup(void **state)
 	assert_int_equal(
 	    mv_repo_init(rdir, (const uint8_t *)PASSWORD, strlen(PASSWORD), &io, recovery, &err),
 	    0);
-	assert_int_equal(mv_repo_open(rdir, &repo, &err), 0);
-	assert_int_equal(mv_repo_unlock(repo, (const uint8_t *)PASSWORD, strlen(PASSWORD), &err),
-	                 0);
+	repo = tu_repo_open(rdir);
 	assert_int_equal(mv_repo_load_index(repo, 1, &damaged, &err), 0);
 	paths[0] = src;
 	assert_int_equal(mv_backup(repo, &bo, NULL, &br, &err), 0);
 	/* read the repository back as a fresh process would */
 	mv_repo_close(repo);
-	assert_int_equal(mv_repo_open(rdir, &repo, &err), 0);
-	assert_int_equal(mv_repo_unlock(repo, (const uint8_t *)PASSWORD, strlen(PASSWORD), &err),
-	                 0);
+	repo = tu_repo_open(rdir);
 	assert_int_equal(mv_repo_load_index(repo, 0, &damaged, &err), 0);
 	assert_int_equal(mv_repo_find_snapshot(repo, "latest", &snap, &err), 0);
 	return 0;
@@ -146,13 +127,10 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
 	mv_snapshot_release(&snap);
 	mv_repo_close(repo);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	tu_rm_rf(dir);
 	return 0;
 }
 

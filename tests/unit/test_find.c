@@ -2,15 +2,12 @@
  * million entries through the writer and the decoder, and mv_find /
  * mv_catalog_select_paths over snapshots of a real repository (newest
  * first, de-duplicated by SOPInstanceUID). Independent of backup. */
-#define _XOPEN_SOURCE 700 /* nftw */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +21,7 @@
 #include "core/repo/packer.h"
 #include "core/repo/repo.h"
 #include "formats/catalog.h"
+#include "tests/unit/testutil.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -325,75 +323,13 @@ static void test_find__million_entries(void **state)
 
 /* ---- snapshots of a real repository ---------------------------------------- */
 
-#define PW "Correct-Horse-Battery-9"
-
-struct trepo {
-	char dir[64];
-	struct mv_repo *r;
-	struct mv_packer *packer;
-};
-
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
-static void trepo_open(struct trepo *t)
-{
-	struct mv_error err = {0};
-	char loc[96], rec[MV_RECOVERY_TEXT_LEN + 1];
-
-	snprintf(t->dir, sizeof(t->dir), "/tmp/mvfind.XXXXXX");
-	assert_non_null(mkdtemp(t->dir));
-	snprintf(loc, sizeof(loc), "%s/repo", t->dir);
-	assert_int_equal(mv_repo_init(loc, (const uint8_t *)PW, strlen(PW), NULL, rec, &err), 0);
-	assert_int_equal(mv_repo_open(loc, &t->r, &err), 0);
-	assert_int_equal(mv_repo_unlock(t->r, (const uint8_t *)PW, strlen(PW), &err), 0);
-	assert_int_equal(mv_repo_load_index(t->r, 0, NULL, &err), 0);
-	t->packer = mv_packer_new(t->r);
-	assert_non_null(t->packer);
-}
-
-static int repo_store(void *arg, const uint8_t *payload, size_t len, uint8_t id[32],
-                      struct mv_error *err)
-{
-	struct trepo *t = arg;
-	const uint8_t *sealed;
-	size_t slen;
-
-	mv_blob_id(mv_repo_keys(t->r), payload, len, id);
-	struct mv_blob_loc loc = {
-	    .pack = MV_PACK_NONE, .type = MV_T_CATALOG, .raw_length = (uint32_t)len};
-	memcpy(loc.id, id, 32);
-	int rc = mv_repo_index_add(t->r, &loc);
-	if (rc < 0)
-		return mv_error_set(err, rc, 0, "out of memory");
-	if (rc == 1)
-		return 0;
-	rc = mv_blob_encode(mv_repo_blob_ctx(t->r), mv_repo_keys(t->r), MV_T_CATALOG, id, payload,
-	                    len, &sealed, &slen, err);
-	if (rc)
-		return rc;
-	return mv_packer_add(t->packer, MV_T_CATALOG, id, sealed, slen, len, err);
-}
-
-static void trepo_close(struct trepo *t)
-{
-	mv_packer_free(t->packer);
-	mv_repo_close(t->r);
-	nftw(t->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 struct tentry {
 	const char *path, *member, *patient, *sop;
 };
 
 /* Writes a catalog of the entries (none: no catalog; bogus: a catalog id
  * the index does not know) and a snapshot at time t; returns its id. */
-static void add_snapshot(struct trepo *t, int64_t time_s, const struct tentry *te, size_t n,
+static void add_snapshot(struct tu_trepo *t, int64_t time_s, const struct tentry *te, size_t n,
                          int bogus, uint8_t id_out[32])
 {
 	struct mv_error err = {0};
@@ -409,7 +345,7 @@ static void add_snapshot(struct trepo *t, int64_t time_s, const struct tentry *t
 	s.paths = paths;
 	s.npaths = 1;
 	if (n) {
-		struct mv_catalog_writer *cw = mv_catalog_writer_new(repo_store, t);
+		struct mv_catalog_writer *cw = mv_catalog_writer_new(tu_trepo_store, t);
 		for (size_t i = 0; i < n; i++) {
 			info_of(&info, te[i].patient, te[i].sop, "MR", "20190315");
 			struct mv_catalog_entry e = {te[i].path, te[i].member, 100 + i, &info};
@@ -417,8 +353,7 @@ static void add_snapshot(struct trepo *t, int64_t time_s, const struct tentry *t
 		}
 		assert_int_equal(mv_catalog_writer_finish(cw, &s.catalog, &s.ncatalog, &err), 0);
 		mv_catalog_writer_free(cw);
-		assert_int_equal(mv_packer_flush(t->packer, &err), 0);
-		assert_int_equal(mv_packer_write_index(t->packer, &err), 0);
+		tu_trepo_commit(t);
 	}
 	if (bogus)
 		memset(s.catalog[0], 0xee, 32);
@@ -452,6 +387,16 @@ static int on_match(void *arg, const struct mv_find_match *m)
 	return 0;
 }
 
+/* Runs q over t's snapshots, its matches recorded in h (emptied first). */
+static void find_hits(struct tu_trepo *t, const struct mv_find_query *q, struct hits *h,
+                      struct mv_find_stats *st)
+{
+	struct mv_error err = {0};
+
+	h->n = 0;
+	assert_int_equal(mv_find(t->r, q, on_match, h, st, &err), 0);
+}
+
 static int stop_at_first(void *arg, const struct mv_find_match *m)
 {
 	(void)m;
@@ -461,7 +406,7 @@ static int stop_at_first(void *arg, const struct mv_find_match *m)
 
 static void test_find__snapshots_newest_first_dedup(void **state)
 {
-	struct trepo t;
+	struct tu_trepo t;
 	struct mv_error err = {0};
 	struct mv_find_stats st;
 	struct hits h;
@@ -487,7 +432,7 @@ static void test_find__snapshots_newest_first_dedup(void **state)
 	    {"/srv/z/e-copy.dcm", NULL, "DUPONT^MARIE", "1.5"}, /* same instance, same snapshot */
 	};
 
-	trepo_open(&t);
+	tu_trepo_open(&t, "mvfind");
 	add_snapshot(&t, 1000, old_e, 8, 0, old_id);
 	add_snapshot(&t, 2000, NULL, 0, 0, mid_id); /* made before catalogs existed */
 	add_snapshot(&t, 3000, new_e, 6, 0, new_id);
@@ -496,7 +441,7 @@ static void test_find__snapshots_newest_first_dedup(void **state)
 	h.new_id = new_id;
 	h.old_id = old_id;
 	struct mv_find_query q = {.patient = "dupont"};
-	assert_int_equal(mv_find(t.r, &q, on_match, &h, &st, &err), 0);
+	find_hits(&t, &q, &h, &st);
 	assert_int_equal(h.n, 8);
 	assert_string_equal(h.line[0], "new /srv/a.dcm");
 	assert_string_equal(h.line[1], "new /srv/d.dcm");
@@ -513,11 +458,8 @@ static void test_find__snapshots_newest_first_dedup(void **state)
 	assert_true(st.damaged == 0);
 
 	/* the old name of an instance is found in the snapshot that has it */
-	memset(&h, 0, sizeof(h));
-	h.new_id = new_id;
-	h.old_id = old_id;
 	struct mv_find_query qd = {.patient = "dupond"};
-	assert_int_equal(mv_find(t.r, &qd, on_match, &h, &st, &err), 0);
+	find_hits(&t, &qd, &h, &st);
 	assert_int_equal(h.n, 2);
 	assert_string_equal(h.line[0], "old /srv/c.dcm");
 	assert_string_equal(h.line[1], "old /srv/h.dcm");
@@ -558,10 +500,7 @@ static void test_find__snapshots_newest_first_dedup(void **state)
 
 	/* a snapshot whose catalog cannot be read: counted, the rest found */
 	add_snapshot(&t, 4000, new_e, 1, 1, bad_id);
-	memset(&h, 0, sizeof(h));
-	h.new_id = new_id;
-	h.old_id = old_id;
-	assert_int_equal(mv_find(t.r, &q, on_match, &h, &st, &err), 0);
+	find_hits(&t, &q, &h, &st);
 	assert_true(st.damaged == 1);
 	assert_int_equal(h.n, 8);
 	mv_hex(bad_id, 32, hex);
@@ -569,7 +508,7 @@ static void test_find__snapshots_newest_first_dedup(void **state)
 	assert_int_equal(mv_catalog_select_paths(t.r, &snap, &q, &paths, &n, &err),
 	                 MV_ERR_NOTFOUND);
 	mv_snapshot_release(&snap);
-	trepo_close(&t);
+	tu_trepo_close(&t);
 }
 
 int main(void)

@@ -19,6 +19,12 @@ static int setup(void **state)
 	return mv_crypto_init() == 0 ? 0 : -1;
 }
 
+/* Opens slot (len bytes) with the test password PW. */
+static int open_pw(const uint8_t *slot, size_t len, uint8_t key[MV_KEY_LEN], struct mv_error *err)
+{
+	return mv_keyslot_open(slot, len, (const uint8_t *)PW, strlen(PW), key, err);
+}
+
 static void make_password_slot(const uint8_t master[MV_KEY_LEN], uint8_t slot[MV_KEYSLOT_LEN])
 {
 	struct mv_error err = {0};
@@ -46,8 +52,7 @@ static void test_keys__password_slot_roundtrip(void **state)
 	assert_int_equal(mv_get_u32(slot + 12), 3);
 	assert_int_equal(mv_get_u64(slot + 16), 64ull << 20);
 	assert_int_equal(mv_keyslot_kind(slot, sizeof(slot), &err), MV_SLOT_PASSWORD);
-	assert_int_equal(
-	    mv_keyslot_open(slot, sizeof(slot), (const uint8_t *)PW, strlen(PW), got, &err), 0);
+	assert_int_equal(open_pw(slot, sizeof(slot), got, &err), 0);
 	assert_memory_equal(got, master, MV_KEY_LEN);
 	/* An independent reading of the slot with libsodium gives the same key. */
 	assert_int_equal(crypto_pwhash(kek, 32, PW, strlen(PW), slot + 24, 3, 64u << 20,
@@ -108,8 +113,7 @@ static void test_keys__tampered_slot_never_opens(void **state)
 		size_t i = positions[j];
 		slot[i] ^= 0x01;
 		memset(got, 0x55, sizeof(got));
-		int rc =
-		    mv_keyslot_open(slot, sizeof(slot), (const uint8_t *)PW, strlen(PW), got, &err);
+		int rc = open_pw(slot, sizeof(slot), got, &err);
 		if (rc != MV_ERR_PASSWORD && rc != MV_ERR_INTEGRITY)
 			fail_msg("byte %zu flipped: rc=%d", i, rc);
 		if (i < 12)
@@ -121,33 +125,24 @@ static void test_keys__tampered_slot_never_opens(void **state)
 	}
 	/* t and m lowered below the minimum: refused before Argon2. */
 	slot[12] ^= 0x01; /* t = 3 -> 2 */
-	assert_int_equal(
-	    mv_keyslot_open(slot, sizeof(slot), (const uint8_t *)PW, strlen(PW), got, &err),
-	    MV_ERR_INTEGRITY);
+	assert_int_equal(open_pw(slot, sizeof(slot), got, &err), MV_ERR_INTEGRITY);
 	slot[12] ^= 0x01;
 	slot[19] ^= 0x04; /* m = 64 MiB -> 0 */
-	assert_int_equal(
-	    mv_keyslot_open(slot, sizeof(slot), (const uint8_t *)PW, strlen(PW), got, &err),
-	    MV_ERR_INTEGRITY);
+	assert_int_equal(open_pw(slot, sizeof(slot), got, &err), MV_ERR_INTEGRITY);
 	slot[19] ^= 0x04;
 	/* Header fields inside the AD: t=3 -> t=4 is still valid, must fail. */
 	mv_put_u32(slot + 12, 4);
-	assert_int_equal(
-	    mv_keyslot_open(slot, sizeof(slot), (const uint8_t *)PW, strlen(PW), got, &err),
-	    MV_ERR_PASSWORD);
+	assert_int_equal(open_pw(slot, sizeof(slot), got, &err), MV_ERR_PASSWORD);
 	mv_put_u32(slot + 12, 3);
 	/* Kind changed from password to recovery: rejected as malformed. */
 	slot[8] = MV_SLOT_RECOVERY;
 	assert_int_equal(mv_keyslot_kind(slot, sizeof(slot), &err), MV_ERR_INTEGRITY);
 	slot[8] = MV_SLOT_PASSWORD;
 	/* Still fine after restoring. */
-	assert_int_equal(
-	    mv_keyslot_open(slot, sizeof(slot), (const uint8_t *)PW, strlen(PW), got, &err), 0);
+	assert_int_equal(open_pw(slot, sizeof(slot), got, &err), 0);
 	assert_memory_equal(got, master, MV_KEY_LEN);
 	/* Wrong lengths. */
-	assert_int_equal(
-	    mv_keyslot_open(slot, sizeof(slot) - 1, (const uint8_t *)PW, strlen(PW), got, &err),
-	    MV_ERR_INTEGRITY);
+	assert_int_equal(open_pw(slot, sizeof(slot) - 1, got, &err), MV_ERR_INTEGRITY);
 	assert_int_equal(mv_keyslot_kind(slot, 0, &err), MV_ERR_INTEGRITY);
 	assert_int_equal(mv_keyslot_kind(slot, sizeof(slot) + 1, &err), MV_ERR_INTEGRITY);
 }
@@ -185,9 +180,7 @@ static void test_keys__header_validation(void **state)
 	memcpy(bad, slot, sizeof(bad));
 	mv_put_u32(bad + 12, 1);
 	uint8_t got[MV_KEY_LEN];
-	assert_int_equal(
-	    mv_keyslot_open(bad, sizeof(bad), (const uint8_t *)PW, strlen(PW), got, &err),
-	    MV_ERR_INTEGRITY);
+	assert_int_equal(open_pw(bad, sizeof(bad), got, &err), MV_ERR_INTEGRITY);
 	/* The caps exactly are accepted by the header check. */
 	memcpy(bad, slot, sizeof(bad));
 	mv_put_u64(bad + 16, MV_ARGON2_MAX_MEM);
@@ -224,9 +217,7 @@ static void test_keys__caps_refuse_without_running(void **state)
 		mv_put_u64(bad + 16, over[i].m);
 		assert_int_equal(mv_keyslot_kind(bad, sizeof(bad), &err), MV_ERR_LIMIT);
 		assert_non_null(strstr(err.msg, "caps"));
-		assert_int_equal(
-		    mv_keyslot_open(bad, sizeof(bad), (const uint8_t *)PW, strlen(PW), got, &err),
-		    MV_ERR_LIMIT);
+		assert_int_equal(open_pw(bad, sizeof(bad), got, &err), MV_ERR_LIMIT);
 		assert_true(sodium_is_zero(got, sizeof(got)));
 	}
 	/* below the minimum stays a malformed slot, not a capped one */
@@ -297,8 +288,7 @@ static void test_keys__stronger_params_roundtrip(void **state)
 	                 0);
 	assert_int_equal(mv_get_u32(slot + 12), 4);
 	assert_int_equal(mv_get_u64(slot + 16), 65ull << 20);
-	assert_int_equal(
-	    mv_keyslot_open(slot, sizeof(slot), (const uint8_t *)PW, strlen(PW), got, &err), 0);
+	assert_int_equal(open_pw(slot, sizeof(slot), got, &err), 0);
 	assert_memory_equal(got, master, MV_KEY_LEN);
 }
 
@@ -336,9 +326,7 @@ static void test_keys__recovery_and_machine_slots(void **state)
 		    MV_ERR_PASSWORD);
 		assert_true(sodium_is_zero(got, sizeof(got)));
 		/* A password (any other length) does not open it. */
-		assert_int_equal(
-		    mv_keyslot_open(slot, sizeof(slot), (const uint8_t *)PW, strlen(PW), got, &err),
-		    MV_ERR_PASSWORD);
+		assert_int_equal(open_pw(slot, sizeof(slot), got, &err), MV_ERR_PASSWORD);
 		/* Argon2 parameters on a blake2b slot are malformed. */
 		slot[12] = 3;
 		assert_int_equal(mv_keyslot_kind(slot, sizeof(slot), &err), MV_ERR_INTEGRITY);

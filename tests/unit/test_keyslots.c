@@ -13,16 +13,23 @@
 
 #include "core/repo/keylist.h"
 #include "core/repo/keyslots.h"
-#include "tests/unit/keyrepo.h"
+#include "tests/unit/testutil.h"
 
-#define SECOND "Second-Staple-Lantern-42"
+#define PASSWORD TU_PASSWORD
+#define SECOND   "Second-Staple-Lantern-42"
+
+static int setup(void **state)
+{
+	assert_int_equal(mv_crypto_init(), 0);
+	return tu_setup_repo(state);
+}
 
 /* Opens the repository with secret: the result of mv_repo_unlock; *out is
  * the handle (close it). */
-static int open_with(const struct fixture *f, const char *secret, struct mv_repo **out)
+static int open_with(const struct tu_fixture *f, const char *secret, struct mv_repo **out)
 {
 	struct mv_error err = {0};
-	assert_int_equal(mv_repo_open(f->repo, out, &err), 0);
+	assert_int_equal(mv_repo_open(f->d.repo, out, &err), 0);
 	return mv_repo_unlock(*out, (const uint8_t *)secret, strlen(secret), &err);
 }
 
@@ -78,7 +85,7 @@ static int find_slot(struct mv_repo *r, const char *name, struct mv_keyslot_info
 
 static void test_keyslots__add_open_remove(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_fixture *f = *state;
 	struct mv_repo *r = NULL, *r2 = NULL;
 	struct mv_error err = {0};
 	struct mv_unlock_info ui;
@@ -140,14 +147,14 @@ static void test_keyslots__add_open_remove(void **state)
 
 static void test_keyslots__add_refused_leaves_nothing(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_fixture *f = *state;
 	struct mv_repo *r = NULL;
 	struct mv_error err = {0};
 	char name[65], label[MV_KEYLIST_LABEL_MAX + 2];
 
 	/* not unlocked */
 	struct mv_error e2 = {0};
-	assert_int_equal(mv_repo_open(f->repo, &r, &e2), 0);
+	assert_int_equal(mv_repo_open(f->d.repo, &r, &e2), 0);
 	assert_int_equal(mv_keyslots_add_password(r, (const uint8_t *)SECOND, strlen(SECOND), NULL,
 	                                          NULL, name, &err),
 	                 MV_ERR_USAGE);
@@ -169,9 +176,10 @@ static void test_keyslots__add_refused_leaves_nothing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_keyslots__add_open_remove, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_keyslots__add_open_remove, setup,
+	                                    tu_teardown_repo),
 	    cmocka_unit_test_setup_teardown(test_keyslots__add_refused_leaves_nothing, setup,
-	                                    teardown),
+	                                    tu_teardown_repo),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,54 +16,24 @@
 
 #include "core/repo/lock.h"
 #include "core/ops/ops.h"
-
-#define PASSWORD "Correct-Horse-Battery-9"
-
-struct fixture {
-	char dir[64];
-	char repo[128];
-	struct mv_repo *r;
-};
+#include "tests/unit/testutil.h"
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	struct mv_init_opts io = {0};
-	char recovery[MV_RECOVERY_TEXT_LEN + 1];
 	struct mv_error err = {0};
 	size_t damaged;
-	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/mvlock.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->repo, sizeof(f->repo), "%s/repo", f->dir);
-	assert_int_equal(
-	    mv_repo_init(f->repo, (const uint8_t *)PASSWORD, strlen(PASSWORD), &io, recovery, &err),
-	    0);
-	assert_int_equal(mv_repo_open(f->repo, &f->r, &err), 0);
-	assert_int_equal(mv_repo_unlock(f->r, (const uint8_t *)PASSWORD, strlen(PASSWORD), &err),
-	                 0);
+	tu_setup_repo_open(state);
+	struct tu_fixture *f = *state;
 	assert_int_equal(mv_repo_load_index(f->r, 1, &damaged, &err), 0);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	char cmd[256];
-	mv_repo_close(f->r);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
 	return 0;
 }
 
 /* The names in REPO/locks (there is one lock file per holder). */
-static int lock_files(const struct fixture *f, char name[256])
+static int lock_files(const struct tu_fixture *f, char name[256])
 {
 	char p[256];
 	int n = 0;
-	snprintf(p, sizeof(p), "%s/locks", f->repo);
+	snprintf(p, sizeof(p), "%s/locks", f->d.repo);
 	DIR *d = opendir(p);
 	if (!d)
 		return -1;
@@ -79,7 +49,7 @@ static int lock_files(const struct fixture *f, char name[256])
 
 static void test_lock__refresh_rewrites_the_file(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_fixture *f = *state;
 	struct mv_lock *l;
 	struct mv_error err = {0};
 	char first[256], now[256];
@@ -98,14 +68,14 @@ static void test_lock__refresh_rewrites_the_file(void **state)
 
 static void test_lock__lost_when_it_cannot_be_refreshed(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_fixture *f = *state;
 	struct mv_lock *l;
 	struct mv_error err = {0};
 	char p[256], q[256], cmd[600];
 	assert_int_equal(mv_lock_acquire(f->r, 0, &l, &err), 0);
 	/* locks/ replaced by a plain file: every rewrite fails (also as root) */
-	snprintf(p, sizeof(p), "%s/locks", f->repo);
-	snprintf(q, sizeof(q), "%s/locks.away", f->repo);
+	snprintf(p, sizeof(p), "%s/locks", f->d.repo);
+	snprintf(q, sizeof(q), "%s/locks.away", f->d.repo);
 	assert_int_equal(rename(p, q), 0);
 	FILE *fp = fopen(p, "w");
 	assert_non_null(fp);
@@ -118,7 +88,7 @@ static void test_lock__lost_when_it_cannot_be_refreshed(void **state)
 
 	/* a backup holding a lost lock writes no snapshot */
 	char src[256], file[300];
-	snprintf(src, sizeof(src), "%s/src", f->dir);
+	snprintf(src, sizeof(src), "%s/src", f->d.dir);
 	assert_int_equal(mkdir(src, 0755), 0);
 	snprintf(file, sizeof(file), "%s/a.txt", src);
 	fp = fopen(file, "w");
@@ -130,7 +100,7 @@ static void test_lock__lost_when_it_cannot_be_refreshed(void **state)
 	struct mv_backup_result br;
 	memset(&err, 0, sizeof(err));
 	assert_int_equal(mv_backup(f->r, &bo, NULL, &br, &err), MV_ERR_LOCKED);
-	snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A '%s/snapshots')\"", f->repo);
+	snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A '%s/snapshots')\"", f->d.repo);
 	assert_int_equal(system(cmd), 0);
 
 	unlink(p);
@@ -142,7 +112,7 @@ static void test_lock__lost_when_it_cannot_be_refreshed(void **state)
  * simply not due for an hour) does not keep the lock looking held. */
 static void test_lock__lost_when_refresher_is_stuck(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_fixture *f = *state;
 	struct mv_lock *l;
 	struct mv_error err = {0};
 	assert_int_equal(mv_lock_acquire(f->r, 0, &l, &err), 0);
@@ -156,11 +126,12 @@ static void test_lock__lost_when_refresher_is_stuck(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_lock__refresh_rewrites_the_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lock__refresh_rewrites_the_file, setup,
+	                                    tu_teardown_repo),
 	    cmocka_unit_test_setup_teardown(test_lock__lost_when_it_cannot_be_refreshed, setup,
-	                                    teardown),
+	                                    tu_teardown_repo),
 	    cmocka_unit_test_setup_teardown(test_lock__lost_when_refresher_is_stuck, setup,
-	                                    teardown),
+	                                    tu_teardown_repo),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

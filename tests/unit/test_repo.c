@@ -27,8 +27,9 @@
 #include "formats/fmt_err.h"
 #include "formats/index.h"
 #include "formats/snapshot.h"
+#include "tests/unit/testutil.h"
 
-#define PASSWORD "Correct-Horse-Battery-9"
+#define PASSWORD TU_PASSWORD
 
 /* cmd_help.c refers to the command table of main.c (not in the library). */
 const struct cli_command cli_commands[] = {
@@ -46,30 +47,21 @@ const struct cli_command *cli_command_find(const char *name)
 }
 
 struct fixture {
-	char dir[64];
-	char repo[128];
+	struct tu_repo_dir d;
 	char out[160]; /* stdout and stderr of a command */
 };
 
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct mv_init_opts io = {0};
-	char recovery[MV_RECOVERY_TEXT_LEN + 1];
-	struct mv_error err = {0};
 	char st[128];
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/mvrepo.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->repo, sizeof(f->repo), "%s/repo", f->dir);
-	snprintf(f->out, sizeof(f->out), "%s/out", f->dir);
-	assert_int_equal(
-	    mv_repo_init(f->repo, (const uint8_t *)PASSWORD, strlen(PASSWORD), &io, recovery, &err),
-	    0);
+	tu_repo_dir_make(&f->d, "mvrepo", NULL);
+	snprintf(f->out, sizeof(f->out), "%s/out", f->d.dir);
 	/* check's records stay here */
 	unsetenv("MEDVAULT_PASSWORD_FILE");
 	unsetenv("MEDVAULT_REPOSITORY");
-	snprintf(st, sizeof(st), "%s/state", f->dir);
+	snprintf(st, sizeof(st), "%s/state", f->d.dir);
 	setenv("XDG_STATE_HOME", st, 1);
 	*state = f;
 	return 0;
@@ -78,20 +70,14 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
+	tu_rm_rf(f->d.dir);
 	free(f);
 	return 0;
 }
 
 static struct mv_repo *open_repo(const struct fixture *f)
 {
-	struct mv_repo *r = NULL;
-	struct mv_error err = {0};
-	assert_int_equal(mv_repo_open(f->repo, &r, &err), 0);
-	assert_int_equal(mv_repo_unlock(r, (const uint8_t *)PASSWORD, strlen(PASSWORD), &err), 0);
-	return r;
+	return tu_repo_open(f->d.repo);
 }
 
 /* Seals payload as an object of type `type` into the repository: authentic,
@@ -116,7 +102,7 @@ static int run(const struct fixture *f, cli_cmd_fn *fn, const char *name)
 {
 	char cmd[32], repo[128], opt[] = "-r";
 	snprintf(cmd, sizeof(cmd), "%s", name);
-	snprintf(repo, sizeof(repo), "%s", f->repo);
+	snprintf(repo, sizeof(repo), "%s", f->d.repo);
 	char *argv[] = {cmd, opt, repo, NULL};
 	volatile sig_atomic_t cancel = 0;
 	struct cli_ctx ctx = {.cancel = &cancel};
@@ -331,7 +317,7 @@ static void test_repo__read_errors_are_not_damage(void **state)
 	char src[128], file[160];
 	size_t damaged;
 
-	snprintf(src, sizeof(src), "%s/src", f->dir);
+	snprintf(src, sizeof(src), "%s/src", f->d.dir);
 	snprintf(file, sizeof(file), "%s/a.txt", src);
 	assert_int_equal(mkdir(src, 0700), 0);
 	FILE *fp = fopen(file, "w");

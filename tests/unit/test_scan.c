@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/medical/scan.h"
+#include "tests/unit/testutil.h"
 #include "core/repo/repo.h"
 
 #define CT_CLASS "1.2.840.10008.5.1.4.1.1.2"
@@ -27,113 +28,58 @@
 
 /* ---- a DICOM file builder (explicit VR little endian) ------------------- */
 
-struct b {
-	uint8_t *p;
-	size_t n, cap;
-};
-
-static void put(struct b *b, const void *v, size_t n)
-{
-	if (b->n + n > b->cap) {
-		b->cap = (b->n + n) * 2;
-		b->p = realloc(b->p, b->cap);
-		assert_non_null(b->p);
-	}
-	memcpy(b->p + b->n, v, n);
-	b->n += n;
-}
-
-static void put16(struct b *b, uint16_t v)
-{
-	uint8_t x[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
-	put(b, x, 2);
-}
-
-static void put32(struct b *b, uint32_t v)
-{
-	uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
-	put(b, x, 4);
-}
-
-static void el(struct b *b, uint16_t g, uint16_t e, const char *vr, const void *v, size_t n)
-{
-	int lng = !strcmp(vr, "OB") || !strcmp(vr, "OW") || !strcmp(vr, "SQ") || !strcmp(vr, "UN");
-	size_t padded = n + (n & 1);
-	put16(b, g);
-	put16(b, e);
-	put(b, vr, 2);
-	if (lng) {
-		put16(b, 0);
-		put32(b, (uint32_t)padded);
-	} else {
-		put16(b, (uint16_t)padded);
-	}
-	put(b, v, n);
-	if (n & 1)
-		put(b, !strcmp(vr, "UI") || !strcmp(vr, "OB") ? "\0" : " ", 1);
-}
-
-static void el_str(struct b *b, uint16_t g, uint16_t e, const char *vr, const char *s)
-{
-	el(b, g, e, vr, s, strlen(s));
-}
-
 struct inst {
 	const char *pid, *name, *study, *series, *sop, *date, *mod;
 };
 
 /* A CT-like file: meta header, a few tags, pixel_bytes of pixel data. */
-static void make_dicom(struct b *f, const struct inst *in, size_t pixel_bytes)
+static void make_dicom(struct tu_buf *f, const struct inst *in, size_t pixel_bytes)
 {
-	struct b meta = {0}, ds = {0};
+	struct tu_buf meta = {0}, ds = {0};
 	uint8_t zero[128] = {0};
 
-	el(&meta, 0x0002, 0x0001, "OB", "\0\1", 2);
-	el_str(&meta, 0x0002, 0x0002, "UI", CT_CLASS);
-	el_str(&meta, 0x0002, 0x0003, "UI", in->sop);
-	el_str(&meta, 0x0002, 0x0010, "UI", TS_EXPL);
-	el_str(&ds, 0x0008, 0x0016, "UI", CT_CLASS);
-	el_str(&ds, 0x0008, 0x0018, "UI", in->sop);
-	el_str(&ds, 0x0008, 0x0020, "DA", in->date);
-	el_str(&ds, 0x0008, 0x0060, "CS", in->mod);
-	el_str(&ds, 0x0010, 0x0010, "PN", in->name);
-	el_str(&ds, 0x0010, 0x0020, "LO", in->pid);
-	el_str(&ds, 0x0020, 0x000d, "UI", in->study);
-	el_str(&ds, 0x0020, 0x000e, "UI", in->series);
+	tu_dcm_elem(&meta, 0x0002, 0x0001, "OB", "\0\1", 2);
+	tu_dcm_str(&meta, 0x0002, 0x0002, "UI", CT_CLASS);
+	tu_dcm_str(&meta, 0x0002, 0x0003, "UI", in->sop);
+	tu_dcm_str(&meta, 0x0002, 0x0010, "UI", TS_EXPL);
+	tu_dcm_str(&ds, 0x0008, 0x0016, "UI", CT_CLASS);
+	tu_dcm_str(&ds, 0x0008, 0x0018, "UI", in->sop);
+	tu_dcm_str(&ds, 0x0008, 0x0020, "DA", in->date);
+	tu_dcm_str(&ds, 0x0008, 0x0060, "CS", in->mod);
+	tu_dcm_str(&ds, 0x0010, 0x0010, "PN", in->name);
+	tu_dcm_str(&ds, 0x0010, 0x0020, "LO", in->pid);
+	tu_dcm_str(&ds, 0x0020, 0x000d, "UI", in->study);
+	tu_dcm_str(&ds, 0x0020, 0x000e, "UI", in->series);
 	uint8_t *pix = malloc(pixel_bytes);
 	assert_non_null(pix);
 	randombytes_buf(pix, pixel_bytes);
-	el(&ds, 0x7fe0, 0x0010, "OW", pix, pixel_bytes);
+	tu_dcm_elem(&ds, 0x7fe0, 0x0010, "OW", pix, pixel_bytes);
 	free(pix);
 
 	memset(f, 0, sizeof(*f));
-	put(f, zero, sizeof(zero));
-	put(f, "DICM", 4);
-	uint32_t gl = (uint32_t)meta.n;
+	tu_buf_put(f, zero, sizeof(zero));
+	tu_buf_put(f, "DICM", 4);
+	uint32_t gl = (uint32_t)meta.len;
 	uint8_t glv[4] = {(uint8_t)gl, (uint8_t)(gl >> 8), (uint8_t)(gl >> 16),
 	                  (uint8_t)(gl >> 24)};
-	el(f, 0x0002, 0x0000, "UL", glv, 4);
-	put(f, meta.p, meta.n);
-	put(f, ds.p, ds.n);
-	free(meta.p);
-	free(ds.p);
+	tu_dcm_elem(f, 0x0002, 0x0000, "UL", glv, 4);
+	tu_buf_put(f, meta.p, meta.len);
+	tu_buf_put(f, ds.p, ds.len);
+	tu_buf_free(&meta);
+	tu_buf_free(&ds);
 }
 
 static void write_file(const char *path, const void *p, size_t n)
 {
-	FILE *f = fopen(path, "wb");
-	assert_non_null(f);
-	if (n)
-		assert_int_equal(fwrite(p, 1, n, f), n);
-	assert_int_equal(fclose(f), 0);
+	tu_write_file(path, p, n, 0644);
 }
 
 static void write_dicom(const char *path, const struct inst *in, size_t pixel_bytes)
 {
-	struct b f;
+	struct tu_buf f;
 	make_dicom(&f, in, pixel_bytes);
-	write_file(path, f.p, f.n);
-	free(f.p);
+	write_file(path, f.p, f.len);
+	tu_buf_free(&f);
 }
 
 /* A ZIP holding the given DICOM instances and one text file. */
@@ -144,35 +90,27 @@ static void write_zip(const char *path, const struct inst *in, size_t n)
 	assert_int_equal(archive_write_set_format_zip(a), ARCHIVE_OK);
 	assert_int_equal(archive_write_open_filename(a, path), ARCHIVE_OK);
 	for (size_t i = 0; i <= n; i++) {
-		struct b f = {0};
+		struct tu_buf f = {0};
 		char name[64];
 		if (i < n) {
 			make_dicom(&f, &in[i], 4096);
 			snprintf(name, sizeof(name), "DICOM/IM%04zu", i);
 		} else {
-			put(&f, "readme", 6);
+			tu_buf_put(&f, "readme", 6);
 			snprintf(name, sizeof(name), "README.TXT");
 		}
 		struct archive_entry *e = archive_entry_new();
 		archive_entry_set_pathname(e, name);
 		archive_entry_set_filetype(e, AE_IFREG);
 		archive_entry_set_perm(e, 0644);
-		archive_entry_set_size(e, (la_int64_t)f.n);
+		archive_entry_set_size(e, (la_int64_t)f.len);
 		assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
-		assert_int_equal(archive_write_data(a, f.p, f.n), (la_ssize_t)f.n);
+		assert_int_equal(archive_write_data(a, f.p, f.len), (la_ssize_t)f.len);
 		archive_entry_free(e);
-		free(f.p);
+		tu_buf_free(&f);
 	}
 	assert_int_equal(archive_write_close(a), ARCHIVE_OK);
 	archive_write_free(a);
-}
-
-static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
 }
 
 /* ---- the scan -------------------------------------------------------------- */
@@ -214,8 +152,7 @@ static void make_tree(char *root)
 {
 	char p[600];
 
-	snprintf(root, 64, "/tmp/mvscan.XXXXXX");
-	assert_non_null(mkdtemp(root));
+	tu_tmpdir(root, 64, "mvscan");
 	snprintf(p, sizeof(p), "%s/a", root);
 	assert_int_equal(mkdir(p, 0700), 0);
 	snprintf(p, sizeof(p), "%s/b", root);
@@ -320,7 +257,7 @@ static void test_scan__inventory_walk_order_archives(void **state)
 	assert_int_equal(res.dicom_files, 1);
 	mv_scan_result_release(&res);
 	mv_inventory_free(inv);
-	nftw(root, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	tu_rm_rf(root);
 }
 
 /* ---- the file hasher --------------------------------------------------------- */
@@ -437,13 +374,13 @@ static void test_scan__hasher_matches_definition(void **state)
 		free(buf);
 	}
 	/* DICOM: a boundary where the pixel data begins */
-	struct b f;
+	struct tu_buf f;
 	make_dicom(&f, &I1, 2 * 1024 * 1024 + 1);
-	size_t cut = f.n - (2 * 1024 * 1024 + 2);
-	hash_one(r, f.p, f.n, cut);
-	free(f.p);
+	size_t cut = f.len - (2 * 1024 * 1024 + 2);
+	hash_one(r, f.p, f.len, cut);
+	tu_buf_free(&f);
 	mv_repo_close(r);
-	nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	tu_rm_rf(dir);
 }
 
 int main(void)

@@ -16,64 +16,17 @@
 
 #include "core/repo/repo.h"
 #include "core/repo/snapfind.h"
-
-#define PASSWORD "Correct-Horse-Battery-9"
-
-struct fixture {
-	char dir[64];
-	char repo[128];
-	struct mv_repo *r;
-};
+#include "tests/unit/testutil.h"
 
 static struct mv_repo *open_repo(const char *loc, int *rc_out)
 {
 	struct mv_repo *r = NULL;
-	struct mv_error err = {0};
-	int rc = mv_repo_open(loc, &r, &err);
-	if (rc == 0)
-		rc = mv_repo_unlock(r, (const uint8_t *)PASSWORD, strlen(PASSWORD), &err);
-	*rc_out = rc;
-	if (rc) {
-		mv_repo_close(r);
-		return NULL;
-	}
+	*rc_out = tu_repo_open_rc(loc, &r);
 	return r;
 }
 
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	struct mv_init_opts io = {0};
-	char recovery[MV_RECOVERY_TEXT_LEN + 1];
-	struct mv_error err = {0};
-	int rc;
-
-	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/mvsnapfind.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->repo, sizeof(f->repo), "%s/repo", f->dir);
-	assert_int_equal(
-	    mv_repo_init(f->repo, (const uint8_t *)PASSWORD, strlen(PASSWORD), &io, recovery, &err),
-	    0);
-	f->r = open_repo(f->repo, &rc);
-	assert_int_equal(rc, 0);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	char cmd[256];
-	mv_repo_close(f->r);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
-	return 0;
-}
-
 /* Saves a snapshot of host with one or two paths at time t; id in hex. */
-static void save_snap(struct fixture *f, const char *host, const char *p1, const char *p2,
+static void save_snap(struct tu_fixture *f, const char *host, const char *p1, const char *p2,
                       int64_t t, char hex[65])
 {
 	struct mv_snapshot s;
@@ -113,16 +66,16 @@ static void flip_byte(const char *path, long off)
 	assert_int_equal(fclose(fp), 0);
 }
 
-static void damage_snapshot(struct fixture *f, const char *hex)
+static void damage_snapshot(struct tu_fixture *f, const char *hex)
 {
 	char p[256];
-	snprintf(p, sizeof(p), "%s/snapshots/%s", f->repo, hex);
+	snprintf(p, sizeof(p), "%s/snapshots/%s", f->d.repo, hex);
 	flip_byte(p, 30);
 }
 
 static void test_snapfind__latest_narrowed_by_host_and_path(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_fixture *f = *state;
 	struct mv_snapshot s;
 	struct mv_snapshot_damage d;
 	struct mv_error err = {0};
@@ -172,7 +125,7 @@ static void test_snapfind__latest_narrowed_by_host_and_path(void **state)
 
 static void test_snapfind__damaged_latest_is_reported(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_fixture *f = *state;
 	struct mv_snapshot s;
 	struct mv_snapshot_damage d;
 	struct mv_error err = {0};
@@ -214,7 +167,7 @@ static void test_snapfind__damaged_latest_is_reported(void **state)
 
 /* Rewrites the config with version v and incompat flags, with a valid MAC
  * (mac = 1) or the old one. */
-static void rewrite_config(struct fixture *f, uint32_t v, uint32_t incompat, int mac)
+static void rewrite_config(struct tu_fixture *f, uint32_t v, uint32_t incompat, int mac)
 {
 	struct mv_config_fields c = *mv_repo_config(f->r);
 	size_t raw_len;
@@ -234,7 +187,7 @@ static void rewrite_config(struct fixture *f, uint32_t v, uint32_t incompat, int
 		                   sizeof(k->config));
 	else
 		memcpy(m, raw + raw_len - MV_CONFIG_MAC_LEN, MV_CONFIG_MAC_LEN);
-	snprintf(p, sizeof(p), "%s/config", f->repo);
+	snprintf(p, sizeof(p), "%s/config", f->d.repo);
 	FILE *fp = fopen(p, "wb");
 	assert_non_null(fp);
 	assert_int_equal(fwrite(w.data, 1, w.len, fp), w.len);
@@ -244,51 +197,51 @@ static void rewrite_config(struct fixture *f, uint32_t v, uint32_t incompat, int
 
 static void test_snapfind__config_version_judged_by_its_mac(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_fixture *f = *state;
 	char p[256];
 	int rc;
 
 	/* a bit flipped in the version field: damage, not "upgrade" */
 	rewrite_config(f, 1u ^ 2u, 0, 0);
-	assert_null(open_repo(f->repo, &rc));
+	assert_null(open_repo(f->d.repo, &rc));
 	assert_int_equal(rc, MV_ERR_INTEGRITY);
 	rewrite_config(f, 1u ^ 0x80000000u, 0, 0);
-	assert_null(open_repo(f->repo, &rc));
+	assert_null(open_repo(f->d.repo, &rc));
 	assert_int_equal(rc, MV_ERR_INTEGRITY);
 	rewrite_config(f, 1, 1u << 7, 0); /* a flipped feature bit */
-	assert_null(open_repo(f->repo, &rc));
+	assert_null(open_repo(f->d.repo, &rc));
 	assert_int_equal(rc, MV_ERR_INTEGRITY);
 
 	/* a real newer repository (its MAC valid): upgrade */
 	rewrite_config(f, 2, 0, 1);
-	assert_null(open_repo(f->repo, &rc));
+	assert_null(open_repo(f->d.repo, &rc));
 	assert_int_equal(rc, MV_ERR_VERSION);
 	rewrite_config(f, 1, 1u << 3, 1);
-	assert_null(open_repo(f->repo, &rc));
+	assert_null(open_repo(f->d.repo, &rc));
 	assert_int_equal(rc, MV_ERR_VERSION);
 
 	/* and back to version 1: it opens */
 	rewrite_config(f, 1, 0, 1);
-	struct mv_repo *r = open_repo(f->repo, &rc);
+	struct mv_repo *r = open_repo(f->d.repo, &rc);
 	assert_int_equal(rc, 0);
 	mv_repo_close(r);
 
 	/* a flipped bit elsewhere is still a MAC mismatch */
-	snprintf(p, sizeof(p), "%s/config", f->repo);
+	snprintf(p, sizeof(p), "%s/config", f->d.repo);
 	flip_byte(p, 30);
-	assert_null(open_repo(f->repo, &rc));
+	assert_null(open_repo(f->d.repo, &rc));
 	assert_int_equal(rc, MV_ERR_INTEGRITY);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_snapfind__latest_narrowed_by_host_and_path, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_snapfind__damaged_latest_is_reported, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_snapfind__config_version_judged_by_its_mac, setup,
-	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_snapfind__latest_narrowed_by_host_and_path,
+	                                    tu_setup_repo_open, tu_teardown_repo),
+	    cmocka_unit_test_setup_teardown(test_snapfind__damaged_latest_is_reported,
+	                                    tu_setup_repo_open, tu_teardown_repo),
+	    cmocka_unit_test_setup_teardown(test_snapfind__config_version_judged_by_its_mac,
+	                                    tu_setup_repo_open, tu_teardown_repo),
 	};
 	if (sodium_init() < 0)
 		return 1;

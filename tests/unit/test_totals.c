@@ -16,6 +16,7 @@
 
 #include "core/ops/sourcecheck.h"
 #include "core/ops/totals.h"
+#include "tests/unit/testutil.h"
 
 static void write_file(const char *path, size_t size)
 {
@@ -45,8 +46,7 @@ static void test_totals__counts_regular_files_and_bytes(void **state)
 	struct mv_totals *t;
 	(void)state;
 
-	snprintf(dir, sizeof(dir), "/tmp/mv_test_totals_XXXXXX");
-	assert_non_null(mkdtemp(dir));
+	tu_tmpdir(dir, sizeof(dir), "mv_test_totals");
 	snprintf(p, sizeof(p), "%s/a", dir);
 	assert_int_equal(mkdir(p, 0700), 0);
 	snprintf(p, sizeof(p), "%s/a/b", dir);
@@ -106,9 +106,7 @@ static void test_totals__counts_regular_files_and_bytes(void **state)
 	assert_int_equal(mv_totals_get(NULL, &files, &bytes), 0);
 	mv_totals_stop(NULL);
 
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	tu_rm_rf(dir);
 }
 
 static void test_totals__excluded_rule(void **state)

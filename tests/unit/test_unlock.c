@@ -17,13 +17,20 @@
 #include "core/repo/keylist.h"
 #include "core/ops/ops.h"
 #include "formats/buf.h"
-#include "tests/unit/keyrepo.h"
+#include "tests/unit/testutil.h"
 
-#define WRONG "Wrong-Horse-Battery-9"
+#define PASSWORD TU_PASSWORD
+#define WRONG    "Wrong-Horse-Battery-9"
+
+static int setup(void **state)
+{
+	assert_int_equal(mv_crypto_init(), 0);
+	return tu_setup_repo(state);
+}
 
 /* A well-formed password slot with these Argon2id parameters and a random
  * box (it opens with nothing), written to keys/ under its hash. */
-static void plant(const struct fixture *f, uint32_t t, uint64_t m, char name[65])
+static void plant(const struct tu_fixture *f, uint32_t t, uint64_t m, char name[65])
 {
 	uint8_t slot[MV_KEYSLOT_LEN], h[32];
 	char path[256];
@@ -37,7 +44,7 @@ static void plant(const struct fixture *f, uint32_t t, uint64_t m, char name[65]
 	randombytes_buf(slot + 24, sizeof(slot) - 24);
 	mv_file_hash(slot, sizeof(slot), h);
 	mv_hex(h, 32, name);
-	snprintf(path, sizeof(path), "%s/keys/%s", f->repo, name);
+	snprintf(path, sizeof(path), "%s/keys/%s", f->d.repo, name);
 	FILE *fp = fopen(path, "wb");
 	assert_non_null(fp);
 	assert_int_equal(fwrite(slot, 1, sizeof(slot), fp), sizeof(slot));
@@ -52,10 +59,10 @@ static const struct mv_unlock_info *info(const struct mv_repo *r)
 	return &ui;
 }
 
-static int try_open(const struct fixture *f, const char *secret, uint64_t budget,
+static int try_open(const struct tu_fixture *f, const char *secret, uint64_t budget,
                     struct mv_repo **out, struct mv_error *err)
 {
-	assert_int_equal(mv_repo_open(f->repo, out, err), 0);
+	assert_int_equal(mv_repo_open(f->d.repo, out, err), 0);
 	if (budget)
 		mv_repo_set_unlock_budget(*out, budget);
 	return mv_repo_unlock(*out, (const uint8_t *)secret, strlen(secret), err);
@@ -63,7 +70,7 @@ static int try_open(const struct fixture *f, const char *secret, uint64_t budget
 
 static void test_unlock__slot_beyond_caps_skipped_not_run(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_fixture *f = *state;
 	struct mv_repo *r = NULL;
 	struct mv_error err = {0};
 	char huge[65];
@@ -91,7 +98,7 @@ static void test_unlock__slot_beyond_caps_skipped_not_run(void **state)
 
 static void test_unlock__cheapest_first_within_budget(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_fixture *f = *state;
 	struct mv_repo *r = NULL;
 	struct mv_error err = {0};
 	char n1[65], n2[65], n3[65];
@@ -125,7 +132,7 @@ static void warn_count(void *arg, const char *path, const char *msg)
 
 static void test_unlock__keylist_written_and_checked(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_fixture *f = *state;
 	struct mv_repo *r = NULL;
 	struct mv_error err = {0};
 	struct mv_keylist kl;
@@ -173,11 +180,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_unlock__slot_beyond_caps_skipped_not_run, setup,
-	                                    teardown),
+	                                    tu_teardown_repo),
 	    cmocka_unit_test_setup_teardown(test_unlock__cheapest_first_within_budget, setup,
-	                                    teardown),
+	                                    tu_teardown_repo),
 	    cmocka_unit_test_setup_teardown(test_unlock__keylist_written_and_checked, setup,
-	                                    teardown),
+	                                    tu_teardown_repo),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -361,8 +361,8 @@ static int check_repo(struct cli_ctx *ctx, const struct audit_opts *o, const cha
 		    mv_audit_add(rep, MV_AUDIT_LAST_CHECK, MV_AUDIT_WARN, loc, "set XDG_STATE_HOME",
 		                 "no home directory: checks are not recorded");
 	else
-		rc = mv_audit_last_check(rep, loc, state, r->cfg.repo_id, (int64_t)time(NULL),
-		                         o->max_check_s, &err);
+		rc = mv_audit_last_check(rep, loc, state, mv_repo_config(r)->repo_id,
+		                         (int64_t)time(NULL), o->max_check_s, &err);
 	if (rc != 0)
 		rc = engine_fail(rc, &err);
 out:

@@ -8,6 +8,7 @@
 #include "cli/output.h"
 #include "cli/repo_open.h"
 #include "core/repo/keylist.h"
+#include "core/ops/backup.h"
 
 enum {
 	O_EXCLUDE = 1,

@@ -8,6 +8,7 @@
 #include "cli/output.h"
 #include "cli/repo_open.h"
 #include "core/repo/keylist.h"
+#include "core/ops/check.h"
 
 enum { O_READ_DATA = 1, O_SUBSET };
 
@@ -138,8 +139,10 @@ static void print_keys(const struct cli_ctx *ctx, const struct mv_repo *r,
 {
 	if (ctx->g.json || ctx->g.quiet)
 		return;
+	struct mv_unlock_info ui;
+	mv_repo_unlock_info(r, &ui);
 	printf("repository opened with the %s key slot %.16s", slot_kind_name(k->opened_kind),
-	       r->slot_name);
+	       ui.slot_name);
 	if (k->opened_label[0]) {
 		fputs(" ('", stdout);
 		cli_term_put(stdout, k->opened_label, strlen(k->opened_label));
@@ -176,7 +179,9 @@ static void print_summary(const struct cli_ctx *ctx, const struct mv_check_resul
 		cli_json_bool(&j, "damaged_files_at_least", res->damaged_files_at_least);
 		cli_json_u64(&j, "key_slots", k->slots);
 		cli_json_bool(&j, "key_list", k->list != 0);
-		cli_json_str(&j, "opened_with_slot", r->slot_name);
+		struct mv_unlock_info ui;
+		mv_repo_unlock_info(r, &ui);
+		cli_json_str(&j, "opened_with_slot", ui.slot_name);
 		cli_json_str(&j, "opened_with_kind", slot_kind_name(k->opened_kind));
 		cli_json_str(&j, "opened_with_label", k->opened_label);
 		cli_json_end_object(&j);
@@ -236,7 +241,7 @@ static int run(struct cli_ctx *ctx, const struct mv_check_opts *o)
 	print_summary(ctx, &res, r, &keys, errors);
 	rc = errors > 0 ? CLI_EXIT_INTEGRITY : CLI_EXIT_OK;
 	if (errors == 0) /* for `medvault audit`: read-data only when all was read */
-		cli_check_state_record(ctx, r->cfg.repo_id,
+		cli_check_state_record(ctx, mv_repo_config(r)->repo_id,
 		                       o->read_data && o->subset_m == 0 && !(o->subset_pct > 0));
 out:
 	mv_lock_release(lock);

@@ -10,6 +10,7 @@
 #include "cli/select.h"
 #include "core/medical/find.h"
 #include "core/util/grow.h"
+#include "core/repo/index.h"
 
 enum { O_PATIENT = 1, O_PATIENT_ID, O_STUDY, O_SERIES, O_MODALITY, O_DATE };
 
@@ -336,7 +337,7 @@ int cmd_find(int argc, char **argv, struct cli_ctx *ctx)
 	if (rc == 0)
 		rc = cli_repo_lock_reader(ctx, r, 0, &lock);
 	if (rc == 0) {
-		r->index_types = 1u << MV_T_CATALOG;
+		mv_repo_index_filter(r, 1u << MV_T_CATALOG);
 		rc = cli_repo_load_index(ctx, r, 0, NULL);
 	}
 	if (rc != 0)

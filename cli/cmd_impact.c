@@ -15,6 +15,7 @@
 #include "cli/select.h"
 #include "core/medical/impact.h"
 #include "core/medical/scan.h"
+#include "core/repo/index.h"
 
 enum { O_PATH = 1, O_LIST_PATIENTS };
 
@@ -362,10 +363,10 @@ static int assess_snapshot(struct cli_ctx *ctx, const struct impact_args *a,
 		                           ? "give one SNAPSHOT"
 		                           : "which snapshot? give an id, a prefix or 'latest'");
 	rc = cli_repo_open(ctx, "impact", rp);
-	if (rc == 0) /* the lock is (*rp)->lock, released by run() */
+	if (rc == 0) /* the lock is mv_repo_lock(*rp), released by run() */
 		rc = cli_repo_lock_reader(ctx, *rp, 0, &lock);
 	if (rc == 0) {
-		(*rp)->index_types = 1u << MV_T_CATALOG;
+		mv_repo_index_filter(*rp, 1u << MV_T_CATALOG);
 		rc = cli_repo_load_index(ctx, *rp, 0, NULL);
 	}
 	if (rc != 0)
@@ -478,7 +479,7 @@ out:
 	mv_scan_result_release(&s.scan);
 	mv_snapshot_release(&snap);
 	mv_inventory_free(inv);
-	mv_lock_release(r ? r->lock : NULL);
+	mv_lock_release(r ? mv_repo_lock(r) : NULL);
 	mv_repo_close(r);
 	return rc;
 }

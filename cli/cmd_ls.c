@@ -11,6 +11,8 @@
 #include "cli/repo_open.h"
 #include "cli/select.h"
 #include "core/repo/walker.h"
+#include "core/repo/index.h"
+#include "core/ops/ops.h"
 
 enum { O_LONG = 1 };
 
@@ -162,7 +164,7 @@ static int list(struct cli_ctx *ctx, struct ls_state *st, const char *name, cons
 	if (rc == 0)
 		rc = cli_repo_lock_reader(ctx, r, 0, &lock);
 	if (rc == 0) {
-		r->index_types = 1u << MV_T_TREE;
+		mv_repo_index_filter(r, 1u << MV_T_TREE);
 		rc = cli_repo_load_index(ctx, r, 0, NULL);
 	}
 	if (rc != 0)

@@ -9,6 +9,7 @@
 #include "cli/repo_open.h"
 #include "cli/select.h"
 #include "core/medical/find.h"
+#include "core/ops/restore.h"
 
 enum {
 	O_TARGET = 1,

@@ -10,6 +10,7 @@
 #include "cli/progress.h"
 #include "cli/repo_open.h"
 #include "core/medical/scan.h"
+#include "core/repo/index.h"
 
 const struct cli_help cmd_scan_help = {
     "medvault scan [-r LOCATION] [-v] [--json] PATH...",
@@ -308,7 +309,7 @@ static int run(struct cli_ctx *ctx, const char *const *paths, size_t npaths)
 		if (rc == 0)
 			rc = cli_repo_lock_reader(ctx, r, 0, &lock);
 		if (rc == 0) {
-			r->index_types = 1u << MV_T_TREE;
+			mv_repo_index_filter(r, 1u << MV_T_TREE);
 			rc = cli_repo_load_index(ctx, r, 0, NULL);
 		}
 		if (rc != 0)

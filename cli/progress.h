@@ -9,7 +9,7 @@
 
 #include <time.h>
 
-#include "core/ops/ops.h"
+#include "core/util/events.h"
 
 struct cli_progress {
 	int enabled;

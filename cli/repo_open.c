@@ -41,15 +41,17 @@ int cli_repo_open(struct cli_ctx *ctx, const char *cmd, struct mv_repo **out)
 		goto fail;
 	rc = mv_repo_unlock(r, secret.p, secret.len, &err);
 	cli_secret_free(&secret);
-	if (r->slots_skipped > 0) /* shown even with -q: a slot may be planted */
-		cli_warning("%s%s", r->skip_msg,
-		            r->slots_skipped > 1 ? " (and other key slots; run 'medvault check')"
+	struct mv_unlock_info ui;
+	mv_repo_unlock_info(r, &ui);
+	if (ui.slots_skipped > 0) /* shown even with -q: a slot may be planted */
+		cli_warning("%s%s", ui.skip_msg,
+		            ui.slots_skipped > 1 ? " (and other key slots; run 'medvault check')"
 		                                 : "");
 	if (rc != 0) {
 		rc = cli_fail(rc, &err);
 		goto fail;
 	}
-	if (r->slot_kind == MV_SLOT_RECOVERY && !ctx->g.quiet)
+	if (ui.slot_kind == MV_SLOT_RECOVERY && !ctx->g.quiet)
 		cli_warning("repository opened with the recovery key; keep that key offline");
 	if (ctx->g.verbose && !ctx->g.json)
 		fprintf(stderr, "repository %s opened\n", loc);

@@ -10,7 +10,7 @@
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "core/repo/lock.h"
-#include "core/ops/ops.h"
+#include "core/util/events.h"
 #include "core/repo/repo.h"
 
 /* mv_repo_open on -r or MEDVAULT_REPOSITORY (exit 2 when neither is

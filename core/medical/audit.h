@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "core/util/err.h"
-#include "core/ops/ops.h"
+#include "core/util/events.h"
 
 enum mv_audit_status { MV_AUDIT_OK = 0, MV_AUDIT_WARN = 1, MV_AUDIT_FAIL = 2 };
 

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "core/medical/inventory.h"
-#include "core/ops/ops.h"
+#include "core/util/events.h"
 #include "core/repo/repo.h"
 
 struct mv_impact_result {
@@ -24,8 +24,8 @@ struct mv_impact_result {
  * subpath (a path inside the snapshot as the engine names them,
  * "/srv/imaging/2019"; NULL or "" for all) only those whose path is subpath
  * or lies below it. Archives holding DICOM are counted once each. The index
- * must be loaded. ctx: the caller's blob context (NULL: r->ctx). Returns 0,
- * MV_ERR_INTEGRITY (a catalog blob is damaged), MV_ERR_INTERRUPTED,
+ * must be loaded. ctx: the caller's blob context (NULL: mv_repo_blob_ctx(r)).
+ * Returns 0, MV_ERR_INTEGRITY (a catalog blob is damaged), MV_ERR_INTERRUPTED,
  * MV_ERR_NOMEM, ... */
 int mv_impact_snapshot(struct mv_repo *r, struct mv_blob_ctx *ctx, const struct mv_snapshot *s,
                        const char *subpath, struct mv_inventory *inv, const struct mv_events *ev,

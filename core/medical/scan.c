@@ -60,13 +60,14 @@ struct mv_file_hasher *mv_file_hasher_new(const struct mv_repo *r)
 {
 	struct mv_file_hasher *h;
 
-	if (!r->keys || !r->chunker)
+	if (!mv_repo_keys(r) || !mv_repo_chunker(r))
 		return NULL;
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return NULL;
 	h->r = r;
-	if (mv_file_chunker_init(&h->fc, r->chunker, r->cfg.chunk_max, 0) != 0) {
+	if (mv_file_chunker_init(&h->fc, mv_repo_chunker(r), mv_repo_config(r)->chunk_max, 0) !=
+	    0) {
 		free(h);
 		return NULL;
 	}
@@ -91,7 +92,7 @@ static int hash_chunk(void *arg, const uint8_t *p, size_t n)
 		return MV_ERR_LIMIT;
 	if (mv_grow(h->ids, h->idcap, h->nids + 1))
 		return MV_ERR_NOMEM;
-	mv_blob_id(h->r->keys, p, n, h->ids[h->nids++]);
+	mv_blob_id(mv_repo_keys(h->r), p, n, h->ids[h->nids++]);
 	return 0;
 }
 
@@ -130,7 +131,8 @@ int mv_file_hasher_run(struct mv_file_hasher *h, int fd, uint64_t size, uint8_t 
 	}
 	if (facts.dicom)
 		*info = &h->fc.info;
-	mv_content_hash(h->r->keys, facts.size, (const uint8_t(*)[32])h->ids, h->nids, content);
+	mv_content_hash(mv_repo_keys(h->r), facts.size, (const uint8_t(*)[32])h->ids, h->nids,
+	                content);
 	*size_read = facts.size;
 	return 0;
 }
@@ -762,7 +764,7 @@ static int scan_start(struct scan *s, struct mv_error *err)
 	if (nt > 64)
 		nt = 64;
 	if (o->r) {
-		if (!o->have || !o->r->keys || !o->r->chunker)
+		if (!o->have || !mv_repo_keys(o->r) || !mv_repo_chunker(o->r))
 			return mv_error_set(err, MV_ERR_USAGE, 0, "repository is not unlocked");
 		mv_content_set_snapshots(o->have, &s->res->nsnap);
 		s->res->snap_files = calloc(s->res->nsnap ? s->res->nsnap : 1, sizeof(uint64_t));

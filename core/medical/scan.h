@@ -23,6 +23,7 @@
 #include "core/medical/inventory.h"
 #include "core/ops/ops.h"
 #include "core/repo/query.h"
+#include "core/util/events.h"
 #include "core/repo/repo.h"
 
 /* Bytes of a file read for its header without a repository, and at most

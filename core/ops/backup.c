@@ -9,7 +9,7 @@
  * bounded batches and its parent-snapshot tree one part at a time, so the
  * memory in flight is bounded by the queue, the open packs and one part per
  * directory on the current path, whatever the size of a directory. */
-#include "core/ops/ops.h"
+#include "core/ops/backup.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -27,6 +27,7 @@
 #include "core/medical/catalog.h"
 #include "core/util/dirlist.h"
 #include "core/repo/filechunk.h"
+#include "core/repo/index.h"
 #include "core/repo/memindex.h"
 #include "core/repo/lock.h"
 #include "core/repo/packer.h"
@@ -133,11 +134,11 @@ static void fail(struct bk *b, const struct mv_error *e)
 static int copy_serves(struct bk *b, struct mv_blob_ctx *ctx, uint8_t type, const uint8_t id[32],
                        size_t len, struct mv_error *err)
 {
-	struct mv_index *x = b->r->index;
-	struct mv_blob_loc loc = *mv_index_lookup(x, id);
+	struct mv_blob_loc loc, now;
+	(void)mv_repo_index_lookup(b->r, id, &loc);
 	if (loc.pack == MV_PACK_NONE || loc.pack >= b->nold)
 		return 1; /* stored by this run */
-	if (!mv_index_pack_missing(x, loc.pack)) {
+	if (!mv_repo_index_pack_missing(b->r, loc.pack)) {
 		if (!b->o->force || mv_index_lookup(b->verified, id)) {
 			b->used[loc.pack] = 1;
 			return 1;
@@ -165,13 +166,13 @@ static int copy_serves(struct bk *b, struct mv_blob_ctx *ctx, uint8_t type, cons
 		if (mv_index_add(b->damaged, &loc) < 0)
 			return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
 		/* damaged: stored again, unless another thread did meanwhile */
-		if (mv_index_lookup(x, id)->pack != loc.pack)
+		if (mv_repo_index_lookup(b->r, id, &now) && now.pack != loc.pack)
 			return 1;
 	}
 	loc.pack = MV_PACK_NONE;
 	loc.type = type;
 	loc.raw_length = (uint32_t)len;
-	int rc = mv_index_update(x, &loc);
+	int rc = mv_repo_index_update(b->r, &loc);
 	if (rc)
 		return mv_error_set(err, rc, 0, "cannot update the index");
 	b->stored_again++;
@@ -184,11 +185,11 @@ static int store_blob(struct bk *b, struct mv_blob_ctx *ctx, uint8_t type, const
 {
 	const uint8_t *sealed;
 	size_t slen;
-	mv_blob_id(b->r->keys, data, len, id);
+	mv_blob_id(mv_repo_keys(b->r), data, len, id);
 	struct mv_blob_loc loc = {.pack = MV_PACK_NONE, .type = type, .raw_length = (uint32_t)len};
 	memcpy(loc.id, id, 32);
 	pthread_mutex_lock(&b->mu);
-	int rc = mv_index_add(b->r->index, &loc);
+	int rc = mv_repo_index_add(b->r, &loc);
 	if (rc == 1)
 		rc = copy_serves(b, ctx, type, id, len, err);
 	else if (rc < 0)
@@ -198,7 +199,7 @@ static int store_blob(struct bk *b, struct mv_blob_ctx *ctx, uint8_t type, const
 		return rc;
 	if (rc == 1)
 		return 0; /* deduplicated */
-	rc = mv_blob_encode(ctx, b->r->keys, type, id, data, len, &sealed, &slen, err);
+	rc = mv_blob_encode(ctx, mv_repo_keys(b->r), type, id, data, len, &sealed, &slen, err);
 	if (rc)
 		return rc;
 	rc = mv_packer_add(b->packer, type, id, sealed, slen, len, err);
@@ -248,7 +249,7 @@ static int check_cancel(struct bk *b)
 		mv_error_set(&e, MV_ERR_INTERRUPTED, 0, "interrupted");
 		fail(b, &e);
 	}
-	if (mv_lock_check(b->r->lock, &e))
+	if (mv_lock_check(mv_repo_lock(b->r), &e))
 		fail(b, &e);
 	pthread_mutex_lock(&b->mu);
 	int f = b->failed;
@@ -447,13 +448,15 @@ static int blobs_present(struct bk *b, const struct mv_node *old)
 	int ok = 1;
 	pthread_mutex_lock(&b->mu);
 	for (uint32_t i = 0; i < old->nchunks && ok; i++) {
-		const struct mv_blob_loc *l = mv_index_lookup(b->r->index, old->chunks[i]);
-		ok = l && !mv_index_pack_missing(b->r->index, l->pack);
+		struct mv_blob_loc l;
+		ok = mv_repo_index_lookup(b->r, old->chunks[i], &l) &&
+		     !mv_repo_index_pack_missing(b->r, l.pack);
 	}
 	for (uint32_t i = 0; i < old->nchunks && ok; i++) {
-		uint32_t p = mv_index_lookup(b->r->index, old->chunks[i])->pack;
-		if (p < b->nold)
-			b->used[p] = 1;
+		struct mv_blob_loc l;
+		(void)mv_repo_index_lookup(b->r, old->chunks[i], &l);
+		if (l.pack < b->nold)
+			b->used[l.pack] = 1;
 	}
 	pthread_mutex_unlock(&b->mu);
 	return ok;
@@ -649,8 +652,8 @@ static int complete_part(struct bk *b, struct dirstate *d)
 		n->nchunks = (uint32_t)p->f->nids;
 		n->chunks = p->f->ids;
 		p->f->ids = NULL;
-		mv_content_hash(b->r->keys, n->size, (const uint8_t(*)[32])n->chunks, n->nchunks,
-		                n->content);
+		mv_content_hash(mv_repo_keys(b->r), n->size, (const uint8_t(*)[32])n->chunks,
+		                n->nchunks, n->content);
 		pfile_free(b, p->f);
 	}
 	d->npend = 0;
@@ -677,7 +680,7 @@ static int store_tree(struct bk *b, const struct dirstate *d, struct mv_wbuf *w,
 		             b->path);
 		fail(b, &e);
 	} else {
-		rc = store_blob(b, b->r->ctx, MV_T_TREE, w->data, w->len, id, &e);
+		rc = store_blob(b, mv_repo_blob_ctx(b->r), MV_T_TREE, w->data, w->len, id, &e);
 		if (rc)
 			fail(b, &e);
 	}
@@ -730,8 +733,8 @@ static int dir_add(struct bk *b, struct dirstate *d, struct mv_node *n)
 	if (rc)
 		return rc; /* MV_ERR_NOMEM or MV_ERR_LIMIT */
 	/* chunks are not known yet: the smallest chunk size bounds their count */
-	d->est +=
-	    128u + n->name_len + n->target_len + 32u * (size_t)(n->size / b->r->cfg.chunk_min + 1);
+	d->est += 128u + n->name_len + n->target_len +
+	          32u * (size_t)(n->size / mv_repo_config(b->r)->chunk_min + 1);
 	return 0;
 }
 
@@ -1014,7 +1017,7 @@ static int store_catalog(void *arg, const uint8_t *payload, size_t len, uint8_t 
                          struct mv_error *err)
 {
 	struct bk *b = arg;
-	return store_blob(b, b->r->ctx, MV_T_CATALOG, payload, len, id, err);
+	return store_blob(b, mv_repo_blob_ctx(b->r), MV_T_CATALOG, payload, len, id, err);
 }
 
 /* Starts the pool (at most 64 workers, a queue of two chunks per worker)
@@ -1055,7 +1058,7 @@ static void stop_workers(struct bk *b)
 /* Confirms, with one listing, that every pack this snapshot uses from
  * before the run still exists: a snapshot is never saved damaged. */
 struct confirm {
-	struct mv_index *x;
+	struct mv_repo *r;
 	uint8_t *listed;
 	size_t n;
 };
@@ -1067,7 +1070,7 @@ static int confirm_cb(void *arg, const char *name, uint64_t size)
 	(void)size;
 	if (strlen(name) != 64 || mv_unhex(name, id, 32))
 		return 0;
-	uint32_t pn = mv_index_find_pack(c->x, id);
+	uint32_t pn = mv_repo_index_find_pack(c->r, id);
 	if (pn < c->n)
 		c->listed[pn] = 1;
 	return 0;
@@ -1075,12 +1078,13 @@ static int confirm_cb(void *arg, const char *name, uint64_t size)
 
 static int confirm_packs(struct bk *b, struct mv_error *err)
 {
-	struct confirm c = {b->r->index, calloc(b->nold ? b->nold : 1, 1), b->nold};
+	struct confirm c = {b->r, calloc(b->nold ? b->nold : 1, 1), b->nold};
 	size_t missing = 0, first = 0;
 	struct mv_error e = {0};
 	if (!c.listed)
 		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
-	int rc = b->r->be->ops->list(b->r->be, MV_FT_PACK, confirm_cb, &c, &e);
+	struct mv_backend *be = mv_repo_backend(b->r);
+	int rc = be->ops->list(be, MV_FT_PACK, confirm_cb, &c, &e);
 	if (rc) {
 		free(c.listed);
 		return mv_error_set(err, rc, e.saved_errno,
@@ -1095,7 +1099,7 @@ static int confirm_packs(struct bk *b, struct mv_error *err)
 	if (!missing)
 		return 0;
 	char name[65];
-	mv_hex(mv_index_pack_id(b->r->index, (uint32_t)first), 32, name);
+	mv_repo_index_pack_name(b->r, (uint32_t)first, name);
 	return mv_error_set(err, MV_ERR_INTEGRITY, 0,
 	                    "%zu pack%s this snapshot uses disappeared during the backup (%s%s); "
 	                    "no snapshot was written: run the backup again (it stores %s blobs "
@@ -1159,7 +1163,7 @@ int mv_backup(struct mv_repo *r, const struct mv_backup_opts *o, const struct mv
 	pthread_mutex_init(&b.mu, NULL);
 	pthread_cond_init(&b.cv_done, NULL);
 
-	if (!r->keys || !r->chunker)
+	if (!mv_repo_keys(r) || !mv_repo_chunker(r))
 		return mv_error_set(err, MV_ERR_USAGE, 0, "repository is not unlocked");
 	if (o->npaths == 0)
 		return mv_error_set(err, MV_ERR_USAGE, 0, "nothing to back up");
@@ -1239,7 +1243,7 @@ int mv_backup(struct mv_repo *r, const struct mv_backup_opts *o, const struct mv
 		}
 	}
 
-	b.nold = mv_index_npacks(r->index);
+	b.nold = mv_repo_index_npacks(r);
 	b.used = calloc(b.nold ? b.nold : 1, 1);
 	b.verified = o->force ? mv_index_new() : NULL;
 	b.damaged = o->force ? mv_index_new() : NULL;
@@ -1247,11 +1251,14 @@ int mv_backup(struct mv_repo *r, const struct mv_backup_opts *o, const struct mv
 		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
 		goto out;
 	}
-	b.packer = mv_packer_new(r, &b.mu);
-	r->index_mu = &b.mu; /* the walker reads old trees while workers add */
+	b.packer = mv_packer_new(r);
+	/* the walker reads old trees while workers add */
+	if ((rc = mv_repo_index_share(r, err)))
+		goto out;
 	b.cat = mv_catalog_writer_new(store_catalog, &b);
 	if (!b.packer || !b.cat ||
-	    mv_file_chunker_init(&b.fc, r->chunker, r->cfg.chunk_max, o->plain_chunking)) {
+	    mv_file_chunker_init(&b.fc, mv_repo_chunker(r), mv_repo_config(r)->chunk_max,
+	                         o->plain_chunking)) {
 		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
 		goto out;
 	}
@@ -1304,11 +1311,7 @@ int mv_backup(struct mv_repo *r, const struct mv_backup_opts *o, const struct mv
 	if (rc)
 		goto out;
 	/* orphans are now named by an index */
-	free(r->orphans);
-	free(r->orphan_blobs);
-	r->orphans = NULL;
-	r->orphan_blobs = NULL;
-	r->norphans = 0;
+	mv_repo_orphans_forget(r);
 	if ((rc = confirm_packs(&b, err)))
 		goto out;
 	if (b.stored_again && ev && ev->note) {
@@ -1340,7 +1343,7 @@ int mv_backup(struct mv_repo *r, const struct mv_backup_opts *o, const struct mv
 		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
 		goto out_snap;
 	}
-	if ((rc = mv_lock_check(r->lock, err)))
+	if ((rc = mv_lock_check(mv_repo_lock(r), err)))
 		goto out_snap; /* the packs stay, adopted by the next backup */
 	mv_snapshot_encode(&snap, &w);
 	if (w.failed) {
@@ -1379,8 +1382,8 @@ out:
 	mv_wbuf_release(&w);
 	mv_tree_cursor_close(&ptree);
 	mv_snapshot_release(&parent);
-	r->index_mu = NULL;
 	mv_packer_free(b.packer);
+	mv_repo_index_unshare(r);
 	free(b.used);
 	mv_index_free(b.verified);
 	mv_index_free(b.damaged);

@@ -2,7 +2,7 @@
  * trees, every referenced blob indexed), and with read_data every pack's
  * hash and every blob's authentication and id. Damage is reported as the
  * snapshots and files it affects. */
-#include "core/ops/ops.h"
+#include "core/ops/check.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -18,6 +18,7 @@
 #include "core/repo/walker.h"
 #include "core/util/clock.h"
 #include "core/util/grow.h"
+#include "core/repo/index.h"
 #include "core/util/pool.h"
 
 struct pack_info {
@@ -52,22 +53,23 @@ struct ck {
 /* Groups the index's blobs by pack (counting sort). */
 static int group_by_pack(struct ck *c)
 {
-	size_t nb = mv_index_count(c->r->index);
+	size_t nb = mv_repo_index_count(c->r);
+	struct mv_blob_loc l;
 	c->first = calloc(c->npacks + 2, sizeof(*c->first));
 	c->order = malloc((nb ? nb : 1) * sizeof(*c->order));
 	if (!c->first || !c->order)
 		return MV_ERR_NOMEM;
 	for (size_t i = 0; i < nb; i++) {
-		const struct mv_blob_loc *l = mv_index_at(c->r->index, i);
-		if (l->pack < c->npacks)
-			c->first[l->pack + 2]++;
+		mv_repo_index_at(c->r, i, &l);
+		if (l.pack < c->npacks)
+			c->first[l.pack + 2]++;
 	}
 	for (size_t p = 2; p < c->npacks + 2; p++)
 		c->first[p] += c->first[p - 1];
 	for (size_t i = 0; i < nb; i++) {
-		const struct mv_blob_loc *l = mv_index_at(c->r->index, i);
-		if (l->pack < c->npacks)
-			c->order[c->first[l->pack + 1]++] = (uint32_t)i;
+		mv_repo_index_at(c->r, i, &l);
+		if (l.pack < c->npacks)
+			c->order[c->first[l.pack + 1]++] = (uint32_t)i;
 	}
 	return 0;
 }
@@ -102,7 +104,7 @@ static int list_pack(void *arg, const char *name, uint64_t size)
 	uint8_t id[32];
 	if (strlen(name) != 64 || mv_unhex(name, id, 32))
 		return 0;
-	uint32_t pn = mv_index_find_pack(c->r->index, id);
+	uint32_t pn = mv_repo_index_find_pack(c->r, id);
 	if (pn == MV_PACK_NONE)
 		return 0; /* stored after the index was loaded */
 	c->packs[pn].listed = 1;
@@ -121,10 +123,10 @@ struct hdr_cmp {
 static int hdr_entry(void *arg, const struct mv_index_entry *e)
 {
 	struct hdr_cmp *h = arg;
-	const struct mv_blob_loc *l = mv_index_lookup(h->c->r->index, e->id);
-	if (l && l->pack == h->pack) {
-		if (l->offset != e->offset || l->length != e->length || l->type != e->type ||
-		    l->raw_length != e->raw_length)
+	struct mv_blob_loc l;
+	if (mv_repo_index_lookup(h->c->r, e->id, &l) && l.pack == h->pack) {
+		if (l.offset != e->offset || l.length != e->length || l.type != e->type ||
+		    l.raw_length != e->raw_length)
 			h->mismatch = 1;
 		else
 			h->matched++;
@@ -137,7 +139,7 @@ static int check_packs(struct ck *c, struct mv_error *err)
 	struct mv_repo *r = c->r;
 	for (size_t p = 0; p < c->npacks; p++) {
 		struct pack_info *pi = &c->packs[p];
-		mv_hex(mv_index_pack_id(r->index, (uint32_t)p), 32, pi->name);
+		mv_repo_index_pack_name(r, (uint32_t)p, pi->name);
 		if (!pi->listed && c->first[p + 1] == c->first[p]) {
 			/* e.g. a later backup stored every blob it held again */
 			if (c->ev && c->ev->warn)
@@ -165,9 +167,10 @@ static int check_packs(struct ck *c, struct mv_error *err)
 		}
 	}
 	/* every blob of a damaged pack is suspect */
-	for (size_t i = 0; i < mv_index_count(r->index); i++) {
-		const struct mv_blob_loc *l = mv_index_at(r->index, i);
-		if (l->pack < c->npacks && c->packs[l->pack].damaged && mark_bad(c, l->id))
+	for (size_t i = 0; i < mv_repo_index_count(r); i++) {
+		struct mv_blob_loc l;
+		mv_repo_index_at(r, i, &l);
+		if (l.pack < c->npacks && c->packs[l.pack].damaged && mark_bad(c, l.id))
 			return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
 	}
 	return 0;
@@ -179,6 +182,8 @@ struct reader {
 	struct mv_pack_reader *pr;
 	struct mv_pack_want *w;
 	size_t cap;
+	uint8_t (*ids)[32]; /* the ids w[i].id points to */
+	size_t idcap;
 };
 
 struct read_task {
@@ -219,20 +224,24 @@ static int read_pack(void *arg, unsigned worker, struct mv_error *err)
 		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
 	/* the blobs the index places in this pack */
 	size_t n = c->first[p + 1] - c->first[p];
-	if (mv_grow(rd->w, rd->cap, n))
+	if (mv_grow(rd->w, rd->cap, n) || mv_grow(rd->ids, rd->idcap, n))
 		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
 	for (size_t i = 0; i < n; i++) {
-		const struct mv_blob_loc *l = mv_index_at(c->r->index, c->order[c->first[p] + i]);
-		rd->w[i] = (struct mv_pack_want){.id = l->id,
-		                                 .type = l->type,
-		                                 .offset = l->offset,
-		                                 .length = l->length,
-		                                 .raw_length = l->raw_length};
+		struct mv_blob_loc l;
+		mv_repo_index_at(c->r, c->order[c->first[p] + i], &l);
+		memcpy(rd->ids[i], l.id, 32);
+		rd->w[i] = (struct mv_pack_want){.id = rd->ids[i],
+		                                 .type = l.type,
+		                                 .offset = l.offset,
+		                                 .length = l.length,
+		                                 .raw_length = l.raw_length};
 	}
 	struct pack_info *pi = &c->packs[p];
 	struct mv_pack_status st;
 	struct reader_blob rb = {c, rd->w};
-	int rc = mv_pack_read(rd->pr, c->r, mv_index_pack_id(c->r->index, p), pi->size, rd->w, n,
+	uint8_t pid[32];
+	mv_repo_index_pack_id(c->r, p, pid);
+	int rc = mv_pack_read(rd->pr, c->r, pid, pi->size, rd->w, n,
 	                      MV_PACKREAD_WHOLE | MV_PACKREAD_RAWLEN, blob_read, &rb, &st, err);
 	if (rc)
 		return rc;
@@ -335,6 +344,7 @@ static int read_data(struct ck *c, struct mv_error *err)
 	for (unsigned i = 0; i < nt; i++) {
 		mv_pack_reader_free(c->readers[i].pr);
 		free(c->readers[i].w);
+		free(c->readers[i].ids);
 	}
 	free(c->readers);
 	c->readers = NULL;
@@ -375,8 +385,9 @@ static int structure_enter(struct ck *c, const struct mv_walk_item *it)
 static int structure_node(struct ck *c, const struct mv_node *n)
 {
 	for (uint32_t k = 0; k < n->nchunks; k++) {
-		const struct mv_blob_loc *l = mv_index_lookup(c->r->index, n->chunks[k]);
-		if (l && l->type == MV_T_DATA && l->pack != MV_PACK_NONE)
+		struct mv_blob_loc l;
+		if (mv_repo_index_lookup(c->r, n->chunks[k], &l) && l.type == MV_T_DATA &&
+		    l.pack != MV_PACK_NONE)
 			continue;
 		if (mv_index_lookup(c->bad, n->chunks[k]))
 			continue;
@@ -475,12 +486,14 @@ static int affected_event(void *arg, const struct mv_walk_item *it)
 static void report_unindexed(struct ck *c)
 {
 	char name[65], msg[256];
-	for (size_t i = 0; i < c->r->norphans && c->ev && c->ev->warn; i++) {
-		mv_hex(mv_index_pack_id(c->r->index, c->r->orphans[i]), 32, name);
+	for (size_t i = 0; i < mv_repo_orphans(c->r) && c->ev && c->ev->warn; i++) {
+		uint32_t pn, blobs;
+		mv_repo_orphan(c->r, i, &pn, &blobs);
+		mv_repo_index_pack_name(c->r, pn, name);
 		snprintf(msg, sizeof(msg),
 		         "pack is in no index; its %u blob%s read from its header (run "
 		         "backup or a future 'repair index' to write an index for it)",
-		         c->r->orphan_blobs[i], c->r->orphan_blobs[i] == 1 ? " was" : "s were");
+		         blobs, blobs == 1 ? " was" : "s were");
 		c->ev->warn(c->ev->arg, name, msg);
 	}
 }
@@ -542,15 +555,15 @@ int mv_check(struct mv_repo *r, const struct mv_check_opts *o, const struct mv_e
 	if (damaged) /* a read error of the listing or of index files is not damage */
 		problem_rc(&c, "index", e.msg, e.code);
 	report_unindexed(&c);
-	c.npacks = mv_index_npacks(r->index);
+	c.npacks = mv_repo_index_npacks(r);
 	res->packs = c.npacks;
-	res->blobs = mv_index_count(r->index);
+	res->blobs = mv_repo_index_count(r);
 	c.packs = calloc(c.npacks ? c.npacks : 1, sizeof(*c.packs));
 	if (!c.packs || group_by_pack(&c)) {
 		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
 		goto out;
 	}
-	rc = r->be->ops->list(r->be, MV_FT_PACK, list_pack, &c, err);
+	rc = mv_repo_backend(r)->ops->list(mv_repo_backend(r), MV_FT_PACK, list_pack, &c, err);
 	if (rc)
 		goto out;
 	rc = check_packs(&c, err);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/repo/index.h"
 #include "core/repo/memindex.h"
 #include "core/repo/walker.h"
 
@@ -206,14 +207,16 @@ static const char *check_chunks(struct ds *s, const struct mv_node *n)
 	uint8_t ch[32];
 	uint64_t total = 0;
 
-	mv_content_hash(s->r->keys, n->size, (const uint8_t(*)[32])n->chunks, n->nchunks, ch);
+	mv_content_hash(mv_repo_keys(s->r), n->size, (const uint8_t(*)[32])n->chunks, n->nchunks,
+	                ch);
 	if (memcmp(ch, n->content, 32) != 0)
 		return "its chunk list does not match its content hash";
 	for (uint32_t i = 0; i < n->nchunks; i++) {
-		const struct mv_blob_loc *loc = mv_index_lookup(s->r->index, n->chunks[i]);
-		if (!loc || loc->pack == MV_PACK_NONE || loc->type != MV_T_DATA)
+		struct mv_blob_loc loc;
+		if (!mv_repo_index_lookup(s->r, n->chunks[i], &loc) || loc.pack == MV_PACK_NONE ||
+		    loc.type != MV_T_DATA)
 			return "a data blob is missing from the repository";
-		total += loc->raw_length; /* at most 2^24 chunks of < 2^32 bytes */
+		total += loc.raw_length; /* at most 2^24 chunks of < 2^32 bytes */
 	}
 	if (total != n->size)
 		return "its chunk sizes do not add up to its size";
@@ -225,10 +228,11 @@ static const char *check_chunks(struct ds *s, const struct mv_node *n)
 static int read_chunk(struct ds *s, const struct mv_node *n, uint32_t i, const uint8_t **p,
                       size_t *len, struct mv_error *be)
 {
-	const struct mv_blob_loc *loc = mv_index_lookup(s->r->index, n->chunks[i]);
+	struct mv_blob_loc loc;
+	int found = mv_repo_index_lookup(s->r, n->chunks[i], &loc);
 	int rc = mv_repo_read_blob(s->r, s->ctx, MV_T_DATA, n->chunks[i], p, len, be);
 
-	if (rc == 0 && (!loc || *len != loc->raw_length))
+	if (rc == 0 && (!found || *len != loc.raw_length))
 		rc = mv_error_set(be, MV_ERR_INTEGRITY, 0, "a blob's size differs from the index");
 	return rc;
 }
@@ -304,7 +308,9 @@ static int dump_streamed(struct ds *s, const struct mv_node *n, struct mv_error 
 			rc = data(s, p, len, err);
 			s->res->bytes += len;
 		} else {
-			size_t left = mv_index_lookup(s->r->index, n->chunks[i])->raw_length;
+			struct mv_blob_loc loc;
+			(void)mv_repo_index_lookup(s->r, n->chunks[i], &loc);
+			size_t left = loc.raw_length;
 			if (!first_rc) {
 				first = be;
 				first_rc = brc;
@@ -437,7 +443,7 @@ int mv_dump(struct mv_repo *r, const struct mv_snapshot *snap, const struct mv_d
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(res, 0, sizeof(*res));
-	if (!r->keys || !r->index)
+	if (!mv_repo_keys(r))
 		return mv_error_set(err, MV_ERR_USAGE, 0,
 		                    "repository not unlocked or index not loaded");
 	if (!sink || !sink->begin_entry || !sink->data || !sink->end_entry)

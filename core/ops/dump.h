@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/ops/ops.h"
+#include "core/util/events.h"
 #include "core/repo/repo.h"
 
 /* Files up to this size are verified whole before they are handed over. */

@@ -16,7 +16,7 @@
  * the equal ones, and removes the temporary files earlier runs left in the
  * folders that existed before it. One restore at a time holds the target. */
 #define _GNU_SOURCE /* O_PATH, AT_EMPTY_PATH */
-#include "core/ops/ops.h"
+#include "core/ops/restore.h"
 
 #include <errno.h>
 #include <dirent.h>
@@ -41,6 +41,7 @@
 #include "core/util/beneath.h"
 #include "core/util/clock.h"
 #include "core/util/grow.h"
+#include "core/repo/index.h"
 #include "core/util/pool.h"
 
 /* F_VERIFY: an existing file of the right size, compared after planning */
@@ -898,15 +899,17 @@ static int plan_file(struct rs *s, const char *spath, const struct mv_node *n, s
 
 	/* verify the chunk list against the recorded content hash */
 	uint8_t ch[32];
-	mv_content_hash(s->r->keys, n->size, (const uint8_t(*)[32])n->chunks, n->nchunks, ch);
+	mv_content_hash(mv_repo_keys(s->r), n->size, (const uint8_t(*)[32])n->chunks, n->nchunks,
+	                ch);
 	if (memcmp(ch, n->content, 32)) {
 		f->damaged = 1;
 		report(s, 1, rel, name, "content hash does not match the chunk list");
 	}
 	uint64_t off = 0;
 	for (uint32_t i = 0; i < n->nchunks && !f->damaged; i++) {
-		const struct mv_blob_loc *loc = mv_index_lookup(s->r->index, n->chunks[i]);
-		if (!loc || loc->pack == MV_PACK_NONE || loc->type != MV_T_DATA) {
+		struct mv_blob_loc loc;
+		if (!mv_repo_index_lookup(s->r, n->chunks[i], &loc) || loc.pack == MV_PACK_NONE ||
+		    loc.type != MV_T_DATA) {
 			report(s, 1, rel, name, "a data blob is missing from the repository");
 			f->damaged = 1;
 			break;
@@ -915,9 +918,9 @@ static int plan_file(struct rs *s, const char *spath, const struct mv_node *n, s
 			close(fd);
 			return mv_error_set(err, rc, 0, "out of memory");
 		}
-		s->refs[s->nrefs++] = (struct ref){loc->pack, loc->offset, loc->length, fi, i, off};
+		s->refs[s->nrefs++] = (struct ref){loc.pack, loc.offset, loc.length, fi, i, off};
 		f->remaining++;
-		off += loc->raw_length;
+		off += loc.raw_length;
 	}
 	if (!f->damaged && off != n->size) {
 		f->damaged = 1;
@@ -1382,8 +1385,9 @@ static int restore_pack(void *arg, unsigned worker, struct mv_error *err)
 	struct rpack rp = {s, rw};
 	struct mv_pack_status st;
 	struct mv_error e = {0};
-	int rc = mv_pack_read(rw->pr, s->r, mv_index_pack_id(s->r->index, s->refs[t->a].pack), 0,
-	                      rw->w, n, 0, restore_blob, &rp, &st, &e);
+	uint8_t pid[32];
+	mv_repo_index_pack_id(s->r, s->refs[t->a].pack, pid);
+	int rc = mv_pack_read(rw->pr, s->r, pid, 0, rw->w, n, 0, restore_blob, &rp, &st, &e);
 	if (rc == MV_ERR_NOMEM)
 		set_fatal(s, rc, "out of memory");
 	return 0;

@@ -10,8 +10,9 @@
 
 #include "core/repo/keys.h"
 #include "core/util/grow.h"
+#include "core/repo/keyslots.h"
+#include "core/repo/repo_impl.h"
 
-#define KEYFILE_MAX   4096         /* a slot is 112 bytes; anything larger is not one */
 #define KEYLIST_BYTES (256u << 10) /* the largest list: 1,024 entries of 99 bytes */
 
 const char *mv_keylist_default_label(uint8_t kind)
@@ -158,79 +159,17 @@ int mv_keylist_write_first(struct mv_backend *be, struct mv_keys *keys, const ch
 	return rc;
 }
 
-/* keys/ as listed, each slot read and verified against its name. */
-struct slot_info {
-	char name[65];
-	int intact; /* bytes match the name */
-	int kind;   /* 1..3, or an error code */
-	char msg[300];
-	int io; /* could not be read */
-};
-
+/* keys/ as read by mv_keyslots_read. */
 struct slot_set {
-	struct mv_repo *r;
-	struct slot_info *s;
-	size_t n, cap;
+	struct mv_keyslot_info *s;
+	size_t n;
 };
-
-static int read_one(void *arg, const char *name, uint64_t size)
-{
-	struct slot_set *ss = arg;
-	uint8_t *buf = NULL, h[32], want[32];
-	size_t len = 0;
-	struct mv_error e = {0};
-
-	if (mv_grow(ss->s, ss->cap, ss->n + 1))
-		return MV_ERR_NOMEM;
-	struct slot_info *si = &ss->s[ss->n++];
-	memset(si, 0, sizeof(*si));
-	snprintf(si->name, sizeof(si->name), "%.64s", name);
-	si->kind = MV_ERR_INTEGRITY;
-	if (strlen(name) != 64 || mv_unhex(name, want, 32)) {
-		snprintf(si->msg, sizeof(si->msg), "not a key slot name");
-		return 0;
-	}
-	if (size != MV_KEYSLOT_LEN) {
-		snprintf(si->msg, sizeof(si->msg), "key slot has %llu bytes, expected %d",
-		         (unsigned long long)size, MV_KEYSLOT_LEN);
-		return 0;
-	}
-	int rc =
-	    mv_backend_get_sized(ss->r->be, MV_FT_KEY, name, size, KEYFILE_MAX, &buf, &len, &e);
-	if (rc == MV_ERR_NOMEM)
-		return rc;
-	if (rc) {
-		si->io = 1;
-		snprintf(si->msg, sizeof(si->msg), "cannot be read: %.250s", e.msg);
-		return 0;
-	}
-	mv_file_hash(buf, len, h);
-	si->intact = sodium_memcmp(h, want, 32) == 0;
-	si->kind = mv_keyslot_kind(buf, len, &e);
-	if (!si->intact)
-		snprintf(si->msg, sizeof(si->msg),
-		         "key slot damaged: its bytes do not match its name");
-	else if (si->kind < 0)
-		snprintf(si->msg, sizeof(si->msg), "%.290s", e.msg);
-	free(buf);
-	return 0;
-}
-
-static int read_slots(struct mv_repo *r, struct slot_set *ss, struct mv_error *err)
-{
-	memset(ss, 0, sizeof(*ss));
-	ss->r = r;
-	int rc = mv_backend_list_then(r->be, MV_FT_KEY, read_one, ss, err);
-	if (rc == MV_ERR_NOMEM)
-		return mv_error_set(err, rc, 0, "out of memory");
-	return rc;
-}
 
 int mv_keylist_upgrade(struct mv_repo *r, struct mv_error *err)
 {
 	char(*names)[65] = NULL;
 	size_t n = 0;
-	struct slot_set ss;
+	struct slot_set ss = {0};
 	struct mv_keylist kl = {0};
 
 	if (r->cfg.compat & MV_COMPAT_KEYLIST)
@@ -239,11 +178,11 @@ int mv_keylist_upgrade(struct mv_repo *r, struct mv_error *err)
 	free(names);
 	if (rc || n > 0)
 		return rc;
-	rc = read_slots(r, &ss, err);
+	rc = mv_keyslots_read(r, &ss.s, &ss.n, err);
 	if (rc)
 		goto out;
 	for (size_t i = 0; i < ss.n; i++) {
-		const struct slot_info *si = &ss.s[i];
+		const struct mv_keyslot_info *si = &ss.s[i];
 		uint8_t id[32];
 		if (!si->intact || si->kind < 0 || mv_unhex(si->name, id, 32))
 			continue;
@@ -299,7 +238,7 @@ int mv_check_keys(struct mv_repo *r, const struct mv_events *ev, struct mv_keych
 	memset(res, 0, sizeof(*res));
 	res->opened_kind = r->slot_kind;
 	res->list_claimed = (r->cfg.compat & MV_COMPAT_KEYLIST) != 0;
-	rc = read_slots(r, &ss, err);
+	rc = mv_keyslots_read(r, &ss.s, &ss.n, err);
 	if (rc)
 		goto out;
 	res->slots = ss.n;
@@ -322,7 +261,7 @@ int mv_check_keys(struct mv_repo *r, const struct mv_events *ev, struct mv_keych
 
 	/* every slot: its bytes, its structure, listed with its kind */
 	for (size_t i = 0; i < ss.n; i++) {
-		const struct slot_info *si = &ss.s[i];
+		const struct mv_keyslot_info *si = &ss.s[i];
 		uint8_t id[32];
 		const struct mv_keylist_entry *le2 = NULL;
 		if (res->list && strlen(si->name) == 64 && mv_unhex(si->name, id, 32) == 0)

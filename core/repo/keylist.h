@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "core/util/err.h"
-#include "core/ops/ops.h"
+#include "core/util/events.h"
 #include "core/repo/repo.h"
 #include "formats/keylist.h"
 

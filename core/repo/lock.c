@@ -1,6 +1,7 @@
 /* Locks: an encrypted file in locks/ per holder, refreshed every 5 minutes
  * by a background thread (FORMAT.md section 10). */
 #include "core/repo/lock.h"
+#include "core/repo/repo_impl.h"
 
 #include <errno.h>
 #include <pthread.h>

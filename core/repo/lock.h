@@ -14,8 +14,8 @@ struct mv_lock;
 
 /* Takes a shared (exclusive = 0) or exclusive lock. Fails with MV_ERR_LOCKED
  * (message names holder host, pid and age) when a conflicting non-stale lock
- * exists. The lock is refreshed by a background thread until released; r->lock
- * points to it meanwhile. */
+ * exists. The lock is refreshed by a background thread until released;
+ * mv_repo_lock(r) returns it meanwhile. */
 int mv_lock_acquire(struct mv_repo *r, int exclusive, struct mv_lock **out,
                     struct mv_error *err) MV_MUST_CHECK;
 /* For commands that only read (restore, dump, check, ls, find, impact,

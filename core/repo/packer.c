@@ -6,6 +6,7 @@
 #include "core/repo/memindex.h"
 #include "core/util/grow.h"
 #include "core/util/pool.h"
+#include "core/repo/repo_impl.h"
 
 #define INDEX_ENTRIES_PER_FILE 400000
 
@@ -34,7 +35,6 @@ struct done_pack {
 
 struct mv_packer {
 	struct mv_repo *r;
-	pthread_mutex_t *idx_mu;
 	pthread_mutex_t mu; /* guards everything below */
 	pthread_cond_t cv_room, cv_idle;
 	struct open_pack *cur;
@@ -99,13 +99,12 @@ static int write_task(void *arg, unsigned worker, struct mv_error *unused)
 	return 0;
 }
 
-struct mv_packer *mv_packer_new(struct mv_repo *r, pthread_mutex_t *idx_mu)
+struct mv_packer *mv_packer_new(struct mv_repo *r)
 {
 	struct mv_packer *p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
 	p->r = r;
-	p->idx_mu = idx_mu;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv_room, NULL);
 	pthread_cond_init(&p->cv_idle, NULL);
@@ -187,9 +186,9 @@ static int write_pack(struct mv_packer *p, struct mv_blob_ctx *ctx, struct open_
 	if (rc)
 		goto out;
 
-	pthread_mutex_lock(p->idx_mu);
+	mv_repo_index_lock(p->r);
 	rc = mv_index_set_pack_id(p->r->index, op->pack_no, id);
-	pthread_mutex_unlock(p->idx_mu);
+	mv_repo_index_unlock(p->r);
 	if (rc) {
 		rc = mv_error_set(err, rc, 0, "cannot record pack in the index");
 		goto out;
@@ -257,9 +256,9 @@ int mv_packer_add(struct mv_packer *p, uint8_t type, const uint8_t id[32], const
 		if (!op)
 			goto nomem;
 		mv_wbuf_init(&op->data, (size_t)p->r->cfg.pack_target + (80u << 20));
-		pthread_mutex_lock(p->idx_mu);
+		mv_repo_index_lock(p->r);
 		rc = mv_index_add_pack(p->r->index, NULL, &op->pack_no);
-		pthread_mutex_unlock(p->idx_mu);
+		mv_repo_index_unlock(p->r);
 		if (rc) {
 			free(op);
 			goto nomem;
@@ -286,9 +285,9 @@ int mv_packer_add(struct mv_packer *p, uint8_t type, const uint8_t id[32], const
 	                          .raw_length = e->raw_length,
 	                          .type = type};
 	memcpy(loc.id, id, 32);
-	pthread_mutex_lock(p->idx_mu);
+	mv_repo_index_lock(p->r);
 	rc = mv_index_update(p->r->index, &loc);
-	pthread_mutex_unlock(p->idx_mu);
+	mv_repo_index_unlock(p->r);
 	if (rc) {
 		p->failed = rc;
 		mv_error_set(&p->ferr, rc, 0, "blob was not registered in the index");

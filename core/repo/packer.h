@@ -13,8 +13,9 @@
 
 struct mv_packer;
 
-/* idx_mu guards r->index (the packer takes it around index updates). */
-struct mv_packer *mv_packer_new(struct mv_repo *r, pthread_mutex_t *idx_mu);
+/* The packer takes the index's lock around its updates while the index is
+ * shared (mv_repo_index_share, core/repo/index.h). */
+struct mv_packer *mv_packer_new(struct mv_repo *r);
 void mv_packer_free(struct mv_packer *p); /* accepts NULL; unwritten blobs are dropped */
 
 /* Adds a sealed blob whose id was already registered (pending) in the index.
@@ -28,7 +29,8 @@ int mv_packer_add(struct mv_packer *p, uint8_t type, const uint8_t id[32], const
  * stored. Returns 0 or the first error. */
 int mv_packer_flush(struct mv_packer *p, struct mv_error *err) MV_MUST_CHECK;
 
-/* Writes index files for all packs written so far and r->orphans. */
+/* Writes index files for all packs written so far and the orphan packs
+ * (mv_repo_orphans). */
 int mv_packer_write_index(struct mv_packer *p, struct mv_error *err) MV_MUST_CHECK;
 
 /* Counters. */

@@ -8,6 +8,7 @@
 
 #include "core/repo/memindex.h"
 #include "core/util/grow.h"
+#include "core/repo/repo_impl.h"
 
 /* Wanted blobs closer than this are read with one get(): reading the bytes
  * between them costs less than another request. */

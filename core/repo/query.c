@@ -10,6 +10,7 @@
 #include "core/repo/walker.h"
 #include "core/util/grow.h"
 #include "core/util/keymap.h"
+#include "core/repo/repo_impl.h"
 
 #define MAX_DEPTH 512
 

@@ -1,5 +1,6 @@
 #include "core/repo/reindex.h"
 #include "core/util/grow.h"
+#include "core/repo/repo_impl.h"
 
 #include <stdlib.h>
 #include <string.h>

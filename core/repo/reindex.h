@@ -6,7 +6,7 @@
 #include "core/repo/memindex.h"
 #include "core/repo/repo.h"
 
-/* drop holds blob ids whose location's pack (a pack number of r->index) holds
+/* drop holds blob ids whose location's pack (a pack number of the index) holds
  * a damaged copy. Every index file that places one of them in that pack is
  * written anew without those entries, then removed: a reader that lists the
  * index files in between sees both files (any copy serves) and never

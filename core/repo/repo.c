@@ -7,13 +7,15 @@
 
 #include <sodium.h>
 
+#include "core/repo/index.h"
 #include "core/repo/memindex.h"
 #include "core/repo/snapfind.h"
 #include "core/repo/keylist.h"
 #include "core/util/grow.h"
+#include "core/repo/keyslots.h"
+#include "core/repo/repo_impl.h"
 
-#define MV_OBJECT_MAX  (64u << 20)
-#define MV_KEYFILE_MAX 4096
+#define MV_OBJECT_MAX (64u << 20)
 
 static const char CHUNKER_NAME[] = "fastcdc-gear-v1";
 static const char ENCODING_NAME[] = "mvblob1";
@@ -21,15 +23,6 @@ static const char ENCODING_NAME[] = "mvblob1";
 static void config_mac(const struct mv_keys *k, const uint8_t *p, size_t n, uint8_t out[32])
 {
 	crypto_generichash(out, 32, p, n, k->config, sizeof(k->config));
-}
-
-static int put_keyslot(struct mv_backend *be, const uint8_t slot[MV_KEYSLOT_LEN], char name[65],
-                       struct mv_error *err)
-{
-	uint8_t h[32];
-	mv_file_hash(slot, MV_KEYSLOT_LEN, h);
-	mv_hex(h, 32, name);
-	return be->ops->put(be, MV_FT_KEY, name, slot, MV_KEYSLOT_LEN, 0, err);
 }
 
 int mv_repo_init(const char *location, const uint8_t *password, size_t pwlen,
@@ -88,13 +81,13 @@ int mv_repo_init(const char *location, const uint8_t *password, size_t pwlen,
 	                       password, pwlen, master, slot, err);
 	if (rc)
 		goto out;
-	rc = put_keyslot(be, slot, names[0], err);
+	rc = mv_keyslot_put(be, slot, names[0], err);
 	if (rc)
 		goto out;
 	rc = mv_keyslot_create(MV_SLOT_RECOVERY, NULL, recovery, MV_KEY_LEN, master, slot, err);
 	if (rc)
 		goto out;
-	rc = put_keyslot(be, slot, names[1], err);
+	rc = mv_keyslot_put(be, slot, names[1], err);
 	if (rc)
 		goto out;
 	static const uint8_t kinds[2] = {MV_SLOT_PASSWORD, MV_SLOT_RECOVERY};
@@ -217,7 +210,9 @@ void mv_repo_close(struct mv_repo *r)
 {
 	if (!r)
 		return;
+	mv_repo_index_unshare(r);
 	mv_keys_free(r->keys);
+	sodium_free(r->master);
 	mv_index_free(r->index);
 	mv_chunker_free(r->chunker);
 	mv_blob_ctx_free(r->ctx);
@@ -227,180 +222,26 @@ void mv_repo_close(struct mv_repo *r)
 	free(r);
 }
 
-/* A key slot read from keys/, waiting to be tried. */
-struct cand {
-	char name[65];
-	uint8_t slot[MV_KEYSLOT_LEN];
-	int kind;
-	uint64_t work; /* Argon2id MiB x passes */
-};
-
-struct unlock_state {
-	struct mv_repo *r;
-	struct cand *c;
-	size_t n, cap;
-	int malformed;
-	int unreadable;        /* slots that could not be read (I/O errors) */
-	struct mv_error ioerr; /* the first of them */
-	struct mv_error *err;
-};
-
-static void note_skipped(struct mv_repo *r, const char *name, const char *why)
-{
-	if (!r->slots_skipped++)
-		snprintf(r->skip_msg, sizeof(r->skip_msg), "key slot %.16s: %.460s", name, why);
-}
-
-/* Reads one slot of the listing; keeps it when it may be tried. */
-static int read_slot(void *arg, const char *name, uint64_t size)
-{
-	struct unlock_state *u = arg;
-	uint8_t *buf = NULL;
-	size_t len;
-	struct mv_error e = {0};
-
-	/* size 0: maybe not a regular file (see the backend's list), which
-	 * the read below refuses with a message naming it */
-	if ((size != MV_KEYSLOT_LEN && size != 0) || strlen(name) != 64) {
-		u->malformed++;
-		return 0;
-	}
-	int rc = mv_backend_get_all(u->r->be, MV_FT_KEY, name, MV_KEYFILE_MAX, &buf, &len, &e);
-	if (rc == MV_ERR_NOMEM)
-		return mv_error_set(u->err, rc, 0, "out of memory");
-	if (rc) {
-		/* not a wrong password: a slot that cannot be read might be the
-		 * one that opens */
-		if (rc != MV_ERR_NOTFOUND && !u->unreadable++)
-			u->ioerr = e;
-		return 0;
-	}
-	int kind = mv_keyslot_kind(buf, len, &e);
-	if (kind == MV_ERR_LIMIT)
-		note_skipped(u->r, name, e.msg);
-	if (kind < 0) {
-		if (kind != MV_ERR_LIMIT)
-			u->malformed++;
-		free(buf);
-		return 0;
-	}
-	if (mv_grow(u->c, u->cap, u->n + 1)) {
-		free(buf);
-		return mv_error_set(u->err, MV_ERR_NOMEM, 0, "out of memory");
-	}
-	struct cand *c = &u->c[u->n++];
-	memcpy(c->name, name, 65);
-	memcpy(c->slot, buf, MV_KEYSLOT_LEN);
-	c->kind = kind;
-	c->work = mv_keyslot_work(buf);
-	free(buf);
-	return 0;
-}
-
-static int cand_cmp(const void *a, const void *b)
-{
-	const struct cand *x = a, *y = b;
-	if (x->work != y->work)
-		return x->work < y->work ? -1 : 1;
-	return strcmp(x->name, y->name);
-}
-
-/* Tries the candidates of one class (recovery slots or the others) with
- * secret, cheapest first, within the work budget *spent. Returns the index
- * of the slot that opened, -1 when none did, or a fatal error (< -1). */
-static long try_slots(struct unlock_state *u, int recovery, const uint8_t *secret, size_t len,
-                      uint8_t *master, uint64_t *spent, int *over_budget)
-{
-	for (size_t i = 0; i < u->n; i++) {
-		struct cand *c = &u->c[i];
-		struct mv_error e = {0};
-		if ((c->kind == MV_SLOT_RECOVERY) != (recovery != 0))
-			continue;
-		if (*spent > u->r->unlock_budget || c->work > u->r->unlock_budget - *spent) {
-			*over_budget = 1;
-			note_skipped(u->r, c->name,
-			             "not tried: the argon2id work of one open is capped and was "
-			             "spent on other key slots");
-			continue;
-		}
-		*spent += c->work;
-		int rc = mv_keyslot_open(c->slot, MV_KEYSLOT_LEN, secret, len, master, &e);
-		if (rc == 0)
-			return (long)i;
-		if (rc == MV_ERR_NOMEM) {
-			/* this machine cannot run that slot; another may open */
-			note_skipped(u->r, c->name, e.msg);
-			continue;
-		}
-		if (rc == MV_ERR_INTEGRITY)
-			u->malformed++;
-	}
-	return -1;
-}
-
 int mv_repo_unlock(struct mv_repo *r, const uint8_t *secret, size_t len, struct mv_error *err)
 {
-	struct unlock_state u = {.r = r, .err = err};
-	uint8_t *master = NULL, *rkey = NULL;
-	uint64_t spent = 0;
-	int over_budget = 0;
-	long got = -1;
+	uint8_t *master = NULL;
 	int rc;
 
-	r->slots_skipped = 0;
-	r->skip_msg[0] = '\0';
-	r->slot_name[0] = '\0';
 	master = sodium_malloc(MV_KEY_LEN);
-	rkey = sodium_malloc(MV_KEY_LEN);
-	if (!master || !rkey) {
+	if (!master) {
 		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
 		goto out;
 	}
-	rc = r->be->ops->list(r->be, MV_FT_KEY, read_slot, &u, err);
-	if (rc < 0)
-		goto out;
-	if (u.n > 1)
-		qsort(u.c, u.n, sizeof(*u.c), cand_cmp);
-	if (mv_recovery_parse((const char *)secret, len, rkey) == 0)
-		got = try_slots(&u, 1, rkey, MV_KEY_LEN, master, &spent, &over_budget);
-	/* text that reads as a recovery key may still be a password (64 hex
-	 * digits from a generator) */
-	if (got == -1)
-		got = try_slots(&u, 0, secret, len, master, &spent, &over_budget);
-	if (got == -1 && u.unreadable) {
-		/* an I/O error, or damage such as a slot that is not a regular
-		 * file (MV_ERR_INTEGRITY) */
-		rc = mv_error_set(err, u.ioerr.code ? u.ioerr.code : MV_ERR_IO, 0,
-		                  "%d key slot(s) could not be read, so the password could not be "
-		                  "tried on them: %s",
-		                  u.unreadable, u.ioerr.msg);
-		goto out;
-	}
-	if (got == -1 && over_budget) {
-		rc = mv_error_set(err, MV_ERR_LIMIT, 0,
-		                  "no key slot opened within the argon2id work allowed for one "
-		                  "open (%llu MiB x passes); keys/ holds %zu slots, more than "
-		                  "medvault makes: run 'medvault check' and remove slots that "
-		                  "you did not create",
-		                  (unsigned long long)r->unlock_budget, u.n);
-		goto out;
-	}
-	if (got == -1 && r->cfg_newer) {
+	rc = mv_keyslots_open(r, secret, len, master, err);
+	if (rc == MV_ERR_PASSWORD && r->cfg_newer)
 		rc = mv_error_set(err, MV_ERR_PASSWORD, 0,
 		                  "wrong password or recovery key (no key slot opens with it); the "
 		                  "config also names a format this medvault (version %u) does not "
 		                  "know (version %u, features %#x): the repository was made by a "
 		                  "newer medvault, or its config is damaged",
 		                  MV_FORMAT_VERSION, r->cfg.version, r->cfg.incompat);
+	if (rc)
 		goto out;
-	}
-	if (got == -1) {
-		rc = mv_error_set(err, MV_ERR_PASSWORD, 0,
-		                  "wrong password or recovery key (no key slot opens with it)");
-		goto out;
-	}
-	r->slot_kind = u.c[got].kind;
-	memcpy(r->slot_name, u.c[got].name, sizeof(r->slot_name));
 	r->keys = mv_keys_derive(master);
 	if (!r->keys) {
 		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
@@ -440,16 +281,15 @@ int mv_repo_unlock(struct mv_repo *r, const uint8_t *secret, size_t len, struct 
 		goto out;
 	}
 	rc = 0;
+	sodium_free(r->master); /* unlocked again */
+	r->master = master;     /* kept for new key slots */
+	master = NULL;
 out:
 	if (rc && r->keys) {
 		mv_keys_free(r->keys);
 		r->keys = NULL;
 	}
 	sodium_free(master);
-	sodium_free(rkey);
-	if (u.c)
-		sodium_memzero(u.c, u.cap * sizeof(*u.c));
-	free(u.c);
 	return rc;
 }
 

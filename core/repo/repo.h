@@ -24,39 +24,38 @@ struct mv_index; /* core/repo/memindex.h */
 
 struct mv_lock;
 
-struct mv_repo {
-	struct mv_backend *be;
-	struct mv_config_fields cfg;
-	uint8_t cfg_raw[MV_CONFIG_MAX]; /* the config file's bytes, for its MAC */
-	size_t cfg_len;
-	struct mv_keys *keys; /* NULL until unlocked */
-	struct mv_index *index;
-	struct mv_chunker *chunker;
-	int slot_kind;          /* kind of the slot that opened it */
-	char slot_name[65];     /* its file name in keys/ */
-	int slots_skipped;      /* slots not tried: beyond the Argon2id caps, or the work cap */
-	char skip_msg[512];     /* why the first of them was skipped, naming it */
-	uint64_t unlock_budget; /* Argon2id work one unlock may spend (MV_UNLOCK_MAX_WORK) */
-	/* config claims a newer version or an unknown incompatible feature:
-	 * mv_repo_unlock tells a newer repository (MAC valid) from a damaged
-	 * config; the fields after the header are not decoded */
-	int cfg_newer;
-	/* When non-zero, mv_repo_load_index keeps only the blobs whose type t
-	 * has bit (1 << t) set: find needs catalog blobs only, ls and scan
-	 * trees only (less memory and time on large repositories). */
-	uint32_t index_types;
-	/* Set while another thread may add to the index (backup's): readers
-	 * of blob locations take it. */
-	pthread_mutex_t *index_mu;
-	struct mv_blob_ctx *ctx; /* for the calling thread's object reads */
-	/* packs found by mv_repo_load_index that no index names (their blobs
-	 * read from their headers, orphan_blobs[i] of them); the next index
-	 * written must name them */
-	uint32_t *orphans;
-	uint32_t *orphan_blobs;
-	size_t norphans;
-	struct mv_lock *lock; /* the lock held (core/repo/lock.c), or NULL */
+/* The repository handle: opaque outside core/repo (its fields are in
+ * core/repo/repo_impl.h); operations use the functions below and the
+ * services in core/repo/index.h and core/repo/keyslots.h. */
+struct mv_repo;
+
+/* The handle's parts, for the operations (core/repo/access.c). */
+struct mv_backend *mv_repo_backend(struct mv_repo *r);
+const struct mv_config_fields *mv_repo_config(const struct mv_repo *r);
+/* The config file's bytes as read (its MAC at the end); *len gets their
+ * number. */
+const uint8_t *mv_repo_config_raw(const struct mv_repo *r, size_t *len);
+/* The keys for keyed hashes and sealing: NULL until unlocked. */
+const struct mv_keys *mv_repo_keys(const struct mv_repo *r);
+/* The content-defined chunker: NULL until unlocked. */
+const struct mv_chunker *mv_repo_chunker(const struct mv_repo *r);
+/* The blob context of the thread that opened r (other threads use their
+ * own, mv_blob_ctx_new). */
+struct mv_blob_ctx *mv_repo_blob_ctx(struct mv_repo *r);
+/* The lock held (core/repo/lock.h), or NULL. */
+struct mv_lock *mv_repo_lock(const struct mv_repo *r);
+
+/* How mv_repo_unlock opened the repository. The strings live as long as r. */
+struct mv_unlock_info {
+	int slot_kind;         /* MV_SLOT_PASSWORD or MV_SLOT_RECOVERY */
+	const char *slot_name; /* the slot's file name in keys/ */
+	int slots_skipped;     /* slots not tried: beyond the Argon2id caps or the work cap */
+	const char *skip_msg;  /* why the first of them was skipped, naming it */
 };
+void mv_repo_unlock_info(const struct mv_repo *r, struct mv_unlock_info *out);
+/* The Argon2id work one unlock may spend (default MV_UNLOCK_MAX_WORK);
+ * set before mv_repo_unlock. */
+void mv_repo_set_unlock_budget(struct mv_repo *r, uint64_t budget);
 
 struct mv_init_opts {
 	struct mv_kdf_params kdf;       /* zero = default (t=3, 64 MiB) */
@@ -78,8 +77,8 @@ int mv_repo_init(const char *location, const uint8_t *password, size_t pwlen,
 
 /* Opens and parses config. MV_ERR_NOREPO when there is none, MV_ERR_VERSION
  * for an unknown chunker or encoding, MV_ERR_INTEGRITY when malformed. A
- * config that claims a newer version sets r->cfg_newer: mv_repo_unlock then
- * checks its MAC before it blames the version. */
+ * config that claims a newer version is noted: mv_repo_unlock then checks
+ * its MAC before it blames the version. */
 int mv_repo_open(const char *location, struct mv_repo **out, struct mv_error *err) MV_MUST_CHECK;
 
 /* The same on a backend stack opened by the caller (core/backend/backend.h;
@@ -89,22 +88,23 @@ int mv_repo_open_backend(struct mv_backend *be, struct mv_repo **out,
                          struct mv_error *err) MV_MUST_CHECK;
 
 /* Tries the key slots with the secret (a password, or recovery key text),
- * cheapest Argon2id work first; then verifies the config MAC and builds the
- * chunker. A slot beyond the Argon2id caps (core/repo/keys.h) is never run, and
- * one open spends at most MV_UNLOCK_MAX_WORK: skipped slots are counted in
- * r->slots_skipped (r->skip_msg names the first). MV_ERR_PASSWORD when none
- * opens, MV_ERR_LIMIT when the work cap stopped the search first,
+ * cheapest Argon2id work first (mv_keyslots_open, core/repo/keyslots.h);
+ * then verifies the config MAC and builds the chunker. A slot beyond the
+ * Argon2id caps (core/repo/keys.h) is never run, and one open spends at most
+ * MV_UNLOCK_MAX_WORK: skipped slots are counted in mv_repo_unlock_info (its
+ * skip_msg names the first). MV_ERR_PASSWORD when none opens, MV_ERR_LIMIT
+ * when the work cap stopped the search first,
  * MV_ERR_INTEGRITY when the config MAC does not match, MV_ERR_VERSION when
- * an intact config has a newer version (r->cfg_newer). */
+ * an intact config has a newer version. */
 int mv_repo_unlock(struct mv_repo *r, const uint8_t *secret, size_t len,
                    struct mv_error *err) MV_MUST_CHECK;
 
 void mv_repo_close(struct mv_repo *r); /* accepts NULL */
 
-/* Lists the packs (one listing), loads every index file into r->index, then
+/* Lists the packs (one listing), loads every index file into the index (core/repo/index.h), then
  * adds the blobs of listed packs that no index names, read from their headers
  * (left by an interrupted backup, or named only by a lost index file; they
- * are recorded in r->orphans). Packs that an index names but the listing
+ * are recorded as orphans, mv_repo_orphans). Packs that an index names but the listing
  * lacks are marked missing (mv_index_pack_missing); a blob with a copy in a
  * pack that exists is located there. A listing that fails is fatal when
  * `scan_orphans` (backup, which must know which packs exist); other readers go
@@ -120,7 +120,7 @@ int mv_repo_save_object(struct mv_repo *r, enum mv_ftype ft, uint8_t type, const
                         size_t len, uint8_t id_out[32], struct mv_error *err) MV_MUST_CHECK;
 
 /* The same with the calling thread's blob context (another thread than
- * the one that owns r->ctx). */
+ * the one that owns mv_repo_blob_ctx(r)). */
 int mv_repo_save_object_ctx(struct mv_repo *r, struct mv_blob_ctx *ctx, enum mv_ftype ft,
                             uint8_t type, const void *payload, size_t len, uint8_t id_out[32],
                             struct mv_error *err) MV_MUST_CHECK;

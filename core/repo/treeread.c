@@ -1,6 +1,7 @@
 /* Reading trees: whole (mv_repo_load_tree) or one part at a time (the
  * cursor), for version 1 and split (version 2) trees, FORMAT.md section 9. */
 #include "core/repo/repo.h"
+#include "core/repo/repo_impl.h"
 
 #include <stdint.h>
 #include <string.h>

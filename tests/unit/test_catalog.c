@@ -18,6 +18,7 @@
 
 #include "core/medical/catalog.h"
 #include "core/repo/crypto.h"
+#include "core/repo/index.h"
 #include "core/repo/memindex.h"
 #include "core/repo/packer.h"
 #include "core/repo/repo.h"
@@ -824,7 +825,7 @@ static void test_catalog__cursor_reads_and_copies(void **state)
 	 * there; the copy holds exactly their entries, byte for byte */
 	struct memstore ms = {0};
 	struct mv_catalog_writer *w2 = mv_catalog_writer_new(mem_store, &ms);
-	assert_int_equal(mv_catalog_cursor_open(t.r, t.r->ctx, &s, &c, &err), 0);
+	assert_int_equal(mv_catalog_cursor_open(t.r, mv_repo_blob_ctx(t.r), &s, &c, &err), 0);
 	unsigned copied = 0;
 	for (unsigned i = 0; i < NCUR; i++) {
 		if (i % 7 && i % 10 != 5)

@@ -18,7 +18,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/ops/ops.h"
 #include "core/ops/dump.h"
+#include "core/repo/index.h"
 #include "core/repo/memindex.h"
 #include "core/repo/walker.h"
 #include "formats/archive_write.h"
@@ -402,20 +404,19 @@ static int find_big(void *arg, const char *path, const struct mv_node *n)
  * offset in big.bin and size through *off and *len. */
 static void flip_blob(const struct chunks *c, uint32_t which, uint64_t *off, size_t *len)
 {
-	const struct mv_blob_loc *loc = NULL;
+	struct mv_blob_loc l, *loc = &l;
 	char hex[65], path[512];
 	uint8_t b;
 	int fd;
 
 	*off = 0;
 	for (uint32_t i = 0; i <= which; i++) {
-		loc = mv_index_lookup(repo->index, c->ids[i]);
-		assert_non_null(loc);
+		assert_true(mv_repo_index_lookup(repo, c->ids[i], loc));
 		if (i < which)
 			*off += loc->raw_length;
 	}
 	*len = loc->raw_length;
-	mv_hex(mv_index_pack_id(repo->index, loc->pack), 32, hex);
+	mv_repo_index_pack_name(repo, loc->pack, hex);
 	snprintf(path, sizeof(path), "%s/repo/data/%.2s/%s", dir, hex, hex);
 	fd = open(path, O_RDWR);
 	assert_true(fd >= 0);

@@ -493,7 +493,8 @@ static void test_requests__pack_header(void **state)
 	struct pack_list pl = {"", 0};
 	struct hdr_count hc = {0};
 	assert_int_equal(open_repo(backed, 0, &r, &e), 0);
-	assert_int_equal(r->be->ops->list(r->be, MV_FT_PACK, first_pack, &pl, &e), 0);
+	assert_int_equal(
+	    mv_repo_backend(r)->ops->list(mv_repo_backend(r), MV_FT_PACK, first_pack, &pl, &e), 0);
 	mv_mem_calls_reset(backed);
 	assert_int_equal(mv_repo_read_pack_header(r, pl.name, pl.size, count_hdr, &hc, &e), 0);
 	assert_true(hc.n > 0);
@@ -520,7 +521,8 @@ static void test_requests__pack_header(void **state)
 	assert_int_equal(mv_backup(r, &bo, NULL, &br, &e), 0);
 	pl = (struct pack_list){"", 0};
 	hc.n = 0;
-	assert_int_equal(r->be->ops->list(r->be, MV_FT_PACK, first_pack, &pl, &e), 0);
+	assert_int_equal(
+	    mv_repo_backend(r)->ops->list(mv_repo_backend(r), MV_FT_PACK, first_pack, &pl, &e), 0);
 	mv_mem_calls_reset(s);
 	assert_int_equal(mv_repo_read_pack_header(r, pl.name, pl.size, count_hdr, &hc, &e), 0);
 	assert_true(hc.n >= 3000);

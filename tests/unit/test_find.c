@@ -16,6 +16,7 @@
 #include "core/medical/catalog.h"
 #include "core/repo/crypto.h"
 #include "core/medical/find.h"
+#include "core/repo/index.h"
 #include "core/repo/memindex.h"
 #include "core/repo/packer.h"
 #include "core/repo/repo.h"

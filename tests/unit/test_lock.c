@@ -54,7 +54,7 @@ static void test_lock__refresh_rewrites_the_file(void **state)
 	struct mv_error err = {0};
 	char first[256], now[256];
 	assert_int_equal(mv_lock_acquire(f->r, 0, &l, &err), 0);
-	assert_ptr_equal(f->r->lock, l);
+	assert_ptr_equal(mv_repo_lock(f->r), l);
 	assert_int_equal(lock_files(f, first), 1);
 	mv_lock_set_timing(l, 1, 3);
 	sleep(4);
@@ -62,7 +62,7 @@ static void test_lock__refresh_rewrites_the_file(void **state)
 	assert_string_not_equal(first, now); /* a new file, the old one removed */
 	assert_int_equal(mv_lock_check(l, &err), 0);
 	mv_lock_release(l);
-	assert_null(f->r->lock);
+	assert_null(mv_repo_lock(f->r));
 	assert_int_equal(lock_files(f, now), 0);
 }
 

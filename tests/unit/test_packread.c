@@ -19,6 +19,7 @@
 #include <sodium.h>
 
 #include "core/repo/crypto.h"
+#include "core/repo/index.h"
 #include "core/repo/memindex.h"
 #include "core/repo/packer.h"
 #include "core/repo/packread.h"
@@ -76,7 +77,6 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct mv_error err = {0};
 	char loc[96], rec[MV_RECOVERY_TEXT_LEN + 1];
-	pthread_mutex_t mu;
 	assert_non_null(f);
 	snprintf(f->dir, sizeof(f->dir), "/tmp/mvpr.XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
@@ -85,8 +85,7 @@ static int setup(void **state)
 	assert_int_equal(mv_repo_open(loc, &f->r, &err), 0);
 	assert_int_equal(mv_repo_unlock(f->r, (const uint8_t *)PW, strlen(PW), &err), 0);
 	assert_int_equal(mv_repo_load_index(f->r, 0, NULL, &err), 0);
-	pthread_mutex_init(&mu, NULL);
-	struct mv_packer *p = mv_packer_new(f->r, &mu);
+	struct mv_packer *p = mv_packer_new(f->r);
 	assert_non_null(p);
 	for (size_t i = 0; i < NBLOBS; i++) {
 		f->data[i] = malloc(sizes[i]);
@@ -96,40 +95,42 @@ static int setup(void **state)
 		else
 			for (size_t k = 0; k < sizes[i]; k++)
 				f->data[i][k] = (uint8_t)("medvault"[k % 8] + i);
-		mv_blob_id(f->r->keys, f->data[i], sizes[i], f->id[i]);
+		mv_blob_id(mv_repo_keys(f->r), f->data[i], sizes[i], f->id[i]);
 		struct mv_blob_loc loc0 = {
 		    .pack = MV_PACK_NONE, .type = MV_T_DATA, .raw_length = (uint32_t)sizes[i]};
 		memcpy(loc0.id, f->id[i], 32);
-		assert_int_equal(mv_index_add(f->r->index, &loc0), 0);
+		assert_int_equal(mv_repo_index_add(f->r, &loc0), 0);
 		const uint8_t *sealed;
 		size_t slen;
-		assert_int_equal(mv_blob_encode(f->r->ctx, f->r->keys, MV_T_DATA, f->id[i],
-		                                f->data[i], sizes[i], &sealed, &slen, &err),
+		assert_int_equal(mv_blob_encode(mv_repo_blob_ctx(f->r), mv_repo_keys(f->r),
+		                                MV_T_DATA, f->id[i], f->data[i], sizes[i], &sealed,
+		                                &slen, &err),
 		                 0);
 		assert_int_equal(
 		    mv_packer_add(p, MV_T_DATA, f->id[i], sealed, slen, sizes[i], &err), 0);
 	}
 	assert_int_equal(mv_packer_flush(p, &err), 0);
 	mv_packer_free(p);
-	pthread_mutex_destroy(&mu);
 	for (size_t i = 0; i < NBLOBS; i++) {
-		const struct mv_blob_loc *l = mv_index_lookup(f->r->index, f->id[i]);
-		assert_non_null(l);
-		memcpy(f->pack_id, mv_index_pack_id(f->r->index, l->pack), 32);
-		f->w[i] = (struct mv_pack_want){.id = l->id,
-		                                .type = l->type,
-		                                .offset = l->offset,
-		                                .length = l->length,
-		                                .raw_length = l->raw_length};
+		struct mv_blob_loc l;
+		assert_true(mv_repo_index_lookup(f->r, f->id[i], &l));
+		mv_repo_index_pack_id(f->r, l.pack, f->pack_id);
+		f->w[i] = (struct mv_pack_want){.id = f->id[i],
+		                                .type = l.type,
+		                                .offset = l.offset,
+		                                .length = l.length,
+		                                .raw_length = l.raw_length};
 	}
 	qsort(f->w, NBLOBS, sizeof(f->w[0]), want_cmp);
 	char name[65];
 	mv_hex(f->pack_id, 32, name);
-	assert_int_equal(f->r->be->ops->size(f->r->be, MV_FT_PACK, name, &f->pack_size, &err), 0);
-	f->local = f->r->be->ops;
+	assert_int_equal(mv_repo_backend(f->r)->ops->size(mv_repo_backend(f->r), MV_FT_PACK, name,
+	                                                  &f->pack_size, &err),
+	                 0);
+	f->local = mv_repo_backend(f->r)->ops;
 	f->ops = *f->local;
 	f->ops.get = counting_get;
-	f->r->be->ops = &f->ops;
+	mv_repo_backend(f->r)->ops = &f->ops;
 	the = f;
 	*state = f;
 	return 0;
@@ -138,7 +139,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	f->r->be->ops = f->local;
+	mv_repo_backend(f->r)->ops = f->local;
 	mv_repo_close(f->r);
 	nftw(f->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 	for (size_t i = 0; i < NBLOBS; i++)

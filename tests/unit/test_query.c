@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/ops/ops.h"
+#include "core/repo/index.h"
 #include "core/repo/memindex.h"
 #include "core/repo/query.h"
 #include "core/repo/walker.h"
@@ -250,11 +251,11 @@ static void test_query__walk_depth_and_path_limits(void **state)
 /* Flips one byte in the middle of blob id in its pack (twice: repaired). */
 static void flip(const uint8_t id[32])
 {
-	const struct mv_blob_loc *loc = mv_index_lookup(repo->index, id);
+	struct mv_blob_loc l, *loc = &l;
 	char hex[65], path[512];
 	uint8_t b;
-	assert_non_null(loc);
-	mv_hex(mv_index_pack_id(repo->index, loc->pack), 32, hex);
+	assert_true(mv_repo_index_lookup(repo, id, loc));
+	mv_repo_index_pack_name(repo, loc->pack, hex);
 	snprintf(path, sizeof(path), "%s/repo/data/%.2s/%s", dir, hex, hex);
 	int fd = open(path, O_RDWR);
 	assert_true(fd >= 0);
@@ -328,12 +329,13 @@ static void test_query__used_blobs_and_pack_usage(void **state)
 	assert_int_equal(mv_query_used_blobs(repo, snaps, nsnaps, &unreadable, &all, &err), 0);
 	assert_int_equal(unreadable, 0);
 	/* the whole repository is used: every indexed blob is in the set */
-	assert_int_equal(mv_index_count(all), mv_index_count(repo->index));
-	for (size_t i = 0; i < mv_index_count(repo->index); i++) {
-		const struct mv_blob_loc *l = mv_index_at(repo->index, i);
-		const struct mv_blob_loc *s = mv_index_lookup(all, l->id);
+	assert_int_equal(mv_index_count(all), mv_repo_index_count(repo));
+	for (size_t i = 0; i < mv_repo_index_count(repo); i++) {
+		struct mv_blob_loc l;
+		mv_repo_index_at(repo, i, &l);
+		const struct mv_blob_loc *s = mv_index_lookup(all, l.id);
 		assert_non_null(s);
-		assert_int_equal(s->type, l->type);
+		assert_int_equal(s->type, l.type);
 		assert_int_equal(s->pack, MV_PACK_NONE);
 	}
 	/* 4 contents of one chunk each */
@@ -344,7 +346,7 @@ static void test_query__used_blobs_and_pack_usage(void **state)
 	assert_int_equal(mv_query_used_blobs(repo, snaps, 1, NULL, &old, &err), 0);
 	assert_int_equal(count_kinds(old, MV_T_DATA), 3);
 	assert_int_equal(mv_query_pack_usage(repo, old, &u, &np, &err), 0);
-	assert_int_equal(np, mv_index_npacks(repo->index));
+	assert_int_equal(np, mv_repo_index_npacks(repo));
 	uint64_t blobs = 0, used = 0, bytes = 0, used_bytes = 0;
 	for (size_t p = 0; p < np; p++) {
 		struct mv_blob_loc *b;
@@ -363,7 +365,7 @@ static void test_query__used_blobs_and_pack_usage(void **state)
 			assert_int_equal(b[i].pack, p);
 		free(b);
 	}
-	assert_int_equal(blobs, mv_index_count(repo->index));
+	assert_int_equal(blobs, mv_repo_index_count(repo));
 	assert_int_equal(used, mv_index_count(old));
 	assert_true(used < blobs && used_bytes < bytes);
 	free(u);

@@ -333,11 +333,12 @@ static void test_repo__read_errors_are_not_damage(void **state)
 
 	/* intact, but every pack read fails: check says so, exit 1, not 4 */
 	r = open_repo(f);
-	struct mv_backend_ops ops = *r->be->ops;
-	real_ops = r->be->ops;
+	struct mv_backend *be = mv_repo_backend(r);
+	struct mv_backend_ops ops = *be->ops;
+	real_ops = be->ops;
 	ops.get = eio_get;
 	ops.size = eio_size;
-	r->be->ops = &ops;
+	be->ops = &ops;
 	for (int read_data = 0; read_data <= 1; read_data++) {
 		co.read_data = read_data;
 		mv_error_clear(&err);
@@ -347,7 +348,7 @@ static void test_repo__read_errors_are_not_damage(void **state)
 		assert_true(cr.errors > 0);
 		assert_non_null(strstr(err.msg, "could not be read"));
 	}
-	r->be->ops = real_ops;
+	be->ops = real_ops;
 	/* the same repository read normally is clean */
 	assert_int_equal(mv_check(r, &co, NULL, &cr, &err), 0);
 	mv_repo_close(r);

@@ -21,6 +21,7 @@
 
 #include "core/medical/scan.h"
 #include "tests/unit/testutil.h"
+#include "core/repo/repo.h"
 
 #define CT_CLASS "1.2.840.10008.5.1.4.1.1.2"
 #define TS_EXPL  "1.2.840.10008.1.2.1"
@@ -287,15 +288,15 @@ static void reference_hash(const struct mv_repo *r, const uint8_t *buf, size_t l
 		size_t avail = len - off;
 		if (cut > off && cut - off <= avail)
 			avail = cut - off;
-		size_t c = mv_chunker_next(r->chunker, buf + off, avail, 1);
+		size_t c = mv_chunker_next(mv_repo_chunker(r), buf + off, avail, 1);
 		assert_true(c > 0);
 		/* inside the pixel data, chunks keep 16-bit samples whole */
 		if (cut && off >= cut && (c & 1) && c > 1 && c < avail)
 			c--;
-		mv_blob_id(r->keys, buf + off, c, ids[n++]);
+		mv_blob_id(mv_repo_keys(r), buf + off, c, ids[n++]);
 		off += c;
 	}
-	mv_content_hash(r->keys, len, (const uint8_t(*)[32])ids, n, out);
+	mv_content_hash(mv_repo_keys(r), len, (const uint8_t(*)[32])ids, n, out);
 	free(ids);
 }
 
@@ -322,7 +323,8 @@ static void hash_one(const struct mv_repo *r, uint8_t *buf, size_t len, size_t c
 	unlink(path);
 	assert_int_equal(size, len);
 	assert_int_equal(head.calls, 1);
-	assert_int_equal(head.n, len < 2 * r->cfg.chunk_max ? len : 2 * r->cfg.chunk_max);
+	size_t chunk_max = mv_repo_config(r)->chunk_max;
+	assert_int_equal(head.n, len < 2 * chunk_max ? len : 2 * chunk_max);
 	if (cut) {
 		assert_non_null(info);
 		assert_int_equal(info->pixel_offset, cut);
@@ -349,37 +351,36 @@ static void hash_one(const struct mv_repo *r, uint8_t *buf, size_t len, size_t c
 static void test_scan__hasher_matches_definition(void **state)
 {
 	(void)state;
-	uint8_t master[32];
-	struct mv_repo r;
+	struct mv_repo *r;
 	/* small chunks, so that files span many chunks and the read buffer
 	 * (128 KiB) is refilled many times */
-	struct mv_chunker_params p = {.min = 4096, .avg = 16384, .max = 65536};
+	struct mv_init_opts io = {.chunk = {.min = 4096, .avg = 16384, .max = 65536}};
 	static const size_t sizes[] = {0, 1, 65536, 3 * 1024 * 1024 + 123};
+	char dir[64], loc[96], rec[MV_RECOVERY_TEXT_LEN + 1];
+	struct mv_error err = {0};
 
-	memset(&r, 0, sizeof(r));
-	randombytes_buf(master, sizeof(master));
-	r.keys = mv_keys_derive(master);
-	assert_non_null(r.keys);
-	r.chunker = mv_chunker_new(r.keys->chunker, &p);
-	assert_non_null(r.chunker);
-	r.cfg.chunk_min = p.min;
-	r.cfg.chunk_avg = p.avg;
-	r.cfg.chunk_max = p.max;
+	snprintf(dir, sizeof(dir), "/tmp/mvscan-hasher.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(loc, sizeof(loc), "%s/repo", dir);
+	assert_int_equal(mv_repo_init(loc, (const uint8_t *)"pw", 2, &io, rec, &err), 0);
+	assert_int_equal(mv_repo_open(loc, &r, &err), 0);
+	assert_int_equal(mv_repo_unlock(r, (const uint8_t *)"pw", 2, &err), 0);
+	assert_int_equal(mv_repo_config(r)->chunk_max, 65536);
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		uint8_t *buf = malloc(sizes[i] ? sizes[i] : 1);
 		assert_non_null(buf);
 		randombytes_buf(buf, sizes[i]);
-		hash_one(&r, buf, sizes[i], 0);
+		hash_one(r, buf, sizes[i], 0);
 		free(buf);
 	}
 	/* DICOM: a boundary where the pixel data begins */
 	struct tu_buf f;
 	make_dicom(&f, &I1, 2 * 1024 * 1024 + 1);
 	size_t cut = f.len - (2 * 1024 * 1024 + 2);
-	hash_one(&r, f.p, f.len, cut);
+	hash_one(r, f.p, f.len, cut);
 	tu_buf_free(&f);
-	mv_chunker_free(r.chunker);
-	mv_keys_free(r.keys);
+	mv_repo_close(r);
+	tu_rm_rf(dir);
 }
 
 int main(void)

@@ -169,7 +169,10 @@ static void test_snapfind__damaged_latest_is_reported(void **state)
  * (mac = 1) or the old one. */
 static void rewrite_config(struct tu_fixture *f, uint32_t v, uint32_t incompat, int mac)
 {
-	struct mv_config_fields c = f->r->cfg;
+	struct mv_config_fields c = *mv_repo_config(f->r);
+	size_t raw_len;
+	const uint8_t *raw = mv_repo_config_raw(f->r, &raw_len);
+	const struct mv_keys *k = mv_repo_keys(f->r);
 	struct mv_wbuf w;
 	char p[256];
 
@@ -180,10 +183,10 @@ static void rewrite_config(struct tu_fixture *f, uint32_t v, uint32_t incompat, 
 	uint8_t *m = mv_wbuf_reserve(&w, MV_CONFIG_MAC_LEN);
 	assert_non_null(m);
 	if (mac)
-		crypto_generichash(m, 32, w.data, w.len - MV_CONFIG_MAC_LEN, f->r->keys->config,
-		                   sizeof(f->r->keys->config));
+		crypto_generichash(m, 32, w.data, w.len - MV_CONFIG_MAC_LEN, k->config,
+		                   sizeof(k->config));
 	else
-		memcpy(m, f->r->cfg_raw + f->r->cfg_len - MV_CONFIG_MAC_LEN, MV_CONFIG_MAC_LEN);
+		memcpy(m, raw + raw_len - MV_CONFIG_MAC_LEN, MV_CONFIG_MAC_LEN);
 	snprintf(p, sizeof(p), "%s/config", f->d.repo);
 	FILE *fp = fopen(p, "wb");
 	assert_non_null(fp);

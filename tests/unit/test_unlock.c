@@ -51,12 +51,20 @@ static void plant(const struct tu_fixture *f, uint32_t t, uint64_t m, char name[
 	assert_int_equal(fclose(fp), 0);
 }
 
+/* How r was opened (valid until the next call). */
+static const struct mv_unlock_info *info(const struct mv_repo *r)
+{
+	static struct mv_unlock_info ui;
+	mv_repo_unlock_info(r, &ui);
+	return &ui;
+}
+
 static int try_open(const struct tu_fixture *f, const char *secret, uint64_t budget,
                     struct mv_repo **out, struct mv_error *err)
 {
 	assert_int_equal(mv_repo_open(f->d.repo, out, err), 0);
 	if (budget)
-		(*out)->unlock_budget = budget;
+		mv_repo_set_unlock_budget(*out, budget);
 	return mv_repo_unlock(*out, (const uint8_t *)secret, strlen(secret), err);
 }
 
@@ -70,21 +78,21 @@ static void test_unlock__slot_beyond_caps_skipped_not_run(void **state)
 	/* 2^32-1 passes: would never end if it ran */
 	plant(f, UINT32_MAX, 4ull << 30, huge);
 	assert_int_equal(try_open(f, PASSWORD, 0, &r, &err), 0);
-	assert_int_equal(r->slot_kind, MV_SLOT_PASSWORD);
-	assert_int_equal(r->slots_skipped, 1);
-	assert_non_null(strstr(r->skip_msg, "caps"));
+	assert_int_equal(info(r)->slot_kind, MV_SLOT_PASSWORD);
+	assert_int_equal(info(r)->slots_skipped, 1);
+	assert_non_null(strstr(info(r)->skip_msg, "caps"));
 	char prefix[17];
 	memcpy(prefix, huge, 16);
 	prefix[16] = '\0';
-	assert_non_null(strstr(r->skip_msg, prefix));
+	assert_non_null(strstr(info(r)->skip_msg, prefix));
 	mv_repo_close(r);
 	assert_int_equal(try_open(f, WRONG, 0, &r, &err), MV_ERR_PASSWORD);
-	assert_int_equal(r->slots_skipped, 1);
+	assert_int_equal(info(r)->slots_skipped, 1);
 	mv_repo_close(r);
 	/* the recovery key opens too, and names its slot */
 	assert_int_equal(try_open(f, f->recovery, 0, &r, &err), 0);
-	assert_int_equal(r->slot_kind, MV_SLOT_RECOVERY);
-	assert_int_equal(strlen(r->slot_name), 64);
+	assert_int_equal(info(r)->slot_kind, MV_SLOT_RECOVERY);
+	assert_int_equal(strlen(info(r)->slot_name), 64);
 	mv_repo_close(r);
 }
 
@@ -102,16 +110,16 @@ static void test_unlock__cheapest_first_within_budget(void **state)
 	/* a budget for the real slot and one planted one: the real one is
 	 * tried first, so the password opens */
 	assert_int_equal(try_open(f, PASSWORD, 3 * 64 + 4 * 64, &r, &err), 0);
-	assert_int_equal(r->slot_kind, MV_SLOT_PASSWORD);
+	assert_int_equal(info(r)->slot_kind, MV_SLOT_PASSWORD);
 	mv_repo_close(r);
 	/* a wrong password: the budget stops the search, said as such */
 	assert_int_equal(try_open(f, WRONG, 3 * 64 + 4 * 64, &r, &err), MV_ERR_LIMIT);
 	assert_non_null(strstr(err.msg, "work"));
-	assert_int_equal(r->slots_skipped, 2);
+	assert_int_equal(info(r)->slots_skipped, 2);
 	mv_repo_close(r);
 	/* with the default budget every slot is tried: a wrong password */
 	assert_int_equal(try_open(f, WRONG, 0, &r, &err), MV_ERR_PASSWORD);
-	assert_int_equal(r->slots_skipped, 0);
+	assert_int_equal(info(r)->slots_skipped, 0);
 	mv_repo_close(r);
 }
 
@@ -135,14 +143,14 @@ static void test_unlock__keylist_written_and_checked(void **state)
 	char planted[65];
 
 	assert_int_equal(try_open(f, PASSWORD, 0, &r, &err), 0);
-	assert_true(r->cfg.compat & MV_COMPAT_KEYLIST);
+	assert_true(mv_repo_config(r)->compat & MV_COMPAT_KEYLIST);
 	assert_int_equal(mv_keylist_load(r, &kl, &objects, &damaged, &err), 1);
 	assert_int_equal(objects, 1);
 	assert_int_equal(damaged, 0);
 	assert_int_equal(kl.generation, 1);
 	assert_int_equal(kl.n, 2);
 	uint8_t id[32];
-	assert_int_equal(mv_unhex(r->slot_name, id, 32), 0);
+	assert_int_equal(mv_unhex(info(r)->slot_name, id, 32), 0);
 	const struct mv_keylist_entry *e = mv_keylist_find(&kl, id);
 	assert_non_null(e);
 	assert_string_equal(e->label, "password");

@@ -18,6 +18,7 @@
 
 #include "core/repo/blob.h"
 #include "core/repo/crypto.h"
+#include "core/repo/index.h"
 #include "core/repo/memindex.h"
 #include "core/repo/packer.h"
 #include "core/repo/repo.h"
@@ -158,8 +159,7 @@ void tu_trepo_open(struct tu_trepo *t, const char *prefix)
 	tu_repo_dir_make(&t->d, prefix, NULL);
 	t->r = tu_repo_open(t->d.repo);
 	assert_int_equal(mv_repo_load_index(t->r, 0, NULL, &err), 0);
-	pthread_mutex_init(&t->mu, NULL);
-	t->packer = mv_packer_new(t->r, &t->mu);
+	t->packer = mv_packer_new(t->r);
 	assert_non_null(t->packer);
 }
 
@@ -170,17 +170,17 @@ int tu_trepo_store(void *arg, const uint8_t *payload, size_t len, uint8_t id[32]
 	const uint8_t *sealed;
 	size_t slen;
 
-	mv_blob_id(t->r->keys, payload, len, id);
+	mv_blob_id(mv_repo_keys(t->r), payload, len, id);
 	struct mv_blob_loc loc = {
 	    .pack = MV_PACK_NONE, .type = MV_T_CATALOG, .raw_length = (uint32_t)len};
 	memcpy(loc.id, id, 32);
-	int rc = mv_index_add(t->r->index, &loc);
+	int rc = mv_repo_index_add(t->r, &loc);
 	if (rc < 0)
 		return mv_error_set(err, rc, 0, "out of memory");
 	if (rc == 1)
 		return 0;
-	rc = mv_blob_encode(t->r->ctx, t->r->keys, MV_T_CATALOG, id, payload, len, &sealed, &slen,
-	                    err);
+	rc = mv_blob_encode(mv_repo_blob_ctx(t->r), mv_repo_keys(t->r), MV_T_CATALOG, id, payload,
+	                    len, &sealed, &slen, err);
 	if (rc)
 		return rc;
 	return mv_packer_add(t->packer, MV_T_CATALOG, id, sealed, slen, len, err);
@@ -197,7 +197,6 @@ void tu_trepo_close(struct tu_trepo *t)
 {
 	mv_packer_free(t->packer);
 	mv_repo_close(t->r);
-	pthread_mutex_destroy(&t->mu);
 	tu_rm_rf(t->d.dir);
 }
 

@@ -74,7 +74,6 @@ struct tu_trepo {
 	struct tu_repo_dir d;
 	struct mv_repo *r;
 	struct mv_packer *packer;
-	pthread_mutex_t mu;
 };
 
 void tu_trepo_open(struct tu_trepo *t, const char *prefix);

@@ -127,6 +127,58 @@ static void note_read_error(struct mv_pack_status *st, int rc, const struct mv_e
 	st->read_err.code = rc;
 }
 
+/* Matching a pack's header entries against the wanted blobs. */
+struct tiles {
+	const struct mv_pack_want *w;
+	size_t n, k;
+};
+
+static int same_tile(void *arg, const struct mv_index_entry *e)
+{
+	struct tiles *t = arg;
+	const struct mv_pack_want *x = &t->w[t->k];
+	if (t->k == t->n || e->offset != x->offset || e->length != x->length ||
+	    e->type != x->type || e->raw_length != x->raw_length || memcmp(e->id, x->id, 32) != 0)
+		return MV_FMT_MALFORMED;
+	t->k++;
+	return 0;
+}
+
+/* Whether the whole pack in pr->buf is covered by authentication tags that
+ * the read checks: its sealed header opens, and lists exactly the wanted
+ * blobs, which tile the bytes before it (the header decoder checks the
+ * tiling, FORMAT.md section 6). Then every byte of the pack is either the
+ * header's length (checked by the header opening) or under the AEAD tag of
+ * the header or of a wanted blob, whose associated data binds its type and
+ * id: damage anywhere fails a tag, and hashing the pack against its name
+ * would find nothing more. */
+static int tiled_as_wanted(struct mv_pack_reader *pr, struct mv_repo *r, uint64_t size,
+                           const struct mv_pack_want *w, size_t n)
+{
+	struct tiles t = {w, n, 0};
+	const uint8_t *plain;
+	size_t plen;
+	if (size < 4 + MV_SEAL_OVERHEAD)
+		return 0;
+	uint32_t hlen = mv_get_u32(pr->buf + size - 4);
+	if (hlen < MV_SEAL_OVERHEAD || hlen > MV_PACKHDR_MAX || hlen > size - 4)
+		return 0;
+	uint64_t data_len = size - 4 - hlen;
+	if (mv_blob_decode(pr->ctx, r->keys, MV_T_PACKHDR, NULL, pr->buf + data_len, hlen, &plain,
+	                   &plen, NULL))
+		return 0;
+	if (mv_packhdr_decode(plain, plen, data_len, same_tile, &t) || t.k != n)
+		return 0;
+	/* the decoder checked order and bounds; tiling means no gap at all */
+	uint64_t next = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (w[i].offset != next)
+			return 0;
+		next += w[i].length;
+	}
+	return next == data_len;
+}
+
 static int read_whole(struct mv_pack_reader *pr, struct mv_repo *r, const uint8_t pack_id[32],
                       const char *name, uint64_t size, const struct mv_pack_want *w, size_t n,
                       unsigned flags, mv_pack_blob_fn cb, void *arg, struct mv_pack_status *st,
@@ -141,17 +193,23 @@ static int read_whole(struct mv_pack_reader *pr, struct mv_repo *r, const uint8_
 		rc = read_range(pr, r, name, 0, size, &e);
 	if (rc == MV_ERR_NOMEM)
 		return mv_error_set(err, rc, 0, "out of memory");
-	if (rc) {
+	if (rc)
 		note_read_error(st, rc, &e);
-	} else {
+	/* hashing the pack is needed only where tags do not cover it all */
+	int tiled = !rc && tiled_as_wanted(pr, r, size, w, n);
+	int hrc = hand_over(pr, r, rc, &e, 0, size, w, 0, n, flags, cb, arg, st);
+	if (hrc == MV_ERR_NOMEM)
+		return mv_error_set(err, hrc, 0, "out of memory");
+	if (!rc && (!tiled || st->damaged)) {
+		/* hand_over decodes into the reader's context, not its buffer:
+		 * the pack's bytes are still there */
 		uint8_t h[32];
 		mv_file_hash(pr->buf, (size_t)size, h);
 		st->hash_ok = sodium_memcmp(h, pack_id, 32) == 0;
+	} else if (!rc) {
+		st->hash_ok = 1;
 	}
-	rc = hand_over(pr, r, rc, &e, 0, size, w, 0, n, flags, cb, arg, st);
-	if (rc == MV_ERR_NOMEM)
-		return mv_error_set(err, rc, 0, "out of memory");
-	return rc;
+	return hrc;
 }
 
 int mv_pack_read(struct mv_pack_reader *pr, struct mv_repo *r, const uint8_t pack_id[32],

@@ -25,7 +25,10 @@ struct mv_pack_want {
 	uint32_t raw_length; /* checked with MV_PACKREAD_RAWLEN */
 };
 
-/* Read the whole pack (its size given) and compare its hash with its name. */
+/* Read the whole pack (its size given) and verify all of it: when the wanted
+ * blobs are exactly those its header lists, the header's and the blobs'
+ * tags cover every byte; otherwise (or when a blob is damaged) its hash is
+ * compared with its name. */
 #define MV_PACKREAD_WHOLE 1u
 /* A decoded blob whose length is not raw_length is damaged. */
 #define MV_PACKREAD_RAWLEN 2u
@@ -34,7 +37,7 @@ struct mv_pack_want {
 struct mv_pack_status {
 	int read_rc;              /* the first failed read: 0, MV_ERR_IO, NOTFOUND, INTEGRITY */
 	struct mv_error read_err; /* its message */
-	int hash_ok;              /* MV_PACKREAD_WHOLE: the content matches the name */
+	int hash_ok;              /* MV_PACKREAD_WHOLE: the content is the one named */
 	size_t damaged;           /* blobs handed over with a non-zero rc */
 };
 

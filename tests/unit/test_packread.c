@@ -260,6 +260,65 @@ static void test_packread__damage_is_per_blob(void **state)
 	assert_int_equal(st.damaged, 1);
 }
 
+/* Flips the byte at `at` of the fixture's pack file. */
+static void flip(struct fixture *f, off_t at)
+{
+	char name[65], path[256];
+	mv_hex(f->pack_id, 32, name);
+	snprintf(path, sizeof(path), "%s/repo/data/%.2s/%s", f->dir, name, name);
+	int fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	uint8_t b;
+	assert_int_equal(pread(fd, &b, 1, at), 1);
+	b ^= 0x01;
+	assert_int_equal(pwrite(fd, &b, 1, at), 1);
+	close(fd);
+}
+
+/* A whole read that wants every blob of the pack relies on the tags of the
+ * header and the blobs instead of the pack's hash: a flipped bit anywhere
+ * (blobs, header, its length) must still be found. One that wants fewer
+ * blobs hashes the pack: a flip in a blob not wanted is found too. */
+static void test_packread__whole_finds_a_flip_anywhere(void **state)
+{
+	struct fixture *f = *state;
+	struct seen s;
+	struct mv_pack_status st;
+	uint64_t data_len = (uint64_t)f->w[NBLOBS - 1].offset + f->w[NBLOBS - 1].length;
+	off_t at[4 * NBLOBS + 8];
+	size_t nat = 0;
+	for (size_t i = 0; i < NBLOBS; i++) {
+		at[nat++] = (off_t)f->w[i].offset;                      /* nonce */
+		at[nat++] = (off_t)f->w[i].offset + 30;                 /* ciphertext */
+		at[nat++] = (off_t)f->w[i].offset + f->w[i].length - 1; /* tag */
+	}
+	at[nat++] = (off_t)data_len;                           /* header nonce */
+	at[nat++] = (off_t)(data_len + (f->pack_size - 4 - data_len) / 2); /* header */
+	for (off_t k = 4; k >= 1; k--)
+		at[nat++] = (off_t)f->pack_size - k; /* header length */
+	for (size_t j = 0; j < nat; j++) {
+		flip(f, at[j]);
+		read_all(f, f->w, NBLOBS, MV_PACKREAD_WHOLE | MV_PACKREAD_RAWLEN, &s, &st);
+		if (st.hash_ok && !st.damaged && !st.read_rc)
+			fail_msg("a flip at byte %lld of %llu went unseen", (long long)at[j],
+			         (unsigned long long)f->pack_size);
+		flip(f, at[j]);
+	}
+	read_all(f, f->w, NBLOBS, MV_PACKREAD_WHOLE | MV_PACKREAD_RAWLEN, &s, &st);
+	assert_true(st.hash_ok);
+
+	/* blob 2 not wanted, and damaged: the hash finds it */
+	struct mv_pack_want w[NBLOBS - 1];
+	memcpy(w, f->w, 2 * sizeof(w[0]));
+	memcpy(w + 2, f->w + 3, (NBLOBS - 3) * sizeof(w[0]));
+	read_all(f, w, NBLOBS - 1, MV_PACKREAD_WHOLE, &s, &st);
+	assert_true(st.hash_ok);
+	flip(f, (off_t)f->w[2].offset + 30);
+	read_all(f, w, NBLOBS - 1, MV_PACKREAD_WHOLE, &s, &st);
+	assert_false(st.hash_ok);
+	assert_int_equal(st.damaged, 0);
+}
+
 static void test_packread__io_error_is_not_damage(void **state)
 {
 	struct fixture *f = *state;
@@ -296,6 +355,8 @@ int main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_packread__whole_checks_the_name, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_packread__damage_is_per_blob, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_packread__whole_finds_a_flip_anywhere, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_packread__io_error_is_not_damage, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_packread__missing_pack, setup, teardown),
 	};

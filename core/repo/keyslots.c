@@ -46,7 +46,8 @@ static void note_skipped(struct mv_repo *r, const char *name, const char *why)
 		snprintf(r->skip_msg, sizeof(r->skip_msg), "key slot %.16s: %.460s", name, why);
 }
 
-/* Reads one slot of the listing; keeps it when it may be tried. */
+/* Reads one slot of the listing (its size from the listing: one get);
+ * keeps it when it may be tried. */
 static int read_slot(void *arg, const char *name, uint64_t size)
 {
 	struct unlock_state *u = arg;
@@ -60,7 +61,8 @@ static int read_slot(void *arg, const char *name, uint64_t size)
 		u->malformed++;
 		return 0;
 	}
-	int rc = mv_backend_get_all(u->r->be, MV_FT_KEY, name, MV_KEYFILE_MAX, &buf, &len, &e);
+	int rc =
+	    mv_backend_get_sized(u->r->be, MV_FT_KEY, name, size, MV_KEYFILE_MAX, &buf, &len, &e);
 	if (rc == MV_ERR_NOMEM)
 		return mv_error_set(u->err, rc, 0, "out of memory");
 	if (rc) {
@@ -151,7 +153,9 @@ int mv_keyslots_open(struct mv_repo *r, const uint8_t *secret, size_t len,
 		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
 		goto out;
 	}
-	rc = r->be->ops->list(r->be, MV_FT_KEY, read_slot, &u, err);
+	/* the listing first, then the reads (a list callback may not call the
+	 * backend) */
+	rc = mv_backend_list_then(r->be, MV_FT_KEY, read_slot, &u, err);
 	if (rc < 0)
 		goto out;
 	if (u.n > 1)

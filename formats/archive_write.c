@@ -130,16 +130,24 @@ struct mv_archive_writer *mv_archive_writer_new(enum mv_archive_format format)
 	return w;
 }
 
-int mv_archive_writer_open(struct mv_archive_writer *w, const char *passphrase,
-                           mv_archive_write_fn *write, void *arg)
+/* What both opens check first: not open yet, and a write function. */
+static int open_usage(struct mv_archive_writer *w, mv_archive_write_fn *write)
 {
-	int r;
-
 	w->msg[0] = '\0';
 	if (w->opened)
 		return fail(w, MV_ARCHIVE_ERR_USAGE, "the archive is open already");
 	if (!write)
 		return fail(w, MV_ARCHIVE_ERR_USAGE, "no write function");
+	return MV_ARCHIVE_OK;
+}
+
+int mv_archive_writer_open(struct mv_archive_writer *w, const char *passphrase,
+                           mv_archive_write_fn *write, void *arg)
+{
+	int r = open_usage(w, write);
+
+	if (r != MV_ARCHIVE_OK)
+		return r;
 	if (passphrase && w->format != MV_ARCHIVE_ZIP)
 		return fail(w, MV_ARCHIVE_ERR_USAGE, "only zip archives can be encrypted");
 	if (passphrase && !*passphrase)
@@ -222,13 +230,10 @@ int mv_archive_writer_open_sealed(struct mv_archive_writer *w, const char *passp
                                   const char *member, int64_t mtime_s, mv_archive_write_fn *write,
                                   void *arg)
 {
-	int r;
+	int r = open_usage(w, write);
 
-	w->msg[0] = '\0';
-	if (w->opened)
-		return fail(w, MV_ARCHIVE_ERR_USAGE, "the archive is open already");
-	if (!write)
-		return fail(w, MV_ARCHIVE_ERR_USAGE, "no write function");
+	if (r != MV_ARCHIVE_OK)
+		return r;
 	if (w->format != MV_ARCHIVE_TAR)
 		return fail(w, MV_ARCHIVE_ERR_USAGE, "only a tar archive can be sealed in a zip");
 	if (!passphrase || !*passphrase)

@@ -25,11 +25,13 @@ struct done_pack {
 };
 
 /* Full packs being stored at once, each by a writer of the packer's pool:
- * the uploads in flight. With the pack being filled, at most UPLOADS + 1
- * packs are in memory, however much slower the storage is than the
- * workers. (A local disk gains nothing from more; a remote backend will
- * give its number of connections here.) */
-#define UPLOADS 2
+ * the uploads in flight, as many as the backend takes (props.uploads), at
+ * most MAX_UPLOADS. Each holds a pack in memory: with the pack being
+ * filled, at most MAX_UPLOADS + 1 packs are, however much slower the
+ * storage is than the workers. Two are enough for a local disk (one
+ * pack's fsync overlaps the other's write) and keep a backup's peak
+ * memory where it was with one writer and one pack waiting. */
+#define MAX_UPLOADS 2
 
 struct mv_packer {
 	struct mv_repo *r;
@@ -39,7 +41,8 @@ struct mv_packer {
 	size_t inflight; /* full packs handed to the writers, not yet stored */
 	int flushing;    /* a writer is writing index files */
 	struct mv_pool *writers;
-	struct mv_blob_ctx *ctx[UPLOADS]; /* by writer */
+	unsigned uploads;                     /* writers */
+	struct mv_blob_ctx *ctx[MAX_UPLOADS]; /* by writer */
 	struct done_pack *done;
 	size_t ndone, capdone;
 	size_t nflushed;          /* done[0..nflushed) are named by index files */
@@ -106,7 +109,10 @@ struct mv_packer *mv_packer_new(struct mv_repo *r)
 	pthread_cond_init(&p->cv_room, NULL);
 	pthread_cond_init(&p->cv_idle, NULL);
 	/* the queue holds every pack in flight: submitting never waits */
-	if (mv_pool_start(UPLOADS, UPLOADS, NULL, &p->writers, NULL)) {
+	p->uploads = r->be->props.uploads ? r->be->props.uploads : 1;
+	if (p->uploads > MAX_UPLOADS)
+		p->uploads = MAX_UPLOADS;
+	if (mv_pool_start(p->uploads, p->uploads, NULL, &p->writers, NULL)) {
 		mv_packer_free(p);
 		return NULL;
 	}
@@ -132,7 +138,7 @@ void mv_packer_free(struct mv_packer *p)
 		pthread_mutex_unlock(&p->mu);
 		(void)mv_pool_finish(p->writers, NULL);
 	}
-	for (size_t i = 0; i < UPLOADS; i++)
+	for (size_t i = 0; i < MAX_UPLOADS; i++)
 		mv_blob_ctx_free(p->ctx[i]);
 	pthread_cond_destroy(&p->cv_room);
 	pthread_cond_destroy(&p->cv_idle);
@@ -217,7 +223,7 @@ static int failed_error(struct mv_packer *p, struct mv_error *err)
 /* Hands a full pack to a writer, waiting for room. Called with p->mu. */
 static void enqueue_pack(struct mv_packer *p, struct open_pack *op)
 {
-	while (p->inflight == UPLOADS && !p->failed)
+	while (p->inflight >= p->uploads && !p->failed)
 		pthread_cond_wait(&p->cv_room, &p->mu);
 	if (p->failed) {
 		open_pack_free(op);

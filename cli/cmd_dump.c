@@ -88,8 +88,8 @@ const struct cli_help cmd_dump_help = {
     "streamed: its entry is already in the archive when damage shows, so the parts that\n"
     "cannot be read are written as zeros (the archive stays readable). Either way the\n"
     "file is named on stderr as \"damaged: 'PATH'\", everything else is written, and the\n"
-    "exit code is 4: do not hand such an archive on without saying which files are\n"
-    "damaged.\n"
+    "exit code is 4 (1 when the repository could not be read: a read error, not damage):\n"
+    "do not hand such an archive on without saying which files are missing.\n"
     "\n"
     "With --json, problems and a final {\"message_type\":\"summary\", \"files\", \"dirs\",\n"
     "\"bytes\", \"files_damaged\", ...} go to stderr as JSON lines (stdout is the archive).",
@@ -249,7 +249,7 @@ static void on_warn(struct cli_events *e, const char *path, const char *msg)
 }
 
 static void print_summary(const struct cli_ctx *ctx, const struct dump_args *a,
-                          const struct mv_snapshot *s, const struct mv_dump_result *res)
+                          const struct mv_snapshot *s, const struct mv_dump_result *res, int rc)
 {
 	char b[CLI_FMT_LEN], t[CLI_FMT_LEN];
 	struct cli_json j;
@@ -284,9 +284,11 @@ static void print_summary(const struct cli_ctx *ctx, const struct dump_args *a,
 		        a->format == MV_ARCHIVE_ZIP ? "zip" : "tar",
 		        a->encrypt ? ", AES-256 encrypted, holding " MV_ARCHIVE_SEALED_MEMBER : "");
 	if (res->damaged > 0)
-		cli_error("%llu file%s damaged in the repository (named above): left out of the "
-		          "archive, or written with zeros in place of what could not be read",
-		          (unsigned long long)res->damaged, res->damaged == 1 ? " is" : "s are");
+		cli_error("%llu file%s %s (named above): left out of the archive, or written with "
+		          "zeros in place of what could not be read",
+		          (unsigned long long)res->damaged, res->damaged == 1 ? " is" : "s are",
+		          rc == MV_ERR_IO ? "unreadable (the repository could not be read)"
+		                          : "damaged in the repository");
 }
 
 /* The zip password, checked for strength. */
@@ -363,7 +365,7 @@ static int run(struct cli_ctx *ctx, struct dump_args *a)
 	cli_events_init(&ev, ctx, on_warn, NULL);
 	rc = mv_dump(t.r, &t.snap, &o, &sink, &ev.ev, &res, &err);
 	cli_events_done(&ev);
-	if (rc == 0 || rc == MV_ERR_INTEGRITY) {
+	if (rc == 0 || res.finished) {
 		ar = mv_archive_writer_close(w);
 		if (ar != MV_ARCHIVE_OK) {
 			int e = archive_fail(w, ar, &err);
@@ -375,7 +377,7 @@ static int run(struct cli_ctx *ctx, struct dump_args *a)
 		rc = err.saved_errno == EPIPE ? CLI_EXIT_FATAL : cli_fail(rc, &err);
 		goto out;
 	}
-	print_summary(ctx, a, &t.snap, &res);
+	print_summary(ctx, a, &t.snap, &res, rc);
 	rc = cli_exit_code(rc);
 out:
 	cli_secret_free(&pw);

@@ -552,8 +552,8 @@ int mv_check(struct mv_repo *r, const struct mv_check_opts *o, const struct mv_e
 			*err = e;
 		goto out;
 	}
-	if (damaged)
-		problem(&c, "index", e.msg);
+	if (damaged) /* a read error of the listing or of index files is not damage */
+		problem_rc(&c, "index", e.msg, e.code);
 	report_unindexed(&c);
 	c.npacks = mv_repo_index_npacks(r);
 	res->packs = c.npacks;
@@ -583,7 +583,7 @@ int mv_check(struct mv_repo *r, const struct mv_check_opts *o, const struct mv_e
 		goto out;
 	}
 	if (damaged)
-		problem(&c, "snapshots", e.msg);
+		problem_rc(&c, "snapshots", e.msg, e.code);
 	res->snapshots = nsnaps;
 	struct mv_walk_opts wo = {.enter = 1};
 	c.err = err;

@@ -30,6 +30,7 @@ struct ds {
 	struct mv_dump_result *res;
 	struct mv_blob_ctx *ctx;
 	struct mv_error *err; /* the walk's */
+	int damage_seen;      /* a problem was damage, not only a read error */
 	size_t buffer_max;
 	char *path; /* the current path inside the snapshot, NUL-terminated */
 	struct dir_level stack[DUMP_MAX_DEPTH + 4];
@@ -78,11 +79,15 @@ static void progress(struct ds *s, int force)
 	s->ev->progress(s->ev->arg, &s->prog);
 }
 
-/* Reports a damaged file (message formatted into a local buffer). */
-static void damaged(struct ds *s, const char *msg, const char *detail)
+/* Reports a file the output lacks in part or in full because of rc: damage
+ * (MV_ERR_INTEGRITY and the like) or a read error (MV_ERR_IO,
+ * MV_ERR_TRANSIENT: the repository could not be read). */
+static void damaged(struct ds *s, int rc, const char *msg, const char *detail)
 {
 	char m[640];
 
+	if (rc != MV_ERR_IO && rc != MV_ERR_TRANSIENT)
+		s->damage_seen = 1;
 	if (detail && *detail)
 		snprintf(m, sizeof(m), "damaged: %s (%s)", msg, detail);
 	else
@@ -255,11 +260,12 @@ static int dump_buffered(struct ds *s, const struct mv_node *n, struct mv_error 
 		if (rc == MV_ERR_NOMEM)
 			return mv_error_set(err, rc, 0, "out of memory");
 		if (rc) {
-			damaged(s, "its content cannot be read; left out", be.msg);
+			damaged(s, rc, "its content cannot be read; left out", be.msg);
 			return 0;
 		}
 		if (len > n->size - off) { /* check_chunks makes this impossible */
-			damaged(s, "its content is longer than its size; left out", NULL);
+			damaged(s, MV_ERR_INTEGRITY,
+			        "its content is longer than its size; left out", NULL);
 			return 0;
 		}
 		memcpy(s->buf + off, p, len);
@@ -284,6 +290,7 @@ static int dump_buffered(struct ds *s, const struct mv_node *n, struct mv_error 
 static int dump_streamed(struct ds *s, const struct mv_node *n, struct mv_error *err)
 {
 	struct mv_error first = {0};
+	int first_rc = 0;
 	uint64_t zeroed = 0;
 	int rc = begin(s, n, err);
 
@@ -304,8 +311,10 @@ static int dump_streamed(struct ds *s, const struct mv_node *n, struct mv_error 
 			struct mv_blob_loc loc;
 			(void)mv_repo_index_lookup(s->r, n->chunks[i], &loc);
 			size_t left = loc.raw_length;
-			if (!first.msg[0])
+			if (!first_rc) {
 				first = be;
+				first_rc = brc;
+			}
 			zeroed += left;
 			while (left > 0 && rc == 0) {
 				size_t k = left < sizeof(zeros) ? left : sizeof(zeros);
@@ -328,7 +337,7 @@ static int dump_streamed(struct ds *s, const struct mv_node *n, struct mv_error 
 		         "its content cannot be read in full; %llu of its %llu bytes are "
 		         "zeros in the output",
 		         (unsigned long long)zeroed, (unsigned long long)n->size);
-		damaged(s, m, first.msg);
+		damaged(s, first_rc, m, first.msg);
 		s->res->zero_filled++;
 	}
 	return 0;
@@ -348,7 +357,7 @@ static int dump_file(struct ds *s, const struct mv_node *n, struct mv_error *err
 	if (why) {
 		char m[160];
 		snprintf(m, sizeof(m), "%s; left out", why);
-		damaged(s, m, NULL);
+		damaged(s, MV_ERR_INTEGRITY, m, NULL);
 		return 0;
 	}
 	if (n->size <= s->buffer_max)
@@ -401,12 +410,12 @@ static int dump_event(void *arg, const struct mv_walk_item *it)
 		return MV_WALK_CONTINUE;
 	case MV_WALK_ERROR:
 		if (it->error == MV_WALK_E_TREE) {
-			damaged(s,
+			damaged(s, it->rc,
 			        "directory cannot be read (damaged tree); its contents are missing",
 			        it->err->msg);
 		} else if (it->error == MV_WALK_E_PART) {
 			/* the rest of the directory is dumped */
-			damaged(s,
+			damaged(s, it->rc,
 			        "part of this directory cannot be read (damaged tree); the entries "
 			        "it held are missing",
 			        it->err->msg);
@@ -454,8 +463,13 @@ int mv_dump(struct mv_repo *r, const struct mv_snapshot *snap, const struct mv_d
 		goto out;
 	s.path[0] = '\0';
 	progress(&s, 1);
-	if (res->damaged)
+	res->finished = 1;
+	if (res->damaged && s.damage_seen)
 		rc = mv_error_set(err, MV_ERR_INTEGRITY, 0, "%llu damaged file%s",
+		                  (unsigned long long)res->damaged, res->damaged == 1 ? "" : "s");
+	else if (res->damaged) /* only read errors: the repository, not its data */
+		rc = mv_error_set(err, MV_ERR_IO, 0,
+		                  "%llu file%s could not be read from the repository (read errors)",
 		                  (unsigned long long)res->damaged, res->damaged == 1 ? "" : "s");
 out:
 	clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -18,7 +18,8 @@
  *     stays well-formed, and the file is reported.
  * Either way the file is reported through ev->warn with a message starting
  * "damaged", counted, and mv_dump returns MV_ERR_INTEGRITY after everything
- * else was dumped. */
+ * else was dumped (MV_ERR_IO when every such file was a read error of the
+ * repository, not damage). */
 #ifndef MV_DUMP_H
 #define MV_DUMP_H
 
@@ -74,15 +75,16 @@ struct mv_dump_result {
 	uint64_t bytes;                      /* file content bytes handed over */
 	uint64_t skipped;                    /* entries the sink could not store */
 	uint64_t damaged;                    /* damaged files (left out or zero-filled) */
+	int finished;                        /* the walk ended: all but the damaged dumped */
 	uint64_t zero_filled;                /* of which streamed with zeros in place */
 	double seconds;
 };
 
 /* Dumps snapshot s (r unlocked, its index loaded) to the sink. Progress
  * (bytes_total unknown) and cancellation through ev (may be NULL). Returns
- * 0; MV_ERR_INTEGRITY when damaged files were reported (everything else was
- * dumped); MV_ERR_NOTFOUND when subpath is not in the snapshot; or the
- * error that stopped it (a sink error, MV_ERR_NOMEM, MV_ERR_INTERRUPTED,
+ * 0; MV_ERR_INTEGRITY (or MV_ERR_IO, see above) when damaged files were
+ * reported and everything else was dumped (res->finished set); MV_ERR_NOTFOUND when subpath is not
+ * in the snapshot; or the error that stopped it (a sink error, MV_ERR_NOMEM, MV_ERR_INTERRUPTED,
  * MV_ERR_LIMIT for trees nested too deep). */
 int mv_dump(struct mv_repo *r, const struct mv_snapshot *s, const struct mv_dump_opts *o,
             const struct mv_dump_sink *sink, const struct mv_events *ev, struct mv_dump_result *res,

@@ -288,16 +288,14 @@ static const struct kind kinds[] = {
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 
 /* Whether rc is an answer the fault may give: the error of its class. A
- * failed read is an I/O error, or an integrity error where the operation
- * reports what it could not verify as damaged (dump, check). */
+ * failed read is an I/O error, never damage. */
 static int right_error(const struct op *op, const struct kind *k, int rc)
 {
 	switch (k->kind) {
 	case MV_MEM_FAULT_EIO:
-		/* restore counts a directory it could not read for an I/O
-		 * error as not restored (MV_ERR_PARTIAL), not as damage */
-		return rc == MV_ERR_IO || rc == MV_ERR_INTEGRITY ||
-		       (rc == MV_ERR_PARTIAL && op->run == restore_armed);
+		/* a read error is never called damage; restore counts a
+		 * directory it could not read as not restored (MV_ERR_PARTIAL) */
+		return rc == MV_ERR_IO || (rc == MV_ERR_PARTIAL && op->run == restore_armed);
 	case MV_MEM_FAULT_NOSPC:
 		return rc == MV_ERR_NOSPC;
 	case MV_MEM_FAULT_SHORT:

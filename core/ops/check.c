@@ -13,12 +13,12 @@
 
 #include <sodium.h>
 
+#include "core/repo/index.h"
 #include "core/repo/memindex.h"
 #include "core/repo/packread.h"
 #include "core/repo/walker.h"
 #include "core/util/clock.h"
 #include "core/util/grow.h"
-#include "core/repo/index.h"
 #include "core/util/pool.h"
 
 struct pack_info {

@@ -35,13 +35,13 @@
 #include <unistd.h>
 
 #include "core/medical/scan.h"
+#include "core/repo/index.h"
 #include "core/repo/memindex.h"
 #include "core/repo/packread.h"
 #include "core/repo/walker.h"
 #include "core/util/beneath.h"
 #include "core/util/clock.h"
 #include "core/util/grow.h"
-#include "core/repo/index.h"
 #include "core/util/pool.h"
 
 /* F_VERIFY: an existing file of the right size, compared after planning */

@@ -741,12 +741,15 @@ static int snap_cmp(const void *a, const void *b)
 int mv_repo_snapshots(struct mv_repo *r, struct mv_snapshot **out, size_t *n, size_t *damaged,
                       struct mv_error *err)
 {
-	char(*names)[65] = NULL;
+	struct mv_backend_entry *names = NULL;
 	size_t count = 0, bad = 0, k = 0;
 	struct mv_snapshot *s = NULL;
 	*out = NULL;
 	*n = 0;
-	int rc = mv_repo_list_names(r, MV_FT_SNAPSHOT, &names, &count, err);
+	/* the sizes come with the listing: one get per snapshot (backend.h) */
+	int rc = mv_backend_list_all(r->be, MV_FT_SNAPSHOT, &names, &count, err);
+	if (rc == MV_ERR_NOMEM)
+		rc = mv_error_set(err, rc, 0, "out of memory");
 	if (rc)
 		return rc;
 	s = calloc(count ? count : 1, sizeof(*s));
@@ -758,7 +761,10 @@ int mv_repo_snapshots(struct mv_repo *r, struct mv_snapshot **out, size_t *n, si
 		uint8_t *p;
 		size_t len;
 		struct mv_error e = {0};
-		rc = mv_repo_load_object(r, MV_FT_SNAPSHOT, MV_T_SNAPSHOT, names[i], &p, &len, &e);
+		if (strlen(names[i].name) != 64)
+			continue;
+		rc = load_sized(r, MV_FT_SNAPSHOT, MV_T_SNAPSHOT, names[i].name, names[i].size, &p,
+		                &len, &e);
 		if (rc && rc != MV_ERR_INTEGRITY && rc != MV_ERR_NOTFOUND) {
 			/* out of memory, an I/O error: not damage */
 			free(names);
@@ -779,10 +785,10 @@ int mv_repo_snapshots(struct mv_repo *r, struct mv_snapshot **out, size_t *n, si
 		if (rc) {
 			bad++;
 			mv_error_set(err, MV_ERR_INTEGRITY, 0, "snapshot '%s' is malformed",
-			             names[i]);
+			             names[i].name);
 			continue;
 		}
-		mv_unhex(names[i], s[k].id, 32);
+		mv_unhex(names[i].name, s[k].id, 32);
 		k++;
 	}
 	free(names);

@@ -425,7 +425,7 @@ static void test_faults__op(void **state)
 /* ---- requests ---------------------------------------------------------- */
 
 /* Loading the index: the pack and index listings, then one get per index
- * file (the listing gave the sizes). */
+ * file (the listing gave the sizes); the snapshots likewise. */
 static void test_requests__index_load(void **state)
 {
 	(void)state;
@@ -454,6 +454,18 @@ static void test_requests__index_load(void **state)
 	assert_int_equal(mv_mem_calls(s, MV_MEM_LIST), 2);
 	assert_int_equal(mv_mem_calls(s, MV_MEM_SIZE), 0);
 	assert_int_equal(mv_mem_calls(s, MV_MEM_GET), nindex);
+
+	/* the snapshots: one listing, one get each */
+	struct mv_snapshot *snaps;
+	size_t nsnaps;
+	mv_mem_calls_reset(s);
+	assert_int_equal(mv_repo_snapshots(r, &snaps, &nsnaps, &damaged, &e), 0);
+	assert_int_equal(nsnaps, mv_mem_count(s, MV_FT_SNAPSHOT));
+	assert_true(nsnaps >= 3);
+	assert_int_equal(mv_mem_calls(s, MV_MEM_LIST), 1);
+	assert_int_equal(mv_mem_calls(s, MV_MEM_SIZE), 0);
+	assert_int_equal(mv_mem_calls(s, MV_MEM_GET), nsnaps);
+	mv_snapshots_free(snaps, nsnaps);
 	mv_repo_close(r);
 	mv_mem_store_free(s);
 }

@@ -333,13 +333,7 @@ int cmd_find(int argc, char **argv, struct cli_ctx *ctx)
 	if (rc != 0)
 		return rc;
 
-	rc = cli_repo_open(ctx, "find", &r);
-	if (rc == 0)
-		rc = cli_repo_lock_reader(ctx, r, 0, &lock);
-	if (rc == 0) {
-		mv_repo_index_filter(r, 1u << MV_T_CATALOG);
-		rc = cli_repo_load_index(ctx, r, 0, NULL);
-	}
+	rc = cli_repo_open_reader(ctx, "find", 1u << MV_T_CATALOG, &r, &lock);
 	if (rc != 0)
 		goto out;
 	if (ctx->g.json) {

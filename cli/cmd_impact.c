@@ -308,16 +308,12 @@ static void print_text(const struct source *s, const struct mv_inv_report *r, in
 	cli_inv_print_modalities(stdout, r);
 	putchar('\n');
 	print_institutions(r);
-	if (r->archives_dicom)
-		printf("Archives with DICOM: %llu (ZIP, tar or ISO files; counted above)\n",
-		       (unsigned long long)r->archives_dicom);
-	if (r->archives_unreadable)
-		printf("Unreadable archives: %llu (corrupt or encrypted: their content is not "
-		       "counted)\n",
-		       (unsigned long long)r->archives_unreadable);
-	if (!s->snapshot_mode && s->scan.unreadable)
-		printf("Unreadable files:    %llu (not counted)\n",
-		       (unsigned long long)s->scan.unreadable);
+	cli_put_count("Archives with DICOM: ", r->archives_dicom,
+	              " (ZIP, tar or ISO files; counted above)");
+	cli_put_count("Unreadable archives: ", r->archives_unreadable,
+	              " (corrupt or encrypted: their content is not counted)");
+	cli_put_count("Unreadable files:    ", s->snapshot_mode ? 0 : s->scan.unreadable,
+	              " (not counted)");
 	printf("\n");
 	cli_inv_print_tables(stdout, r);
 	if (list) {
@@ -362,13 +358,8 @@ static int assess_snapshot(struct cli_ctx *ctx, const struct impact_args *a,
 		                       a->nargs
 		                           ? "give one SNAPSHOT"
 		                           : "which snapshot? give an id, a prefix or 'latest'");
-	rc = cli_repo_open(ctx, "impact", rp);
-	if (rc == 0) /* the lock is mv_repo_lock(*rp), released by run() */
-		rc = cli_repo_lock_reader(ctx, *rp, 0, &lock);
-	if (rc == 0) {
-		mv_repo_index_filter(*rp, 1u << MV_T_CATALOG);
-		rc = cli_repo_load_index(ctx, *rp, 0, NULL);
-	}
+	/* the lock is mv_repo_lock(*rp), released by run() */
+	rc = cli_repo_open_reader(ctx, "impact", 1u << MV_T_CATALOG, rp, &lock);
 	if (rc != 0)
 		return rc;
 	rc = cli_find_snapshot(ctx, *rp, a->args[0], snap);

@@ -165,10 +165,25 @@ static int parse_only(const char *v, unsigned *out)
 	return *out ? 0 : -1;
 }
 
+/* An age option: a whole number of `unit`s (1 to max), stored in seconds
+ * (unit_s each). -1 and a usage error when out of range. */
+static int parse_age(const char *value, const char *opt, const char *unit, uint64_t max,
+                     uint64_t unit_s, uint64_t *seconds)
+{
+	uint64_t v;
+
+	if (cli_parse_u64(value, 1, max, &v) != 0) {
+		cli_usage_error("audit", "%s takes a number of %s from 1 to %llu", opt, unit,
+		                (unsigned long long)max);
+		return -1;
+	}
+	*seconds = v * unit_s;
+	return 0;
+}
+
 static int parse(int argc, char **argv, struct cli_ctx *ctx, struct audit_opts *o)
 {
 	struct cli_opt_iter it;
-	uint64_t v;
 	int c;
 
 	o->scan = calloc((size_t)argc, sizeof(*o->scan));
@@ -197,18 +212,14 @@ static int parse(int argc, char **argv, struct cli_ctx *ctx, struct audit_opts *
 			o->only_given = 1;
 			break;
 		case O_MAX_BACKUP:
-			if (cli_parse_u64(it.value, 1, 1000000, &v) != 0)
-				return cli_usage_error("audit",
-				                       "--max-backup-age takes a number of "
-				                       "hours from 1 to 1000000");
-			o->max_backup_s = v * 3600;
+			if (parse_age(it.value, "--max-backup-age", "hours", 1000000, 3600,
+			              &o->max_backup_s) != 0)
+				return CLI_EXIT_USAGE;
 			break;
 		case O_MAX_CHECK:
-			if (cli_parse_u64(it.value, 1, 100000, &v) != 0)
-				return cli_usage_error("audit",
-				                       "--max-check-age takes a number of days "
-				                       "from 1 to 100000");
-			o->max_check_s = v * 86400;
+			if (parse_age(it.value, "--max-check-age", "days", 100000, 86400,
+			              &o->max_check_s) != 0)
+				return CLI_EXIT_USAGE;
 			break;
 		case O_NO_PROBE:
 			o->no_probe = 1;

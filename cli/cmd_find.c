@@ -12,15 +12,16 @@
 #include "core/util/grow.h"
 #include "core/repo/index.h"
 
-enum { O_PATIENT = 1, O_PATIENT_ID, O_STUDY, O_SERIES, O_MODALITY, O_DATE };
+enum { O_MODALITY = 1, O_DATE };
 
+/* the options of CLI_QUERY_OPTS, and their -uid spellings */
 static const struct cli_opt_spec opts[] = {
-    {"patient", 0, 1, O_PATIENT},
-    {"patient-id", 0, 1, O_PATIENT_ID},
-    {"study-uid", 0, 1, O_STUDY},
-    {"study", 0, 1, O_STUDY},
-    {"series-uid", 0, 1, O_SERIES},
-    {"series", 0, 1, O_SERIES},
+    {"patient", 0, 1, CLI_Q_PATIENT},
+    {"patient-id", 0, 1, CLI_Q_PATIENT_ID},
+    {"study-uid", 0, 1, CLI_Q_STUDY},
+    {"study", 0, 1, CLI_Q_STUDY},
+    {"series-uid", 0, 1, CLI_Q_SERIES},
+    {"series", 0, 1, CLI_Q_SERIES},
     {"modality", 0, 1, O_MODALITY},
     {"date", 0, 1, O_DATE},
     {NULL, 0, 0, 0},
@@ -261,19 +262,9 @@ static int parse(int argc, char **argv, struct cli_ctx *ctx, struct mv_find_quer
 
 	cli_opt_init(&it, argc, argv, 1, opts, cli_global_opts, ctx->g.args_only);
 	while ((c = cli_cmd_next(&it, &ctx->g)) != CLI_OPT_DONE) {
+		if (cli_query_option(c, it.value, q))
+			continue;
 		switch (c) {
-		case O_PATIENT:
-			q->patient = it.value;
-			break;
-		case O_PATIENT_ID:
-			q->patient_id = it.value;
-			break;
-		case O_STUDY:
-			q->study_uid = it.value;
-			break;
-		case O_SERIES:
-			q->series_uid = it.value;
-			break;
 		case O_MODALITY:
 			q->modality = it.value;
 			break;
@@ -333,13 +324,7 @@ int cmd_find(int argc, char **argv, struct cli_ctx *ctx)
 	if (rc != 0)
 		return rc;
 
-	rc = cli_repo_open(ctx, "find", &r);
-	if (rc == 0)
-		rc = cli_repo_lock_reader(ctx, r, 0, &lock);
-	if (rc == 0) {
-		mv_repo_index_filter(r, 1u << MV_T_CATALOG);
-		rc = cli_repo_load_index(ctx, r, 0, NULL);
-	}
+	rc = cli_repo_open_reader(ctx, "find", 1u << MV_T_CATALOG, &r, &lock);
 	if (rc != 0)
 		goto out;
 	if (ctx->g.json) {

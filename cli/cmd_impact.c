@@ -1,4 +1,6 @@
 #include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +116,29 @@ static const char *encryption_text(const struct source *s)
 	return "none";
 }
 
+/* The categories of personal data the headers hold: where struct
+ * mv_inv_report counts the files holding each, how JSON and text name them;
+ * identity first (NIDENTITY of them), then care. */
+enum { NIDENTITY = 4, NCATEGORIES = 8 };
+static const struct {
+	size_t offset; /* of the count in struct mv_inv_report */
+	const char *json, *text;
+} categories[NCATEGORIES] = {
+    {offsetof(struct mv_inv_report, with_name), "patient_names", "names"},
+    {offsetof(struct mv_inv_report, with_patient_id), "patient_ids", "patient IDs"},
+    {offsetof(struct mv_inv_report, with_birth_date), "birth_dates", "birth dates"},
+    {offsetof(struct mv_inv_report, with_sex), "sex", "sex"},
+    {offsetof(struct mv_inv_report, with_study_date), "study_dates", "examination dates"},
+    {offsetof(struct mv_inv_report, with_description), "study_descriptions", "descriptions"},
+    {offsetof(struct mv_inv_report, with_accession), "accession_numbers", "accession numbers"},
+    {offsetof(struct mv_inv_report, with_institution), "institutions", "institutions"},
+};
+
+static uint64_t category_files(const struct mv_inv_report *r, size_t i)
+{
+	return *(const uint64_t *)(const void *)((const char *)r + categories[i].offset);
+}
+
 static void print_json(const struct source *s, const struct mv_inv_report *r, int list)
 {
 	struct cli_json j;
@@ -148,22 +173,9 @@ static void print_json(const struct source *s, const struct mv_inv_report *r, in
 	cli_json_begin_array(&j, "categories");
 	if (r->files)
 		cli_json_str(&j, NULL, "medical_images");
-	if (r->with_name)
-		cli_json_str(&j, NULL, "patient_names");
-	if (r->with_patient_id)
-		cli_json_str(&j, NULL, "patient_ids");
-	if (r->with_birth_date)
-		cli_json_str(&j, NULL, "birth_dates");
-	if (r->with_sex)
-		cli_json_str(&j, NULL, "sex");
-	if (r->with_study_date)
-		cli_json_str(&j, NULL, "study_dates");
-	if (r->with_description)
-		cli_json_str(&j, NULL, "study_descriptions");
-	if (r->with_accession)
-		cli_json_str(&j, NULL, "accession_numbers");
-	if (r->with_institution)
-		cli_json_str(&j, NULL, "institutions");
+	for (size_t i = 0; i < NCATEGORIES; i++)
+		if (category_files(r, i))
+			cli_json_str(&j, NULL, categories[i].json);
 	cli_json_end_array(&j);
 	cli_inv_json(&j, r);
 	if (list)
@@ -171,12 +183,21 @@ static void print_json(const struct source *s, const struct mv_inv_report *r, in
 	cli_json_end_object(&j);
 }
 
-/* ", " between the items of a list that prints as it goes */
-static void item(int *n, const char *s)
+/* "<label>a, b, c\n": the text names of categories from..to-1 found; nothing
+ * when none is. */
+static void print_categories(const char *label, const struct mv_inv_report *r, size_t from,
+                             size_t to)
 {
-	if ((*n)++)
-		fputs(", ", stdout);
-	fputs(s, stdout);
+	int n = 0;
+
+	for (size_t i = from; i < to; i++) {
+		if (!category_files(r, i))
+			continue;
+		fputs(n++ ? ", " : label, stdout);
+		fputs(categories[i].text, stdout);
+	}
+	if (n)
+		putchar('\n');
 }
 
 static void print_source(const struct source *s)
@@ -249,7 +270,6 @@ static void print_institutions(const struct mv_inv_report *r)
 static void print_text(const struct source *s, const struct mv_inv_report *r, int list)
 {
 	char a[CLI_FMT_LEN];
-	int n = 0;
 
 	printf("Personal data breach assessment (GDPR art. 33)\n\n");
 	print_source(s);
@@ -276,31 +296,8 @@ static void print_text(const struct source *s, const struct mv_inv_report *r, in
 	printf("Categories of data:  health data: medical images (");
 	cli_inv_print_modalities(stdout, r);
 	printf(")\n");
-	if (r->with_name || r->with_patient_id || r->with_birth_date || r->with_sex) {
-		printf("                     identity: ");
-		if (r->with_name)
-			item(&n, "names");
-		if (r->with_patient_id)
-			item(&n, "patient IDs");
-		if (r->with_birth_date)
-			item(&n, "birth dates");
-		if (r->with_sex)
-			item(&n, "sex");
-		putchar('\n');
-	}
-	n = 0;
-	if (r->with_study_date || r->with_description || r->with_accession || r->with_institution) {
-		printf("                     care: ");
-		if (r->with_study_date)
-			item(&n, "examination dates");
-		if (r->with_description)
-			item(&n, "descriptions");
-		if (r->with_accession)
-			item(&n, "accession numbers");
-		if (r->with_institution)
-			item(&n, "institutions");
-		putchar('\n');
-	}
+	print_categories("                     identity: ", r, 0, NIDENTITY);
+	print_categories("                     care: ", r, NIDENTITY, NCATEGORIES);
 	if (r->first_date[0])
 		printf("Period:              %s to %s (study dates)\n", r->first_date,
 		       r->last_date);
@@ -308,16 +305,12 @@ static void print_text(const struct source *s, const struct mv_inv_report *r, in
 	cli_inv_print_modalities(stdout, r);
 	putchar('\n');
 	print_institutions(r);
-	if (r->archives_dicom)
-		printf("Archives with DICOM: %llu (ZIP, tar or ISO files; counted above)\n",
-		       (unsigned long long)r->archives_dicom);
-	if (r->archives_unreadable)
-		printf("Unreadable archives: %llu (corrupt or encrypted: their content is not "
-		       "counted)\n",
-		       (unsigned long long)r->archives_unreadable);
-	if (!s->snapshot_mode && s->scan.unreadable)
-		printf("Unreadable files:    %llu (not counted)\n",
-		       (unsigned long long)s->scan.unreadable);
+	cli_put_count("Archives with DICOM: ", r->archives_dicom,
+	              " (ZIP, tar or ISO files; counted above)");
+	cli_put_count("Unreadable archives: ", r->archives_unreadable,
+	              " (corrupt or encrypted: their content is not counted)");
+	cli_put_count("Unreadable files:    ", s->snapshot_mode ? 0 : s->scan.unreadable,
+	              " (not counted)");
 	printf("\n");
 	cli_inv_print_tables(stdout, r);
 	if (list) {
@@ -362,13 +355,8 @@ static int assess_snapshot(struct cli_ctx *ctx, const struct impact_args *a,
 		                       a->nargs
 		                           ? "give one SNAPSHOT"
 		                           : "which snapshot? give an id, a prefix or 'latest'");
-	rc = cli_repo_open(ctx, "impact", rp);
-	if (rc == 0) /* the lock is mv_repo_lock(*rp), released by run() */
-		rc = cli_repo_lock_reader(ctx, *rp, 0, &lock);
-	if (rc == 0) {
-		mv_repo_index_filter(*rp, 1u << MV_T_CATALOG);
-		rc = cli_repo_load_index(ctx, *rp, 0, NULL);
-	}
+	/* the lock is mv_repo_lock(*rp), released by run() */
+	rc = cli_repo_open_reader(ctx, "impact", 1u << MV_T_CATALOG, rp, &lock);
 	if (rc != 0)
 		return rc;
 	rc = cli_find_snapshot(ctx, *rp, a->args[0], snap);

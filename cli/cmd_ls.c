@@ -160,13 +160,7 @@ static int list(struct cli_ctx *ctx, struct ls_state *st, const char *name, cons
 	int rc;
 
 	memset(&snap, 0, sizeof(snap));
-	rc = cli_repo_open(ctx, "ls", &r);
-	if (rc == 0)
-		rc = cli_repo_lock_reader(ctx, r, 0, &lock);
-	if (rc == 0) {
-		mv_repo_index_filter(r, 1u << MV_T_TREE);
-		rc = cli_repo_load_index(ctx, r, 0, NULL);
-	}
+	rc = cli_repo_open_reader(ctx, "ls", 1u << MV_T_TREE, &r, &lock);
 	if (rc != 0)
 		goto out;
 	rc = cli_find_snapshot(ctx, r, name, &snap);

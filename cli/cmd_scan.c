@@ -53,33 +53,24 @@ struct scan_out {
 	int per_file;
 };
 
-static const char *archive_name(enum mv_scan_archive a)
-{
-	switch (a) {
-	case MV_SCAN_ARCHIVE_DICOM:
-		return "dicom";
-	case MV_SCAN_ARCHIVE_NO_DICOM:
-		return "no_dicom";
-	case MV_SCAN_ARCHIVE_UNREADABLE:
-		return "unreadable";
-	default:
-		return NULL;
-	}
-}
+/* The JSON names of the archive kinds and statuses; null for the others. */
+static const char *const archive_names[] = {
+    [MV_SCAN_ARCHIVE_DICOM] = "dicom",
+    [MV_SCAN_ARCHIVE_NO_DICOM] = "no_dicom",
+    [MV_SCAN_ARCHIVE_UNREADABLE] = "unreadable",
+};
 
-static const char *status_name(enum mv_scan_status s)
+static const char *const status_names[] = {
+    [MV_SCAN_BACKED_UP] = "backed_up",
+    [MV_SCAN_NOT_BACKED_UP] = "not_backed_up",
+    [MV_SCAN_UNREADABLE] = "unreadable",
+};
+
+static const char *enum_name(const char *const *names, size_t n, unsigned v)
 {
-	switch (s) {
-	case MV_SCAN_BACKED_UP:
-		return "backed_up";
-	case MV_SCAN_NOT_BACKED_UP:
-		return "not_backed_up";
-	case MV_SCAN_UNREADABLE:
-		return "unreadable";
-	default:
-		return NULL;
-	}
+	return v < n ? names[v] : NULL;
 }
+#define NAME_OF(names, v) enum_name(names, sizeof(names) / sizeof(*(names)), (unsigned)(v))
 
 static void file_json(const struct scan_out *o, const struct mv_scan_file *f)
 {
@@ -92,10 +83,10 @@ static void file_json(const struct scan_out *o, const struct mv_scan_file *f)
 	cli_json_str(&j, "path", f->path);
 	cli_json_u64(&j, "size", f->size);
 	cli_json_bool(&j, "dicom", f->dicom);
-	cli_json_str(&j, "archive", archive_name(f->archive));
+	cli_json_str(&j, "archive", NAME_OF(archive_names, f->archive));
 	if (f->archive != MV_SCAN_NOT_ARCHIVE)
 		cli_json_u64(&j, "members", f->members);
-	cli_json_str(&j, "status", status_name(f->status));
+	cli_json_str(&j, "status", NAME_OF(status_names, f->status));
 	if (f->status == MV_SCAN_BACKED_UP && (size_t)f->snapshot < o->nsnaps) {
 		cli_json_hex(&j, "snapshot", o->snaps[f->snapshot].id, 32);
 		mv_hex(o->snaps[f->snapshot].id, 4, id);
@@ -231,28 +222,19 @@ static void summary_text(const struct scan_out *o, const struct mv_scan_result *
 		fputs("  modalities  ", stdout);
 		cli_inv_print_modalities(stdout, r);
 		putchar('\n');
-		if (r->unidentified)
-			printf("  %llu files name no patient\n",
-			       (unsigned long long)r->unidentified);
-		if (r->flagged)
-			printf("  %llu files have damaged or truncated headers (counted as read)\n",
-			       (unsigned long long)r->flagged);
+		cli_put_count("  ", r->unidentified, " files name no patient");
+		cli_put_count("  ", r->flagged,
+		              " files have damaged or truncated headers (counted as read)");
 		putchar('\n');
 		cli_inv_print_tables(stdout, r);
 	}
 	if (r->archives_dicom || r->archives_unreadable || r->dicomdirs)
 		putchar('\n');
-	if (r->archives_dicom)
-		printf("Archives holding DICOM: %llu\n", (unsigned long long)r->archives_dicom);
-	if (r->archives_unreadable)
-		printf("Archives that could not be read (corrupt or encrypted): %llu\n",
-		       (unsigned long long)r->archives_unreadable);
-	if (r->dicomdirs)
-		printf("DICOMDIR files (media directories): %llu\n",
-		       (unsigned long long)r->dicomdirs);
-	if (res->unreadable)
-		printf("\nFiles or directories that could not be read: %llu\n",
-		       (unsigned long long)res->unreadable);
+	cli_put_count("Archives holding DICOM: ", r->archives_dicom, "");
+	cli_put_count(
+	    "Archives that could not be read (corrupt or encrypted): ", r->archives_unreadable, "");
+	cli_put_count("DICOMDIR files (media directories): ", r->dicomdirs, "");
+	cli_put_count("\nFiles or directories that could not be read: ", res->unreadable, "");
 	if (!o->with_repo)
 		return;
 	printf("\nCompared with the repository (%zu snapshot%s):\n", o->nsnaps,
@@ -305,13 +287,7 @@ static int run(struct cli_ctx *ctx, const char *const *paths, size_t npaths)
 		return CLI_EXIT_FATAL;
 	}
 	if (cli_repo_location(ctx)) {
-		rc = cli_repo_open(ctx, "scan", &r);
-		if (rc == 0)
-			rc = cli_repo_lock_reader(ctx, r, 0, &lock);
-		if (rc == 0) {
-			mv_repo_index_filter(r, 1u << MV_T_TREE);
-			rc = cli_repo_load_index(ctx, r, 0, NULL);
-		}
+		rc = cli_repo_open_reader(ctx, "scan", 1u << MV_T_TREE, &r, &lock);
 		if (rc != 0)
 			goto out;
 	}

@@ -253,3 +253,9 @@ void cli_warn_item(const char *path, const char *msg)
 		cli_warning("'%s': %s", path, msg);
 	}
 }
+
+void cli_put_count(const char *before, uint64_t n, const char *after)
+{
+	if (n)
+		printf("%s%llu%s\n", before, (unsigned long long)n, after);
+}

@@ -52,6 +52,9 @@ size_t cli_term_width(const char *escaped);
 /* Human numbers and times. */
 #define CLI_FMT_LEN 48
 /* "512 B", "1.500 KiB", "3.250 GiB" (1024-based, as restic) */
+/* Prints "<before>N<after>\n" on stdout, only when n is not 0. */
+void cli_put_count(const char *before, uint64_t n, const char *after);
+
 char *cli_fmt_bytes(uint64_t n, char buf[CLI_FMT_LEN]);
 /* "0:07", "12:34", "1:02:03" */
 char *cli_fmt_duration(double seconds, char buf[CLI_FMT_LEN]);

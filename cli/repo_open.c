@@ -9,6 +9,7 @@
 #include "cli/exitcode.h"
 #include "cli/output.h"
 #include "cli/password.h"
+#include "core/repo/index.h"
 #include "core/repo/snapfind.h"
 
 const char *cli_repo_location(const struct cli_ctx *ctx)
@@ -175,14 +176,23 @@ out:
 	return rc;
 }
 
-int cli_open_snapshot(struct cli_ctx *ctx, const char *cmd, const char *name, struct mv_repo **r,
-                      struct mv_lock **lock, struct mv_snapshot *snap)
+int cli_repo_open_reader(struct cli_ctx *ctx, const char *cmd, uint32_t types, struct mv_repo **r,
+                         struct mv_lock **lock)
 {
 	int rc = cli_repo_open(ctx, cmd, r);
 	if (rc == 0)
 		rc = cli_repo_lock_reader(ctx, *r, 0, lock);
-	if (rc == 0)
+	if (rc == 0) {
+		mv_repo_index_filter(*r, types);
 		rc = cli_repo_load_index(ctx, *r, 0, NULL);
+	}
+	return rc;
+}
+
+int cli_open_snapshot(struct cli_ctx *ctx, const char *cmd, const char *name, struct mv_repo **r,
+                      struct mv_lock **lock, struct mv_snapshot *snap)
+{
+	int rc = cli_repo_open_reader(ctx, cmd, 0, r, lock);
 	if (rc != 0)
 		return rc;
 	return cli_find_snapshot(ctx, *r, name, snap);

@@ -6,6 +6,7 @@
 #define MV_CLI_REPO_OPEN_H
 
 #include <pthread.h>
+#include <stdint.h>
 
 #include "cli/commands.h"
 #include "cli/progress.h"
@@ -39,6 +40,13 @@ int cli_repo_lock_reader(struct cli_ctx *ctx, struct mv_repo *r, int exclusive,
  * printed); the caller releases snap. */
 int cli_find_snapshot(struct cli_ctx *ctx, struct mv_repo *r, const char *name,
                       struct mv_snapshot *snap);
+
+/* Opens the repository (cli_repo_open), takes a shared lock
+ * (cli_repo_lock_reader) and loads the index of the blob types `types` only
+ * (a mask for mv_repo_index_filter; 0 loads all). Returns 0 or an exit code
+ * (the message printed); the caller releases lock and r on every path. */
+int cli_repo_open_reader(struct cli_ctx *ctx, const char *cmd, uint32_t types, struct mv_repo **r,
+                         struct mv_lock **lock);
 
 /* Opens the repository, takes a shared lock (cli_repo_lock_reader), loads
  * the whole index and finds the snapshot `name` (cli_find_snapshot; restore

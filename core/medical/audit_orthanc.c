@@ -2,6 +2,7 @@
  * keys of a JSON-with-comments file (not a JSON parser: values are skipped
  * without being stored), and the findings. */
 #include "core/medical/audit.h"
+#include "core/util/fdio.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -588,19 +589,13 @@ static int read_file(const char *path, char **out, size_t *len, int *truncated)
 		rc = MV_ERR_NOMEM;
 		goto out;
 	}
-	while (have < MV_ORTHANC_FILE_MAX) {
-		ssize_t n = read(fd, buf + have, MV_ORTHANC_FILE_MAX - have);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			saved = errno;
-			rc = MV_ERR_IO;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		have += (size_t)n;
+	ssize_t n = mv_read_upto(fd, buf, MV_ORTHANC_FILE_MAX);
+	if (n < 0) {
+		saved = errno;
+		rc = MV_ERR_IO;
+		goto out;
 	}
+	have = (size_t)n;
 	if (have == MV_ORTHANC_FILE_MAX) {
 		char extra;
 		*truncated = read(fd, &extra, 1) > 0;

@@ -1,6 +1,7 @@
 /* The check state file: the local record of clean `medvault check` runs
  * that `audit` reads (core/medical/audit.h). */
 #include "core/medical/audit.h"
+#include "core/util/fdio.h"
 #include "core/repo/crypto.h"
 
 #include <errno.h>
@@ -59,19 +60,13 @@ static int read_state(const char *path, char **buf, size_t *len, struct mv_error
 		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
 		goto out;
 	}
-	while (have <= MV_CHECKSTATE_MAX) {
-		ssize_t n = read(fd, p + have, MV_CHECKSTATE_MAX + 1 - have);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = mv_error_set(err, MV_ERR_IO, errno, "cannot read '%s': %s", path,
-			                  mv_errno_str(errno, ebuf, sizeof(ebuf)));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		have += (size_t)n;
+	ssize_t n = mv_read_upto(fd, p, MV_CHECKSTATE_MAX + 1);
+	if (n < 0) {
+		rc = mv_error_set(err, MV_ERR_IO, errno, "cannot read '%s': %s", path,
+		                  mv_errno_str(errno, ebuf, sizeof(ebuf)));
+		goto out;
 	}
+	have = (size_t)n;
 	if (have > MV_CHECKSTATE_MAX) {
 		rc = mv_error_set(err, MV_ERR_LIMIT, 0, "'%s' is larger than %u bytes", path,
 		                  MV_CHECKSTATE_MAX);

@@ -346,21 +346,25 @@ static int str_is_nocase(const struct crit_str *c, const uint8_t *v, size_t n)
 	return 1;
 }
 
+/* Whether field f of r passes criterion c (compared ignoring ASCII case
+ * when nocase): always when c is not given. */
+static int field_is(const struct crit_str *c, const struct mv_catalog_rec *r, int f, int nocase)
+{
+	if (!c->s)
+		return 1;
+	if (nocase)
+		return str_is_nocase(c, r->field[f], r->field_len[f]);
+	return str_is(c, r->field[f], r->field_len[f]);
+}
+
 unsigned mv_find_matcher_match_rec(struct mv_find_matcher *m, const struct mv_catalog_rec *r)
 {
 	char d[9];
 
-	if (m->patient_id.s &&
-	    !str_is(&m->patient_id, r->field[MV_CAT_PATIENT_ID], r->field_len[MV_CAT_PATIENT_ID]))
-		return 0;
-	if (m->study_uid.s &&
-	    !str_is(&m->study_uid, r->field[MV_CAT_STUDY_UID], r->field_len[MV_CAT_STUDY_UID]))
-		return 0;
-	if (m->series_uid.s &&
-	    !str_is(&m->series_uid, r->field[MV_CAT_SERIES_UID], r->field_len[MV_CAT_SERIES_UID]))
-		return 0;
-	if (m->modality.s &&
-	    !str_is_nocase(&m->modality, r->field[MV_CAT_MODALITY], r->field_len[MV_CAT_MODALITY]))
+	if (!field_is(&m->patient_id, r, MV_CAT_PATIENT_ID, 0) ||
+	    !field_is(&m->study_uid, r, MV_CAT_STUDY_UID, 0) ||
+	    !field_is(&m->series_uid, r, MV_CAT_SERIES_UID, 0) ||
+	    !field_is(&m->modality, r, MV_CAT_MODALITY, 1))
 		return 0;
 	if (m->crit & MV_FIND_DATE) {
 		if (study_date(r->field[MV_CAT_STUDY_DATE], r->field_len[MV_CAT_STUDY_DATE], d) !=

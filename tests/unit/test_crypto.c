@@ -316,18 +316,21 @@ static void test_crypto__ad_binds_type_id_and_key(void **state)
 
 	memcpy(other, id, sizeof(id));
 	other[31] ^= 1;
-	assert_int_equal(
-	    mv_unseal(f->k, MV_T_TREE, id, sealed, sz, work, &enc, &payload, &plen, NULL),
-	    MV_ERR_INTEGRITY);
-	assert_int_equal(
-	    mv_unseal(f->k, MV_T_DATA, other, sealed, sz, work, &enc, &payload, &plen, NULL),
-	    MV_ERR_INTEGRITY);
-	assert_int_equal(
-	    mv_unseal(f->k, MV_T_DATA, NULL, sealed, sz, work, &enc, &payload, &plen, NULL),
-	    MV_ERR_INTEGRITY);
-	assert_int_equal(
-	    mv_unseal(f->k2, MV_T_DATA, id, sealed, sz, work, &enc, &payload, &plen, NULL),
-	    MV_ERR_INTEGRITY);
+	/* another type, another id, no id, another key: each fails */
+	const struct {
+		const struct mv_keys *k;
+		uint8_t type;
+		const uint8_t *id;
+	} wrong[] = {
+	    {f->k, MV_T_TREE, id},
+	    {f->k, MV_T_DATA, other},
+	    {f->k, MV_T_DATA, NULL},
+	    {f->k2, MV_T_DATA, id},
+	};
+	for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++)
+		assert_int_equal(mv_unseal(wrong[i].k, wrong[i].type, wrong[i].id, sealed, sz, work,
+		                           &enc, &payload, &plen, NULL),
+		                 MV_ERR_INTEGRITY);
 	assert_int_equal(
 	    mv_unseal(f->k, MV_T_DATA, id, sealed, sz, work, &enc, &payload, &plen, NULL), 0);
 	/* NULL id and an all-zero id are the same associated data. */

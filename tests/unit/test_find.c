@@ -185,25 +185,34 @@ static void test_find__dates(void **state)
 	struct mv_error err = {0};
 	(void)state;
 
-	assert_int_equal(date_match("2019-01-01..2019-12-31", "20190101"), MV_FIND_DATE);
-	assert_int_equal(date_match("2019-01-01..2019-12-31", "20191231"), MV_FIND_DATE);
-	assert_int_equal(date_match("2019-01-01..2019-12-31", "20181231"), 0);
-	assert_int_equal(date_match("2019-01-01..2019-12-31", "20200101"), 0);
-	assert_int_equal(date_match("2019-01-01..", "20990101"), MV_FIND_DATE);
-	assert_int_equal(date_match("2019-01-01..", "20181231"), 0);
-	assert_int_equal(date_match("..2019-06-30", "19800101"), MV_FIND_DATE);
-	assert_int_equal(date_match("..2019-06-30", "20190701"), 0);
-	assert_int_equal(date_match("2019", "20191231"), MV_FIND_DATE);
-	assert_int_equal(date_match("2019", "20200101"), 0);
-	assert_int_equal(date_match("2019-03", "20190331"), MV_FIND_DATE);
-	assert_int_equal(date_match("2019-03", "20190401"), 0);
-	assert_int_equal(date_match("20190315", "20190315"), MV_FIND_DATE);
-	assert_int_equal(date_match("2019-03-15", "20190316"), 0);
-	assert_int_equal(date_match("2019..2020", "20200615"), MV_FIND_DATE);
-	assert_int_equal(date_match("2019-03-15", "2019.03.15"), MV_FIND_DATE); /* old form */
-	assert_int_equal(date_match("2019", ""), 0);     /* no date: no match */
-	assert_int_equal(date_match("2019", "2019"), 0); /* not a full date */
-	assert_int_equal(date_match("2019", "2019031X"), 0);
+	/* {--date, the entry's StudyDate, matches} */
+	static const struct {
+		const char *range, *date;
+		int match;
+	} cases[] = {
+	    {"2019-01-01..2019-12-31", "20190101", 1},
+	    {"2019-01-01..2019-12-31", "20191231", 1},
+	    {"2019-01-01..2019-12-31", "20181231", 0},
+	    {"2019-01-01..2019-12-31", "20200101", 0},
+	    {"2019-01-01..", "20990101", 1},
+	    {"2019-01-01..", "20181231", 0},
+	    {"..2019-06-30", "19800101", 1},
+	    {"..2019-06-30", "20190701", 0},
+	    {"2019", "20191231", 1},
+	    {"2019", "20200101", 0},
+	    {"2019-03", "20190331", 1},
+	    {"2019-03", "20190401", 0},
+	    {"20190315", "20190315", 1},
+	    {"2019-03-15", "20190316", 0},
+	    {"2019..2020", "20200615", 1},
+	    {"2019-03-15", "2019.03.15", 1}, /* old form */
+	    {"2019", "", 0},                 /* no date: no match */
+	    {"2019", "2019", 0},             /* not a full date */
+	    {"2019", "2019031X", 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_int_equal(date_match(cases[i].range, cases[i].date),
+		                 cases[i].match ? MV_FIND_DATE : 0);
 
 	static const char *const bad[] = {
 	    "..",      "2019-13-01..", "2019-00-01", "2019-01-32",

@@ -237,6 +237,17 @@ static void test_repo__encoders_say_why_they_failed(void **state)
 	mv_wbuf_release(&w);
 }
 
+/* Runs command `name`, which must exit 4 naming a malformed file and not
+ * say "out of memory"; returns its output. */
+static const char *run_malformed(const struct fixture *f, cli_cmd_fn *fn, const char *name)
+{
+	assert_int_equal(run(f, fn, name), CLI_EXIT_INTEGRITY);
+	const char *out = output(f);
+	assert_non_null(strstr(out, "is malformed"));
+	assert_null(strstr(out, "out of memory"));
+	return out;
+}
+
 static void test_repo__malformed_index_is_damage_not_out_of_memory(void **state)
 {
 	struct fixture *f = *state;
@@ -254,11 +265,7 @@ static void test_repo__malformed_index_is_damage_not_out_of_memory(void **state)
 	mv_repo_close(r);
 
 	/* check: exit 4, the damaged index named, no "out of memory" */
-	assert_int_equal(run(f, cmd_check, "check"), CLI_EXIT_INTEGRITY);
-	const char *out = output(f);
-	assert_non_null(strstr(out, "is malformed"));
-	assert_non_null(strstr(out, "error"));
-	assert_null(strstr(out, "out of memory"));
+	assert_non_null(strstr(run_malformed(f, cmd_check, "check"), "error"));
 }
 
 static void test_repo__malformed_snapshot_is_damage(void **state)
@@ -279,11 +286,7 @@ static void test_repo__malformed_snapshot_is_damage(void **state)
 	mv_repo_close(r);
 
 	/* snapshots: exit 4, the file named as damaged */
-	assert_int_equal(run(f, cmd_snapshots, "snapshots"), CLI_EXIT_INTEGRITY);
-	const char *out = output(f);
-	assert_non_null(strstr(out, "damaged"));
-	assert_non_null(strstr(out, "is malformed"));
-	assert_null(strstr(out, "out of memory"));
+	assert_non_null(strstr(run_malformed(f, cmd_snapshots, "snapshots"), "damaged"));
 	assert_int_equal(run(f, cmd_check, "check"), CLI_EXIT_INTEGRITY);
 	assert_null(strstr(output(f), "out of memory"));
 }

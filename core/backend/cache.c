@@ -215,7 +215,8 @@ static void refresh(struct cache *c, enum mv_ftype t, struct seen *s)
 	DIR *d = opendir(dir);
 	if (!d)
 		return;
-	qsort(s->e, s->n, sizeof(*s->e), entry_cmp);
+	if (s->n) /* s->e is NULL when the listing was empty */
+		qsort(s->e, s->n, sizeof(*s->e), entry_cmp);
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
 		size_t nl = strlen(de->d_name);

@@ -56,7 +56,9 @@ static void on_signal(int sig)
 		raise(sig);
 		return;
 	}
-	cancel_flag = 1;
+	/* the handler may run on any thread, and worker threads read the
+	 * flag: a lock-free atomic store (async-signal-safe) */
+	__atomic_store_n(&cancel_flag, 1, __ATOMIC_RELAXED);
 }
 
 static void install_signals(void)

@@ -61,10 +61,11 @@ static void fail_locked(struct mv_pool *p, int code, const struct mv_error *e, c
 	pthread_cond_broadcast(&p->space);
 }
 
-/* With p->mu held: notices the cancel flag. */
+/* With p->mu held: notices the cancel flag (set by a signal handler, which
+ * may run on any thread: read atomically). */
 static int stopped_locked(struct mv_pool *p)
 {
-	if (!p->failed && p->cancel && *p->cancel)
+	if (!p->failed && p->cancel && __atomic_load_n(p->cancel, __ATOMIC_RELAXED))
 		fail_locked(p, MV_ERR_INTERRUPTED, NULL, "interrupted");
 	return p->failed;
 }

@@ -48,8 +48,8 @@ static int add_task(void *arg, unsigned worker, struct mv_error *err)
 	if (worker > s->max_worker)
 		s->max_worker = worker;
 	pthread_mutex_unlock(&s->mu);
-	if (s->flag && n == s->set_flag_at)
-		*s->flag = 1;
+	if (s->flag && n == s->set_flag_at) /* as a signal handler on this thread would */
+		__atomic_store_n(s->flag, 1, __ATOMIC_RELAXED);
 	if (n == s->fail_at)
 		return mv_error_set(err, MV_ERR_IO, 0, "task %u failed", n);
 	return 0;
@@ -148,8 +148,10 @@ static void test_grow(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_pool_runs_every_task), cmocka_unit_test(test_pool_first_error_stops),
-	    cmocka_unit_test(test_pool_cancel_flag),     cmocka_unit_test(test_pool_wait_idle),
+	    cmocka_unit_test(test_pool_runs_every_task),
+	    cmocka_unit_test(test_pool_first_error_stops),
+	    cmocka_unit_test(test_pool_cancel_flag),
+	    cmocka_unit_test(test_pool_wait_idle),
 	    cmocka_unit_test(test_grow),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

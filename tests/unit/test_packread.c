@@ -233,33 +233,6 @@ static void test_packread__whole_checks_the_name(void **state)
 	assert_int_equal(st.damaged, 0);
 }
 
-static void test_packread__damage_is_per_blob(void **state)
-{
-	struct fixture *f = *state;
-	struct seen s;
-	struct mv_pack_status st;
-	char name[65], path[256];
-	mv_hex(f->pack_id, 32, name);
-	snprintf(path, sizeof(path), "%s/repo/data/%.2s/%s", f->dir, name, name);
-	int fd = open(path, O_RDWR);
-	assert_true(fd >= 0);
-	uint8_t b;
-	off_t at = (off_t)f->w[2].offset + f->w[2].length / 2;
-	assert_int_equal(pread(fd, &b, 1, at), 1);
-	b ^= 0x10;
-	assert_int_equal(pwrite(fd, &b, 1, at), 1);
-	close(fd);
-
-	read_all(f, f->w, NBLOBS, MV_PACKREAD_RAWLEN, &s, &st);
-	assert_int_equal(st.read_rc, 0); /* the read worked: damage, not an I/O error */
-	assert_int_equal(st.damaged, 1);
-	for (size_t i = 0; i < NBLOBS; i++)
-		assert_int_equal(s.rc[i], i == 2 ? MV_ERR_INTEGRITY : 0);
-	read_all(f, f->w, NBLOBS, MV_PACKREAD_WHOLE, &s, &st);
-	assert_false(st.hash_ok);
-	assert_int_equal(st.damaged, 1);
-}
-
 /* Flips the byte at `at` of the fixture's pack file. */
 static void flip(struct fixture *f, off_t at)
 {
@@ -273,6 +246,23 @@ static void flip(struct fixture *f, off_t at)
 	b ^= 0x01;
 	assert_int_equal(pwrite(fd, &b, 1, at), 1);
 	close(fd);
+}
+
+static void test_packread__damage_is_per_blob(void **state)
+{
+	struct fixture *f = *state;
+	struct seen s;
+	struct mv_pack_status st;
+	flip(f, (off_t)f->w[2].offset + f->w[2].length / 2);
+
+	read_all(f, f->w, NBLOBS, MV_PACKREAD_RAWLEN, &s, &st);
+	assert_int_equal(st.read_rc, 0); /* the read worked: damage, not an I/O error */
+	assert_int_equal(st.damaged, 1);
+	for (size_t i = 0; i < NBLOBS; i++)
+		assert_int_equal(s.rc[i], i == 2 ? MV_ERR_INTEGRITY : 0);
+	read_all(f, f->w, NBLOBS, MV_PACKREAD_WHOLE, &s, &st);
+	assert_false(st.hash_ok);
+	assert_int_equal(st.damaged, 1);
 }
 
 /* A whole read that wants every blob of the pack relies on the tags of the
@@ -292,7 +282,7 @@ static void test_packread__whole_finds_a_flip_anywhere(void **state)
 		at[nat++] = (off_t)f->w[i].offset + 30;                 /* ciphertext */
 		at[nat++] = (off_t)f->w[i].offset + f->w[i].length - 1; /* tag */
 	}
-	at[nat++] = (off_t)data_len;                           /* header nonce */
+	at[nat++] = (off_t)data_len;                                       /* header nonce */
 	at[nat++] = (off_t)(data_len + (f->pack_size - 4 - data_len) / 2); /* header */
 	for (off_t k = 4; k >= 1; k--)
 		at[nat++] = (off_t)f->pack_size - k; /* header length */

@@ -52,8 +52,9 @@ enum mv_ftype {
 	MV_FT_SNAPSHOT,
 	MV_FT_LOCK,
 	MV_FT_KEYLIST, /* made on first use; older repositories have none */
+	MV_FT_WIPE,    /* wipe records (FORMAT.md 14); made on first use too */
 };
-#define MV_FT_COUNT 7
+#define MV_FT_COUNT 8
 
 struct mv_backend;
 

@@ -26,10 +26,8 @@ struct cache {
 };
 
 static const char *const cached_dirs[MV_FT_COUNT] = {
-    [MV_FT_KEY] = "keys",
-    [MV_FT_INDEX] = "index",
-    [MV_FT_SNAPSHOT] = "snapshots",
-    [MV_FT_KEYLIST] = "keylist",
+    [MV_FT_KEY] = "keys",        [MV_FT_INDEX] = "index", [MV_FT_SNAPSHOT] = "snapshots",
+    [MV_FT_KEYLIST] = "keylist", [MV_FT_WIPE] = "wipes",
 };
 
 /* The cache file of an object, or -1 when the object is not cached (type,

@@ -22,7 +22,7 @@ struct local {
 static const char *const type_dirs[] = {
     [MV_FT_CONFIG] = "",         [MV_FT_KEY] = "keys",           [MV_FT_PACK] = "data",
     [MV_FT_INDEX] = "index",     [MV_FT_SNAPSHOT] = "snapshots", [MV_FT_LOCK] = "locks",
-    [MV_FT_KEYLIST] = "keylist",
+    [MV_FT_KEYLIST] = "keylist", [MV_FT_WIPE] = "wipes",
 };
 
 static int valid_name(const char *name)

@@ -25,6 +25,8 @@ enum {
 	MV_T_SNAPSHOT = 18,
 	MV_T_LOCK = 19,
 	MV_T_KEYLIST = 20,
+	MV_T_WIPE = 21,         /* wipe record (FORMAT.md 14) */
+	MV_T_WIPE_JOURNAL = 22, /* a record of the local wipe journal (FORMAT.md 14.1) */
 };
 
 /* Frame encodings (FORMAT.md section 2). Fixed forever. */

@@ -181,8 +181,8 @@ static void test_backend__metadata_types_round_trip(void **state)
 {
 	struct fix *f = *state;
 	struct mv_error e = {0};
-	static const enum mv_ftype types[] = {MV_FT_KEY, MV_FT_INDEX, MV_FT_SNAPSHOT, MV_FT_LOCK,
-	                                      MV_FT_KEYLIST};
+	static const enum mv_ftype types[] = {MV_FT_KEY,  MV_FT_INDEX,   MV_FT_SNAPSHOT,
+	                                      MV_FT_LOCK, MV_FT_KEYLIST, MV_FT_WIPE};
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
 		uint8_t p[300], *q;
 		size_t qlen;

@@ -84,7 +84,7 @@ const struct cli_help cmd_audit_help = {
 
 /* ---- the check state file (also used by cmd_check.c) -------------------- */
 
-int cli_check_state_path(char *buf, size_t cap)
+int cli_state_path(const char *name, char *buf, size_t cap)
 {
 	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
 	char pwbuf[4096];
@@ -92,9 +92,9 @@ int cli_check_state_path(char *buf, size_t cap)
 	int n;
 
 	if (xdg && xdg[0] == '/') {
-		n = snprintf(buf, cap, "%s/medvault/checks", xdg);
+		n = snprintf(buf, cap, "%s/medvault/%s", xdg, name);
 	} else if (geteuid() == 0) {
-		n = snprintf(buf, cap, "/var/lib/medvault/checks");
+		n = snprintf(buf, cap, "/var/lib/medvault/%s", name);
 	} else {
 		if (!home || home[0] != '/') {
 			if (getpwuid_r(geteuid(), &pw, pwbuf, sizeof(pwbuf), &res) != 0 || !res ||
@@ -102,9 +102,14 @@ int cli_check_state_path(char *buf, size_t cap)
 				return -1;
 			home = pw.pw_dir;
 		}
-		n = snprintf(buf, cap, "%s/.local/state/medvault/checks", home);
+		n = snprintf(buf, cap, "%s/.local/state/medvault/%s", home, name);
 	}
 	return n > 0 && (size_t)n < cap ? 0 : -1;
+}
+
+int cli_check_state_path(char *buf, size_t cap)
+{
+	return cli_state_path("checks", buf, cap);
 }
 
 void cli_check_state_record(const struct cli_ctx *ctx, const uint8_t repo_id[32], int read_data)

@@ -104,6 +104,8 @@ CLI_COMMAND(impact);
  * cli_check_state_record records a clean check of the repository (a
  * warning on stderr when it cannot). */
 int cli_check_state_path(char *buf, size_t cap);
+/* The same for another state file of medvault (the wipe journal). */
+int cli_state_path(const char *name, char *buf, size_t cap);
 void cli_check_state_record(const struct cli_ctx *ctx, const uint8_t repo_id[32], int read_data);
 
 #endif

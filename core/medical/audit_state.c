@@ -170,44 +170,6 @@ static void rewrite_cb(void *arg, const uint8_t id[32], int64_t when, int rd)
 	put_line(w, id, when, rd);
 }
 
-/* Creates the missing directories of path's parent, mode 0700. */
-static int make_parents(char *path, struct mv_error *err)
-{
-	char ebuf[128];
-
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-			int e = errno;
-			mv_error_set(err, MV_ERR_IO, e, "cannot create directory '%s': %s", path,
-			             mv_errno_str(e, ebuf, sizeof(ebuf)));
-			*p = '/';
-			return MV_ERR_IO;
-		}
-		*p = '/';
-	}
-	return 0;
-}
-
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = ENOSPC;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int mv_checkstate_record(const char *path, const uint8_t repo_id[32], int64_t when, int read_data,
                          struct mv_error *err)
 {
@@ -227,7 +189,7 @@ int mv_checkstate_record(const char *path, const uint8_t repo_id[32], int64_t wh
 		rc = mv_error_set(err, MV_ERR_USAGE, 0, "'%s' is not an absolute file path", path);
 		goto out;
 	}
-	rc = make_parents(dir, err);
+	rc = mv_make_parents(dir, err);
 	if (rc != 0)
 		goto out;
 	*slash = '\0';
@@ -257,7 +219,7 @@ int mv_checkstate_record(const char *path, const uint8_t repo_id[32], int64_t wh
 		tmp[0] = '\0';
 		goto out;
 	}
-	if (write_all(fd, w.out, w.len) != 0 || fsync(fd) != 0) {
+	if (mv_write_all(fd, w.out, w.len) != 0 || fsync(fd) != 0) {
 		rc = mv_error_set(err, errno == ENOSPC ? MV_ERR_NOSPC : MV_ERR_IO, errno,
 		                  "cannot write '%s': %s", tmp,
 		                  mv_errno_str(errno, ebuf, sizeof(ebuf)));

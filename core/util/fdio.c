@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 ssize_t mv_read_upto(int fd, void *buf, size_t len)
@@ -23,4 +24,42 @@ ssize_t mv_read_upto(int fd, void *buf, size_t len)
 		have += (size_t)n;
 	}
 	return (ssize_t)have;
+}
+
+int mv_write_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = ENOSPC;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int mv_make_parents(char *path, struct mv_error *err)
+{
+	char ebuf[128];
+
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+			int e = errno;
+			mv_error_set(err, MV_ERR_IO, e, "cannot create directory '%s': %s", path,
+			             mv_errno_str(e, ebuf, sizeof(ebuf)));
+			*p = '/';
+			return MV_ERR_IO;
+		}
+		*p = '/';
+	}
+	return 0;
 }

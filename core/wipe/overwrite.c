@@ -199,6 +199,7 @@ static int one_pass(struct ow *w, int *use_direct)
 	if (rc)
 		return rc;
 	w->res->passes_done++;
+	progress(w, 0, 1); /* each pass ends with a call */
 	return 0;
 }
 

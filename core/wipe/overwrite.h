@@ -34,7 +34,7 @@ struct mv_ow_opts {
 	/* Progress (may be NULL): bytes written and read back so far out of
 	 * the total (passes x allocated bytes + bytes to verify). Called from
 	 * the calling thread at most about ten times a second, and once at the
-	 * end; rate and time left are the caller's. */
+	 * end of each pass and of the read-back; rate and time left are the caller's. */
 	void (*progress)(void *arg, uint64_t done, uint64_t total);
 	/* Called once, after the file is measured and before its first byte
 	 * is written (may be NULL): the caller records "overwrite begins" in

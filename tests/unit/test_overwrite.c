@@ -127,6 +127,14 @@ static struct mv_ow_opts opts_for(struct calls *c, unsigned passes, int pattern)
 	return o;
 }
 
+/* A new temporary folder into dir (64 bytes), and path (128 bytes) of a
+ * file "f" in it. */
+static void tmp_file_path(char *dir, char *path)
+{
+	tu_tmpdir(dir, 64, "ow");
+	snprintf(path, 128, "%s/f", dir);
+}
+
 /* data (1 MiB) / hole (4 MiB) / data (1 MiB + 100) / hole to 12 MiB */
 static int sparse_file(const char *path)
 {
@@ -141,42 +149,55 @@ static int sparse_file(const char *path)
 	return fd;
 }
 
+/* What a case of one sparse file holds. */
+struct fx {
+	char dir[64], path[128];
+	struct calls c;
+	struct mv_ow_result r;
+	struct mv_error e;
+	int fd;
+};
+
+static void fx_sparse(struct fx *f)
+{
+	memset(f, 0, sizeof(*f));
+	tmp_file_path(f->dir, f->path);
+	f->fd = sparse_file(f->path);
+}
+
 static void test_overwrite__sparse_keeps_holes(void **state)
 {
-	char dir[64], path[128], before[256], after[256];
-	struct calls c = {0};
-	struct mv_ow_result r;
-	struct mv_error e = {0};
+	char before[256], after[256];
+	struct fx f;
 	(void)state;
 
-	tu_tmpdir(dir, sizeof(dir), "ow");
-	snprintf(path, sizeof(path), "%s/f", dir);
-	int fd = sparse_file(path);
-	extent_map(fd, before, sizeof(before));
-	struct mv_ow_opts o = opts_for(&c, 1, MV_OW_RANDOM);
-	assert_int_equal(mv_overwrite_file(fd, &o, &r, &e), 0);
-	extent_map(fd, after, sizeof(after));
+	fx_sparse(&f);
+	extent_map(f.fd, before, sizeof(before));
+	struct mv_ow_opts o = opts_for(&f.c, 1, MV_OW_RANDOM);
+	assert_int_equal(mv_overwrite_file(f.fd, &o, &f.r, &f.e), 0);
+	extent_map(f.fd, after, sizeof(after));
 	assert_string_equal(before, after);
-	assert_int_equal(r.size, 12 * MIB);
-	assert_int_equal(r.passes_done, 1);
-	assert_int_equal(r.bytes_overwritten, r.allocated);
-	assert_int_equal(r.bytes_verified, r.allocated);
-	assert_true(r.allocated >= 2 * MIB + 100 && r.allocated < 12 * MIB); /* holes not written */
-	assert_int_equal(c.nbegin, 1);
-	assert_int_equal(c.last_done, c.last_total);
-	assert_int_equal(c.last_total, 2 * r.allocated);
+	assert_int_equal(f.r.size, 12 * MIB);
+	assert_int_equal(f.r.passes_done, 1);
+	assert_int_equal(f.r.bytes_overwritten, f.r.allocated);
+	assert_int_equal(f.r.bytes_verified, f.r.allocated);
+	assert_true(f.r.allocated >= 2 * MIB + 100 &&
+	            f.r.allocated < 12 * MIB); /* holes not written */
+	assert_int_equal(f.c.nbegin, 1);
+	assert_int_equal(f.c.last_done, f.c.last_total);
+	assert_int_equal(f.c.last_total, 2 * f.r.allocated);
 	/* the flags the caller had are back */
-	assert_int_equal(fcntl(fd, F_GETFL) & O_DIRECT, 0);
-	close(fd);
+	assert_int_equal(fcntl(f.fd, F_GETFL) & O_DIRECT, 0);
+	close(f.fd);
 
 	size_t n;
-	uint8_t *p = tu_read_file(path, &n);
+	uint8_t *p = tu_read_file(f.path, &n);
 	assert_int_equal(n, 12 * MIB);
 	assert_false(contains_marker(p, n));
 	for (size_t i = MIB; i < 5 * MIB; i++) /* the hole reads zero */
 		assert_int_equal(p[i], 0);
 	free(p);
-	tu_rm_rf(dir);
+	tu_rm_rf(f.dir);
 }
 
 static void check_pattern(int pattern, uint8_t byte)
@@ -187,8 +208,7 @@ static void check_pattern(int pattern, uint8_t byte)
 	struct mv_error e = {0};
 	size_t size = 3 * MIB + 123; /* a tail that O_DIRECT cannot write */
 
-	tu_tmpdir(dir, sizeof(dir), "ow");
-	snprintf(path, sizeof(path), "%s/f", dir);
+	tmp_file_path(dir, path);
 	uint8_t *m = marked(size);
 	tu_write_file(path, m, size, 0600);
 	free(m);
@@ -217,67 +237,57 @@ static void test_overwrite__zero_and_one(void **state)
 
 static void test_overwrite__three_passes(void **state)
 {
-	char dir[64], path[128];
-	struct calls c = {0};
-	struct mv_ow_result r;
-	struct mv_error e = {0};
+	struct fx f;
 	(void)state;
 
-	tu_tmpdir(dir, sizeof(dir), "ow");
-	snprintf(path, sizeof(path), "%s/f", dir);
-	int fd = sparse_file(path);
-	struct mv_ow_opts o = opts_for(&c, 3, MV_OW_RANDOM);
-	assert_int_equal(mv_overwrite_file(fd, &o, &r, &e), 0);
-	assert_int_equal(r.passes_done, 3);
-	assert_int_equal(r.bytes_overwritten, 3 * r.allocated);
-	assert_int_equal(r.bytes_verified, r.allocated);
-	assert_int_equal(c.last_total, 4 * r.allocated);
-	assert_int_equal(c.last_done, c.last_total);
-	assert_true(c.nprogress >= 4); /* each pass and the read-back end with a call */
-	close(fd);
-	tu_rm_rf(dir);
+	fx_sparse(&f);
+	struct mv_ow_opts o = opts_for(&f.c, 3, MV_OW_RANDOM);
+	assert_int_equal(mv_overwrite_file(f.fd, &o, &f.r, &f.e), 0);
+	assert_int_equal(f.r.passes_done, 3);
+	assert_int_equal(f.r.bytes_overwritten, 3 * f.r.allocated);
+	assert_int_equal(f.r.bytes_verified, f.r.allocated);
+	assert_int_equal(f.c.last_total, 4 * f.r.allocated);
+	assert_int_equal(f.c.last_done, f.c.last_total);
+	assert_true(f.c.nprogress >= 4); /* each pass and the read-back end with a call */
+	close(f.fd);
+	tu_rm_rf(f.dir);
 }
 
 static void test_overwrite__interrupted(void **state)
 {
-	char dir[64], path[128];
-	struct calls c = {0};
-	struct mv_ow_result r;
-	struct mv_error e = {0};
+	struct fx f;
 	(void)state;
 
-	tu_tmpdir(dir, sizeof(dir), "ow");
-	snprintf(path, sizeof(path), "%s/f", dir);
-	int fd = sparse_file(path);
+	fx_sparse(&f);
 	/* the call that ends pass 1 sets the flag: pass 2 stops at once */
-	c.cancel_after = 1;
-	struct mv_ow_opts o = opts_for(&c, 2, MV_OW_ZERO);
-	assert_int_equal(mv_overwrite_file(fd, &o, &r, &e), MV_ERR_INTERRUPTED);
-	assert_int_equal(e.code, MV_ERR_INTERRUPTED);
-	assert_int_equal(r.passes_done, 1);
-	assert_int_equal(r.bytes_overwritten, r.allocated);
-	assert_int_equal(r.stopped_at, 0); /* the first extent */
-	assert_int_equal(r.bytes_verified, 0);
-	close(fd);
+	f.c.cancel_after = 1;
+	struct mv_ow_opts o = opts_for(&f.c, 2, MV_OW_ZERO);
+	assert_int_equal(mv_overwrite_file(f.fd, &o, &f.r, &f.e), MV_ERR_INTERRUPTED);
+	assert_int_equal(f.e.code, MV_ERR_INTERRUPTED);
+	assert_int_equal(f.r.passes_done, 1);
+	assert_int_equal(f.r.bytes_overwritten, f.r.allocated);
+	assert_int_equal(f.r.stopped_at, 0); /* the first extent */
+	assert_int_equal(f.r.bytes_verified, 0);
+	close(f.fd);
 	/* pass 1 is on the file: no marker left */
 	size_t n;
-	uint8_t *p = tu_read_file(path, &n);
+	uint8_t *p = tu_read_file(f.path, &n);
 	assert_false(contains_marker(p, n));
 	free(p);
 
 	/* interrupted before any write: nothing changed */
-	fd = sparse_file(path);
+	f.fd = sparse_file(f.path);
 	struct calls c2 = {0};
 	c2.cancel = 1;
 	o = opts_for(&c2, 1, MV_OW_ZERO);
-	assert_int_equal(mv_overwrite_file(fd, &o, &r, &e), MV_ERR_INTERRUPTED);
-	assert_int_equal(r.passes_done, 0);
-	assert_int_equal(r.bytes_overwritten, 0);
-	close(fd);
-	p = tu_read_file(path, &n);
+	assert_int_equal(mv_overwrite_file(f.fd, &o, &f.r, &f.e), MV_ERR_INTERRUPTED);
+	assert_int_equal(f.r.passes_done, 0);
+	assert_int_equal(f.r.bytes_overwritten, 0);
+	close(f.fd);
+	p = tu_read_file(f.path, &n);
 	assert_true(contains_marker(p, MIB));
 	free(p);
-	tu_rm_rf(dir);
+	tu_rm_rf(f.dir);
 }
 
 static void test_overwrite__corruption_caught(void **state)
@@ -287,8 +297,7 @@ static void test_overwrite__corruption_caught(void **state)
 	struct mv_error e = {0};
 	(void)state;
 
-	tu_tmpdir(dir, sizeof(dir), "ow");
-	snprintf(path, sizeof(path), "%s/f", dir);
+	tmp_file_path(dir, path);
 	int pats[] = {MV_OW_RANDOM, MV_OW_ZERO};
 	for (size_t i = 0; i < 2; i++) {
 		struct calls c = {0};
@@ -563,8 +572,7 @@ static void test_overwrite__bad_options(void **state)
 	assert_int_equal(mv_overwrite_file(0, &o, &r, &e), MV_ERR_USAGE);
 	/* read-only descriptor: refused, untouched */
 	char dir[64], path[128];
-	tu_tmpdir(dir, sizeof(dir), "ow");
-	snprintf(path, sizeof(path), "%s/f", dir);
+	tmp_file_path(dir, path);
 	tu_write_file(path, "abc", 3, 0600);
 	int fd = open(path, O_RDONLY);
 	o.pattern = MV_OW_ZERO;

@@ -73,6 +73,7 @@ struct calls {
 	unsigned cancel_after; /* progress calls; 0 never */
 	const char *flip_path; /* before_verify: change this byte */
 	off_t flip_at;
+	off_t cut_to; /* before_verify: instead, truncate flip_path there */
 };
 
 static void on_progress(void *arg, uint64_t done, uint64_t total)
@@ -107,9 +108,13 @@ static void on_before_verify(void *arg, int fd)
 	int f = open(c->flip_path, O_RDWR);
 	assert_true(f >= 0);
 	uint8_t b;
-	assert_int_equal(pread(f, &b, 1, c->flip_at), 1);
-	b ^= 0x5A;
-	assert_int_equal(pwrite(f, &b, 1, c->flip_at), 1);
+	if (c->cut_to) {
+		assert_int_equal(ftruncate(f, c->cut_to), 0);
+	} else {
+		assert_int_equal(pread(f, &b, 1, c->flip_at), 1);
+		b ^= 0x5A;
+		assert_int_equal(pwrite(f, &b, 1, c->flip_at), 1);
+	}
 	assert_int_equal(fsync(f), 0);
 	close(f);
 }
@@ -310,6 +315,15 @@ static void test_overwrite__corruption_caught(void **state)
 		assert_int_equal(r.bytes_verified, MIB); /* the first extent was right */
 		close(fd);
 	}
+	/* the file came shorter than what was written */
+	struct calls c = {0};
+	int fd = sparse_file(path);
+	c.flip_path = path;
+	c.cut_to = 5 * MIB + 4096 + 10;
+	struct mv_ow_opts o = opts_for(&c, 1, MV_OW_ONE);
+	assert_int_equal(mv_overwrite_file(fd, &o, &r, &e), MV_ERR_INTEGRITY);
+	assert_non_null(strstr(e.msg, "came short at offset 5246986"));
+	close(fd);
 	tu_rm_rf(dir);
 }
 

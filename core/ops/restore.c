@@ -518,25 +518,7 @@ static int give_name(int dfd, const char *tmp, const char *name, int replace)
 {
 	if (replace)
 		return renameat(dfd, tmp, dfd, name);
-	if (renameat2(dfd, tmp, dfd, name, RENAME_NOREPLACE) == 0)
-		return 0;
-	if (errno != EINVAL && errno != ENOSYS)
-		return -1;
-	/* a file system without RENAME_NOREPLACE: a link fails the same way */
-	if (linkat(dfd, tmp, dfd, name, 0) == 0) {
-		unlinkat(dfd, tmp, 0);
-		return 0;
-	}
-	if (errno != EPERM && errno != EOPNOTSUPP && errno != ENOSYS)
-		return -1;
-	/* nor hard links (some FUSE or FAT file systems): look, then rename;
-	 * the window between the two is this file system's limit */
-	struct stat st;
-	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		errno = EEXIST;
-		return -1;
-	}
-	return renameat(dfd, tmp, dfd, name);
+	return mv_rename_noreplace(dfd, tmp, name);
 }
 
 /* After giving a file its name in a folder others may write: is it still

@@ -1,10 +1,12 @@
-#define _GNU_SOURCE /* O_PATH, openat2 */
+#define _GNU_SOURCE /* O_PATH, openat2, renameat2 */
 #include "core/util/beneath.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -61,4 +63,27 @@ int mv_open_beneath(int dirfd, const char *rel, int flags, mode_t mode)
 		return -1;
 #endif
 	return open_by_components(dirfd, rel, flags, mode);
+}
+
+int mv_rename_noreplace(int dfd, const char *from, const char *to)
+{
+	if (renameat2(dfd, from, dfd, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	/* a file system without RENAME_NOREPLACE: a link fails the same way */
+	if (linkat(dfd, from, dfd, to, 0) == 0) {
+		unlinkat(dfd, from, 0);
+		return 0;
+	}
+	if (errno != EPERM && errno != EOPNOTSUPP && errno != ENOSYS)
+		return -1;
+	/* nor hard links (folders; some FUSE or FAT file systems): look, then
+	 * rename; the window between the two is this file system's limit */
+	struct stat st;
+	if (fstatat(dfd, to, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		errno = EEXIST;
+		return -1;
+	}
+	return renameat(dfd, from, dfd, to);
 }

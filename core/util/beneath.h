@@ -16,4 +16,11 @@
  * when a link or a non-directory stands on the way). */
 int mv_open_beneath(int dirfd, const char *rel, int flags, mode_t mode);
 
+/* Renames from to to, both names in the folder open at dfd, never replacing
+ * an entry at to: renameat2(RENAME_NOREPLACE), else (file systems without
+ * it) a hard link then unlink, else (nor links) a look then a rename, whose
+ * window is that file system's limit. Returns 0, or -1 with errno set
+ * (EEXIST when to exists). */
+int mv_rename_noreplace(int dfd, const char *from, const char *to);
+
 #endif

@@ -115,6 +115,8 @@ const char *mv_strerror(int code)
 		return "size limit exceeded";
 	case MV_ERR_TRANSIENT:
 		return "temporary failure";
+	case MV_ERR_UNRELIABLE:
+		return "overwriting is unreliable on this medium";
 	}
 	return "unknown error";
 }

@@ -27,6 +27,8 @@ enum mv_err {
 	 * a server busy); core/backend/retry.c turns one that survives its
 	 * attempts into MV_ERR_IO, so users never see it */
 	MV_ERR_TRANSIENT = -17,
+	/* a wipe refused: overwriting is unreliable on this medium (exit 1) */
+	MV_ERR_UNRELIABLE = -18,
 };
 
 struct mv_error {

@@ -523,19 +523,34 @@ int mv_wipe_name(int dirfd, const char *name, int is_dir, int fd, struct mv_erro
 	size_t len = name ? strlen(name) : 0;
 
 	if (len == 0 || len >= sizeof(tmp) || strchr(name, '/') || strcmp(name, ".") == 0 ||
-	    strcmp(name, "..") == 0 || (!is_dir && fd < 0))
+	    strcmp(name, "..") == 0 || (is_dir == MV_WIPE_NAME_FILE && fd < 0) ||
+	    is_dir < MV_WIPE_NAME_FILE || is_dir > MV_WIPE_NAME_LINK)
 		return mv_error_set(err, MV_ERR_USAGE, 0, "invalid name to wipe");
-	if (!is_dir && fstat(fd, &fst) < 0)
+	if (is_dir == MV_WIPE_NAME_FILE && fstat(fd, &fst) < 0)
 		return mv_error_set(err, MV_ERR_IO, errno, "cannot stat '%s'", name);
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return mv_error_set(err, MV_ERR_IO, errno, "cannot stat '%s'", name);
-	if (is_dir ? !S_ISDIR(st.st_mode) : !same_inode(&st, &fst))
+	if (is_dir == MV_WIPE_NAME_LINK)
+		fst = st; /* the link itself: checked again after the rename */
+	if (is_dir == MV_WIPE_NAME_DIR    ? !S_ISDIR(st.st_mode)
+	    : is_dir == MV_WIPE_NAME_LINK ? !S_ISLNK(st.st_mode)
+	                                  : !same_inode(&st, &fst))
 		return mv_error_set(err, MV_ERR_INTEGRITY, 0, "'%s' is not the %s being wiped",
-		                    name, is_dir ? "folder" : "file");
+		                    name,
+		                    is_dir == MV_WIPE_NAME_DIR    ? "folder"
+		                    : is_dir == MV_WIPE_NAME_LINK ? "symbolic link"
+		                                                  : "file");
 	int rc = rename_random(dirfd, name, len, tmp, err);
 	if (rc)
 		return rc;
-	if (is_dir) {
+	if (is_dir == MV_WIPE_NAME_LINK) {
+		if (fstatat(dirfd, tmp, &st, AT_SYMLINK_NOFOLLOW) < 0 || !same_inode(&st, &fst))
+			return mv_error_set(err, MV_ERR_INTEGRITY, 0,
+			                    "'%s' changed while being renamed (now '%s')", name,
+			                    tmp);
+		if (unlinkat(dirfd, tmp, 0) < 0)
+			return mv_error_set(err, MV_ERR_IO, errno, "cannot remove '%s'", name);
+	} else if (is_dir) {
 		if (unlinkat(dirfd, tmp, AT_REMOVEDIR) < 0) {
 			int e = errno;
 			if (e != ENOTEMPTY && e != EEXIST)

@@ -378,6 +378,16 @@ static void test_overwrite__wipe_name(void **state)
 	}
 	assert_int_equal(count_entries(dir), 0);
 
+	/* a symbolic link goes, what it points to stays */
+	make_file(dfd, "target");
+	assert_int_equal(symlinkat("target", dfd, "link"), 0);
+	assert_int_equal(mv_wipe_name(dfd, "link", MV_WIPE_NAME_LINK, -1, &e), 0);
+	assert_false(exists_at(dfd, "link"));
+	assert_true(exists_at(dfd, "target"));
+	/* and a file is not removed as if it were a link */
+	assert_int_equal(mv_wipe_name(dfd, "target", MV_WIPE_NAME_LINK, -1, &e), MV_ERR_INTEGRITY);
+	assert_int_equal(unlinkat(dfd, "target", 0), 0);
+
 	/* a folder */
 	assert_int_equal(mkdirat(dfd, "MARTIN", 0700), 0);
 	assert_int_equal(mv_wipe_name(dfd, "MARTIN", 1, -1, &e), 0);

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <linux/fiemap.h>
 #include <linux/fs.h>
+#include <scsi/sg.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 
 #include "core/util/err.h"
 #include "core/util/sysfs.h"
+#include "formats/ata.h"
 
 static const char remedy_file[] =
     "remedy: overwrite the whole device (medvault wipe --device), or use the device's own "
@@ -932,6 +934,85 @@ static int check_busy(int fd, dev_t rdev, const char *name, struct mv_error *err
 	return 0;
 }
 
+/* ---- hidden areas (ATA) ----------------------------------------------------------- */
+
+/* One ATA command through SCSI ATA PASS-THROUGH (16) (SAT): data in when
+ * dlen > 0. Returns 0 when the transport delivered it (the answer's
+ * validity is the decoder's to judge), -1 else. */
+static int ata_pass(int fd, uint8_t cdb[16], uint8_t *data, size_t dlen, uint8_t *sense,
+                    size_t slen, size_t *sense_len)
+{
+	sg_io_hdr_t io;
+
+	memset(&io, 0, sizeof(io));
+	io.interface_id = 'S';
+	io.cmdp = cdb;
+	io.cmd_len = 16;
+	io.dxfer_direction = dlen ? SG_DXFER_FROM_DEV : SG_DXFER_NONE;
+	io.dxferp = data;
+	io.dxfer_len = (unsigned)dlen;
+	io.sbp = sense;
+	io.mx_sb_len = (unsigned char)slen;
+	io.timeout = 10000; /* ms */
+	if (ioctl(fd, SG_IO, &io) < 0 || io.host_status != 0)
+		return -1;
+	*sense_len = io.sb_len_wr;
+	return 0;
+}
+
+/* Reads the HPA state of the ATA disk open at fd (IDENTIFY DEVICE, then
+ * READ NATIVE MAX ADDRESS (EXT): both read-only) into m->hidden_area; a
+ * hidden area is a finding. Leaves m alone when the disk does not answer. */
+static void ata_hidden_area(int fd, struct mv_wipe_medium *m)
+{
+	uint8_t id[MV_ATA_IDENTIFY_LEN], sense[64];
+	uint8_t cdb[16];
+	struct mv_ata_identify ident;
+	uint64_t native;
+	size_t slen = 0;
+
+	memset(id, 0, sizeof(id));
+	memset(cdb, 0, sizeof(cdb));
+	cdb[0] = 0x85;   /* ATA PASS-THROUGH (16) */
+	cdb[1] = 4 << 1; /* PIO data-in */
+	cdb[2] = 0x0e;   /* from the device, length in blocks, in the count field */
+	cdb[6] = 1;      /* one block */
+	cdb[14] = 0xec;  /* IDENTIFY DEVICE */
+	if (ata_pass(fd, cdb, id, sizeof(id), sense, sizeof(sense), &slen) != 0 ||
+	    mv_ata_identify_decode(id, sizeof(id), &ident) != 0)
+		return;
+	if (!ident.hpa_supported) {
+		copy(m->hidden_area, sizeof(m->hidden_area),
+		     "HPA: not supported by the disk; DCO not checked (hdparm --dco-identify)");
+		return;
+	}
+	memset(cdb, 0, sizeof(cdb));
+	memset(sense, 0, sizeof(sense));
+	cdb[0] = 0x85;
+	cdb[1] = (3 << 1) | (ident.lba48 ? 1 : 0); /* non-data, 48-bit */
+	cdb[2] = 0x20;                             /* return the registers (CK_COND) */
+	cdb[13] = 0x40;                            /* LBA mode */
+	cdb[14] = ident.lba48 ? 0x27 : 0xf8;       /* READ NATIVE MAX ADDRESS (EXT) */
+	if (ata_pass(fd, cdb, NULL, 0, sense, sizeof(sense), &slen) != 0 ||
+	    mv_ata_sense_native_max(sense, slen, &native) != 0)
+		return;
+	if (native <= ident.user_sectors) {
+		snprintf(m->hidden_area, sizeof(m->hidden_area),
+		         "HPA: none (%llu sectors, all addressable); DCO not checked (hdparm "
+		         "--dco-identify)",
+		         (unsigned long long)ident.user_sectors);
+		return;
+	}
+	snprintf(m->hidden_area, sizeof(m->hidden_area),
+	         "HPA: %llu sectors hidden beyond the %llu addressable ones; DCO not checked",
+	         (unsigned long long)(native - ident.user_sectors),
+	         (unsigned long long)ident.user_sectors);
+	note(m, 1,
+	     "a host protected area of %llu sectors is not overwritten (hdparm -N shows it and "
+	     "can remove it)",
+	     (unsigned long long)(native - ident.user_sectors));
+}
+
 int mv_medium_probe_device(int fd, struct mv_wipe_medium *out, struct mv_error *err)
 {
 	struct stat st;
@@ -947,6 +1028,11 @@ int mv_medium_probe_device(int fd, struct mv_wipe_medium *out, struct mv_error *
 	describe_dev(major(st.st_rdev), minor(st.st_rdev), 0, 1, out);
 	if (ioctl(fd, BLKGETSIZE64, &size) == 0)
 		out->size = size;
+	/* a SATA disk behind libata (not a USB bridge, which may not pass the
+	 * commands through) */
+	if (has_prefix(out->device, "sd") && strcmp(out->vendor, "ATA") == 0 &&
+	    strcmp(out->kind, "USB disk") != 0 && !strstr(out->notes, "(USB)"))
+		ata_hidden_area(fd, out);
 	finish(out, 1);
 	return check_busy(fd, st.st_rdev, out->device[0] ? out->device : "?", err);
 }

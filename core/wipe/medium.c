@@ -23,11 +23,10 @@
 #include "formats/ata.h"
 
 static const char remedy_file[] =
-    "remedy: overwrite the whole device (medvault wipe --device), or use the device's own "
-    "erase for flash (ATA/NVMe sanitize, blkdiscard --secure)";
-static const char remedy_device[] =
-    "remedy: the device's own erase (ATA/NVMe sanitize, blkdiscard --secure), or physical "
-    "destruction";
+    "remedy: overwrite the whole device (medvault wipe --device), or use the device's own erase "
+    "for flash (ATA/NVMe sanitize, blkdiscard --secure)";
+static const char remedy_device[] = "remedy: the device's own erase (ATA/NVMe sanitize, blkdiscard "
+                                    "--secure), or physical destruction";
 
 const char *mv_medium_remedy(int device_mode)
 {
@@ -178,8 +177,8 @@ static const struct fs_info fs_table[] = {
     {0x858458f6UL, "ramfs", "memory",
      "memory filesystem: the data is in RAM, and swap may hold copies of it"},
     {0x794c7630UL, "overlay", "stacked filesystem",
-     "overlay filesystem: writing a file of a lower layer copies it up, and the lower layer "
-     "keeps the original"},
+     "overlay filesystem: writing a file of a lower layer copies it up, and the lower layer keeps "
+     "the original"},
     {0xf15fUL, "ecryptfs", "stacked filesystem",
      "stacked encrypting filesystem (eCryptfs): the filesystem below it is not visible"},
     {0xEF53UL, "ext4", NULL, NULL},
@@ -366,6 +365,17 @@ static void follow_slaves(int dfd, int depth, int device_mode, struct mv_wipe_me
 		note(m, 1, "the devices below %s are not listed by the kernel", m->device);
 }
 
+/* A dm or md volume (its finding noted): kind, and the devices below it. */
+static void describe_stack(int dfd, int depth, int device_mode, const char *what,
+                           struct mv_wipe_medium *m)
+{
+	copy(m->kind, sizeof(m->kind), "RAID / device-mapper");
+	if (device_mode)
+		snprintf(m->hidden_area, sizeof(m->hidden_area),
+		         "not applicable: %s (the disks below are not wiped whole)", what);
+	follow_slaves(dfd, depth, device_mode, m);
+}
+
 static void describe_loop(int dfd, int depth, int device_mode, struct mv_wipe_medium *m)
 {
 	char backing[1024];
@@ -421,38 +431,27 @@ static void describe_disk(int dfd, const char *name, const char *real, int depth
 		char dmname[128] = "", uuid[160] = "";
 		mv_sysfs_read(dfd, "dm/name", dmname, sizeof(dmname));
 		mv_sysfs_read(dfd, "dm/uuid", uuid, sizeof(uuid));
-		copy(m->kind, sizeof(m->kind), "RAID / device-mapper");
-		if (device_mode)
-			copy(m->hidden_area, sizeof(m->hidden_area),
-			     "not applicable: device-mapper volume (the disks below are not wiped "
-			     "whole)");
 		if (has_prefix(uuid, "CRYPT-"))
 			note(m, 0,
 			     "dm-crypt (LUKS) mapping %s: the disk below holds only ciphertext",
 			     dmname);
 		else
-			note(m, 1,
-			     "device-mapper stack (LVM/LUKS/...) %s: its snapshots, thin pools and "
-			     "moved "
-			     "extents keep copies that an overwrite through it does not reach",
-			     dmname);
-		follow_slaves(dfd, depth, device_mode, m);
+			note(
+			    m, 1,
+			    "device-mapper stack (LVM/LUKS/...) %s: its snapshots, thin pools and "
+			    "moved extents keep copies that an overwrite through it does not reach",
+			    dmname);
+		describe_stack(dfd, depth, device_mode, "device-mapper volume", m);
 		return;
 	}
 	if (has_prefix(name, "md")) {
 		char level[32] = "";
 		mv_sysfs_read(dfd, "md/level", level, sizeof(level));
-		copy(m->kind, sizeof(m->kind), "RAID / device-mapper");
-		if (device_mode)
-			copy(m->hidden_area, sizeof(m->hidden_area),
-			     "not applicable: software RAID volume (the disks below are not wiped "
-			     "whole)");
 		note(m, 1,
 		     "software RAID %s (%s): spare and removed disks and resyncs keep copies that "
-		     "an "
-		     "overwrite through it does not reach",
+		     "an overwrite through it does not reach",
 		     name, level[0] ? level : "?");
-		follow_slaves(dfd, depth, device_mode, m);
+		describe_stack(dfd, depth, device_mode, "software RAID volume", m);
 		return;
 	}
 	mv_sysfs_read(dfd, "device/vendor", m->vendor, sizeof(m->vendor));
@@ -477,8 +476,7 @@ static void describe_disk(int dfd, const char *name, const char *real, int depth
 		else
 			copy(m->hidden_area, sizeof(m->hidden_area),
 			     "unknown: the kernel does not report HPA/DCO for this device (check "
-			     "with "
-			     "hdparm -N)");
+			     "with hdparm -N)");
 	}
 	if (has_prefix(name, "zram") || has_prefix(name, "ram") || has_prefix(name, "pmem")) {
 		copy(m->kind, sizeof(m->kind), "memory");
@@ -494,10 +492,9 @@ static void describe_disk(int dfd, const char *name, const char *real, int depth
 		copy(m->kind, sizeof(m->kind), "virtual disk");
 		note(m, 1,
 		     "virtual disk %s: the host's storage decides what an overwrite reaches (disk "
-		     "images are "
-		     "often copy-on-write, thin or snapshotted, the host may use flash, and the "
-		     "guest's "
-		     "rotational flag is the hypervisor's default), so wipe the host's storage",
+		     "images are often copy-on-write, thin or snapshotted, the host may use flash, "
+		     "and the guest's rotational flag is the hypervisor's default), so wipe the "
+		     "host's storage",
 		     name);
 	} else if (has_prefix(name, "nvme") || has_prefix(name, "mmcblk") ||
 	           (has_rot && rot == 0) || (removable && usb)) {
@@ -510,8 +507,7 @@ static void describe_disk(int dfd, const char *name, const char *real, int depth
 		copy(m->kind, sizeof(m->kind), "USB disk");
 		note(m, 1,
 		     "USB-attached disk %s: the USB bridge hides whether it is flash (sticks and "
-		     "SSDs "
-		     "in enclosures often say rotational)",
+		     "SSDs in enclosures often say rotational)",
 		     name);
 	} else if (!has_rot) {
 		copy(m->kind, sizeof(m->kind), "unknown");
@@ -567,8 +563,7 @@ static void describe_dev(unsigned maj, unsigned min, int depth, int device_mode,
 			              : 0;
 			note(m, 0,
 			     "%s is a partition of %s: the other partitions and the partition "
-			     "table are "
-			     "not overwritten",
+			     "table are not overwritten",
 			     part, name);
 		}
 	} else {
@@ -613,8 +608,7 @@ static void file_extents(int fd, struct mv_wipe_medium *m)
 				if (!m->unreliable)
 					note(m, 0,
 					     "the filesystem does not report file extents "
-					     "(FIEMAP): sharing with "
-					     "snapshots cannot be checked");
+					     "(FIEMAP): sharing with snapshots cannot be checked");
 			} else {
 				note(m, 1,
 				     "the file's extents cannot be read (%s): sharing cannot be "
@@ -638,22 +632,19 @@ static void file_extents(int fd, struct mv_wipe_medium *m)
 		}
 	}
 	if (seen & FIEMAP_EXTENT_SHARED)
-		note(
-		    m, 1,
-		    "extents shared with a snapshot or a reflinked copy: the other owner keeps the "
-		    "data after this file is overwritten");
+		note(m, 1,
+		     "extents shared with a snapshot or a reflinked copy: the other owner keeps "
+		     "the data after this file is overwritten");
 	if (seen & FIEMAP_EXTENT_ENCODED)
 		note(m, 1,
 		     "extents encoded (compressed) by the filesystem: an overwrite cannot rewrite "
-		     "them "
-		     "in place");
+		     "them in place");
 	if (seen & FIEMAP_EXTENT_DATA_ENCRYPTED)
 		note(m, 1, "%s", why_fscrypt);
 	if (seen & FIEMAP_EXTENT_DATA_INLINE)
-		note(
-		    m, 1,
-		    "data stored inline in filesystem metadata, which the journal or copy-on-write "
-		    "trees copy");
+		note(m, 1,
+		     "data stored inline in filesystem metadata, which the journal or "
+		     "copy-on-write trees copy");
 	else if (seen & (FIEMAP_EXTENT_NOT_ALIGNED | FIEMAP_EXTENT_DATA_TAIL))
 		note(m, 0, "data packed into blocks shared with other files (tail packing)");
 	if (seen & (FIEMAP_EXTENT_UNKNOWN | FIEMAP_EXTENT_DELALLOC))
@@ -674,14 +665,12 @@ int mv_medium_add_file_facts(int fd, struct mv_wipe_medium *m, struct mv_error *
 		if (flags & FS_JOURNAL_DATA_FL)
 			note(m, 1,
 			     "%s has data journalling on (chattr +j): its data is written to the "
-			     "journal "
-			     "first, where old copies may remain",
+			     "journal first, where old copies may remain",
 			     what);
 		if (flags & FS_COMPR_FL)
 			note(m, 1,
 			     "%s is compressed by the filesystem (chattr +c): compressed data is "
-			     "rewritten "
-			     "elsewhere",
+			     "rewritten elsewhere",
 			     what);
 		if (flags & FS_ENCRYPT_FL)
 			note(m, 1, "%s", why_fscrypt);
@@ -722,8 +711,7 @@ static int probe_fd(int fd, int depth, struct mv_wipe_medium *m, struct mv_error
 	if (sf.f_type == 0xEF53 && mf.found && mv_mountinfo_has_opt(mf.super_opts, "data=journal"))
 		note(m, 1,
 		     "%s mounted with data=journal: file data is written to the journal first, "
-		     "where "
-		     "old copies may remain",
+		     "where old copies may remain",
 		     m->fs_type);
 	/* the block device: st_dev, or the mount's source for filesystems
 	 * that give files an anonymous device (btrfs) */
@@ -1008,8 +996,8 @@ static void ata_hidden_area(int fd, struct mv_wipe_medium *m)
 	         (unsigned long long)(native - ident.user_sectors),
 	         (unsigned long long)ident.user_sectors);
 	note(m, 1,
-	     "a host protected area of %llu sectors is not overwritten (hdparm -N shows it and "
-	     "can remove it)",
+	     "a host protected area of %llu sectors is not overwritten (hdparm -N shows it and can "
+	     "remove it)",
 	     (unsigned long long)(native - ident.user_sectors));
 }
 

@@ -402,8 +402,12 @@ static void describe_loop(int dfd, int depth, int device_mode, struct mv_wipe_me
 	}
 	memset(&sub, 0, sizeof(sub));
 	probe_path(backing, depth + 1, &sub);
-	note(m, 0, "image file on %s, device %s (%s)", sub.fs_type[0] ? sub.fs_type : "?",
-	     sub.device[0] ? sub.device : "?", sub.kind[0] ? sub.kind : "unknown");
+	if (sub.fs_type[0])
+		note(m, 0, "image file on %s, device %s (%s)", sub.fs_type,
+		     sub.device[0] ? sub.device : "?", sub.kind[0] ? sub.kind : "unknown");
+	else
+		note(m, 0, "backed by the block device %s (%s)", sub.device[0] ? sub.device : "?",
+		     sub.kind[0] ? sub.kind : "unknown");
 	merge(m, &sub, "image file: ");
 }
 
@@ -738,14 +742,22 @@ static int probe_fd(int fd, int depth, struct mv_wipe_medium *m, struct mv_error
 static void probe_path(const char *path, int depth, struct mv_wipe_medium *m)
 {
 	struct mv_error err;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	struct stat st;
+	int fd;
 
 	memset(m, 0, sizeof(*m));
+	if (stat(path, &st) == 0 && S_ISBLK(st.st_mode)) {
+		/* a loop device over a block device */
+		describe_dev(major(st.st_rdev), minor(st.st_rdev), depth, 0, m);
+		return;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		char ebuf[128];
+		int e = errno;
 		copy(m->kind, sizeof(m->kind), "unknown");
 		note(m, 1, "cannot open '%s' (%s): where its blocks lie cannot be checked", path,
-		     mv_errno_str(errno, ebuf, sizeof(ebuf)));
+		     mv_errno_str(e, ebuf, sizeof(ebuf)));
 		return;
 	}
 	if (probe_fd(fd, depth, m, &err) == 0)

@@ -30,9 +30,10 @@
  * attached with losetup, its loop device. */
 struct img {
 	char dir[64];
-	char path[128];
+	char path[1024];
 	char mnt[128];
 	char loopdev[64];
+	char loopdev2[64]; /* a loop device over loopdev */
 	char part_mnt[128];
 	int mounted, part_mounted;
 };
@@ -87,6 +88,8 @@ static int teardown_img(void **state)
 		run("umount '%s' 2>/dev/null || umount -l '%s'", im->part_mnt, im->part_mnt);
 	if (im->mounted)
 		run("umount '%s' 2>/dev/null || umount -l '%s'", im->mnt, im->mnt);
+	if (im->loopdev2[0])
+		run("losetup -d '%s'", im->loopdev2);
 	if (im->loopdev[0])
 		run("losetup -d '%s'", im->loopdev);
 	tu_rm_rf(im->dir);
@@ -202,7 +205,7 @@ static void test_medium__ext4_loop(void **state)
 {
 	struct img *im = *state;
 	struct mv_wipe_medium m, host;
-	char file[256], want[256];
+	char file[256], want[1200];
 
 	need("mkfs.ext4");
 	make_mounted(im, "mkfs.ext4 -q -F", NULL);
@@ -292,20 +295,50 @@ static void test_medium__btrfs(void **state)
 	assert_non_null(strstr(m.notes, "shared with a snapshot or a reflinked copy"));
 }
 
-/* Attaches the image to a loop device (partitions scanned). */
-static void attach(struct img *im)
+/* An image file whose path is long: the notes name it several times and
+ * must stay within their field, cut, still ending with the remedy. */
+static void test_medium__long_image_path(void **state)
+{
+	struct img *im = *state;
+	struct mv_wipe_medium m;
+	char dir[1024], file[256], name[201];
+
+	need("mkfs.ext4");
+	memset(name, 'd', 200);
+	name[200] = '\0';
+	snprintf(dir, sizeof(dir), "%s/%s", im->dir, name);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(im->path, sizeof(im->path), "%s/%s/%s.img", im->dir, name, name);
+	make_mounted(im, "mkfs.ext4 -q -F", "data=journal");
+	make_file(im, "f", 4096, file, sizeof(file));
+	probe(file, &m);
+	print_message("long path: %zu bytes of notes\n", strlen(m.notes));
+	assert_non_null(memchr(m.notes, '\0', sizeof(m.notes)));
+	assert_true(m.unreliable);
+	consistent(&m);
+	assert_non_null(strstr(m.notes, "ext4 mounted with data=journal"));
+	assert_string_equal(m.kind, "file-backed loop device");
+}
+
+/* Attaches file to a free loop device (partitions scanned), named into dev. */
+static void attach_to(const char *file, char *dev, size_t cap)
 {
 	char cmd[256];
 	FILE *f;
 
-	snprintf(cmd, sizeof(cmd), "losetup -f -P --show '%s'", im->path);
+	snprintf(cmd, sizeof(cmd), "losetup -f -P --show '%s'", file);
 	f = popen(cmd, "r");
 	assert_non_null(f);
-	if (!fgets(im->loopdev, sizeof(im->loopdev), f))
-		im->loopdev[0] = '\0';
+	if (!fgets(dev, (int)cap, f))
+		dev[0] = '\0';
 	pclose(f);
-	im->loopdev[strcspn(im->loopdev, "\n")] = '\0';
-	assert_true(strncmp(im->loopdev, "/dev/loop", 9) == 0);
+	dev[strcspn(dev, "\n")] = '\0';
+	assert_true(strncmp(dev, "/dev/loop", 9) == 0);
+}
+
+static void attach(struct img *im)
+{
+	attach_to(im->path, im->loopdev, sizeof(im->loopdev));
 }
 
 static int probe_dev(const char *dev, struct mv_wipe_medium *m, struct mv_error *err)
@@ -352,6 +385,16 @@ static void test_medium__device_mounted(void **state)
 	assert_null(strstr(m.notes, "remedy: overwrite the whole device"));
 	if (m.unreliable)
 		assert_non_null(strstr(m.notes, mv_medium_remedy(1)));
+
+	/* a loop device over that one: followed down to the image */
+	char want[160];
+	attach_to(im->loopdev, im->loopdev2, sizeof(im->loopdev2));
+	assert_int_equal(probe_dev(im->loopdev2, &m, &err), 0);
+	snprintf(want, sizeof(want), "backed by the block device %s (file-backed loop device)",
+	         im->loopdev + 5);
+	assert_non_null(strstr(m.notes, want));
+	assert_non_null(strstr(m.notes, im->path));
+	assert_int_equal(m.size, 64u << 20);
 }
 
 static void test_medium__device_partition_mounted(void **state)
@@ -420,6 +463,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_medium__ext4_data_journal, setup_img,
 	                                    teardown_img),
 	    cmocka_unit_test_setup_teardown(test_medium__btrfs, setup_img, teardown_img),
+	    cmocka_unit_test_setup_teardown(test_medium__long_image_path, setup_img, teardown_img),
 	    cmocka_unit_test_setup_teardown(test_medium__device_mounted, setup_img, teardown_img),
 	    cmocka_unit_test_setup_teardown(test_medium__device_partition_mounted, setup_img,
 	                                    teardown_img),

@@ -24,7 +24,10 @@
  * hypervisor's defaults (virtio-blk says "rotational" whatever the host
  * has), and the host's disk image may be copy-on-write, thin, snapshotted
  * or on flash; only a wipe of the host's storage is sure. A loop device is
- * as reliable as its image file.
+ * as reliable as its image file. So on a virtual machine with a virtio disk
+ * (the CI machine: vda, "rotational" 1, vendor 0x1af4) every file, and every
+ * loop-mounted image under /tmp or /var/tmp, is flagged: the e2e tests of
+ * wipe pass --accept-unreliable-medium there.
  *
  * Functions return 0 or an MV_ERR_* code with err filled; a fact the kernel
  * does not give is left empty ("unknown"), never an error. */
@@ -62,14 +65,21 @@ int mv_medium_probe_file(int fd, struct mv_wipe_medium *out, struct mv_error *er
 int mv_medium_add_file_facts(int fd, struct mv_wipe_medium *m, struct mv_error *err)
     __attribute__((nonnull(2)));
 
-/* Probes the block device open at fd (O_RDONLY is enough) for a device
- * wipe: kind, make, model, serial, size (BLKGETSIZE64), hidden areas
- * (HPA/DCO) as far as known, the stack below a dm/md/loop device. *out is
- * filled in every case. Then refuses a device in use: it, one of its
- * partitions or a device stacked on them (holders) mounted, or used as
- * swap, or held open exclusively by the kernel. Returns 0, MV_ERR_USAGE
- * (not a block device; or in use: the message names the mount point or the
- * use), MV_ERR_IO. */
+/* Probes the block device open at fd for a device wipe. fd: O_RDONLY is
+ * enough, and not O_EXCL, since the probe tries an exclusive open of its
+ * own (a wipe may open the device O_EXCL after the probe, which then keeps
+ * it from being mounted). Fills *out in every case: kind, make, model,
+ * serial, size (BLKGETSIZE64), the stack below a dm/md/loop device, and
+ * hidden_area: for a SATA disk behind libata the HPA is read (IDENTIFY
+ * DEVICE and READ NATIVE MAX ADDRESS through SG_IO, both read-only; needs
+ * CAP_SYS_RAWIO; a hidden area is a finding), DCO is not checked; other
+ * devices say why it is unknown or not applicable ("none (loop device)").
+ * A partition is named as such, with a note that the rest of its disk is
+ * not overwritten. Then refuses a device in use: it, one of its partitions
+ * or a device stacked on them (holders) mounted, or used as swap, or held
+ * open exclusively (by a filesystem in another mount namespace, a RAID or
+ * device-mapper volume). Returns 0, MV_ERR_USAGE (not a block device; or
+ * in use: the message names the mount point or the use), MV_ERR_IO. */
 int mv_medium_probe_device(int fd, struct mv_wipe_medium *out, struct mv_error *err)
     __attribute__((nonnull(2))) MV_MUST_CHECK;
 

@@ -685,6 +685,33 @@ int mv_medium_add_file_facts(int fd, struct mv_wipe_medium *m, struct mv_error *
 	return 0;
 }
 
+/* 1 when the ext3/ext4 filesystem of st journals file data: data=journal in
+ * the mount's options, or in the full list the ext4 driver gives in
+ * /proc/fs/ext4/DEV/options (which also holds the default set in the
+ * superblock by tune2fs -o journal_data, absent from mountinfo). */
+static int ext_data_journal(const struct stat *st, const struct mount_find *mf)
+{
+	char at[48], name[64], real[1024], opts[2048];
+	int sysfd;
+
+	if (mf->found && mv_mountinfo_has_opt(mf->super_opts, "data=journal"))
+		return 1;
+	snprintf(at, sizeof(at), "%u:%u", major(st->st_dev), minor(st->st_dev));
+	sysfd = open("/sys/dev/block", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sysfd < 0)
+		return 0;
+	int named = dev_names(sysfd, at, name, sizeof(name), real, sizeof(real)) == 0;
+	close(sysfd);
+	snprintf(real, sizeof(real), "/proc/fs/ext4/%s/options", name);
+	/* one option a line: the reader turns newlines into '?' */
+	if (!named || mv_sysfs_read(AT_FDCWD, real, opts, sizeof(opts)) <= 0)
+		return 0;
+	for (char *p = opts; *p; p++)
+		if (*p == '?')
+			*p = ',';
+	return mv_mountinfo_has_opt(opts, "data=journal");
+}
+
 /* The filesystem, mount and device facts of the file open at fd (depth:
  * how many loop devices lead here). */
 static int probe_fd(int fd, int depth, struct mv_wipe_medium *m, struct mv_error *err)
@@ -712,7 +739,7 @@ static int probe_fd(int fd, int depth, struct mv_wipe_medium *m, struct mv_error
 		snprintf(m->fs_type, sizeof(m->fs_type), "0x%lx", (unsigned long)sf.f_type);
 	if (fs && fs->why)
 		note(m, 1, "%s: %s", m->fs_type, fs->why);
-	if (sf.f_type == 0xEF53 && mf.found && mv_mountinfo_has_opt(mf.super_opts, "data=journal"))
+	if (sf.f_type == 0xEF53 && ext_data_journal(&st, &mf))
 		note(m, 1,
 		     "%s mounted with data=journal: file data is written to the journal first, "
 		     "where old copies may remain",

@@ -97,8 +97,8 @@ static int teardown_img(void **state)
 	return 0;
 }
 
-/* Makes the image with mkfs (its options after the tool's name) and
- * mounts it with -o loop[,opts]. */
+/* Makes the image with mkfs (a command taking the image's path as its last
+ * argument) and mounts it with -o loop[,opts]. */
 static void make_mounted(struct img *im, const char *mkfs, const char *opts)
 {
 	assert_int_equal(run("truncate -s %dM '%s'", IMG_MB, im->path), 0);
@@ -274,6 +274,25 @@ static void test_medium__ext4_data_journal(void **state)
 	assert_non_null(strstr(m.notes, "ext4 mounted with data=journal"));
 	/* the folder says it too */
 	probe(im->mnt, &m);
+	assert_non_null(strstr(m.notes, "ext4 mounted with data=journal"));
+}
+
+/* data=journal as the superblock's default (tune2fs -o journal_data):
+ * mountinfo does not show it, /proc/fs/ext4/DEV/options does. */
+static void test_medium__ext4_default_journal(void **state)
+{
+	struct img *im = *state;
+	struct mv_wipe_medium m;
+	char file[256];
+
+	need("mkfs.ext4");
+	need("tune2fs");
+	make_mounted(im, "f() { mkfs.ext4 -q -F \"$1\" && tune2fs -o journal_data \"$1\"; }; f",
+	             NULL);
+	make_file(im, "journalled.dcm", 5000, file, sizeof(file));
+	probe(file, &m);
+	consistent(&m);
+	assert_true(m.unreliable);
 	assert_non_null(strstr(m.notes, "ext4 mounted with data=journal"));
 }
 
@@ -476,6 +495,8 @@ int main(void)
 	    cmocka_unit_test(test_medium__not_a_file),
 	    cmocka_unit_test_setup_teardown(test_medium__ext4_loop, setup_img, teardown_img),
 	    cmocka_unit_test_setup_teardown(test_medium__ext4_data_journal, setup_img,
+	                                    teardown_img),
+	    cmocka_unit_test_setup_teardown(test_medium__ext4_default_journal, setup_img,
 	                                    teardown_img),
 	    cmocka_unit_test_setup_teardown(test_medium__btrfs, setup_img, teardown_img),
 	    cmocka_unit_test_setup_teardown(test_medium__long_image_path, setup_img, teardown_img),

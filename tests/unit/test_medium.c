@@ -329,6 +329,26 @@ static void test_medium__btrfs(void **state)
 	assert_non_null(strstr(m.notes, "shared with a snapshot or a reflinked copy"));
 }
 
+/* btrfs mounted with compression: compressed extents are encoded. */
+static void test_medium__btrfs_compressed(void **state)
+{
+	struct img *im = *state;
+	struct mv_wipe_medium m;
+	char file[256];
+	static uint8_t text[1 << 20];
+
+	need("mkfs.btrfs");
+	make_mounted(im, "mkfs.btrfs -q -f", "compress-force=zlib");
+	for (size_t i = 0; i < sizeof(text); i++)
+		text[i] = (uint8_t) "PATIENT^NAME "[i % 13];
+	snprintf(file, sizeof(file), "%s/report.txt", im->mnt);
+	tu_write_file(file, text, sizeof(text), 0600);
+	probe(file, &m);
+	consistent(&m);
+	assert_true(m.unreliable);
+	assert_non_null(strstr(m.notes, "extents encoded (compressed) by the filesystem"));
+}
+
 /* An image file whose path is long: the notes name it several times and
  * must stay within their field, cut, still ending with the remedy. */
 static void test_medium__long_image_path(void **state)
@@ -499,6 +519,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_medium__ext4_default_journal, setup_img,
 	                                    teardown_img),
 	    cmocka_unit_test_setup_teardown(test_medium__btrfs, setup_img, teardown_img),
+	    cmocka_unit_test_setup_teardown(test_medium__btrfs_compressed, setup_img, teardown_img),
 	    cmocka_unit_test_setup_teardown(test_medium__long_image_path, setup_img, teardown_img),
 	    cmocka_unit_test_setup_teardown(test_medium__device_mounted, setup_img, teardown_img),
 	    cmocka_unit_test_setup_teardown(test_medium__device_partition_mounted, setup_img,

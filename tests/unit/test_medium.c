@@ -258,42 +258,38 @@ static void test_medium__ext4_loop(void **state)
 	}
 }
 
-static void test_medium__ext4_data_journal(void **state)
+/* Makes and mounts an ext4 image that journals file data (mkfs and opts as
+ * make_mounted's): a file and the folder are flagged. */
+static void assert_journalled(struct img *im, const char *mkfs, const char *opts)
 {
-	struct img *im = *state;
 	struct mv_wipe_medium m;
 	char file[256];
 
-	need("mkfs.ext4");
-	make_mounted(im, "mkfs.ext4 -q -F", "data=journal");
+	make_mounted(im, mkfs, opts);
 	make_file(im, "journalled.dcm", 5000, file, sizeof(file));
 	probe(file, &m);
 	consistent(&m);
 	assert_string_equal(m.fs_type, "ext4");
 	assert_true(m.unreliable);
 	assert_non_null(strstr(m.notes, "ext4 mounted with data=journal"));
-	/* the folder says it too */
 	probe(im->mnt, &m);
 	assert_non_null(strstr(m.notes, "ext4 mounted with data=journal"));
+}
+
+static void test_medium__ext4_data_journal(void **state)
+{
+	need("mkfs.ext4");
+	assert_journalled(*state, "mkfs.ext4 -q -F", "data=journal");
 }
 
 /* data=journal as the superblock's default (tune2fs -o journal_data):
  * mountinfo does not show it, /proc/fs/ext4/DEV/options does. */
 static void test_medium__ext4_default_journal(void **state)
 {
-	struct img *im = *state;
-	struct mv_wipe_medium m;
-	char file[256];
-
 	need("mkfs.ext4");
 	need("tune2fs");
-	make_mounted(im, "f() { mkfs.ext4 -q -F \"$1\" && tune2fs -o journal_data \"$1\"; }; f",
-	             NULL);
-	make_file(im, "journalled.dcm", 5000, file, sizeof(file));
-	probe(file, &m);
-	consistent(&m);
-	assert_true(m.unreliable);
-	assert_non_null(strstr(m.notes, "ext4 mounted with data=journal"));
+	assert_journalled(
+	    *state, "f() { mkfs.ext4 -q -F \"$1\" && tune2fs -o journal_data \"$1\"; }; f", NULL);
 }
 
 static void test_medium__btrfs(void **state)

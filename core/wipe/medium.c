@@ -484,10 +484,15 @@ static void describe_disk(int dfd, const char *name, const char *real, int depth
 	}
 	if (has_prefix(name, "zram") || has_prefix(name, "ram") || has_prefix(name, "pmem")) {
 		copy(m->kind, sizeof(m->kind), "memory");
+		if (device_mode)
+			copy(m->hidden_area, sizeof(m->hidden_area), "not applicable: RAM disk");
 		note(m, 1, "%s is a RAM disk: the data is in memory, and swap may hold copies",
 		     name);
 	} else if (has_prefix(name, "nbd") || has_prefix(name, "rbd") || has_prefix(name, "drbd")) {
 		copy(m->kind, sizeof(m->kind), "network block device");
+		if (device_mode)
+			copy(m->hidden_area, sizeof(m->hidden_area),
+			     "unknown: a network block device (the remote storage is not reached)");
 		note(m, 1,
 		     "%s is a network block device: the remote storage decides what an overwrite "
 		     "reaches",

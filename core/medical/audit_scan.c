@@ -2,6 +2,7 @@
 #define _GNU_SOURCE /* O_NOATIME */
 #include "core/medical/audit.h"
 #include "core/util/grow.h"
+#include "core/util/sysfs.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -96,21 +97,6 @@ static int keyset_add(struct keyset *s, char tag, const char *v)
 
 /* ---- volume encryption -------------------------------------------------- */
 
-/* Reads a small sysfs file; returns its length or -1. */
-static ssize_t read_small(const char *path, char *buf, size_t cap)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, cap - 1);
-	close(fd);
-	if (n >= 0)
-		buf[n] = '\0';
-	return n;
-}
-
 /* 1 when the block device whose sysfs directory is dir is a dm-crypt
  * mapping, or a device-mapper device (LVM) all of whose underlying devices
  * are. */
@@ -122,7 +108,7 @@ static int dm_crypt(const char *dir, int depth)
 	int any = 0, all = 1;
 
 	snprintf(path, sizeof(path), "%s/dm/uuid", dir);
-	if (read_small(path, uuid, sizeof(uuid)) <= 0)
+	if (mv_sysfs_read(AT_FDCWD, path, uuid, sizeof(uuid)) <= 0)
 		return 0; /* not a device-mapper device */
 	if (strncmp(uuid, "CRYPT-", 6) == 0)
 		return 1;

@@ -1,6 +1,7 @@
 #include "core/medical/impact.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include <sys/sysmacros.h>
 
 #include "core/medical/catalog.h"
+#include "core/util/sysfs.h"
 
 /* path is subpath or lies below it (subpath of length sl, no trailing '/') */
 static int below(const char *path, const char *subpath, size_t sl)
@@ -64,20 +66,6 @@ int mv_impact_snapshot(struct mv_repo *r, struct mv_blob_ctx *ctx, const struct 
 
 #define STACK_MAX 8
 
-/* Reads a small sysfs file into buf (NUL-terminated, newline cut).
- * Returns 0 or -1. */
-static int read_small(const char *path, char *buf, size_t n)
-{
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return -1;
-	size_t got = fread(buf, 1, n - 1, f);
-	fclose(f);
-	buf[got] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	return 0;
-}
-
 /* 1: dm-crypt, or stacked on one; 0: not; -1: no such block device. */
 static int dev_crypt(unsigned maj, unsigned min, int depth)
 {
@@ -88,7 +76,7 @@ static int dev_crypt(unsigned maj, unsigned min, int depth)
 	if (stat(p, &st) < 0)
 		return -1;
 	snprintf(p, sizeof(p), "/sys/dev/block/%u:%u/dm/uuid", maj, min);
-	if (read_small(p, buf, sizeof(buf)) == 0 && strncmp(buf, "CRYPT-", 6) == 0)
+	if (mv_sysfs_read(AT_FDCWD, p, buf, sizeof(buf)) >= 0 && strncmp(buf, "CRYPT-", 6) == 0)
 		return 1;
 	if (depth >= STACK_MAX)
 		return 0;
@@ -106,7 +94,8 @@ static int dev_crypt(unsigned maj, unsigned min, int depth)
 		if (strlen(de->d_name) > 64)
 			continue;
 		snprintf(p, sizeof(p), "/sys/class/block/%s/dev", de->d_name);
-		if (read_small(p, buf, sizeof(buf)) != 0 || sscanf(buf, "%u:%u", &smaj, &smin) != 2)
+		if (mv_sysfs_read(AT_FDCWD, p, buf, sizeof(buf)) < 0 ||
+		    sscanf(buf, "%u:%u", &smaj, &smin) != 2)
 			continue;
 		found = dev_crypt(smaj, smin, depth + 1) == 1;
 	}
@@ -114,50 +103,29 @@ static int dev_crypt(unsigned maj, unsigned min, int depth)
 	return found;
 }
 
-/* Undoes mountinfo's octal escapes (\040 for a space) in place. */
-static void unescape(char *s)
+struct source_find {
+	unsigned maj, min;
+	char *out;
+	size_t n;
+};
+
+static int source_match(void *arg, const struct mv_mountinfo *e)
 {
-	char *o = s;
-	while (*s) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 4;
-		} else {
-			*o++ = *s++;
-		}
-	}
-	*o = '\0';
+	struct source_find *f = arg;
+
+	if (e->major != f->maj || e->minor != f->min)
+		return 0;
+	snprintf(f->out, f->n, "%s", e->source);
+	return 1;
 }
 
 /* The source of the mount whose device is maj:min, from mountinfo
  * ("36 35 0:44 / /home rw - btrfs /dev/mapper/home rw"). */
 static int mount_source(unsigned maj, unsigned min, char *out, size_t n)
 {
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char line[4096];
-	int found = -1;
+	struct source_find f = {maj, min, out, n};
 
-	if (!f)
-		return -1;
-	while (found < 0 && fgets(line, sizeof(line), f)) {
-		unsigned a, b;
-		if (sscanf(line, "%*s %*s %u:%u", &a, &b) != 2 || a != maj || b != min)
-			continue;
-		char *sep = strstr(line, " - ");
-		if (!sep)
-			continue;
-		char *fstype = sep + 3, *src = strchr(fstype, ' ');
-		if (!src)
-			continue;
-		src++;
-		src[strcspn(src, " \n")] = '\0';
-		unescape(src);
-		snprintf(out, n, "%s", src);
-		found = 0;
-	}
-	fclose(f);
-	return found;
+	return mv_mountinfo_each(source_match, &f, NULL) == 1 ? 0 : -1;
 }
 
 enum mv_volume_crypt mv_volume_encryption(const char *path, char *device, size_t devlen)

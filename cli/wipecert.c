@@ -36,6 +36,15 @@ static void opt_str(struct cli_json *j, const char *key, const char *s, size_t c
 		cli_json_strn(j, key, s, n);
 }
 
+/* A hash or id: null when the report has none. */
+static void opt_hex(struct cli_json *j, const char *key, int has, const uint8_t id[32])
+{
+	if (has)
+		cli_json_hex(j, key, id, 32);
+	else
+		cli_json_str(j, key, NULL);
+}
+
 const char *cli_wipe_status_name(int status)
 {
 	switch (status) {
@@ -145,14 +154,8 @@ static void write_items(struct cli_json *j, const struct mv_wipe_report *rep)
 		cli_json_begin_object(j, NULL);
 		cli_json_str(j, "path", it->path);
 		cli_json_u64(j, "size", it->size);
-		if (it->has_content)
-			cli_json_hex(j, "content", it->content, sizeof(it->content));
-		else
-			cli_json_str(j, "content", NULL);
-		if (it->has_snapshot)
-			cli_json_hex(j, "snapshot", it->snapshot, sizeof(it->snapshot));
-		else
-			cli_json_str(j, "snapshot", NULL);
+		opt_hex(j, "content", it->has_content, it->content);
+		opt_hex(j, "snapshot", it->has_snapshot, it->snapshot);
 		cli_json_str(j, "status", cli_wipe_status_name(it->status));
 		cli_json_str(j, "reason", it->reason);
 		cli_json_end_object(j);
@@ -179,14 +182,8 @@ static void write_object(FILE *f, const struct mv_wipe_report *rep)
 	write_media(&j, rep);
 	write_sanitization(&j, rep);
 	cli_json_begin_object(&j, "backup");
-	if (rep->has_repo)
-		cli_json_hex(&j, "repository", rep->repo_id, sizeof(rep->repo_id));
-	else
-		cli_json_str(&j, "repository", NULL);
-	if (rep->has_snapshot)
-		cli_json_hex(&j, "snapshot", rep->snapshot, sizeof(rep->snapshot));
-	else
-		cli_json_str(&j, "snapshot", NULL);
+	opt_hex(&j, "repository", rep->has_repo, rep->repo_id);
+	opt_hex(&j, "snapshot", rep->has_snapshot, rep->snapshot);
 	cli_json_bool(&j, "checked", rep->backup_checked);
 	cli_json_end_object(&j);
 	FIELD(&j, "limits", rep->limits);

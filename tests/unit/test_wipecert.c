@@ -177,18 +177,45 @@ static void test_wipecert__roundtrip(void **state)
 	report_free(rep);
 }
 
+/* A key pair and a small signed file (the fixture of the tests that break
+ * the file). */
+struct small {
+	struct keypair k;
+	uint8_t *file;
+	size_t len;
+};
+
+static int small_setup(void **state)
+{
+	struct small *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return -1;
+	keypair_new(&t->k);
+	t->file = small_file(&t->k, &t->len);
+	*state = t;
+	return 0;
+}
+
+static int small_teardown(void **state)
+{
+	struct small *t = *state;
+
+	free(t->file);
+	keypair_free(&t->k);
+	free(t);
+	return 0;
+}
+
 static void test_wipecert__every_byte_change_fails(void **state)
 {
 	static const uint8_t masks[] = {0x01, 0x02, 0x20, 0x40, 0x80, 0xff};
-	struct keypair k;
+	struct small *t = *state;
 	struct mv_cert_verified v;
 	struct mv_error err = {0};
-	size_t len;
-	uint8_t *file;
+	size_t len = t->len;
+	uint8_t *file = t->file;
 
-	(void)state;
-	keypair_new(&k);
-	file = small_file(&k, &len);
 	assert_int_equal(mv_cert_verify(file, len, NULL, &v, &err), 0);
 	for (size_t i = 0; i < len; i++) {
 		for (size_t m = 0; m < sizeof(masks); m++) {
@@ -201,21 +228,16 @@ static void test_wipecert__every_byte_change_fails(void **state)
 		}
 	}
 	assert_int_equal(mv_cert_verify(file, len, NULL, &v, &err), 0);
-	free(file);
-	keypair_free(&k);
 }
 
 static void test_wipecert__added_bytes_fail(void **state)
 {
-	struct keypair k;
+	struct small *t = *state;
 	struct mv_cert_verified v;
 	struct mv_error err = {0};
-	size_t len;
-	uint8_t *file, *more;
+	size_t len = t->len;
+	uint8_t *file = t->file, *more;
 
-	(void)state;
-	keypair_new(&k);
-	file = small_file(&k, &len);
 	more = malloc(len + 1);
 	assert_non_null(more);
 	memcpy(more, file, len);
@@ -229,21 +251,16 @@ static void test_wipecert__added_bytes_fail(void **state)
 	memcpy(more + len - MV_CERT_TAIL_LEN + 1, file + len - MV_CERT_TAIL_LEN, MV_CERT_TAIL_LEN);
 	assert_int_equal(mv_cert_verify(more, len + 1, NULL, &v, &err), MV_ERR_INTEGRITY);
 	free(more);
-	free(file);
-	keypair_free(&k);
 }
 
 static void test_wipecert__truncated_fails(void **state)
 {
-	struct keypair k;
+	struct small *t = *state;
 	struct mv_cert_verified v;
 	struct mv_error err = {0};
-	size_t len;
-	uint8_t *file;
+	size_t len = t->len;
+	uint8_t *file = t->file;
 
-	(void)state;
-	keypair_new(&k);
-	file = small_file(&k, &len);
 	for (size_t n = 0; n < len; n++) {
 		uint8_t *cut = malloc(n ? n : 1); /* its own buffer: ASan sees over-reads */
 		assert_non_null(cut);
@@ -255,8 +272,6 @@ static void test_wipecert__truncated_fails(void **state)
 	/* larger than a certificate may be: refused before any byte is read */
 	assert_int_equal(mv_cert_verify(file, MV_CERT_MAX + 1, NULL, &v, &err), MV_ERR_INTEGRITY);
 	assert_non_null(strstr(err.msg, "64 MiB"));
-	free(file);
-	keypair_free(&k);
 }
 
 static void test_wipecert__resigned_with_another_key(void **state)
@@ -498,9 +513,12 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_wipecert__roundtrip),
-	    cmocka_unit_test(test_wipecert__every_byte_change_fails),
-	    cmocka_unit_test(test_wipecert__added_bytes_fail),
-	    cmocka_unit_test(test_wipecert__truncated_fails),
+	    cmocka_unit_test_setup_teardown(test_wipecert__every_byte_change_fails, small_setup,
+	                                    small_teardown),
+	    cmocka_unit_test_setup_teardown(test_wipecert__added_bytes_fail, small_setup,
+	                                    small_teardown),
+	    cmocka_unit_test_setup_teardown(test_wipecert__truncated_fails, small_setup,
+	                                    small_teardown),
 	    cmocka_unit_test(test_wipecert__resigned_with_another_key),
 	    cmocka_unit_test(test_wipecert__fingerprint_format),
 	    cmocka_unit_test_setup_teardown(test_wipecert__repo_keypair, tu_setup_repo_open,

@@ -72,13 +72,35 @@ const char *cli_wipe_verification_result(const struct mv_wipe_report *rep)
 	return rep->verified ? "passed" : "failed";
 }
 
+/* t (Unix seconds) as UTC: 0, or -1 when out of range (buf then gets the
+ * number itself). */
+static int utc_tm(int64_t t, struct tm *tm, char *buf, size_t cap)
+{
+	time_t tt = (time_t)t;
+
+	if (gmtime_r(&tt, tm))
+		return 0;
+	snprintf(buf, cap, "%lld", (long long)t);
+	return -1;
+}
+
 char *cli_wipe_time_utc(int64_t t, char buf[CLI_WIPE_TIME_LEN])
 {
 	struct tm tm;
-	time_t tt = (time_t)t;
 
-	if (!gmtime_r(&tt, &tm) || strftime(buf, CLI_WIPE_TIME_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, CLI_WIPE_TIME_LEN, "%lld", (long long)t);
+	if (utc_tm(t, &tm, buf, CLI_WIPE_TIME_LEN) == 0 &&
+	    strftime(buf, CLI_WIPE_TIME_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		buf[0] = '\0';
+	return buf;
+}
+
+char *cli_wipecert_default_name(int64_t t, char buf[CLI_WIPECERT_NAME_LEN])
+{
+	struct tm tm;
+
+	if (utc_tm(t, &tm, buf, CLI_WIPECERT_NAME_LEN) != 0 ||
+	    strftime(buf, CLI_WIPECERT_NAME_LEN, "medvault-wipe-%Y%m%d-%H%M%SZ.json", &tm) == 0)
+		snprintf(buf, CLI_WIPECERT_NAME_LEN, "medvault-wipe-%lld.json", (long long)t);
 	return buf;
 }
 

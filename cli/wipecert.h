@@ -40,6 +40,12 @@ int cli_wipecert_object(const struct mv_wipe_report *rep, char **out, size_t *ou
 int cli_wipecert_build(const struct mv_wipe_report *rep, const uint8_t pk[32], const uint8_t *sk,
                        uint8_t **out, size_t *out_len, struct mv_error *err) MV_MUST_CHECK;
 
+/* The name of a certificate written without --certificate (in the
+ * current folder): "medvault-wipe-YYYYMMDD-HHMMSSZ.json" for the UTC time t
+ * (no ':' in it, which FAT file systems refuse). Returns buf. */
+#define CLI_WIPECERT_NAME_LEN 48
+char *cli_wipecert_default_name(int64_t t, char buf[CLI_WIPECERT_NAME_LEN]);
+
 /* The PDF beside a certificate: "x.json" -> "x.pdf", any other name gets
  * ".pdf" appended. malloc'd; NULL when out of memory. */
 char *cli_wipecert_pdf_path(const char *path);

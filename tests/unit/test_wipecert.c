@@ -507,6 +507,9 @@ static void test_wipecert__pdf_path(void **state)
 	p = cli_wipecert_pdf_path(".json");
 	assert_string_equal(p, ".json.pdf");
 	free(p);
+	char name[CLI_WIPECERT_NAME_LEN];
+	assert_string_equal(cli_wipecert_default_name(1796668800, name),
+	                    "medvault-wipe-20261207-184000Z.json");
 }
 
 int main(void)

@@ -160,17 +160,18 @@ static void footer(struct pdf *p)
 {
 	char line[160];
 
+	cairo_save(p->cr);
 	font(p, SMALL, 0);
 	gray(p, 0.35);
 	snprintf(line, sizeof(line), "medvault wipe certificate · signing key %s · page %u",
 	         p->fingerprint, p->page);
 	cairo_move_to(p->cr, MARGIN, PAGE_H - MARGIN + 4);
 	cairo_show_text(p->cr, line);
-	gray(p, 0);
-	font(p, SIZE, 0);
+	cairo_restore(p->cr);
 }
 
-/* Room for h more points on this page, or a new page. */
+/* Room for h more points on this page, or a new page (the caller's font
+ * and colour carry over). */
 static void need(struct pdf *p, double h)
 {
 	if (p->y + h <= BOTTOM)
@@ -179,6 +180,7 @@ static void need(struct pdf *p, double h)
 	cairo_show_page(p->cr);
 	p->page++;
 	p->y = MARGIN;
+	cairo_save(p->cr);
 	font(p, SMALL, 0);
 	gray(p, 0.35);
 	text_at(p, MARGIN, "Certificate of sanitization (continued)");
@@ -186,7 +188,7 @@ static void need(struct pdf *p, double h)
 	p->y += LINE * 1.5;
 	if (p->in_files)
 		file_titles(p);
-	font(p, SIZE, 0);
+	cairo_restore(p->cr);
 }
 
 /* Bytes of the longest start of s (at a character) no wider than w; at
@@ -473,6 +475,7 @@ static void signature(struct pdf *p)
 {
 	char line[128];
 
+	need(p, LINE * 13); /* the block stays on one page */
 	heading(p, "Signature and verification");
 	wrapped(
 	    p, MARGIN, TEXT_W,
@@ -486,9 +489,12 @@ static void signature(struct pdf *p)
 	wrapped(p, MARGIN, TEXT_W, line, NULL);
 	font(p, SIZE, 0);
 	wrapped(p, MARGIN, TEXT_W,
-	        "To verify (signature, and that the signer is the repository's key): medvault wipe "
-	        "--verify-certificate FILE -r REPO",
+	        "To verify the signature, and that the signer is the repository's key:", NULL);
+	cairo_select_font_face(p->cr, "DejaVu Sans Mono", CAIRO_FONT_SLANT_NORMAL,
+	                       CAIRO_FONT_WEIGHT_NORMAL);
+	wrapped(p, MARGIN + 12, TEXT_W - 12, "medvault wipe --verify-certificate FILE.json -r REPO",
 	        NULL);
+	font(p, SIZE, 0);
 	need(p, LINE * 4);
 	p->y += LINE * 2;
 	text_at(p, MARGIN, "Signature of the person performing: ______________________");
@@ -506,7 +512,8 @@ static int files(struct pdf *p, const struct mv_wipe_report *rep)
 	file_titles(p);
 	for (size_t i = 0; i < rep->nitems; i++) {
 		const struct mv_wipe_item *it = &rep->items[i];
-		char *path = clean(it->path, strlen(it->path)), *shown;
+		const char *ip = it->path ? it->path : "";
+		char *path = clean(ip, strlen(ip)), *shown;
 		if (!path)
 			return -1;
 		font(p, SIZE, 0);

@@ -1,6 +1,7 @@
 /* Unit tests of the wipe certificate: core/wipe/sign.c (the signed file),
  * cli/wipecert.c (the certificate object, writing, verifying), cli/wipepdf.c
  * (the PDF) and the repository's signing key (mv_repo_sign_keypair). */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -382,6 +383,20 @@ static char *pdf_text(const char *dir, const char *pdf)
 	return (char *)tu_read_file(txt, &len);
 }
 
+/* Entries of dir besides "." and "..". */
+static size_t count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+	closedir(d);
+	return n;
+}
+
 static void test_wipecert__write_and_verify_files(void **state)
 {
 	struct keypair k, other;
@@ -418,6 +433,16 @@ static void test_wipecert__write_and_verify_files(void **state)
 	assert_non_null(strstr(err.msg, "cert.pdf"));
 	assert_int_equal(stat(path, &st), -1); /* nothing written */
 	assert_int_equal(cli_wipecert_write(rep, k.pk, k.sk, path, 1, &err), 0);
+
+	/* no temporary file left beside them */
+	assert_int_equal(count_entries(dir), 2);
+	/* a folder that does not exist, a name that is no file */
+	char bad[160];
+	snprintf(bad, sizeof(bad), "%s/missing/cert.json", dir);
+	assert_int_equal(cli_wipecert_write(rep, k.pk, k.sk, bad, 0, &err), MV_ERR_IO);
+	snprintf(bad, sizeof(bad), "%s/", dir);
+	assert_int_equal(cli_wipecert_write(rep, k.pk, k.sk, bad, 0, &err), MV_ERR_USAGE);
+	assert_int_equal(count_entries(dir), 2);
 
 	/* verify: prints the certificate and the signer */
 	f = open_memstream(&out, &olen);

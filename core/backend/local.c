@@ -2,6 +2,7 @@
  * Writes go to a temporary name, are fsync'd, renamed, and the directory is
  * fsync'd (docs/FORMAT.md section 1). */
 #include "core/backend/backend.h"
+#include "core/util/fdio.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -105,25 +106,6 @@ made:
 	return 0;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, p, len > (1u << 30) ? (1u << 30) : len);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (w == 0) { /* a zero-byte write means the disk is full */
-			errno = ENOSPC;
-			return -1;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 /* The contract's error classes (backend.h): a full disk keeps its own
  * code, a busy resource or a timeout may pass, the rest is permanent. */
 static int io_error(struct mv_error *err, int e, const char *what, const char *path)
@@ -168,7 +150,7 @@ static int local_put(struct mv_backend *b, enum mv_ftype t, const char *name, co
 	}
 	if (fd < 0)
 		return io_error(err, errno, "create", tmp);
-	if (write_all(fd, data, len) < 0) {
+	if (mv_write_all(fd, data, len) < 0) {
 		rc = io_error(err, errno, "write", tmp);
 		goto fail;
 	}

@@ -1,6 +1,10 @@
 /* The repository handle's parts, for code outside core/repo (repo.h). */
 #include "core/repo/repo.h"
 
+#include <string.h>
+
+#include <sodium.h>
+
 #include "core/repo/repo_impl.h"
 
 struct mv_backend *mv_repo_backend(struct mv_repo *r)
@@ -22,6 +26,18 @@ const uint8_t *mv_repo_config_raw(const struct mv_repo *r, size_t *len)
 const struct mv_keys *mv_repo_keys(const struct mv_repo *r)
 {
 	return r->keys;
+}
+
+int mv_repo_sign_keypair(struct mv_repo *r, uint8_t pk[32], uint8_t *sk)
+{
+	_Static_assert(crypto_sign_ed25519_PUBLICKEYBYTES == 32, "Ed25519 public key");
+	_Static_assert(crypto_sign_ed25519_SEEDBYTES == MV_KEY_LEN, "Ed25519 seed");
+	if (!r->keys) {
+		memset(pk, 0, 32);
+		sodium_memzero(sk, crypto_sign_ed25519_SECRETKEYBYTES);
+		return MV_ERR_USAGE;
+	}
+	return crypto_sign_ed25519_seed_keypair(pk, sk, r->keys->sign) == 0 ? 0 : MV_ERR_USAGE;
 }
 
 const struct mv_chunker *mv_repo_chunker(const struct mv_repo *r)

@@ -37,6 +37,12 @@ const struct mv_config_fields *mv_repo_config(const struct mv_repo *r);
 const uint8_t *mv_repo_config_raw(const struct mv_repo *r, size_t *len);
 /* The keys for keyed hashes and sealing: NULL until unlocked. */
 const struct mv_keys *mv_repo_keys(const struct mv_repo *r);
+/* The repository's Ed25519 signing key pair (wipe certificates), derived
+ * from sub-key 6 `sign` (FORMAT.md section 2): pk gets the public key, sk
+ * (64 bytes the caller allocated with sodium_malloc and frees with
+ * sodium_free, which wipes it) the secret key. Returns 0, or MV_ERR_USAGE
+ * when r is not unlocked (pk and sk are then zeroed). */
+int mv_repo_sign_keypair(struct mv_repo *r, uint8_t pk[32], uint8_t *sk) MV_MUST_CHECK;
 /* The content-defined chunker: NULL until unlocked. */
 const struct mv_chunker *mv_repo_chunker(const struct mv_repo *r);
 /* The blob context of the thread that opened r (other threads use their

@@ -20,6 +20,7 @@
 #include "core/util/pool.h"
 
 #define MAX_DEPTH 512
+#define PACK_GONE "missing: its pack is not in the repository"
 
 /* One distinct content: its blobs are ids[first .. first + n). */
 struct entry {
@@ -346,7 +347,7 @@ static int add_need(struct verify *v, const uint8_t *id, unsigned flags, struct 
 	if (!mv_repo_index_lookup(v->p->r, id, &l) || l.type != MV_T_DATA || l.pack == MV_PACK_NONE)
 		rc = set_bad(v, k, B_MISSING, "missing from the index", "");
 	else if (mv_repo_index_pack_missing(v->p->r, l.pack))
-		rc = set_bad(v, k, B_MISSING, "missing: its pack is not in the repository", "");
+		rc = set_bad(v, k, B_MISSING, PACK_GONE, "");
 	else if (flags & MV_PROOF_INDEX_ONLY)
 		k->state = B_OK;
 	else
@@ -382,8 +383,13 @@ static int got_blob(void *arg, size_t i, int rc, const uint8_t *plain, size_t le
 	}
 	const char *what = e && e->msg[0] ? e->msg : mv_strerror(rc);
 	pthread_mutex_lock(&v->mu);
-	int mrc = rc == MV_ERR_IO ? set_bad(v, k, B_UNREAD, "could not be read: ", what)
-	                          : set_bad(v, k, B_DAMAGED, "damaged: ", what);
+	int mrc;
+	if (rc == MV_ERR_IO)
+		mrc = set_bad(v, k, B_UNREAD, "could not be read: ", what);
+	else if (rc == MV_ERR_NOTFOUND) /* the pack went away */
+		mrc = set_bad(v, k, B_MISSING, PACK_GONE, "");
+	else
+		mrc = set_bad(v, k, B_DAMAGED, "damaged: ", what);
 	pthread_mutex_unlock(&v->mu);
 	return mrc;
 }

@@ -76,15 +76,30 @@ static void on_warn(void *arg, const char *path, const char *msg)
 	snprintf(w->last, sizeof(w->last), "%s: %s", path, msg);
 }
 
-/* The proof of the latest snapshot of r. */
-static struct mv_proof *load(struct mv_repo *r, struct mv_snapshot *snap, struct warns *w)
-{
-	struct mv_events ev = {.warn = on_warn, .arg = w};
+/* The repository in a store, open, with the proof of its latest snapshot;
+ * the warnings of the load in w. */
+struct latest {
+	struct mv_repo *r;
+	struct mv_snapshot snap;
 	struct mv_proof *p;
+	struct warns w;
+};
+
+static void open_latest(struct mv_mem_store *s, struct latest *l)
+{
+	struct mv_events ev = {.warn = on_warn, .arg = &l->w};
 	struct mv_error e = {0};
-	assert_int_equal(mv_repo_find_snapshot(r, "latest", snap, &e), 0);
-	assert_int_equal(mv_proof_load(r, snap, &ev, &p, &e), 0);
-	return p;
+	memset(l, 0, sizeof(*l));
+	l->r = open_repo(s);
+	assert_int_equal(mv_repo_find_snapshot(l->r, "latest", &l->snap, &e), 0);
+	assert_int_equal(mv_proof_load(l->r, &l->snap, &ev, &l->p, &e), 0);
+}
+
+static void close_latest(struct latest *l)
+{
+	mv_proof_free(l->p);
+	mv_snapshot_release(&l->snap);
+	mv_repo_close(l->r);
 }
 
 /* The content hash of src/rel, as the wipe computes it. */
@@ -107,18 +122,17 @@ static void hash(struct mv_proof *p, const char *rel, uint8_t out[32])
 static void verify_all(struct mv_mem_store *store, unsigned flags, struct mv_proof_result *res,
                        struct warns *w)
 {
-	struct mv_repo *r = open_repo(store);
-	struct mv_snapshot snap;
-	struct mv_proof *p = load(r, &snap, w);
+	struct latest l;
 	uint8_t contents[NFILES][32];
 	struct mv_error e = {0};
+	open_latest(store, &l);
 	for (size_t i = 0; i < NFILES; i++)
-		hash(p, files[i], contents[i]);
+		hash(l.p, files[i], contents[i]);
 	assert_int_equal(
-	    mv_proof_verify(p, (const uint8_t(*)[32])contents, NFILES, flags, 2, res, NULL, &e), 0);
-	mv_proof_free(p);
-	mv_snapshot_release(&snap);
-	mv_repo_close(r);
+	    mv_proof_verify(l.p, (const uint8_t(*)[32])contents, NFILES, flags, 2, res, NULL, &e),
+	    0);
+	*w = l.w;
+	close_latest(&l);
 }
 
 /* Where the single blob of c.txt lies: its pack's name and offset. */
@@ -158,38 +172,32 @@ static void test_proof__unchanged_ok(void **state)
  * way round); the proof names a path where they sat. */
 static void test_proof__found_by_content(void **state)
 {
-	struct mv_repo *r = open_repo(backed);
-	struct mv_snapshot snap;
-	struct warns w = {0};
-	struct mv_proof *p = load(r, &snap, &w);
+	struct latest l;
 	uint8_t c[32];
 	const char *where;
 	uint64_t size;
 	size_t k;
 	(void)state;
-	hash(p, "d/moved.bin", c);
-	assert_int_equal(mv_proof_find(p, c, &k, &size, &where), 1);
+	open_latest(backed, &l);
+	hash(l.p, "d/moved.bin", c);
+	assert_int_equal(mv_proof_find(l.p, c, &k, &size, &where), 1);
 	assert_int_equal(k, 0);
 	assert_int_equal(size, 40000);
 	assert_non_null(strstr(where, "b.bin"));
-	assert_int_equal(mv_proof_count(p), 4); /* a, b = moved, c = c2, only */
-	mv_proof_free(p);
-	mv_snapshot_release(&snap);
-	mv_repo_close(r);
+	assert_int_equal(mv_proof_count(l.p), 4); /* a, b = moved, c = c2, only */
+	close_latest(&l);
 }
 
 static void test_proof__changed_refused(void **state)
 {
-	struct mv_repo *r = open_repo(backed);
-	struct mv_snapshot snap;
-	struct warns w = {0};
-	struct mv_proof *p = load(r, &snap, &w);
+	struct latest l;
 	struct mv_proof_result res;
 	struct mv_error e = {0};
 	char path[256], want[64], sid[9];
 	size_t n;
 	uint8_t c[32];
 	(void)state;
+	open_latest(backed, &l);
 	/* a.bin with one byte changed, beside the source */
 	snprintf(path, sizeof(path), "%s/a.bin", src);
 	uint8_t *data = tu_read_file(path, &n);
@@ -200,16 +208,14 @@ static void test_proof__changed_refused(void **state)
 	int fd = open(path, O_RDONLY);
 	uint64_t got;
 	assert_true(fd >= 0);
-	assert_int_equal(mv_proof_hash_file(p, fd, n, c, &got, NULL, &e), 0);
+	assert_int_equal(mv_proof_hash_file(l.p, fd, n, c, &got, NULL, &e), 0);
 	close(fd);
-	assert_int_equal(mv_proof_verify(p, (const uint8_t(*)[32])c, 1, 0, 0, &res, NULL, &e), 0);
+	assert_int_equal(mv_proof_verify(l.p, (const uint8_t(*)[32])c, 1, 0, 0, &res, NULL, &e), 0);
 	assert_int_equal(res.status, MV_PROOF_ABSENT);
-	mv_hex(snap.id, 4, sid);
+	mv_hex(l.snap.id, 4, sid);
 	snprintf(want, sizeof(want), "not in snapshot %s", sid);
 	assert_string_equal(res.reason, want);
-	mv_proof_free(p);
-	mv_snapshot_release(&snap);
-	mv_repo_close(r);
+	close_latest(&l);
 }
 
 /* One flipped byte in c.txt's blob: c.txt and c2.txt refused as damaged,
@@ -254,30 +260,27 @@ static void test_proof__missing_pack(void **state)
 	struct mv_mem_store *s = mv_mem_store_copy(backed);
 	struct mv_proof_result res[NFILES];
 	uint8_t contents[NFILES][32];
-	struct mv_snapshot snap;
 	struct mv_error e = {0};
-	struct warns w = {0};
+	struct latest l;
+	struct warns w;
 	char pack[65];
 	uint32_t off, len;
 	(void)state;
 	assert_non_null(s);
-	struct mv_repo *r = open_repo(s);
-	struct mv_proof *p = load(r, &snap, &w);
+	open_latest(s, &l);
 	for (size_t i = 0; i < NFILES; i++)
-		hash(p, files[i], contents[i]);
-	c_blob(r, pack, &off, &len);
-	struct mv_backend *be = mv_repo_backend(r);
+		hash(l.p, files[i], contents[i]);
+	c_blob(l.r, pack, &off, &len);
+	struct mv_backend *be = mv_repo_backend(l.r);
 	assert_int_equal(be->ops->remove(be, MV_FT_PACK, pack, &e), 0);
 	assert_int_equal(
-	    mv_proof_verify(p, (const uint8_t(*)[32])contents, NFILES, 0, 2, res, NULL, &e), 0);
+	    mv_proof_verify(l.p, (const uint8_t(*)[32])contents, NFILES, 0, 2, res, NULL, &e), 0);
 	for (size_t i = 0; i < NFILES; i++) {
 		assert_int_equal(res[i].status, MV_PROOF_MISSING);
 		assert_non_null(
 		    strstr(res[i].reason, " missing: its pack is not in the repository"));
 	}
-	mv_proof_free(p);
-	mv_snapshot_release(&snap);
-	mv_repo_close(r);
+	close_latest(&l);
 
 	/* missing when the repository is opened: nothing is proven */
 	verify_all(s, 0, res, &w);
@@ -302,7 +305,7 @@ static void test_proof__unreadable_tree(void **state)
 	struct mv_proof_result res[NFILES];
 	struct mv_snapshot snap;
 	struct mv_error e = {0};
-	struct mv_blob_loc l;
+	struct mv_blob_loc loc;
 	struct warns w = {0};
 	uint8_t tree[32] = {0};
 	char pack[65];
@@ -312,10 +315,10 @@ static void test_proof__unreadable_tree(void **state)
 	assert_int_equal(mv_repo_find_snapshot(r, "latest", &snap, &e), 0);
 	assert_int_equal(mv_walk(r, snap.tree, find_d, tree, &e), 0);
 	mv_snapshot_release(&snap);
-	assert_true(mv_repo_index_lookup(r, tree, &l));
-	mv_repo_index_pack_name(r, l.pack, pack);
+	assert_true(mv_repo_index_lookup(r, tree, &loc));
+	mv_repo_index_pack_name(r, loc.pack, pack);
 	mv_repo_close(r);
-	assert_int_equal(mv_mem_flip(s, MV_FT_PACK, pack, l.offset + l.length / 2), 0);
+	assert_int_equal(mv_mem_flip(s, MV_FT_PACK, pack, loc.offset + loc.length / 2), 0);
 
 	verify_all(s, 0, res, &w);
 	assert_int_equal(w.n, 1);
@@ -324,39 +327,34 @@ static void test_proof__unreadable_tree(void **state)
 	for (size_t i = 0; i < NFILES; i++)
 		assert_int_equal(res[i].status, i == ONLY ? MV_PROOF_ABSENT : MV_PROOF_OK);
 
-	r = open_repo(s);
-	struct mv_proof *p = load(r, &snap, &w);
-	assert_int_equal(mv_proof_unreadable_trees(p), 1);
-	mv_proof_free(p);
-	mv_snapshot_release(&snap);
-	mv_repo_close(r);
+	struct latest lt;
+	open_latest(s, &lt);
+	assert_int_equal(mv_proof_unreadable_trees(lt.p), 1);
+	close_latest(&lt);
 	mv_mem_store_free(s);
 }
 
 /* Each blob is read once, the blobs of a pack with one request. */
 static void test_proof__reads_once(void **state)
 {
-	struct mv_repo *r = open_repo(backed);
-	struct mv_snapshot snap;
-	struct warns w = {0};
-	struct mv_proof *p = load(r, &snap, &w);
+	struct latest l;
 	struct mv_proof_result res[2 * NFILES];
 	uint8_t contents[2 * NFILES][32];
 	struct mv_error e = {0};
 	(void)state;
+	open_latest(backed, &l);
 	for (size_t i = 0; i < NFILES; i++) {
-		hash(p, files[i], contents[i]);
+		hash(l.p, files[i], contents[i]);
 		memcpy(contents[NFILES + i], contents[i], 32);
 	}
 	mv_mem_calls_reset(backed);
 	assert_int_equal(
-	    mv_proof_verify(p, (const uint8_t(*)[32])contents, 2 * NFILES, 0, 2, res, NULL, &e), 0);
+	    mv_proof_verify(l.p, (const uint8_t(*)[32])contents, 2 * NFILES, 0, 2, res, NULL, &e),
+	    0);
 	assert_int_equal(mv_mem_calls(backed, MV_MEM_GET), 1); /* the data is in one pack */
 	for (size_t i = 0; i < 2 * NFILES; i++)
 		assert_int_equal(res[i].status, MV_PROOF_OK);
-	mv_proof_free(p);
-	mv_snapshot_release(&snap);
-	mv_repo_close(r);
+	close_latest(&l);
 }
 
 /* ---- fixture ------------------------------------------------------------ */

@@ -7,14 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/repo/filechunk.h"
 #include "core/repo/index.h"
 #include "core/repo/memindex.h"
 #include "core/repo/packread.h"
 #include "core/repo/walker.h"
-#include "core/util/clock.h"
 #include "core/util/grow.h"
 #include "core/util/keymap.h"
 #include "core/util/pool.h"
@@ -430,26 +428,22 @@ static int read_task(void *arg, unsigned worker, struct mv_error *err)
 	return 0;
 }
 
-/* Progress every 200 ms from the calling thread until the workers are
- * idle, and once more then. */
-static void read_progress(struct verify *v, const struct mv_events *ev, size_t ntasks,
-                          uint64_t bytes_total)
+/* Progress (packs read), from the calling thread. */
+struct read_prog {
+	struct verify *v;
+	const struct mv_events *ev;
+	struct mv_progress p;
+};
+
+static void report_read(void *arg)
 {
-	struct mv_progress pr = {
-	    .files_total = ntasks, .bytes_total = bytes_total, .unit = "packs"};
-	for (int last = 0;;) {
-		pthread_mutex_lock(&v->mu);
-		pr.files_done = v->packs_done;
-		pr.bytes_done = v->bytes_done;
-		pthread_mutex_unlock(&v->mu);
-		if (ev && ev->progress)
-			ev->progress(ev->arg, &pr);
-		if (last)
-			break;
-		struct timespec ts;
-		mv_deadline_in(&ts, 200000000L);
-		last = mv_pool_wait_idle(v->pool, &ts);
-	}
+	struct read_prog *rp = arg;
+	pthread_mutex_lock(&rp->v->mu);
+	rp->p.files_done = rp->v->packs_done;
+	rp->p.bytes_done = rp->v->bytes_done;
+	pthread_mutex_unlock(&rp->v->mu);
+	if (rp->ev && rp->ev->progress)
+		rp->ev->progress(rp->ev->arg, &rp->p);
 }
 
 /* Reads the pending needs, pack by pack. */
@@ -491,8 +485,11 @@ static int read_needs(struct verify *v, unsigned threads, const struct mv_events
 	rc = mv_pool_start(nt, ntasks, ev ? ev->cancel : NULL, &v->pool, err);
 	for (size_t i = 0; i < ntasks && !rc; i++)
 		rc = mv_pool_submit(v->pool, read_task, &tasks[i], err);
-	if (v->pool && !rc)
-		read_progress(v, ev, ntasks, bytes_total);
+	if (v->pool && !rc) {
+		struct read_prog rp = {
+		    v, ev, {.files_total = ntasks, .bytes_total = bytes_total, .unit = "packs"}};
+		mv_pool_wait_reporting(v->pool, 200000000L, report_read, &rp);
+	}
 	int frc = mv_pool_finish(v->pool, rc ? NULL : err);
 	v->pool = NULL;
 	for (unsigned i = 0; i < nt; i++) {

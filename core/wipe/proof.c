@@ -91,8 +91,17 @@ static int load_file(struct load *l, const struct mv_walk_item *it)
 	struct mv_proof *p = l->p;
 	const struct mv_node *n = it->node;
 	size_t nids, plen;
+	uint8_t h[32];
 	if (p->ne >= UINT32_MAX)
 		return mv_error_set(l->err, MV_ERR_LIMIT, 0, "too many distinct files");
+	/* the content hash is over the size and the blob ids: a node whose
+	 * blobs are not those it claims proves nothing */
+	mv_content_hash(mv_repo_keys(p->r), n->size, (const uint8_t(*)[32])n->chunks, n->nchunks,
+	                h);
+	if (memcmp(h, n->content, 32) != 0) {
+		warn(l->ev, it->path, "its content hash does not match its blobs: not a proof");
+		return MV_WALK_CONTINUE;
+	}
 	int rc = mv_keymap_put(p->contents, n->content, (uint32_t)p->ne, NULL);
 	if (rc < 0)
 		return nomem(l->err);
@@ -139,9 +148,11 @@ static int load_event(void *arg, const struct mv_walk_item *it)
 
 static int proof_new(struct mv_repo *r, struct mv_proof **out, struct mv_error *err)
 {
-	struct mv_proof *p = calloc(1, sizeof(*p));
+	struct mv_proof *p;
 	*out = NULL;
-	if (!p)
+	if (!mv_repo_keys(r) || !mv_repo_chunker(r))
+		return mv_error_set(err, MV_ERR_USAGE, 0, "repository is not unlocked");
+	if (!(p = calloc(1, sizeof(*p))))
 		return nomem(err);
 	p->r = r;
 	p->contents = mv_keymap_new(32);

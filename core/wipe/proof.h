@@ -28,8 +28,10 @@ struct mv_proof;
  * reported through ev->warn (path "repository") and counted
  * (mv_proof_unreadable_trees): the files it holds are absent from the proof,
  * so refused. The index must be loaded (data blobs included, for
- * mv_proof_verify). ev may be NULL. Returns 0, MV_ERR_INTERRUPTED
- * (ev->cancel), MV_ERR_NOMEM, MV_ERR_LIMIT; *out is set only on 0 and is
+ * mv_proof_verify); r must be unlocked (else MV_ERR_USAGE). A file whose
+ * content hash does not match its size and blobs is left out and reported.
+ * ev may be NULL. Returns 0, MV_ERR_INTERRUPTED (ev->cancel), MV_ERR_NOMEM,
+ * MV_ERR_LIMIT, MV_ERR_USAGE; *out is set only on 0 and is
  * freed with mv_proof_free. r must outlive the proof. */
 int mv_proof_load(struct mv_repo *r, const struct mv_snapshot *snap, const struct mv_events *ev,
                   struct mv_proof **out, struct mv_error *err) MV_MUST_CHECK;

@@ -11,9 +11,23 @@
 #include "cli/repo_open.h"
 #include "core/medical/scan.h"
 #include "core/repo/index.h"
+#include "core/wipe/proof.h"
+
+enum { O_VERIFY = 1 };
+
+static const struct cli_opt_spec opts[] = {
+    {"verify", 0, 0, O_VERIFY},
+    {NULL, 0, 0, 0},
+};
+
+static const struct cli_help_opt help_opts[] = {
+    {"--verify", "with -r: read back and authenticate the repository's copy of every file "
+                 "found backed up (as 'medvault wipe' does before it removes anything)"},
+    {NULL, NULL},
+};
 
 const struct cli_help cmd_scan_help = {
-    "medvault scan [-r LOCATION] [-v] [--json] PATH...",
+    "medvault scan [-r LOCATION [--verify]] [-v] [--json] PATH...",
     "inventory the DICOM data under paths, and which of it a repository holds",
     "Walks PATHs (symbolic links are not followed) and counts the DICOM data found:\n"
     "instances, distinct patients (by patient ID, else name and birth date), studies and\n"
@@ -26,20 +40,33 @@ const struct cli_help cmd_scan_help = {
     "\n"
     "With -r, every file is also read whole and its content compared with every file of\n"
     "every snapshot of the repository: each file is \"in snapshot ID\" (the newest one\n"
-    "holding the same bytes) or \"not backed up\", with totals, so that before wiping a\n"
-    "drive you know what the wipe could remove. Each file is read once, on all cores.\n"
+    "holding the same bytes) or \"not backed up\", with totals. Each file is read once, on\n"
+    "all cores. \"Backed up\" then means only that a snapshot records the same content: it\n"
+    "is looked up in the index, nothing of the repository is read, and a damaged copy\n"
+    "would not be seen.\n"
+    "\n"
+    "With --verify, the data of every file found backed up is also read back from the\n"
+    "repository, decrypted and authenticated (each blob once, pack by pack), as 'medvault\n"
+    "wipe' does before it removes anything: a file whose copy is damaged or missing is\n"
+    "\"damaged in repository\" (named on stderr with the reason), not backed up, and the\n"
+    "exit code is 4. Run this before wiping a drive.\n"
     "\n"
     "-v prints one line per file: its class and its path. --json prints one object per\n"
     "line: with -r or -v one {\"message_type\":\"file\", \"path\", \"size\", \"dicom\",\n"
-    "\"archive\", \"status\", \"snapshot\"} per file, then {\"message_type\":\"summary\",\n"
-    "\"files\", \"bytes\", \"patients\", \"studies\", \"series\", \"instances\", \"date_range\",\n"
-    "\"modalities\", \"by_modality\", \"by_year\", \"archives_with_dicom\",\n"
-    "\"archives_unreadable\", and with -r \"backed_up\" and \"not_backed_up\"}.\n"
-    "Exit code 3 when some files could not be read.",
-    NULL,
+    "\"archive\", \"status\", \"snapshot\", \"verified\"} per file (status \"backed_up\",\n"
+    "\"not_backed_up\", \"unreadable\" or, with --verify, \"damaged\" with a \"reason\"), then\n"
+    "{\"message_type\":\"summary\", \"files\", \"bytes\", \"patients\", \"studies\", \"series\",\n"
+    "\"instances\", \"date_range\", \"modalities\", \"by_modality\", \"by_year\",\n"
+    "\"archives_with_dicom\", \"archives_unreadable\", and with -r \"backed_up\" (its\n"
+    "\"verified\" false unless --verify), \"not_backed_up\" and, with --verify, \"damaged\"}.\n"
+    "Exit code 4 when --verify found a damaged copy, else 3 when some files could not be\n"
+    "read.",
+    help_opts,
     "medvault scan /media/old-disk\n"
     "# which files the repository already holds (reads and hashes every byte)\n"
     "medvault scan -r /media/usb/backup /media/old-disk\n"
+    "# the same, reading the repository's copies back: before a wipe\n"
+    "medvault scan -r /media/usb/backup --verify /media/old-disk\n"
     "# the files a wipe would have to leave alone\n"
     "medvault scan -r /media/usb/backup -v /media/old-disk | grep '^not backed up'\n"
     "medvault scan --json /media/old-disk /home/dr/exports\n",
@@ -50,6 +77,7 @@ struct scan_out {
 	const struct mv_snapshot *snaps;
 	size_t nsnaps;
 	int with_repo;
+	int verify;
 	int per_file;
 };
 
@@ -64,6 +92,7 @@ static const char *const status_names[] = {
     [MV_SCAN_BACKED_UP] = "backed_up",
     [MV_SCAN_NOT_BACKED_UP] = "not_backed_up",
     [MV_SCAN_UNREADABLE] = "unreadable",
+    [MV_SCAN_DAMAGED] = "damaged",
 };
 
 static const char *enum_name(const char *const *names, size_t n, unsigned v)
@@ -71,6 +100,15 @@ static const char *enum_name(const char *const *names, size_t n, unsigned v)
 	return v < n ? names[v] : NULL;
 }
 #define NAME_OF(names, v) enum_name(names, sizeof(names) / sizeof(*(names)), (unsigned)(v))
+
+/* The short id of snapshot k into id ("?" when out of range). */
+static const char *snap_hex(const struct scan_out *o, long k, char id[9])
+{
+	if (k < 0 || (size_t)k >= o->nsnaps)
+		return "?";
+	mv_hex(o->snaps[k].id, 4, id);
+	return id;
+}
 
 static void file_json(const struct scan_out *o, const struct mv_scan_file *f)
 {
@@ -87,11 +125,16 @@ static void file_json(const struct scan_out *o, const struct mv_scan_file *f)
 	if (f->archive != MV_SCAN_NOT_ARCHIVE)
 		cli_json_u64(&j, "members", f->members);
 	cli_json_str(&j, "status", NAME_OF(status_names, f->status));
-	if (f->status == MV_SCAN_BACKED_UP && (size_t)f->snapshot < o->nsnaps) {
+	if ((f->status == MV_SCAN_BACKED_UP || f->status == MV_SCAN_DAMAGED) &&
+	    (size_t)f->snapshot < o->nsnaps) {
 		cli_json_hex(&j, "snapshot", o->snaps[f->snapshot].id, 32);
 		mv_hex(o->snaps[f->snapshot].id, 4, id);
 		cli_json_str(&j, "snapshot_short_id", id);
 	}
+	if (f->status == MV_SCAN_BACKED_UP) /* read back, or only looked up */
+		cli_json_bool(&j, "verified", o->verify);
+	if (f->status == MV_SCAN_DAMAGED)
+		cli_json_str(&j, "reason", f->what);
 	cli_json_end_object(&j);
 }
 
@@ -101,6 +144,8 @@ static void file_text(const struct scan_out *o, const struct mv_scan_file *f)
 
 	if (f->status == MV_SCAN_UNREADABLE) {
 		snprintf(label, sizeof(label), "unreadable");
+	} else if (f->status == MV_SCAN_DAMAGED) {
+		snprintf(label, sizeof(label), "damaged in repository");
 	} else if (o->with_repo) {
 		if (f->status == MV_SCAN_BACKED_UP && (size_t)f->snapshot < o->nsnaps) {
 			mv_hex(o->snaps[f->snapshot].id, 4, id);
@@ -129,6 +174,14 @@ static void on_file(void *arg, const struct mv_scan_file *f)
 {
 	struct scan_out *o = arg;
 
+	char id[9];
+
+	if (f->status == MV_SCAN_DAMAGED) {
+		cli_progress_clear_line();
+		cli_warning("'%s': NOT safely backed up: the repository's copy (snapshot %.8s) "
+		            "fails: %s",
+		            f->path, snap_hex(o, f->snapshot, id), f->what);
+	}
 	if (!o->per_file)
 		return;
 	cli_progress_clear_line();
@@ -172,6 +225,8 @@ static void summary_json(const struct scan_out *o, const char *const *paths, siz
 		cli_json_begin_object(&j, "backed_up");
 		cli_json_u64(&j, "files", res->backed_files);
 		cli_json_u64(&j, "bytes", res->backed_bytes);
+		/* false: looked up in the index only, nothing read back */
+		cli_json_bool(&j, "verified", o->verify);
 		cli_json_begin_array(&j, "snapshots");
 		for (size_t i = o->nsnaps; i-- > 0;) {
 			if (i >= res->nsnap || !res->snap_files[i])
@@ -191,6 +246,12 @@ static void summary_json(const struct scan_out *o, const char *const *paths, siz
 		cli_json_u64(&j, "files", res->unbacked_files);
 		cli_json_u64(&j, "bytes", res->unbacked_bytes);
 		cli_json_end_object(&j);
+		if (o->verify) {
+			cli_json_begin_object(&j, "damaged");
+			cli_json_u64(&j, "files", res->damaged_files);
+			cli_json_u64(&j, "bytes", res->damaged_bytes);
+			cli_json_end_object(&j);
+		}
 	}
 	cli_json_double(&j, "seconds", res->seconds);
 	cli_json_end_object(&j);
@@ -239,8 +300,10 @@ static void summary_text(const struct scan_out *o, const struct mv_scan_result *
 		return;
 	printf("\nCompared with the repository (%zu snapshot%s):\n", o->nsnaps,
 	       o->nsnaps == 1 ? "" : "s");
-	printf("  backed up:      %llu files, %s\n", (unsigned long long)res->backed_files,
-	       cli_fmt_bytes(res->backed_bytes, a));
+	printf("  backed up:      %llu files, %s (%s)\n", (unsigned long long)res->backed_files,
+	       cli_fmt_bytes(res->backed_bytes, a),
+	       o->verify ? "read back and authenticated"
+	                 : "looked up in the index, not read; use --verify to read it back");
 	for (size_t i = o->nsnaps; i-- > 0;) {
 		if (i >= res->nsnap || !res->snap_files[i])
 			continue;
@@ -252,6 +315,13 @@ static void summary_text(const struct scan_out *o, const struct mv_scan_result *
 	}
 	printf("  not backed up:  %llu files, %s\n", (unsigned long long)res->unbacked_files,
 	       cli_fmt_bytes(res->unbacked_bytes, a));
+	if (o->verify)
+		printf("  damaged in repository: %llu files, %s%s\n",
+		       (unsigned long long)res->damaged_files, cli_fmt_bytes(res->damaged_bytes, a),
+		       res->damaged_files
+		           ? " (NOT safely backed up: named above; see 'medvault check "
+		             "--read-data')"
+		           : "");
 	if (res->unbacked_files)
 		printf("  (list them with: medvault scan -r LOCATION -v PATH | grep '^not backed "
 		       "up')\n");
@@ -266,14 +336,15 @@ static const char *local_repo_dir(struct cli_ctx *ctx)
 	return loc;
 }
 
-static int run(struct cli_ctx *ctx, const char *const *paths, size_t npaths)
+static int run(struct cli_ctx *ctx, const char *const *paths, size_t npaths, int verify)
 {
-	struct scan_out out = {.ctx = ctx};
+	struct scan_out out = {.ctx = ctx, .verify = verify};
 	struct mv_scan_opts o = {.paths = paths, .npaths = npaths, .threads = ctx->g.threads};
 	struct mv_scan_result res;
 	struct mv_error err = {0};
 	struct mv_inventory *inv = NULL;
 	struct mv_content_set *cs = NULL;
+	struct mv_proof *proof = NULL;
 	struct mv_repo *r = NULL;
 	struct mv_lock *lock = NULL;
 	const struct mv_inv_report *rep;
@@ -287,23 +358,29 @@ static int run(struct cli_ctx *ctx, const char *const *paths, size_t npaths)
 		return CLI_EXIT_FATAL;
 	}
 	if (cli_repo_location(ctx)) {
-		rc = cli_repo_open_reader(ctx, "scan", 1u << MV_T_TREE, &r, &lock);
+		uint32_t types = (1u << MV_T_TREE) | (verify ? 1u << MV_T_DATA : 0);
+		rc = cli_repo_open_reader(ctx, "scan", types, &r, &lock);
 		if (rc != 0)
 			goto out;
 	}
 	cli_events_init(&ev, ctx, on_warn, NULL);
 	events = 1;
 	if (r) {
-		rc = mv_content_set_load(r, &ev.ev, &cs, &err);
+		if (verify)
+			rc = mv_proof_load_all(r, &ev.ev, &proof, &err);
+		else
+			rc = mv_content_set_load(r, &ev.ev, &cs, &err);
 		if (rc != 0) {
 			cli_progress_clear_line();
 			rc = cli_fail(rc, &err);
 			goto out;
 		}
 		out.with_repo = 1;
-		out.snaps = mv_content_set_snapshots(cs, &out.nsnaps);
+		out.snaps = verify ? mv_proof_snapshots(proof, &out.nsnaps)
+		                   : mv_content_set_snapshots(cs, &out.nsnaps);
 		o.r = r;
 		o.have = cs;
+		o.proof = proof;
 		o.skip_dir = local_repo_dir(ctx);
 	}
 	out.per_file = ctx->g.verbose || (ctx->g.json && out.with_repo);
@@ -326,12 +403,15 @@ static int run(struct cli_ctx *ctx, const char *const *paths, size_t npaths)
 		summary_json(&out, paths, npaths, &res, rep);
 	else if (!ctx->g.quiet)
 		summary_text(&out, &res, rep);
-	rc = res.unreadable ? CLI_EXIT_PARTIAL : CLI_EXIT_OK;
+	rc = res.damaged_files ? CLI_EXIT_INTEGRITY
+	     : res.unreadable  ? CLI_EXIT_PARTIAL
+	                       : CLI_EXIT_OK;
 out:
 	if (events)
 		cli_events_done(&ev);
 	mv_scan_result_release(&res);
 	mv_content_set_free(cs);
+	mv_proof_free(proof);
 	mv_inventory_free(inv);
 	mv_lock_release(lock);
 	mv_repo_close(r);
@@ -343,14 +423,18 @@ int cmd_scan(int argc, char **argv, struct cli_ctx *ctx)
 	struct cli_opt_iter it;
 	const char **paths = calloc((size_t)argc, sizeof(*paths));
 	size_t npaths = 0;
-	int c, rc;
+	int c, rc, verify = 0;
 
 	if (!paths) {
 		cli_error("out of memory");
 		return CLI_EXIT_FATAL;
 	}
-	cli_opt_init(&it, argc, argv, 1, NULL, cli_global_opts, ctx->g.args_only);
+	cli_opt_init(&it, argc, argv, 1, opts, cli_global_opts, ctx->g.args_only);
 	while ((c = cli_cmd_next(&it, &ctx->g)) != CLI_OPT_DONE) {
+		if (c == O_VERIFY) {
+			verify = 1;
+			continue;
+		}
 		if (c != CLI_OPT_ARG) {
 			free(paths);
 			return cli_usage_error("scan", "%s", it.err);
@@ -361,8 +445,10 @@ int cmd_scan(int argc, char **argv, struct cli_ctx *ctx)
 		rc = cli_help_command("scan");
 	else if (npaths == 0)
 		rc = cli_usage_error("scan", "what should be scanned? give one or more PATHs");
+	else if (verify && !cli_repo_location(ctx))
+		rc = cli_usage_error("scan", "--verify reads a repository back: give it with -r");
 	else
-		rc = run(ctx, paths, npaths);
+		rc = run(ctx, paths, npaths, verify);
 	free(paths);
 	return rc;
 }

@@ -343,11 +343,14 @@ static void fmt_bytes(uint64_t n, char *out, size_t cap)
 	snprintf(out, cap, "%.1f %s", v, units[u]);
 }
 
+/* PATH: the folder of the finding (its subject). */
 static const char remedy_plain[] =
-    "back them up into an encrypted medvault repository ('medvault backup'), verify it "
-    "('medvault check --read-data'), then delete the plain copies (erase the disk with its "
-    "secure-erase function, or destroy it); a copy that must stay belongs on an encrypted "
-    "volume (LUKS, VeraCrypt, BitLocker)";
+    "back them up into an encrypted medvault repository ('medvault backup -r REPO PATH'), "
+    "read the repository's copies back ('medvault scan -r REPO --verify PATH'), then remove "
+    "the plain copies with 'medvault wipe -r REPO --snapshot latest PATH' (it refuses every "
+    "file the snapshot does not provably hold intact), or erase the whole disk with its "
+    "secure-erase function; a copy that must stay belongs on an encrypted volume (LUKS, "
+    "VeraCrypt, BitLocker)";
 static const char remedy_encrypted[] =
     "keep them readable only by the users who need them, back them up into an encrypted "
     "medvault repository ('medvault backup'), and delete copies no longer needed";

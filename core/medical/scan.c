@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "core/medical/catalog.h"
+#include "core/wipe/proof.h"
 #include "formats/catalog.h"
 
 #define MAX_DEPTH   512
@@ -42,99 +43,6 @@ static void warn(const struct mv_events *ev, const char *path, const char *msg)
 {
 	if (ev && ev->warn)
 		ev->warn(ev->arg, path, msg);
-}
-
-/* ---- file hasher ----------------------------------------------------------- */
-
-struct mv_file_hasher {
-	const struct mv_repo *r;
-	struct mv_file_chunker fc; /* cuts exactly as backup does */
-	uint8_t (*ids)[32];
-	size_t nids, idcap;
-	volatile sig_atomic_t *cancel;
-	void (*on_head)(void *arg, const uint8_t *p, size_t n);
-	void *arg;
-};
-
-struct mv_file_hasher *mv_file_hasher_new(const struct mv_repo *r)
-{
-	struct mv_file_hasher *h;
-
-	if (!mv_repo_keys(r) || !mv_repo_chunker(r))
-		return NULL;
-	h = calloc(1, sizeof(*h));
-	if (!h)
-		return NULL;
-	h->r = r;
-	if (mv_file_chunker_init(&h->fc, mv_repo_chunker(r), mv_repo_config(r)->chunk_max, 0) !=
-	    0) {
-		free(h);
-		return NULL;
-	}
-	return h;
-}
-
-void mv_file_hasher_free(struct mv_file_hasher *h)
-{
-	if (!h)
-		return;
-	mv_file_chunker_release(&h->fc);
-	free(h->ids);
-	free(h);
-}
-
-static int hash_chunk(void *arg, const uint8_t *p, size_t n)
-{
-	struct mv_file_hasher *h = arg;
-	if (h->cancel && *h->cancel)
-		return MV_ERR_INTERRUPTED;
-	if (h->nids >= MV_NODE_MAX_CHUNKS)
-		return MV_ERR_LIMIT;
-	if (mv_grow(h->ids, h->idcap, h->nids + 1))
-		return MV_ERR_NOMEM;
-	mv_blob_id(mv_repo_keys(h->r), p, n, h->ids[h->nids++]);
-	return 0;
-}
-
-static void hash_head(void *arg, const uint8_t *p, size_t n, const struct mv_file_facts *facts)
-{
-	struct mv_file_hasher *h = arg;
-	(void)facts;
-	if (h->on_head)
-		h->on_head(h->arg, p, n);
-}
-
-int mv_file_hasher_run(struct mv_file_hasher *h, int fd, uint64_t size, uint8_t content[32],
-                       uint64_t *size_read, const struct mv_dicom_info **info,
-                       void (*on_head)(void *arg, const uint8_t *p, size_t n), void *arg,
-                       volatile sig_atomic_t *cancel, struct mv_error *err)
-{
-	struct mv_file_facts facts;
-	*size_read = 0;
-	*info = NULL;
-	h->nids = 0;
-	h->cancel = cancel;
-	h->on_head = on_head;
-	h->arg = arg;
-	int rc = mv_file_chunks(&h->fc, fd, size, hash_chunk, hash_head, h, &facts);
-	switch (rc) {
-	case 0:
-		break;
-	case MV_ERR_IO:
-		return mv_error_set(err, MV_ERR_IO, facts.read_errno, "cannot read");
-	case MV_ERR_LIMIT:
-		return mv_error_set(err, rc, 0, "file has too many chunks");
-	case MV_ERR_INTERRUPTED:
-		return mv_error_set(err, rc, 0, "interrupted");
-	default:
-		return mv_error_set(err, rc, 0, "out of memory");
-	}
-	if (facts.dicom)
-		*info = &h->fc.info;
-	mv_content_hash(mv_repo_keys(h->r), facts.size, (const uint8_t(*)[32])h->ids, h->nids,
-	                content);
-	*size_read = facts.size;
-	return 0;
 }
 
 /* ---- jobs ------------------------------------------------------------------- */
@@ -174,6 +82,14 @@ struct runner {
 	struct mv_file_hasher *h;
 };
 
+/* With a proof: a file held until the blobs are verified. */
+struct kept {
+	struct mv_scan_file f; /* f.path, f.content, f.what point into the fields below */
+	char *path;
+	uint8_t content[32];
+	char *reason; /* DAMAGED */
+};
+
 struct scan {
 	const struct mv_scan_opts *o;
 	struct mv_inventory *inv;
@@ -192,6 +108,8 @@ struct scan {
 	int have_skip;
 	dev_t skip_dev;
 	ino_t skip_ino;
+	struct kept *kept; /* with a proof: every file, in walk order */
+	size_t nkept, keptcap;
 	struct mv_progress prog;
 	int64_t last_progress;
 	char path[PATH_MAX + 256];
@@ -479,6 +397,123 @@ static int add_members(struct scan *s, struct sjob *j, struct mv_error *err)
 	return 0;
 }
 
+/* The newest snapshot holding content (an index in the content set's or
+ * the proof's snapshots), or -1. */
+static long find_snapshot(const struct scan *s, const uint8_t content[32])
+{
+	size_t k;
+	if (s->o->proof)
+		return mv_proof_find(s->o->proof, content, &k, NULL, NULL) ? (long)k : -1;
+	return mv_content_set_find(s->o->have, content);
+}
+
+/* Counts a file compared with the repository. */
+static void count_file(struct mv_scan_result *res, const struct mv_scan_file *f)
+{
+	switch (f->status) {
+	case MV_SCAN_BACKED_UP:
+		res->backed_files++;
+		res->backed_bytes += f->size;
+		res->snap_files[f->snapshot]++;
+		res->snap_bytes[f->snapshot] += f->size;
+		break;
+	case MV_SCAN_NOT_BACKED_UP:
+		res->unbacked_files++;
+		res->unbacked_bytes += f->size;
+		break;
+	case MV_SCAN_DAMAGED:
+		res->damaged_files++;
+		res->damaged_bytes += f->size;
+		break;
+	default:
+		break;
+	}
+}
+
+/* Holds a file until the proof is verified (its path taken from j). */
+static int keep(struct scan *s, struct sjob *j, const struct mv_scan_file *f, struct mv_error *err)
+{
+	if (mv_grow(s->kept, s->keptcap, s->nkept + 1))
+		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+	struct kept *k = &s->kept[s->nkept++];
+	memset(k, 0, sizeof(*k));
+	k->f = *f;
+	k->f.info = NULL;
+	k->path = j->path;
+	j->path = NULL;
+	if (f->content)
+		memcpy(k->content, f->content, 32);
+	return 0;
+}
+
+static void free_kept(struct scan *s)
+{
+	for (size_t i = 0; i < s->nkept; i++) {
+		free(s->kept[i].path);
+		free(s->kept[i].reason);
+	}
+	free(s->kept);
+	s->kept = NULL;
+	s->nkept = s->keptcap = 0;
+}
+
+/* Verifies the blobs of the files held as backed up (each blob read once),
+ * then counts every file and hands it to on_file, in walk order. */
+static int verify_kept(struct scan *s, struct mv_error *err)
+{
+	uint8_t(*contents)[32] = NULL;
+	struct mv_proof_result *res = NULL;
+	size_t *which = NULL, n = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < s->nkept; i++)
+		n += s->kept[i].f.status == MV_SCAN_BACKED_UP;
+	if (n) {
+		contents = malloc(n * sizeof(*contents));
+		which = malloc(n * sizeof(*which));
+		res = calloc(n, sizeof(*res));
+		if (!contents || !which || !res) {
+			rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+			goto out;
+		}
+	}
+	for (size_t i = 0, m = 0; i < s->nkept; i++)
+		if (s->kept[i].f.status == MV_SCAN_BACKED_UP) {
+			memcpy(contents[m], s->kept[i].content, 32);
+			which[m++] = i;
+		}
+	unsigned nt = s->o->threads > 0 ? (unsigned)s->o->threads : 0;
+	if (n && (rc = mv_proof_verify(s->o->proof, (const uint8_t(*)[32])contents, n, 0,
+	                               nt > 16 ? 16 : nt, res, s->ev, err)) != 0)
+		goto out;
+	for (size_t m = 0; m < n; m++) {
+		struct kept *k = &s->kept[which[m]];
+		if (res[m].status == MV_PROOF_OK)
+			continue;
+		if (!(k->reason = strdup(res[m].reason))) {
+			rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+			goto out;
+		}
+		k->f.status = MV_SCAN_DAMAGED;
+	}
+	for (size_t i = 0; i < s->nkept; i++) {
+		struct kept *k = &s->kept[i];
+		k->f.path = k->path;
+		if (k->f.content)
+			k->f.content = k->content;
+		if (k->reason)
+			k->f.what = k->reason;
+		count_file(s->res, &k->f);
+		if (s->o->on_file)
+			s->o->on_file(s->o->arg, &k->f);
+	}
+out:
+	free(contents);
+	free(which);
+	free(res);
+	return rc;
+}
+
 /* Takes one finished job's results: counts, classification, on_file. */
 static int emit(struct scan *s, struct sjob *j, struct mv_error *err)
 {
@@ -530,22 +565,18 @@ static int emit(struct scan *s, struct sjob *j, struct mv_error *err)
 			                         j->archive == MV_SCAN_ARCHIVE_UNREADABLE);
 		}
 		if (s->o->r && j->hashed) {
-			long k = mv_content_set_find(s->o->have, j->content);
+			long k = find_snapshot(s, j->content);
 			f.content = j->content;
-			if (k >= 0 && (size_t)k < res->nsnap) {
-				f.status = MV_SCAN_BACKED_UP;
-				f.snapshot = k;
-				res->backed_files++;
-				res->backed_bytes += j->size;
-				res->snap_files[k]++;
-				res->snap_bytes[k] += j->size;
-			} else {
-				f.status = MV_SCAN_NOT_BACKED_UP;
-				res->unbacked_files++;
-				res->unbacked_bytes += j->size;
-			}
+			f.status = k >= 0 && (size_t)k < res->nsnap ? MV_SCAN_BACKED_UP
+			                                            : MV_SCAN_NOT_BACKED_UP;
+			f.snapshot = f.status == MV_SCAN_BACKED_UP ? k : -1;
 		}
 	}
+	if (s->o->proof) {
+		progress(s, j->path, 0);
+		return keep(s, j, &f, err);
+	}
+	count_file(res, &f);
 	if (s->o->on_file)
 		s->o->on_file(s->o->arg, &f);
 	progress(s, j->path, 0);
@@ -764,9 +795,12 @@ static int scan_start(struct scan *s, struct mv_error *err)
 	if (nt > 64)
 		nt = 64;
 	if (o->r) {
-		if (!o->have || !mv_repo_keys(o->r) || !mv_repo_chunker(o->r))
+		if ((!o->have && !o->proof) || !mv_repo_keys(o->r) || !mv_repo_chunker(o->r))
 			return mv_error_set(err, MV_ERR_USAGE, 0, "repository is not unlocked");
-		mv_content_set_snapshots(o->have, &s->res->nsnap);
+		if (o->proof)
+			mv_proof_snapshots(o->proof, &s->res->nsnap);
+		else
+			mv_content_set_snapshots(o->have, &s->res->nsnap);
 		s->res->snap_files = calloc(s->res->nsnap ? s->res->nsnap : 1, sizeof(uint64_t));
 		s->res->snap_bytes = calloc(s->res->nsnap ? s->res->nsnap : 1, sizeof(uint64_t));
 		if (!s->res->snap_files || !s->res->snap_bytes)
@@ -827,6 +861,9 @@ int mv_scan(const struct mv_scan_opts *o, struct mv_inventory *inv, const struct
 		rc = finish(s, err);
 	stop_workers(s, rc);
 	progress(s, NULL, 1);
+	if (!rc && o->proof)
+		rc = verify_kept(s, err);
+	free_kept(s);
 	for (size_t i = 0; s->slots && i < s->window; i++)
 		job_clear(&s->slots[i]);
 	free(s->slots);

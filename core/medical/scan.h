@@ -8,7 +8,11 @@
  * as backup does (the repository's chunker, keyed chunk ids, the content
  * hash of FORMAT.md section 2), on all cores; the header is parsed from the
  * first bytes of that same read. A file whose content hash some snapshot
- * records is "backed up" in the newest such snapshot.
+ * records is "backed up" in the newest such snapshot: looked up, nothing of
+ * the repository read. With a proof (core/wipe/proof.h), the blobs of every
+ * backed-up file are then read back and authenticated, as a wipe does
+ * before it destroys anything: a file whose copy is damaged or missing is
+ * "damaged in repository", not backed up.
  *
  * ZIP, tar and ISO 9660 files (possibly compressed) are read through
  * libarchive (core/medical/catalog.h), without writing anything to disk; their
@@ -26,6 +30,8 @@
 #include "core/util/events.h"
 #include "core/repo/repo.h"
 
+struct mv_proof; /* core/wipe/proof.h */
+
 /* Bytes of a file read for its header without a repository, and at most
  * when the header says it goes on. */
 #define MV_SCAN_HEAD     (64u << 10)
@@ -39,9 +45,12 @@
 
 enum mv_scan_status {
 	MV_SCAN_UNKNOWN = 0,   /* no repository given */
-	MV_SCAN_BACKED_UP,     /* same content in a snapshot */
+	MV_SCAN_BACKED_UP,     /* same content in a snapshot (with a proof: read back intact) */
 	MV_SCAN_NOT_BACKED_UP, /* no snapshot holds this content */
 	MV_SCAN_UNREADABLE,    /* could not be read (see errno_value, what) */
+	/* with a proof: a snapshot holds this content, but the repository's
+	 * copy is damaged, missing or could not be read (what says why) */
+	MV_SCAN_DAMAGED,
 };
 
 enum mv_scan_archive {
@@ -56,14 +65,16 @@ struct mv_scan_file {
 	const char *path;
 	uint64_t size;
 	int dicom;                        /* the file is DICOM (info is set) */
-	const struct mv_dicom_info *info; /* NULL unless dicom */
+	const struct mv_dicom_info *info; /* NULL unless dicom; NULL with a proof */
 	enum mv_scan_archive archive;
 	uint64_t members; /* DICOM members of an archive */
 	enum mv_scan_status status;
-	long snapshot;          /* BACKED_UP: index in the content set's snapshots */
+	long snapshot;          /* BACKED_UP, DAMAGED: index in the content set's (or
+	                         * the proof's) snapshots */
 	const uint8_t *content; /* with a repository: the content hash, else NULL */
 	int errno_value;        /* UNREADABLE: the errno */
-	const char *what;       /* UNREADABLE: "cannot open", "cannot read" */
+	const char *what;       /* UNREADABLE: "cannot open", "cannot read"; DAMAGED:
+	                         * the proof's reason ("blob 1a2b3c4d damaged: ...") */
 };
 
 struct mv_scan_opts {
@@ -74,6 +85,12 @@ struct mv_scan_opts {
 	 * file against have (required then). */
 	struct mv_repo *r;
 	const struct mv_content_set *have;
+	/* Instead of have: a proof over every snapshot (mv_proof_load_all;
+	 * the index must hold the data blobs). Files are classified by it, and
+	 * once the walk is done the blobs of every backed-up file are read
+	 * back and authenticated (mv_proof_verify, each blob once); on_file
+	 * then gets every file, in walk order. */
+	struct mv_proof *proof;
 	/* A directory not to scan (the repository itself, when it lies under
 	 * a scanned path); NULL for none. Compared by device and inode. */
 	const char *skip_dir;
@@ -92,7 +109,9 @@ struct mv_scan_result {
 	uint64_t archives;    /* archive files, whatever they held */
 	/* with a repository */
 	uint64_t backed_files, backed_bytes, unbacked_files, unbacked_bytes;
-	uint64_t *snap_files, *snap_bytes; /* per snapshot of the content set (malloc'd) */
+	uint64_t damaged_files, damaged_bytes; /* with a proof */
+	uint64_t *snap_files, *snap_bytes;     /* backed up, per snapshot of the content set
+	                                        * or the proof (malloc'd) */
 	size_t nsnap;
 	double seconds;
 };
@@ -106,28 +125,7 @@ int mv_scan(const struct mv_scan_opts *o, struct mv_inventory *inv, const struct
             struct mv_scan_result *res, struct mv_error *err) MV_MUST_CHECK;
 void mv_scan_result_release(struct mv_scan_result *res);
 
-/* Content hashes of files as backup records them: the file read whole
- * through the repository's chunker, with a forced chunk boundary where the
- * pixel data of a DICOM file begins (as core/ops/backup.c cuts by default; a
- * snapshot made with --plain-chunking records other hashes for DICOM
- * files), keyed chunk ids, then the content hash of FORMAT.md section 2.
- * The cuts are backup's (core/repo/filechunk.h, shared). One hasher per thread;
- * it holds a read buffer of 2 * chunk_max bytes, as backup does. */
-struct mv_file_hasher;
-/* NULL when out of memory. r must stay open and unlocked. */
-struct mv_file_hasher *mv_file_hasher_new(const struct mv_repo *r);
-void mv_file_hasher_free(struct mv_file_hasher *h); /* accepts NULL */
-/* Reads fd from offset 0 to the end; size is the file's size as stat'ed
- * (the DICOM parser's hint, as in backup). *info is set to the file's DICOM
- * header (inside h, valid until the next run) or NULL when it is not
- * DICOM. on_head (may be NULL) is called once, before any chunk is cut,
- * with the first bytes read: min(file size, 2 * chunk_max). *size_read
- * gets the bytes read. Returns 0, MV_ERR_IO (a read failed:
- * err->saved_errno), MV_ERR_NOMEM, MV_ERR_LIMIT (more chunks than a tree
- * records) or MV_ERR_INTERRUPTED (*cancel, which may be NULL, was set). */
-int mv_file_hasher_run(struct mv_file_hasher *h, int fd, uint64_t size, uint8_t content[32],
-                       uint64_t *size_read, const struct mv_dicom_info **info,
-                       void (*on_head)(void *arg, const uint8_t *p, size_t n), void *arg,
-                       volatile sig_atomic_t *cancel, struct mv_error *err) MV_MUST_CHECK;
+/* The hasher that computes content hashes as backup records them:
+ * core/repo/filechunk.h (mv_file_hasher). */
 
 #endif

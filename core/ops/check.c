@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -17,7 +16,6 @@
 #include "core/repo/memindex.h"
 #include "core/repo/packread.h"
 #include "core/repo/walker.h"
-#include "core/util/clock.h"
 #include "core/util/grow.h"
 #include "core/util/pool.h"
 
@@ -278,23 +276,27 @@ static int read_pack(void *arg, unsigned worker, struct mv_error *err)
 /* Progress of the read, from the calling thread about every 200 ms until
  * the workers are idle, and once more then (so that even a read too quick
  * for the first interval shows its line, complete). */
+struct read_prog {
+	struct ck *c;
+	struct mv_progress p;
+};
+
+static void report_read(void *arg)
+{
+	struct read_prog *rp = arg;
+	pthread_mutex_lock(&rp->c->mu);
+	rp->p.files_done = rp->c->done_packs;
+	rp->p.bytes_done = rp->c->done_bytes;
+	pthread_mutex_unlock(&rp->c->mu);
+	if (rp->c->ev && rp->c->ev->progress)
+		rp->c->ev->progress(rp->c->ev->arg, &rp->p);
+}
+
 static void read_progress(struct ck *c, uint64_t bytes_total)
 {
-	struct mv_progress p = {
-	    .files_total = c->ntodo, .bytes_total = bytes_total, .unit = "packs"};
-	for (int last = 0;;) {
-		pthread_mutex_lock(&c->mu);
-		p.files_done = c->done_packs;
-		p.bytes_done = c->done_bytes;
-		pthread_mutex_unlock(&c->mu);
-		if (c->ev && c->ev->progress)
-			c->ev->progress(c->ev->arg, &p);
-		if (last)
-			break;
-		struct timespec ts;
-		mv_deadline_in(&ts, 200000000L); /* a progress report every 200 ms */
-		last = mv_pool_wait_idle(c->pool, &ts);
-	}
+	struct read_prog rp = {
+	    c, {.files_total = c->ntodo, .bytes_total = bytes_total, .unit = "packs"}};
+	mv_pool_wait_reporting(c->pool, 200000000L, report_read, &rp);
 }
 
 static int read_data(struct ck *c, struct mv_error *err)

@@ -34,7 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/medical/scan.h"
+#include "core/repo/filechunk.h"
 #include "core/repo/index.h"
 #include "core/repo/memindex.h"
 #include "core/repo/packread.h"

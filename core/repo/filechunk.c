@@ -1,5 +1,7 @@
 #include "core/repo/filechunk.h"
 
+#include "core/repo/repo.h"
+#include "core/util/grow.h"
 #include "formats/archmagic.h"
 
 #include <errno.h>
@@ -102,4 +104,97 @@ int mv_file_chunks(struct mv_file_chunker *fc, int fd, uint64_t size,
 			return rc;
 		start += c;
 	}
+}
+
+/* ---- the file hasher ---------------------------------------------------- */
+
+struct mv_file_hasher {
+	const struct mv_repo *r;
+	struct mv_file_chunker fc; /* cuts exactly as backup does */
+	uint8_t (*ids)[32];
+	size_t nids, idcap;
+	volatile sig_atomic_t *cancel;
+	void (*on_head)(void *arg, const uint8_t *p, size_t n);
+	void *arg;
+};
+
+struct mv_file_hasher *mv_file_hasher_new(const struct mv_repo *r)
+{
+	struct mv_file_hasher *h;
+
+	if (!mv_repo_keys(r) || !mv_repo_chunker(r))
+		return NULL;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return NULL;
+	h->r = r;
+	if (mv_file_chunker_init(&h->fc, mv_repo_chunker(r), mv_repo_config(r)->chunk_max, 0) !=
+	    0) {
+		free(h);
+		return NULL;
+	}
+	return h;
+}
+
+void mv_file_hasher_free(struct mv_file_hasher *h)
+{
+	if (!h)
+		return;
+	mv_file_chunker_release(&h->fc);
+	free(h->ids);
+	free(h);
+}
+
+static int hash_chunk(void *arg, const uint8_t *p, size_t n)
+{
+	struct mv_file_hasher *h = arg;
+	if (h->cancel && *h->cancel)
+		return MV_ERR_INTERRUPTED;
+	if (h->nids >= MV_NODE_MAX_CHUNKS)
+		return MV_ERR_LIMIT;
+	if (mv_grow(h->ids, h->idcap, h->nids + 1))
+		return MV_ERR_NOMEM;
+	mv_blob_id(mv_repo_keys(h->r), p, n, h->ids[h->nids++]);
+	return 0;
+}
+
+static void hash_head(void *arg, const uint8_t *p, size_t n, const struct mv_file_facts *facts)
+{
+	struct mv_file_hasher *h = arg;
+	(void)facts;
+	if (h->on_head)
+		h->on_head(h->arg, p, n);
+}
+
+int mv_file_hasher_run(struct mv_file_hasher *h, int fd, uint64_t size, uint8_t content[32],
+                       uint64_t *size_read, const struct mv_dicom_info **info,
+                       void (*on_head)(void *arg, const uint8_t *p, size_t n), void *arg,
+                       volatile sig_atomic_t *cancel, struct mv_error *err)
+{
+	struct mv_file_facts facts;
+	*size_read = 0;
+	*info = NULL;
+	h->nids = 0;
+	h->cancel = cancel;
+	h->on_head = on_head;
+	h->arg = arg;
+	int rc = mv_file_chunks(&h->fc, fd, size, hash_chunk, hash_head, h, &facts);
+	switch (rc) {
+	case 0:
+		break;
+	case MV_ERR_IO:
+		return mv_error_set(err, MV_ERR_IO, facts.read_errno, "cannot read");
+	case MV_ERR_LIMIT:
+		return mv_error_set(err, rc, 0, "file has too many chunks");
+	case MV_ERR_INTERRUPTED:
+		return mv_error_set(err, rc, 0, "interrupted");
+	default:
+		return mv_error_set(err, rc, 0, "out of memory");
+	}
+	if (facts.dicom)
+		*info = &h->fc.info;
+	mv_content_hash(mv_repo_keys(h->r), facts.size, (const uint8_t(*)[32])h->ids, h->nids,
+	                content);
+	*size_read = facts.size;
+	return 0;
 }

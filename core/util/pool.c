@@ -1,6 +1,8 @@
 /* The worker pool (core/util/pool.h). */
 #include "core/util/pool.h"
 
+#include "core/util/clock.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,6 +195,19 @@ int mv_pool_wait_idle(struct mv_pool *p, const struct timespec *deadline)
 	}
 	pthread_mutex_unlock(&p->mu);
 	return done;
+}
+
+void mv_pool_wait_reporting(struct mv_pool *p, long interval_ns, void (*report)(void *arg),
+                            void *arg)
+{
+	for (int last = 0;;) {
+		report(arg);
+		if (last)
+			break;
+		struct timespec ts;
+		mv_deadline_in(&ts, interval_ns);
+		last = mv_pool_wait_idle(p, &ts);
+	}
 }
 
 int mv_pool_finish(struct mv_pool *p, struct mv_error *err)

@@ -54,6 +54,12 @@ void mv_pool_cancel(struct mv_pool *p, int code, const char *msg);
  * deadline. The caller reports progress between calls. */
 int mv_pool_wait_idle(struct mv_pool *p, const struct timespec *deadline);
 
+/* Waits until the pool is idle, calling report(arg) about every
+ * interval_ns from the calling thread and once more when idle (so that even
+ * work too quick for the first interval shows its final progress). */
+void mv_pool_wait_reporting(struct mv_pool *p, long interval_ns, void (*report)(void *arg),
+                            void *arg);
+
 /* Waits for every queued task, stops and joins the workers and frees the
  * pool (accepts NULL). Returns 0 or the pool's first error (into err). */
 int mv_pool_finish(struct mv_pool *p, struct mv_error *err);

@@ -531,6 +531,10 @@ static void test_audit__scan_counts(void **state)
 	assert_true(r.items[0].status == MV_AUDIT_FAIL || r.items[0].status == MV_AUDIT_WARN);
 	assert_non_null(strstr(r.items[0].message, "3 DICOM files of 2 patients"));
 	assert_true(r.items[0].remedy[0] != '\0');
+	/* plain copies: the advice names the wipe command as it exists */
+	if (r.items[0].status == MV_AUDIT_FAIL)
+		assert_non_null(
+		    strstr(r.items[0].remedy, "'medvault wipe -r REPO --snapshot latest PATH'"));
 	mv_audit_report_release(&r);
 
 	/* a single file named directly */

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/medical/scan.h"
+#include "core/repo/filechunk.h"
 #include "tests/unit/testutil.h"
 #include "core/repo/repo.h"
 

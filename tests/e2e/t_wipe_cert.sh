@@ -96,7 +96,8 @@ expect_exit 4 mv wipe --verify-certificate "$T/spliced.json" -r "$A"
 mkdir "$T/cwd"
 wiped_set "$T/srcC"
 expect_exit 0 mv backup -r "$A" "$T/srcC"
-(cd "$T/cwd" && expect_exit 0 mv wipe -r "$A" --snapshot latest --yes --accept-unreliable-medium "$T/srcC")
+(cd "$T/cwd" && expect_exit 0 mv wipe -r "$A" --snapshot latest --yes --accept-unreliable-medium --json "$T/srcC")
+python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/out" || fail "wipe --json printed no JSON: $(cat "$T/out")"
 cert=$(find "$T/cwd" -maxdepth 1 -name '*.json' | head -1)
 [ -n "$cert" ] || fail "no certificate in the current folder: $(ls -A "$T/cwd")"
 y=$(date -u +%Y)

@@ -89,9 +89,10 @@ grep -q "changed.dcm" "$T/out" "$T/err" || fail "the refused file is not named"
 [ "$(wt status "$T/b.json" "$B/changed.dcm")" = refused ] || fail "certificate: changed.dcm not 'refused'"
 [ "$(wt status "$T/b.json" "$B/same.dcm")" = wiped ] || fail "certificate: same.dcm not 'wiped'"
 
-# a symlink: never followed; the link is removed (or refused), the target intact
+# a symlink: never followed; the link is removed (or refused), the target
+# intact (and the file beside it wiped with two passes of zeros)
 sum=$(sha256sum <"$W/outside/target.dcm")
-expect_exit_in "0 3" mv "${WIPE[@]}" --certificate "$T/c.json" "$W/IMAGERIE_C"
+expect_exit_in "0 3" mv "${WIPE[@]}" --passes 2 --pattern zero --certificate "$T/c.json" "$W/IMAGERIE_C"
 [ "$(sha256sum <"$W/outside/target.dcm")" = "$sum" ] || fail "the symlink's target was changed"
 [ ! -e "$C/plain.dcm" ] || fail "the plain file beside the link was not wiped"
 if [ "$RC" = 0 ]; then

@@ -5,7 +5,7 @@ set -euo pipefail
 MV_BIN=${MEDVAULT:?set MEDVAULT to the medvault binary}
 SRC=${MEDVAULT_TEST_SRC:?set MEDVAULT_TEST_SRC to the source tree}
 # absolute, so that a test may change its current folder
-MV_BIN=$(realpath "$MV_BIN")
+case "$MV_BIN" in */*) MV_BIN=$(realpath "$MV_BIN") ;; *) MV_BIN=$(command -v "$MV_BIN") ;; esac
 SRC=$(realpath "$SRC")
 T=$(mktemp -d /tmp/mvtest.XXXXXX)
 chmod 755 "$T"

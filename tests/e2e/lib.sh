@@ -4,15 +4,20 @@ set -euo pipefail
 
 MV_BIN=${MEDVAULT:?set MEDVAULT to the medvault binary}
 SRC=${MEDVAULT_TEST_SRC:?set MEDVAULT_TEST_SRC to the source tree}
+# absolute, so that a test may change its current folder
+case "$MV_BIN" in */*) MV_BIN=$(realpath "$MV_BIN") ;; *) MV_BIN=$(command -v "$MV_BIN") ;; esac
+SRC=$(realpath "$SRC")
 T=$(mktemp -d /tmp/mvtest.XXXXXX)
 chmod 755 "$T"
 cleanup() {
 	local rc=$?
 	for m in "${MOUNTS[@]:-}"; do [ -n "$m" ] && umount -l "$m" 2>/dev/null || true; done
+	for l in "${LOOPS[@]:-}"; do [ -n "$l" ] && losetup -d "$l" 2>/dev/null || true; done
 	rm -rf "$T"
 	exit $rc
 }
 MOUNTS=()
+LOOPS=() # loop devices (losetup) detached at exit
 trap cleanup EXIT
 
 # A strong password in a 0600 file; the tests use it unless they say otherwise.
@@ -49,6 +54,20 @@ expect_exit() {
 	fi
 }
 
+# expect_exit_in "CODE..." cmd...: as expect_exit, for any of the CODEs
+# (where a correct program may answer either); the code is left in $RC.
+expect_exit_in() {
+	local want=$1
+	shift
+	set +e
+	"$@" >"$T/out" 2>"$T/err"
+	RC=$?
+	set -e
+	case " $want " in *" $RC "*) return 0 ;; esac
+	echo "--- stdout"; cat "$T/out"; echo "--- stderr"; cat "$T/err"
+	fail "'$*' exited $RC, expected one of $want"
+}
+
 # Builds a tree with every file kind medvault stores.
 make_tree() { python3 "$SRC/tests/e2e/mktree.py" "$@"; }
 
@@ -73,6 +92,20 @@ loop_mount() {
 	fi
 	MOUNTS=("$T/mnt")
 }
+
+# unmount_image: unmounts $T/mnt (made by loop_mount) and detaches its loop
+# device, so that $T/disk.img holds every byte written and can be searched.
+unmount_image() {
+	sync
+	umount "$T/mnt"
+	MOUNTS=()
+	local l
+	for l in $(losetup -j "$T/disk.img" -O NAME -n 2>/dev/null); do losetup -d "$l" 2>/dev/null || true; done
+}
+
+# The wipe tests' Python helpers (tests/e2e/wipetool.py: markers, marker files,
+# searching a raw image, certificate items, tree hashes, byte flips).
+wt() { python3 "$SRC/tests/e2e/wipetool.py" "$@"; }
 
 # two_files_src DIR SIZE A B SMALL: DIR/a/A and DIR/b/B of SIZE random bytes
 # (each in a pack of its own) and DIR/b/SMALL holding "small".

@@ -32,6 +32,7 @@ const struct cli_command cli_commands[] = {
     {"audit", cmd_audit, CLI_CMD_REPO, &cmd_audit_help},
     {"scan", cmd_scan, CLI_CMD_REPO, &cmd_scan_help},
     {"impact", cmd_impact, CLI_CMD_REPO, &cmd_impact_help},
+    {"wipe", cmd_wipe, CLI_CMD_REPO, &cmd_wipe_help},
     {NULL, NULL, 0, NULL},
 };
 

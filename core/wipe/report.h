@@ -39,25 +39,27 @@ struct mv_wipe_item {
 /* The medium that held what was wiped, as far as the kernel tells. Empty
  * strings when unknown. */
 struct mv_wipe_medium {
-	char kind[32];        /* "rotational disk", "solid-state / flash", "file-backed loop device", "unknown" */
-	char fs_type[32];     /* "ext4", ... ("" for a device) */
-	char device[64];      /* kernel name: "sda", "nvme0n1", "loop0" */
-	char vendor[64];      /* sysfs */
-	char model[128];      /* sysfs */
-	char serial[128];     /* sysfs / udev, when readable */
+	char kind[32];    /* "rotational disk", "solid-state / flash", "file-backed loop device",
+	                     "unknown" */
+	char fs_type[32]; /* "ext4", ... ("" for a device) */
+	char device[64];  /* kernel name: "sda", "nvme0n1", "loop0" */
+	char vendor[64];  /* sysfs */
+	char model[128];  /* sysfs */
+	char serial[128]; /* sysfs / udev, when readable */
 	char hidden_area[256]; /* HPA/DCO status, or why it is unknown */
-	uint64_t size;        /* device size in bytes, 0 unknown */
-	int unreliable;       /* overwrite not reliable on it: see notes */
-	char notes[1024];     /* each finding and its remedy, "; "-separated */
+	uint64_t size;         /* device size in bytes, 0 unknown */
+	int unreliable;        /* overwrite not reliable on it: see notes */
+	char notes[1024];      /* each finding and its remedy, "; "-separated */
 };
 
 struct mv_wipe_report {
-	int mode; /* enum mv_wipe_mode */
-	int64_t start, end; /* Unix seconds (UTC) */
+	int mode;                /* enum mv_wipe_mode */
+	int64_t start, end;      /* Unix seconds (UTC) */
 	char operator_name[128]; /* --operator, "" when not given */
 	char host[256];
-	char tool[64];          /* "medvault 0.x.y" */
-	char method[64];        /* "overwrite (NIST SP 800-88 Clear)", "crypto-erase (NIST SP 800-88 Purge)" */
+	char tool[64];   /* "medvault 0.x.y" */
+	char method[64]; /* "overwrite (NIST SP 800-88 Clear)", "crypto-erase (NIST SP 800-88
+	                    Purge)" */
 	unsigned passes;
 	char pattern[16];       /* "random", "zero", "one" */
 	char verification[128]; /* "read back and compared, every byte", "10% sample", ... */
@@ -65,9 +67,9 @@ struct mv_wipe_report {
 	char target[4096];      /* the paths, device or repository */
 	uint8_t repo_id[32];    /* the repository that proves (files) or was erased */
 	int has_repo;
-	uint8_t snapshot[32];   /* the snapshot named by --snapshot */
+	uint8_t snapshot[32]; /* the snapshot named by --snapshot */
 	int has_snapshot;
-	int backup_checked;     /* 0 with --no-backup-check */
+	int backup_checked; /* 0 with --no-backup-check */
 	struct mv_wipe_medium medium;
 	struct mv_wipe_item *items;
 	size_t nitems;

@@ -1,0 +1,788 @@
+/* The file wipe: core/wipe/wipe.h. */
+#include "core/wipe/wipe.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/repo/crypto.h"
+#include "core/util/grow.h"
+#include "core/wipe/medium.h"
+
+enum kind { K_FILE, K_LINK };
+
+/* A file or link found by the first walk. */
+struct wfile {
+	size_t target;
+	char *rel; /* below the target's root ("" for a target that is itself the file) */
+	int kind;
+	uint64_t dev, ino, size;
+	struct timespec mtime, ctime;
+	int wipe;         /* decided: may be wiped */
+	int resume;       /* a journal's pending file: proven before its first overwrite */
+	size_t proof_idx; /* into contents[] when proven */
+	uint8_t content[32], snapshot[32];
+	int has_content, has_snapshot;
+};
+
+struct target {
+	const char *arg; /* as given, without trailing '/' */
+	char *arg_copy;
+	int parentfd; /* the folder holding it */
+	char *base;   /* its name there */
+	int rootfd;   /* a folder: its handle; else -1 */
+	int kind;     /* S_IFDIR, S_IFREG, S_IFLNK */
+	dev_t dev;
+	struct mv_wipe_medium medium;
+};
+
+struct ctx {
+	const struct mv_wipe_opts *o;
+	const struct mv_events *ev;
+	struct mv_wipe_report *rep;
+	struct mv_error *err;
+	struct target *t;
+	size_t nt;
+	struct wfile *f;
+	size_t nf, capf;
+	size_t icap; /* of rep->items */
+	uint8_t (*contents)[32];
+	size_t ncontents, capc;
+	int integrity;      /* a refusal for damaged or missing data */
+	size_t open_begins; /* files journalled as begun and not (yet) ended */
+	int refused;
+	/* progress */
+	struct mv_progress pr;
+	uint64_t file_base; /* bytes_done before the file under way */
+	const char *current;
+	/* the file under way (for the journal's begin record) */
+	struct mv_journal_entry je;
+};
+
+static int cancelled(const struct ctx *c)
+{
+	return c->ev && c->ev->cancel && __atomic_load_n(c->ev->cancel, __ATOMIC_RELAXED);
+}
+
+static int nomem(struct ctx *c)
+{
+	return mv_error_set(c->err, MV_ERR_NOMEM, 0, "out of memory");
+}
+
+static char *join(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), n;
+	if (lb == 0)
+		return strdup(a);
+	if (la == 0)
+		return strdup(b);
+	if (mv_size_add(la, lb + 2, &n) != 0)
+		return NULL;
+	char *s = malloc(n);
+	if (s)
+		snprintf(s, n, "%s%s%s", a, (la && a[la - 1] == '/') ? "" : "/", b);
+	return s;
+}
+
+/* Appends an item to the report (path and reason copied) and tells the
+ * caller. */
+static int add_item(struct ctx *c, const char *path, uint64_t size, const struct wfile *f,
+                    int status, const char *reason)
+{
+	struct mv_wipe_report *rep = c->rep;
+	if (mv_grow(rep->items, c->icap, rep->nitems + 1) != 0)
+		return nomem(c);
+	struct mv_wipe_item *it = &rep->items[rep->nitems];
+	memset(it, 0, sizeof(*it));
+	it->path = strdup(path);
+	it->reason = reason ? strdup(reason) : NULL;
+	if (!it->path || (reason && !it->reason)) {
+		free(it->path);
+		free(it->reason);
+		return nomem(c);
+	}
+	it->size = size;
+	it->status = status;
+	if (f) {
+		it->has_content = f->has_content;
+		memcpy(it->content, f->content, 32);
+		it->has_snapshot = f->has_snapshot;
+		memcpy(it->snapshot, f->snapshot, 32);
+	}
+	rep->nitems++;
+	if (status == MV_WIPE_REFUSED || status == MV_WIPE_FAILED)
+		c->refused = 1;
+	if (c->o->on_item)
+		c->o->on_item(c->o->arg, it, c->o->dry_run);
+	return 0;
+}
+
+static int add_item_rel(struct ctx *c, const struct target *t, const char *rel, uint64_t size,
+                        const struct wfile *f, int status, const char *reason)
+{
+	char *p = join(t->arg, rel);
+	if (!p)
+		return nomem(c);
+	int rc = add_item(c, p, size, f, status, reason);
+	free(p);
+	return rc;
+}
+
+/* ---- the walk ------------------------------------------------------------- */
+
+typedef int visit_fn(struct ctx *c, size_t ti, int dirfd, const char *name, const char *rel,
+                     const struct stat *st);
+typedef int leave_fn(struct ctx *c, size_t ti, int parentfd, const char *name, const char *rel);
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names of the folder open at dirfd, sorted bytewise (*out malloc'd). */
+static int list_names(struct ctx *c, int dirfd, const char *shown, char ***out, size_t *n)
+{
+	char ebuf[128];
+	size_t cap = 0;
+	int fd = dup(dirfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	*out = NULL;
+	*n = 0;
+	if (!d) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return mv_error_set(c->err, MV_ERR_IO, e, "cannot read folder '%s': %s", shown,
+		                    mv_errno_str(e, ebuf, sizeof(ebuf)));
+	}
+	rewinddir(d);
+	for (;;) {
+		errno = 0;
+		struct dirent *de = readdir(d);
+		if (!de) {
+			if (errno) {
+				int e = errno;
+				closedir(d);
+				for (size_t i = 0; i < *n; i++)
+					free((*out)[i]);
+				free(*out);
+				*out = NULL;
+				return mv_error_set(c->err, MV_ERR_IO, e,
+				                    "cannot read folder '%s': %s", shown,
+				                    mv_errno_str(e, ebuf, sizeof(ebuf)));
+			}
+			break;
+		}
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		char *s = strdup(de->d_name);
+		if (!s || mv_grow(*out, cap, *n + 1) != 0) {
+			free(s);
+			closedir(d);
+			return nomem(c);
+		}
+		(*out)[(*n)++] = s;
+	}
+	closedir(d);
+	if (*n > 1)
+		qsort(*out, *n, sizeof(**out), cmp_names);
+	return 0;
+}
+
+static int walk(struct ctx *c, size_t ti, int dirfd, const char *rel, visit_fn *visit,
+                leave_fn *leave)
+{
+	char ebuf[128], **names;
+	size_t n;
+	const struct target *t = &c->t[ti];
+	int rc = list_names(c, dirfd, rel[0] ? rel : t->arg, &names, &n);
+
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		struct stat st;
+		char *sub = join(rel, names[i]);
+		if (!sub) {
+			rc = nomem(c);
+			break;
+		}
+		if (cancelled(c)) {
+			rc = MV_ERR_INTERRUPTED;
+		} else if (fstatat(dirfd, names[i], &st, AT_SYMLINK_NOFOLLOW) != 0) {
+			if (errno != ENOENT) /* gone meanwhile: nothing to wipe */
+				rc = add_item_rel(c, t, sub, 0, NULL, MV_WIPE_REFUSED,
+				                  mv_errno_str(errno, ebuf, sizeof(ebuf)));
+		} else if (S_ISDIR(st.st_mode) && st.st_dev == t->dev) {
+			int fd = openat(dirfd, names[i],
+			                O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			struct stat fst;
+			if (fd < 0 || fstat(fd, &fst) != 0 || fst.st_ino != st.st_ino ||
+			    fst.st_dev != st.st_dev) {
+				rc =
+				    add_item_rel(c, t, sub, 0, NULL, MV_WIPE_REFUSED,
+				                 "folder replaced while the wipe ran: not entered");
+			} else {
+				rc = walk(c, ti, fd, sub, visit, leave);
+				if (rc == 0 && leave)
+					rc = leave(c, ti, dirfd, names[i], sub);
+			}
+			if (fd >= 0)
+				close(fd);
+		} else {
+			rc = visit(c, ti, dirfd, names[i], sub, &st);
+		}
+		free(sub);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return rc;
+}
+
+/* ---- the first walk: list, hash ---------------------------------------------- */
+
+static const char *special_name(mode_t m)
+{
+	return S_ISFIFO(m)   ? "a fifo"
+	       : S_ISSOCK(m) ? "a socket"
+	       : S_ISBLK(m)  ? "a block device"
+	       : S_ISCHR(m)  ? "a character device"
+	       : S_ISDIR(m)  ? "a mount point (another filesystem)"
+	                     : "not a regular file";
+}
+
+static struct wfile *new_file(struct ctx *c, size_t ti, const char *rel, const struct stat *st,
+                              int kind)
+{
+	if (mv_grow(c->f, c->capf, c->nf + 1) != 0)
+		return NULL;
+	struct wfile *f = &c->f[c->nf];
+	memset(f, 0, sizeof(*f));
+	if (!(f->rel = strdup(rel)))
+		return NULL;
+	c->nf++;
+	f->target = ti;
+	f->kind = kind;
+	f->dev = st->st_dev;
+	f->ino = st->st_ino;
+	f->size = (uint64_t)st->st_size;
+	f->mtime = st->st_mtim;
+	f->ctime = st->st_ctim;
+	return f;
+}
+
+static const struct mv_journal_entry *pending_of(const struct ctx *c, const struct stat *st)
+{
+	size_t n = 0;
+	const struct mv_journal_entry *p =
+	    c->o->journal ? mv_journal_pending(c->o->journal, &n) : NULL;
+	for (size_t i = 0; i < n; i++)
+		if (p[i].dev == (uint64_t)st->st_dev && p[i].ino == (uint64_t)st->st_ino &&
+		    p[i].size == (uint64_t)st->st_size)
+			return &p[i];
+	return NULL;
+}
+
+static int hash_file(struct ctx *c, const struct target *t, int dirfd, const char *name,
+                     struct wfile *f)
+{
+	char ebuf[128], msg[600];
+	struct stat st;
+	uint64_t got;
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) != 0 || st.st_ino != (ino_t)f->ino ||
+	    st.st_dev != (dev_t)f->dev) {
+		snprintf(msg, sizeof(msg), "cannot be read: %s",
+		         fd < 0 ? mv_errno_str(errno, ebuf, sizeof(ebuf)) : "replaced while read");
+		if (fd >= 0)
+			close(fd);
+		return add_item_rel(c, t, f->rel, f->size, f, MV_WIPE_REFUSED, msg);
+	}
+	struct mv_error e = {0};
+	int rc = mv_proof_hash_file(c->o->proof, fd, f->size, f->content, &got, c->ev->cancel, &e);
+	close(fd);
+	if (rc == MV_ERR_INTERRUPTED || rc == MV_ERR_NOMEM) {
+		*c->err = e;
+		return rc;
+	}
+	if (rc != 0 || got != f->size) {
+		snprintf(msg, sizeof(msg), "cannot be read: %s",
+		         rc ? e.msg : "its size changed while it was read");
+		return add_item_rel(c, t, f->rel, f->size, f, MV_WIPE_REFUSED, msg);
+	}
+	f->has_content = 1;
+	size_t si;
+	const struct mv_snapshot *snaps;
+	size_t nsnaps;
+	if (!mv_proof_find(c->o->proof, f->content, &si, NULL, NULL)) {
+		snaps = mv_proof_snapshots(c->o->proof, &nsnaps);
+		char hex[65];
+		mv_hex(nsnaps ? snaps[0].id : f->content, 4, hex);
+		snprintf(msg, sizeof(msg),
+		         "not in snapshot %s: changed since the backup, or never backed up",
+		         nsnaps ? hex : "?");
+		return add_item_rel(c, t, f->rel, f->size, f, MV_WIPE_REFUSED, msg);
+	}
+	snaps = mv_proof_snapshots(c->o->proof, &nsnaps);
+	if (si < nsnaps) {
+		memcpy(f->snapshot, snaps[si].id, 32);
+		f->has_snapshot = 1;
+	}
+	if (mv_grow(c->contents, c->capc, c->ncontents + 1) != 0)
+		return nomem(c);
+	memcpy(c->contents[c->ncontents], f->content, 32);
+	f->proof_idx = c->ncontents++;
+	f->wipe = 1;
+	return 0;
+}
+
+static int visit1(struct ctx *c, size_t ti, int dirfd, const char *name, const char *rel,
+                  const struct stat *st)
+{
+	const struct target *t = &c->t[ti];
+	char msg[200];
+
+	if (S_ISLNK(st->st_mode)) {
+		struct wfile *f = new_file(c, ti, rel, st, K_LINK);
+		if (!f)
+			return nomem(c);
+		f->wipe = 1;
+		return 0;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		snprintf(msg, sizeof(msg), "%s: not wiped", special_name(st->st_mode));
+		return add_item_rel(c, t, rel, 0, NULL, MV_WIPE_REFUSED, msg);
+	}
+	struct wfile *f = new_file(c, ti, rel, st, K_FILE);
+	if (!f)
+		return nomem(c);
+	c->pr.files_total++;
+	if (st->st_nlink > 1 && !c->o->include_hardlinked) {
+		snprintf(msg, sizeof(msg),
+		         "has %llu other name%s (hard links), through which its content stays "
+		         "readable: not wiped (--include-hardlinked wipes it)",
+		         (unsigned long long)st->st_nlink - 1, st->st_nlink == 2 ? "" : "s");
+		return add_item_rel(c, t, rel, f->size, f, MV_WIPE_REFUSED, msg);
+	}
+	const struct mv_journal_entry *pj = pending_of(c, st);
+	if (pj) { /* proven before its first byte was overwritten */
+		f->resume = f->wipe = 1;
+		memcpy(f->content, pj->content, 32);
+		memcpy(f->snapshot, pj->snapshot, 32);
+		f->has_content = f->has_snapshot = c->o->proof != NULL;
+		return 0;
+	}
+	if (!c->o->proof) { /* --no-backup-check */
+		f->wipe = 1;
+		return 0;
+	}
+	c->current = rel;
+	return hash_file(c, t, dirfd, name, f);
+}
+
+/* ---- the second walk: overwrite and remove ------------------------------------- */
+
+static int cmp_wfile(const void *a, const void *b)
+{
+	const struct wfile *x = a, *y = b;
+	if (x->target != y->target)
+		return x->target < y->target ? -1 : 1;
+	return strcmp(x->rel, y->rel);
+}
+
+static struct wfile *find_file(struct ctx *c, size_t ti, const char *rel)
+{
+	struct wfile key = {.target = ti, .rel = (char *)(uintptr_t)rel};
+	return bsearch(&key, c->f, c->nf, sizeof(*c->f), cmp_wfile);
+}
+
+static void on_ow_progress(void *arg, uint64_t done, uint64_t total)
+{
+	struct ctx *c = arg;
+	(void)total;
+	if (!c->ev || !c->ev->progress)
+		return;
+	c->pr.bytes_done = c->file_base + done;
+	c->pr.current = c->current;
+	c->ev->progress(c->ev->arg, &c->pr);
+}
+
+static int on_ow_begin(void *arg, uint64_t allocated)
+{
+	struct ctx *c = arg;
+	(void)allocated;
+	if (!c->o->journal)
+		return 0;
+	c->je.time = (int64_t)time(NULL);
+	int rc = mv_journal_append(c->o->journal, MV_JOURNAL_BEGINS, &c->je, c->err);
+	if (rc == 0)
+		c->open_begins++;
+	return rc;
+}
+
+static int same_state(const struct wfile *f, const struct stat *st)
+{
+	return (uint64_t)st->st_dev == f->dev && (uint64_t)st->st_ino == f->ino &&
+	       (uint64_t)st->st_size == f->size && st->st_mtim.tv_sec == f->mtime.tv_sec &&
+	       st->st_mtim.tv_nsec == f->mtime.tv_nsec && st->st_ctim.tv_sec == f->ctime.tv_sec &&
+	       st->st_ctim.tv_nsec == f->ctime.tv_nsec;
+}
+
+static int wipe_link(struct ctx *c, const struct target *t, int dirfd, const char *name,
+                     struct wfile *f)
+{
+	struct mv_error e = {0};
+	if (mv_wipe_name(dirfd, name, MV_WIPE_NAME_LINK, -1, &e) != 0)
+		return add_item_rel(c, t, f->rel, 0, NULL, MV_WIPE_FAILED, e.msg);
+	return add_item_rel(c, t, f->rel, 0, NULL, MV_WIPE_WIPED,
+	                    "symbolic link: removed, what it points to was not touched");
+}
+
+static int wipe_file(struct ctx *c, const struct target *t, int dirfd, const char *name,
+                     struct wfile *f)
+{
+	char ebuf[128], msg[1400];
+	struct stat st;
+	struct mv_error e = {0};
+	int fd = openat(dirfd, name, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0 || fstat(fd, &st) != 0 || !same_state(f, &st)) {
+		snprintf(msg, sizeof(msg), "%s",
+		         fd < 0 ? mv_errno_str(errno, ebuf, sizeof(ebuf))
+		                : "changed since it was proven (written, replaced or renamed): not "
+		                  "wiped");
+		if (fd >= 0)
+			close(fd);
+		return add_item_rel(c, t, f->rel, f->size, f, MV_WIPE_REFUSED, msg);
+	}
+	struct mv_wipe_medium m = t->medium;
+	(void)mv_medium_add_file_facts(fd, &m, &e);
+	if (m.unreliable && !t->medium.unreliable && !c->o->accept_unreliable) {
+		close(fd);
+		snprintf(msg, sizeof(msg), "overwriting it is unreliable: %s", m.notes);
+		return add_item_rel(c, t, f->rel, f->size, f, MV_WIPE_REFUSED, msg);
+	}
+	char *full = join(t->arg, f->rel);
+	if (!full) {
+		close(fd);
+		return nomem(c);
+	}
+	c->je =
+	    (struct mv_journal_entry){.dev = f->dev, .ino = f->ino, .size = f->size, .path = full};
+	memcpy(c->je.content, f->content, 32);
+	memcpy(c->je.snapshot, f->snapshot, 32);
+	c->current = full;
+	struct mv_ow_opts ow = c->o->ow;
+	ow.progress = on_ow_progress;
+	ow.begin = on_ow_begin;
+	ow.arg = c;
+	ow.cancel = c->ev ? c->ev->cancel : NULL;
+	struct mv_ow_result res;
+	memset(&res, 0, sizeof(res));
+	int rc = mv_overwrite_file(fd, &ow, &res, &e);
+	c->rep->bytes_overwritten += res.bytes_overwritten;
+	c->rep->bytes_verified += res.bytes_verified;
+	c->file_base += (uint64_t)res.bytes_overwritten + res.bytes_verified;
+	if (rc == 0) {
+		rc = mv_wipe_name(dirfd, name, 0, fd, &e);
+		if (rc != 0) {
+			snprintf(msg, sizeof(msg), "overwritten and verified, but not removed: %s",
+			         e.msg);
+			rc = add_item(c, full, f->size, f, MV_WIPE_FAILED, msg);
+		} else {
+			if (c->o->journal &&
+			    mv_journal_append(c->o->journal, MV_JOURNAL_ENDS, &c->je, &e) == 0)
+				c->open_begins--;
+			c->pr.files_done++;
+			rc = add_item(c, full, f->size, f, MV_WIPE_WIPED, NULL);
+		}
+	} else if (rc == MV_ERR_INTERRUPTED || res.bytes_overwritten > 0) {
+		snprintf(msg, sizeof(msg), "%s after %llu of %llu bytes: partially overwritten",
+		         rc == MV_ERR_INTERRUPTED ? "interrupted" : e.msg,
+		         (unsigned long long)res.bytes_overwritten,
+		         (unsigned long long)res.allocated * (ow.passes ? ow.passes : 1));
+		int r2 = add_item(c, full, f->size, f, MV_WIPE_PARTIAL, msg);
+		rc = rc == MV_ERR_INTERRUPTED ? rc : r2;
+	} else if (rc == MV_ERR_NOMEM || (c->err->code && rc == c->err->code)) {
+		/* out of memory, or the journal could not record the begin */
+		if (rc != MV_ERR_NOMEM && !c->err->msg[0])
+			*c->err = e;
+	} else {
+		rc = add_item(c, full, f->size, f, MV_WIPE_FAILED, e.msg);
+	}
+	close(fd);
+	free(full);
+	c->current = NULL;
+	return rc;
+}
+
+static int visit2(struct ctx *c, size_t ti, int dirfd, const char *name, const char *rel,
+                  const struct stat *st)
+{
+	(void)st;
+	struct wfile *f = find_file(c, ti, rel);
+	if (!f || !f->wipe) /* refused, or new since the first walk */
+		return 0;
+	const struct target *t = &c->t[ti];
+	return f->kind == K_LINK ? wipe_link(c, t, dirfd, name, f)
+	                         : wipe_file(c, t, dirfd, name, f);
+}
+
+static int leave2(struct ctx *c, size_t ti, int parentfd, const char *name, const char *rel)
+{
+	struct mv_error e = {0};
+	(void)ti;
+	(void)rel;
+	if (mv_wipe_name(parentfd, name, 1, -1, &e) == 0)
+		c->rep->folders_removed++;
+	return 0; /* a folder that holds what was not wiped stays */
+}
+
+/* ---- the targets ------------------------------------------------------------- */
+
+static int open_target(struct ctx *c, struct target *t, const char *arg)
+{
+	char ebuf[128];
+	size_t len = strlen(arg);
+	struct stat st;
+
+	t->parentfd = t->rootfd = -1;
+	while (len > 1 && arg[len - 1] == '/')
+		len--;
+	if (!(t->arg_copy = strndup(arg, len)))
+		return nomem(c);
+	t->arg = t->arg_copy;
+	const char *slash = NULL;
+	for (size_t i = len; i-- > 0;)
+		if (arg[i] == '/') {
+			slash = arg + i;
+			break;
+		}
+	const char *base = slash ? slash + 1 : arg;
+	size_t blen = len - (size_t)(base - arg);
+	if (blen == 0 || (blen == 1 && base[0] == '.') || (blen == 2 && !memcmp(base, "..", 2)))
+		return mv_error_set(c->err, MV_ERR_USAGE, 0,
+		                    "'%s': name the file or folder itself (not '/', '.' or '..')",
+		                    arg);
+	t->base = strndup(base, blen);
+	char *parent = slash ? strndup(arg, slash == arg ? 1 : (size_t)(slash - arg)) : strdup(".");
+	if (!t->base || !parent) {
+		free(parent);
+		return nomem(c);
+	}
+	t->parentfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(parent);
+	if (t->parentfd < 0 || fstatat(t->parentfd, t->base, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return mv_error_set(c->err, MV_ERR_USAGE, errno, "'%s': %s", arg,
+		                    mv_errno_str(errno, ebuf, sizeof(ebuf)));
+	t->kind = (int)(st.st_mode & S_IFMT);
+	t->dev = st.st_dev;
+	if (S_ISLNK(st.st_mode))
+		return 0;
+	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+		return mv_error_set(c->err, MV_ERR_USAGE, 0,
+		                    "'%s' is %s: not wiped (a whole device is wiped with --device)",
+		                    arg, special_name(st.st_mode));
+	int fd = openat(t->parentfd, t->base,
+	                (S_ISDIR(st.st_mode) ? O_DIRECTORY : O_NONBLOCK) | O_RDONLY | O_NOFOLLOW |
+	                    O_CLOEXEC);
+	struct stat fst, pst;
+	if (fd < 0 || fstat(fd, &fst) != 0 || fst.st_ino != st.st_ino || fst.st_dev != st.st_dev) {
+		int e = fd < 0 ? errno : EAGAIN;
+		if (fd >= 0)
+			close(fd);
+		return mv_error_set(c->err, MV_ERR_USAGE, e, "'%s': %s", arg,
+		                    mv_errno_str(e, ebuf, sizeof(ebuf)));
+	}
+	if (S_ISDIR(st.st_mode) &&
+	    (fstat(t->parentfd, &pst) != 0 || pst.st_dev != st.st_dev || pst.st_ino == st.st_ino)) {
+		close(fd);
+		return mv_error_set(
+		    c->err, MV_ERR_USAGE, 0,
+		    "'%s' is a mount point (or '/'): name the folders inside it, or "
+		    "wipe the whole device with --device",
+		    arg);
+	}
+	int rc = mv_medium_probe_file(fd, &t->medium, c->err);
+	if (S_ISDIR(st.st_mode))
+		t->rootfd = fd;
+	else
+		close(fd);
+	return rc;
+}
+
+static void close_targets(struct ctx *c)
+{
+	for (size_t i = 0; i < c->nt; i++) {
+		if (c->t[i].parentfd >= 0)
+			close(c->t[i].parentfd);
+		if (c->t[i].rootfd >= 0)
+			close(c->t[i].rootfd);
+		free(c->t[i].base);
+		free(c->t[i].arg_copy);
+	}
+	free(c->t);
+}
+
+/* Pending files of earlier runs: each is named as partially overwritten;
+ * those not found among the paths stay in the journal. */
+static int report_pending(struct ctx *c, int *all_resumed)
+{
+	size_t n = 0;
+	const struct mv_journal_entry *p =
+	    c->o->journal ? mv_journal_pending(c->o->journal, &n) : NULL;
+	*all_resumed = 1;
+	for (size_t i = 0; i < n; i++) {
+		char when[64], msg[200];
+		time_t tt = (time_t)p[i].time;
+		struct tm tm;
+		int found = 0;
+		for (size_t k = 0; k < c->nf; k++)
+			if (c->f[k].resume && c->f[k].dev == p[i].dev && c->f[k].ino == p[i].ino)
+				found = 1;
+		if (!gmtime_r(&tt, &tm) ||
+		    !strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm))
+			snprintf(when, sizeof(when), "an earlier run");
+		snprintf(msg, sizeof(msg), "its overwrite was interrupted (%s)%s", when,
+		         found ? "; wiped again by this run"
+		               : "; not among the paths of this run: wipe it again");
+		if (!found)
+			*all_resumed = 0;
+		struct wfile f = {.has_content = 1, .has_snapshot = 1};
+		memcpy(f.content, p[i].content, 32);
+		memcpy(f.snapshot, p[i].snapshot, 32);
+		uint8_t zero[32] = {0};
+		f.has_content = memcmp(f.content, zero, 32) != 0;
+		f.has_snapshot = memcmp(f.snapshot, zero, 32) != 0;
+		int rc = add_item(c, p[i].path, p[i].size, &f, MV_WIPE_PARTIAL, msg);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int verify_proof(struct ctx *c)
+{
+	if (!c->o->proof || c->ncontents == 0)
+		return 0;
+	struct mv_proof_result *res = calloc(c->ncontents, sizeof(*res));
+	if (!res)
+		return nomem(c);
+	int rc = mv_proof_verify(c->o->proof, (const uint8_t(*)[32])c->contents, c->ncontents, 0,
+	                         c->o->threads, res, c->ev, c->err);
+	for (size_t i = 0; rc == 0 && i < c->nf; i++) {
+		struct wfile *f = &c->f[i];
+		if (!f->wipe || f->kind != K_FILE || f->resume || !f->has_content)
+			continue;
+		const struct mv_proof_result *r = &res[f->proof_idx];
+		if (r->status == MV_PROOF_OK)
+			continue;
+		f->wipe = 0;
+		if (r->status == MV_PROOF_MISSING || r->status == MV_PROOF_DAMAGED)
+			c->integrity = 1;
+		rc = add_item_rel(c, &c->t[f->target], f->rel, f->size, f, MV_WIPE_REFUSED,
+		                  r->reason);
+	}
+	free(res);
+	return rc;
+}
+
+int mv_wipe_files(const struct mv_wipe_opts *o, const char *const *paths, size_t n,
+                  const struct mv_events *ev, struct mv_wipe_report *rep, struct mv_error *err)
+{
+	static const struct mv_events none = {0};
+	struct ctx c;
+	int rc = 0, all_resumed = 1;
+
+	memset(&c, 0, sizeof(c));
+	c.o = o;
+	c.ev = ev ? ev : &none;
+	c.rep = rep;
+	c.err = err;
+	c.icap = rep->nitems;
+	c.t = calloc(n ? n : 1, sizeof(*c.t));
+	if (!c.t)
+		return nomem(&c);
+	for (size_t i = 0; i < n; i++)
+		c.t[i].parentfd = c.t[i].rootfd = -1;
+	c.nt = n;
+	/* every path, and its medium, before anything is read */
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		rc = open_target(&c, &c.t[i], paths[i]);
+		if (rc == 0 && (i == 0 || (c.t[i].medium.unreliable && !rep->medium.unreliable)))
+			rep->medium = c.t[i].medium;
+	}
+	if (rc == 0 && rep->medium.unreliable && !o->accept_unreliable)
+		rc = mv_error_set(err, MV_ERR_UNRELIABLE, 0, "overwriting is unreliable here: %s",
+		                  rep->medium.notes);
+	/* the first walk */
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		struct target *t = &c.t[i];
+		struct stat st;
+		if (t->kind == S_IFDIR) {
+			rc = walk(&c, i, t->rootfd, "", visit1, NULL);
+		} else if (fstatat(t->parentfd, t->base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			rc = visit1(&c, i, t->parentfd, t->base, "", &st);
+		}
+	}
+	if (rc == 0 && c.nf > 1)
+		qsort(c.f, c.nf, sizeof(*c.f), cmp_wfile);
+	if (rc == 0)
+		rc = verify_proof(&c);
+	if (rc == 0)
+		rc = report_pending(&c, &all_resumed);
+	/* the second walk */
+	for (size_t i = 0; i < c.nf; i++)
+		if (c.f[i].wipe && c.f[i].kind == K_FILE)
+			c.pr.bytes_total += c.f[i].size * ((o->ow.passes ? o->ow.passes : 1) + 1);
+	for (size_t i = 0; rc == 0 && !o->dry_run && i < n; i++) {
+		struct target *t = &c.t[i];
+		struct stat st;
+		if (t->kind == S_IFDIR) {
+			rc = walk(&c, i, t->rootfd, "", visit2, leave2);
+			if (rc == 0)
+				rc = leave2(&c, i, t->parentfd, t->base, "");
+		} else if (fstatat(t->parentfd, t->base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			rc = visit2(&c, i, t->parentfd, t->base, "", &st);
+		}
+	}
+	if (o->dry_run && rc == 0) /* tell what would be wiped */
+		for (size_t i = 0; rc == 0 && i < c.nf; i++)
+			if (c.f[i].wipe)
+				rc = add_item_rel(&c, &c.t[c.f[i].target], c.f[i].rel, c.f[i].size,
+				                  &c.f[i], MV_WIPE_WIPED,
+				                  c.f[i].kind == K_LINK ? "symbolic link" : NULL);
+	if (rc == 0 && !o->dry_run && o->journal && c.open_begins == 0 && all_resumed) {
+		struct mv_error e = {0};
+		if (mv_journal_reset(o->journal, &e) != 0) /* all ended: nothing left to name */
+			(void)0; /* the next run names those files again: harmless */
+	}
+	for (size_t i = 0; i < c.nf; i++)
+		free(c.f[i].rel);
+	free(c.f);
+	free(c.contents);
+	close_targets(&c);
+	if (rc == 0 && c.integrity)
+		return mv_error_set(
+		    err, MV_ERR_INTEGRITY, 0,
+		    "files were refused because the repository's copy is damaged or "
+		    "missing: run 'medvault check --read-data'");
+	if (rc == 0 && c.refused)
+		return mv_error_set(err, MV_ERR_PARTIAL, 0, "some files were not wiped");
+	return rc;
+}
+
+void mv_wipe_report_release(struct mv_wipe_report *rep)
+{
+	for (size_t i = 0; i < rep->nitems; i++) {
+		free(rep->items[i].path);
+		free(rep->items[i].reason);
+	}
+	free(rep->items);
+	rep->items = NULL;
+	rep->nitems = 0;
+}

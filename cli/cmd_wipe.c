@@ -469,7 +469,22 @@ static int certify(struct cli_ctx *ctx, struct mv_repo *r, const struct wipe_arg
 	return 0;
 }
 
-static void print_summary(struct cli_ctx *ctx, const struct mv_wipe_report *rep, int dry)
+/* "overwrite: 1.0 GiB in 1.6 s, 640.0 MiB/s" */
+static void print_rate(const char *what, uint64_t ns, uint64_t bytes, int with_bytes)
+{
+	char b[CLI_FMT_LEN], d[CLI_FMT_LEN];
+	double secs = (double)ns / 1e9;
+	printf("%s: ", what);
+	if (with_bytes)
+		printf("%s in ", cli_fmt_bytes(bytes, b));
+	fputs(cli_fmt_duration(secs, d), stdout);
+	if (with_bytes && secs > 0)
+		printf(", %.1f MiB/s", (double)bytes / 1048576.0 / secs);
+	putchar('\n');
+}
+
+static void print_summary(struct cli_ctx *ctx, const struct mv_wipe_report *rep, int dry,
+                          int accepted)
 {
 	uint64_t wb, rb;
 	size_t nw = count_status(rep, MV_WIPE_WIPED, &wb);
@@ -490,6 +505,9 @@ static void print_summary(struct cli_ctx *ctx, const struct mv_wipe_report *rep,
 		cli_json_u64(&j, "failed", nf);
 		cli_json_u64(&j, "bytes_overwritten", rep->bytes_overwritten);
 		cli_json_u64(&j, "bytes_verified", rep->bytes_verified);
+		cli_json_double(&j, "overwrite_seconds", (double)rep->write_ns / 1e9);
+		cli_json_double(&j, "read_back_seconds", (double)rep->verify_ns / 1e9);
+		cli_json_double(&j, "proof_seconds", (double)rep->proof_ns / 1e9);
 		cli_json_u64(&j, "folders_removed", rep->folders_removed);
 		cli_json_bool(&j, "medium_unreliable", rep->medium.unreliable);
 		cli_json_str(&j, "medium_notes", rep->medium.notes);
@@ -497,7 +515,7 @@ static void print_summary(struct cli_ctx *ctx, const struct mv_wipe_report *rep,
 		cli_json_end_object(&j);
 		return;
 	}
-	if (rep->medium.unreliable)
+	if (rep->medium.unreliable && accepted)
 		printf("medium (accepted with --accept-unreliable-medium): %s\n",
 		       rep->medium.notes);
 	double secs = (double)(rep->end - rep->start);
@@ -509,9 +527,12 @@ static void print_summary(struct cli_ctx *ctx, const struct mv_wipe_report *rep,
 		printf(", %llu folder%s removed, in %s", (unsigned long long)rep->folders_removed,
 		       rep->folders_removed == 1 ? "" : "s", cli_fmt_duration(secs, d));
 	putchar('\n');
-	if (!dry && rep->bytes_overwritten && secs > 0)
-		printf("overwrote %s, verified %s\n", cli_fmt_bytes(rep->bytes_overwritten, b1),
-		       cli_fmt_bytes(rep->bytes_verified, b2));
+	if (rep->proof_ns && rep->backup_checked)
+		print_rate("proof (files hashed, copies read back)", rep->proof_ns, 0, 0);
+	if (!dry && rep->bytes_overwritten) {
+		print_rate("overwrite", rep->write_ns, rep->bytes_overwritten, 1);
+		print_rate("read-back", rep->verify_ns, rep->bytes_verified, 1);
+	}
 	if (rep->limits[0] && !ctx->g.quiet)
 		printf("note: %s\n", rep->limits);
 }
@@ -611,6 +632,8 @@ static int run_files(struct cli_ctx *ctx, const struct wipe_args *a)
 	rep.verified = rep.bytes_verified > 0 && count_status(&rep, MV_WIPE_FAILED, NULL) == 0;
 	cli_events_done(&ev);
 	have_ev = 0;
+	if (wrc == MV_ERR_UNRELIABLE && a->dry_run)
+		print_summary(ctx, &rep, 1, a->accept);
 	if (wrc == MV_ERR_USAGE || wrc == MV_ERR_UNRELIABLE) {
 		cli_error("%s", err.msg);
 		if (wrc == MV_ERR_UNRELIABLE)
@@ -625,7 +648,7 @@ static int run_files(struct cli_ctx *ctx, const struct wipe_args *a)
 		if (rep.nitems == 0)
 			goto out;
 	}
-	print_summary(ctx, &rep, a->dry_run);
+	print_summary(ctx, &rep, a->dry_run, a->accept);
 	if (!a->dry_run) {
 		int crc = certify(ctx, r, a, &rep, 1);
 		if (crc != 0 && wrc == 0)
@@ -743,6 +766,8 @@ static int run_device(struct cli_ctx *ctx, const struct wipe_args *a)
 	rep.end = (int64_t)time(NULL);
 	rep.bytes_overwritten = res.bytes_overwritten;
 	rep.bytes_verified = res.bytes_verified;
+	rep.write_ns = res.write_ns;
+	rep.verify_ns = res.verify_ns;
 	rep.verified = wrc == 0;
 	char devpath[4096];
 	snprintf(devpath, sizeof(devpath), "%s", a->device);
@@ -753,7 +778,7 @@ static int run_device(struct cli_ctx *ctx, const struct wipe_args *a)
 	it.reason = wrc == 0 ? NULL : err.msg;
 	rep.items = &it;
 	rep.nitems = 1;
-	print_summary(ctx, &rep, 0);
+	print_summary(ctx, &rep, 0, a->accept);
 	rc = certify(ctx, r, a, &rep, 1);
 	rep.items = NULL;
 	rep.nitems = 0;
@@ -824,6 +849,8 @@ static int erase_dir(struct cli_ctx *ctx, int repofd, const char *sub, const cha
 		it->size = res.size;
 		rep->bytes_overwritten += res.bytes_overwritten;
 		rep->bytes_verified += res.bytes_verified;
+		rep->write_ns += res.write_ns;
+		rep->verify_ns += res.verify_ns;
 		it->status = rc == 0                 ? MV_WIPE_WIPED
 		             : res.bytes_overwritten ? MV_WIPE_PARTIAL
 		                                     : MV_WIPE_FAILED;
@@ -903,7 +930,7 @@ static int run_repository(struct cli_ctx *ctx, const struct wipe_args *a)
 	size_t bad =
 	    count_status(&rep, MV_WIPE_FAILED, NULL) + count_status(&rep, MV_WIPE_PARTIAL, NULL);
 	rep.verified = bad == 0 && erc == 0;
-	print_summary(ctx, &rep, 0);
+	print_summary(ctx, &rep, 0, a->accept);
 	rc = certify(ctx, r, a, &rep, 0);
 	if (erc < 0 || bad) {
 		cli_error("not every key file could be erased: the repository may still open");

@@ -299,12 +299,18 @@ static int run(struct ow *w, const struct extent *r, size_t nr)
 	if (w->o->begin && (rc = w->o->begin(w->o->arg, w->res->allocated)) != 0)
 		return rc;
 	w->last_ns = now_ns();
-	for (unsigned p = 0; p < w->passes; p++)
-		if ((rc = one_pass(w, &use_direct)) != 0)
-			return rc;
+	int64_t t0 = w->last_ns;
+	for (unsigned p = 0; p < w->passes && rc == 0; p++)
+		rc = one_pass(w, &use_direct);
+	int64_t t1 = now_ns();
+	w->res->write_ns += (uint64_t)(t1 - t0);
+	if (rc != 0)
+		return rc;
 	if (w->o->before_verify)
 		w->o->before_verify(w->o->arg, w->fd);
-	if ((rc = verify(w, r, nr)) != 0)
+	rc = verify(w, r, nr);
+	w->res->verify_ns += (uint64_t)(now_ns() - t1);
+	if (rc != 0)
 		return rc;
 	progress(w, 0, 1);
 	return 0;

@@ -62,6 +62,9 @@ struct mv_ow_result {
 	 * of them; bytes below it in data extents were written (or verified). */
 	uint64_t stopped_at;
 	int direct; /* 1: blocks were written with O_DIRECT */
+	/* time spent writing (every pass, its fdatasync included) and reading
+	 * back, in nanoseconds: for the rates a report gives */
+	uint64_t write_ns, verify_ns;
 };
 
 /* How much of a device the read-back compares. */

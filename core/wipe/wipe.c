@@ -486,6 +486,8 @@ static int wipe_file(struct ctx *c, const struct target *t, int dirfd, const cha
 	int rc = mv_overwrite_file(fd, &ow, &res, &e);
 	c->rep->bytes_overwritten += res.bytes_overwritten;
 	c->rep->bytes_verified += res.bytes_verified;
+	c->rep->write_ns += res.write_ns;
+	c->rep->verify_ns += res.verify_ns;
 	c->file_base += (uint64_t)res.bytes_overwritten + res.bytes_verified;
 	if (rc == 0) {
 		rc = mv_wipe_name(dirfd, name, 0, fd, &e);
@@ -716,10 +718,13 @@ int mv_wipe_files(const struct mv_wipe_opts *o, const char *const *paths, size_t
 		if (rc == 0 && (i == 0 || (c.t[i].medium.unreliable && !rep->medium.unreliable)))
 			rep->medium = c.t[i].medium;
 	}
-	if (rc == 0 && rep->medium.unreliable && !o->accept_unreliable)
-		rc = mv_error_set(err, MV_ERR_UNRELIABLE, 0, "overwriting is unreliable here: %s",
-		                  rep->medium.notes);
+	/* a dry run still says what would be proven and wiped */
+	int unreliable = rc == 0 && rep->medium.unreliable && !o->accept_unreliable;
+	if (unreliable && !o->dry_run)
+		rc = MV_ERR_UNRELIABLE;
 	/* the first walk */
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		struct target *t = &c.t[i];
 		struct stat st;
@@ -733,6 +738,9 @@ int mv_wipe_files(const struct mv_wipe_opts *o, const char *const *paths, size_t
 		qsort(c.f, c.nf, sizeof(*c.f), cmp_wfile);
 	if (rc == 0)
 		rc = verify_proof(&c);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	rep->proof_ns =
+	    (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec));
 	if (rc == 0)
 		rc = report_pending(&c, &all_resumed);
 	/* the second walk */
@@ -766,6 +774,9 @@ int mv_wipe_files(const struct mv_wipe_opts *o, const char *const *paths, size_t
 	free(c.f);
 	free(c.contents);
 	close_targets(&c);
+	if (rc == MV_ERR_UNRELIABLE || (rc == 0 && unreliable))
+		return mv_error_set(err, MV_ERR_UNRELIABLE, 0, "overwriting is unreliable here: %s",
+		                    rep->medium.notes);
 	if (rc == 0 && c.integrity)
 		return mv_error_set(
 		    err, MV_ERR_INTEGRITY, 0,

@@ -43,7 +43,8 @@ struct mv_wipe_opts {
  * or whose last component is "." or "..", is refused (MV_ERR_USAGE); the
  * medium of each path is probed (core/wipe/medium.h) into rep->medium and,
  * when overwriting is unreliable there and o->accept_unreliable is not
- * set, the run stops (MV_ERR_UNRELIABLE). In both cases nothing is touched.
+ * set, the run stops (MV_ERR_UNRELIABLE; a dry run goes on deciding and
+ * then returns it). In both cases nothing is touched.
  * rep's header fields are the caller's; items are appended (release with
  * mv_wipe_report_release). Files that a journal names as begun and not
  * ended are listed as partially overwritten, and wiped again when they are

@@ -645,15 +645,14 @@ static int run_files(struct cli_ctx *ctx, const struct wipe_args *a)
 	if (wrc != 0 && wrc != MV_ERR_PARTIAL && wrc != MV_ERR_INTEGRITY &&
 	    wrc != MV_ERR_INTERRUPTED) {
 		rc = cli_fail(wrc, &err);
-		if (rep.nitems == 0)
-			goto out;
+		if (count_status(&rep, MV_WIPE_WIPED, NULL) +
+		        count_status(&rep, MV_WIPE_PARTIAL, NULL) +
+		        count_status(&rep, MV_WIPE_FAILED, NULL) ==
+		    0)
+			goto out; /* nothing was touched: no certificate */
 	}
 	print_summary(ctx, &rep, a->dry_run, a->accept);
-	if (!a->dry_run) {
-		int crc = certify(ctx, r, a, &rep, 1);
-		if (crc != 0 && wrc == 0)
-			wrc = MV_ERR_IO, rc = crc;
-	}
+	int crc = a->dry_run ? 0 : certify(ctx, r, a, &rep, 1);
 	if (wrc == MV_ERR_INTEGRITY) {
 		cli_error("%s", err.msg);
 		rc = CLI_EXIT_INTEGRITY;
@@ -664,6 +663,8 @@ static int run_files(struct cli_ctx *ctx, const struct wipe_args *a)
 	} else if (wrc == 0) {
 		rc = ctx->damaged ? CLI_EXIT_INTEGRITY : CLI_EXIT_OK;
 	}
+	if (crc != 0 && wrc != MV_ERR_INTERRUPTED)
+		rc = crc; /* no certificate: never a success */
 out:
 	if (have_ev)
 		cli_events_done(&ev);

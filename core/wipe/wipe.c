@@ -734,6 +734,11 @@ int mv_wipe_files(const struct mv_wipe_opts *o, const char *const *paths, size_t
 			rc = visit1(&c, i, t->parentfd, t->base, "", &st);
 		}
 	}
+	if (rc == 0 && c.nf + rep->nitems > MV_WIPE_MAX_ITEMS)
+		rc = mv_error_set(err, MV_ERR_LIMIT, 0,
+		                  "%zu files: a wipe lists at most %u in its certificate; wipe the "
+		                  "folders inside in several runs",
+		                  c.nf + rep->nitems, (unsigned)MV_WIPE_MAX_ITEMS);
 	if (rc == 0 && c.nf > 1)
 		qsort(c.f, c.nf, sizeof(*c.f), cmp_wfile);
 	if (rc == 0)

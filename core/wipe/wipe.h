@@ -25,6 +25,11 @@
 #include "core/wipe/proof.h"
 #include "core/wipe/report.h"
 
+/* Files (and refusals) one run may list: its certificate, at about 320
+ * bytes an item, must stay under the 64 MiB a verifier reads. A larger
+ * tree is refused before anything is touched (MV_ERR_LIMIT). */
+#define MV_WIPE_MAX_ITEMS 150000u
+
 struct mv_wipe_opts {
 	struct mv_proof *proof;     /* NULL: --no-backup-check (nothing is proven) */
 	int dry_run;                /* decide and report; change nothing */
@@ -51,8 +56,9 @@ struct mv_wipe_opts {
  * among the paths, still the same inode and size. Returns 0 (every file
  * wiped), MV_ERR_PARTIAL (some refused or failed, the others wiped),
  * MV_ERR_INTEGRITY (some refused because a blob is damaged or missing),
- * MV_ERR_INTERRUPTED (the file under way is listed as partial), or a fatal
- * error (MV_ERR_NOMEM, MV_ERR_IO of a folder or of the journal). */
+ * MV_ERR_INTERRUPTED (the file under way is listed as partial),
+ * MV_ERR_LIMIT (more than MV_WIPE_MAX_ITEMS files: nothing touched), or a
+ * fatal error (MV_ERR_NOMEM, MV_ERR_IO of a folder or of the journal). */
 int mv_wipe_files(const struct mv_wipe_opts *o, const char *const *paths, size_t n,
                   const struct mv_events *ev, struct mv_wipe_report *rep,
                   struct mv_error *err) MV_MUST_CHECK;

@@ -7,7 +7,9 @@
 # repository (`wipe --history` does not list them); exit 1. The name should
 # be unique (O_EXCL with a suffix), and be reserved before anything is
 # destroyed. The same with --certificate naming a file that exists or a
-# folder that does not: checked only after the wipe, and the repository
+# folder that does not, or run from inside the folder being wiped (the
+# default certificate goes to the current folder, just removed by the
+# wipe): checked only after the wipe, and the repository
 # record is skipped too (certify() returns before save_record()).
 # cli/cmd_wipe.c certify() / cli/wipecert.c cli_wipecert_write().
 . "$(dirname "$0")/common.sh"
@@ -19,6 +21,12 @@ mvt "${WIPE[@]}" -r "$R" --snapshot latest --certificate "$T/exists.json" "$MNT/
 if [ ! -e "$MNT/A/IM1.dcm" ] && ! mvt wipe --history -r "$R" | grep -q "$MNT/A/IM1.dcm"; then
 	cat "$T/o-A"
 	bug "--certificate naming an existing file: files destroyed, no certificate, no history record (exit $rc)"
+fi
+mkdir -p "$MNT/E/P"; head -c 20000 /dev/urandom >"$MNT/E/P/x.dcm"; mvt backup -r "$R" -q "$MNT/E"
+(cd "$MNT/E/P" && "$MVB" "${WIPE[@]}" -r "$R" --snapshot latest "$MNT/E") >"$T/o-E" 2>&1; rc=$?
+if [ ! -e "$MNT/E/P/x.dcm" ] && ! mvt wipe --history -r "$R" | grep -q "$MNT/E/P/x.dcm"; then
+	cat "$T/o-E"
+	bug "run from inside the wiped folder: files destroyed, no certificate, no history record (exit $rc)"
 fi
 hit=0
 for p in B C D; do

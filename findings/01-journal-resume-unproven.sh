@@ -14,16 +14,8 @@ SZ=150000000
 head -c $SZ /dev/urandom >"$D/big.dcm"
 sync
 R="$T/repo"; init_backup "$R" "$D"
-orig=$(head -c 4096 "$D/big.dcm" | sha256sum)
-"$MVB" "${WIPE[@]}" -r "$R" --snapshot latest --passes 3 "$D" >"$T/o1" 2>&1 &
-pid=$!
-for _ in $(seq 1 1200); do
-	sleep 0.05
-	kill -0 $pid 2>/dev/null || break
-	now=$(dd if="$D/big.dcm" bs=4096 count=1 iflag=direct 2>/dev/null | sha256sum)
-	[ "$now" != "$orig" ] && break
-done
-kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+start_until_overwrite "$D/big.dcm" "$T/o1" "${WIPE[@]}" -r "$R" --snapshot latest --passes 3 "$D"
+kill -9 $BG_PID 2>/dev/null; wait $BG_PID 2>/dev/null
 [ -e "$D/big.dcm" ] || { echo "SKIP: the wipe finished before it was killed"; exit 77; }
 # the user puts another, never backed up, exam of the same size in place of the damaged file
 head -c $SZ /dev/urandom >"$D/big.dcm"

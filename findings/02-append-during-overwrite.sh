@@ -19,8 +19,7 @@ appended=0
 for _ in $(seq 1 1200); do
 	sleep 0.05
 	kill -0 $pid 2>/dev/null || break
-	now=$(dd if="$D/growing.dcm" bs=4096 count=1 iflag=direct 2>/dev/null | sha256sum)
-	if [ "$now" != "$orig" ]; then
+	if [ "$(first_block_sum "$D/growing.dcm")" != "$orig" ]; then
 		# a process still writing the exam appends its last frames
 		printf 'NEW-FRAMES-NEVER-BACKED-UP' >>"$D/growing.dcm" && appended=1
 		break

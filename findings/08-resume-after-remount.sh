@@ -13,15 +13,8 @@ mount_ext4 400M
 D="$MNT/IMAGERIE"; mkdir -p "$D"
 head -c 150000000 /dev/urandom >"$D/big.dcm"; sync
 R="$T/repo"; init_backup "$R" "$D"
-orig=$(head -c 4096 "$D/big.dcm" | sha256sum)
-"$MVB" "${WIPE[@]}" -r "$R" --snapshot latest --passes 3 "$D" >"$T/o1" 2>&1 &
-pid=$!
-for _ in $(seq 1 1200); do
-	sleep 0.05
-	now=$(dd if="$D/big.dcm" bs=4096 count=1 iflag=direct 2>/dev/null | sha256sum)
-	[ "$now" != "$orig" ] && break
-done
-kill -INT $pid; wait $pid
+start_until_overwrite "$D/big.dcm" "$T/o1" "${WIPE[@]}" -r "$R" --snapshot latest --passes 3 "$D"
+kill -INT $BG_PID; wait $BG_PID
 dev1=$(stat -c %d "$D/big.dcm")
 [ -e "$D/big.dcm" ] || { echo "SKIP: finished before the interrupt"; exit 77; }
 umount "$MNT"

@@ -14,14 +14,10 @@ mount_ext4 600M
 A="$MNT/A"; B="$MNT/B"; mkdir -p "$A" "$B"
 head -c 150000000 /dev/urandom >"$A/big.dcm"; head -c 60000000 /dev/urandom >"$B/mid.dcm"; sync
 R="$T/repo"; init_backup "$R" "$A" "$B"
-changed() { [ "$(dd if="$1" bs=4096 count=1 iflag=direct 2>/dev/null | sha256sum)" != "$2" ]; }
-oa=$(head -c 4096 "$A/big.dcm" | sha256sum); ob=$(head -c 4096 "$B/mid.dcm" | sha256sum)
-"$MVB" "${WIPE[@]}" -r "$R" --snapshot latest --passes 30 --certificate "$T/b.json" "$B" >"$T/ob" 2>&1 &
-pb=$!
-for _ in $(seq 1 1200); do sleep 0.05; changed "$B/mid.dcm" "$ob" && break; done
-"$MVB" "${WIPE[@]}" -r "$R" --snapshot latest --passes 64 --certificate "$T/a.json" "$A" >"$T/oa" 2>&1 &
-pa=$!
-for _ in $(seq 1 1200); do sleep 0.05; changed "$A/big.dcm" "$oa" && break; done
+start_until_overwrite "$B/mid.dcm" "$T/ob" "${WIPE[@]}" -r "$R" --snapshot latest --passes 30 --certificate "$T/b.json" "$B"
+pb=$BG_PID
+start_until_overwrite "$A/big.dcm" "$T/oa" "${WIPE[@]}" -r "$R" --snapshot latest --passes 64 --certificate "$T/a.json" "$A"
+pa=$BG_PID
 wait $pb; rcb=$?
 kill -9 $pa 2>/dev/null; wait $pa 2>/dev/null
 [ -e "$A/big.dcm" ] || { echo "SKIP: run A finished first"; exit 77; }

@@ -10,14 +10,8 @@ mount_ext4 400M
 D="$MNT/IMAGERIE"; mkdir -p "$D"
 head -c 150000000 /dev/urandom >"$D/big.dcm"; sync
 R="$T/repo"; init_backup "$R" "$D"
-orig=$(head -c 4096 "$D/big.dcm" | sha256sum)
-"$MVB" "${WIPE[@]}" -r "$R" --snapshot latest --passes 5 "$D" >"$T/o1" 2>&1 &
-pid=$!
-for _ in $(seq 1 1200); do
-	sleep 0.05
-	[ "$(dd if="$D/big.dcm" bs=4096 count=1 iflag=direct 2>/dev/null | sha256sum)" != "$orig" ] && break
-done
-kill -INT $pid; wait $pid
+start_until_overwrite "$D/big.dcm" "$T/o1" "${WIPE[@]}" -r "$R" --snapshot latest --passes 5 "$D"
+kill -INT $BG_PID; wait $BG_PID
 [ -e "$D/big.dcm" ] || { echo "SKIP: finished before the interrupt"; exit 77; }
 mvt wipe -r "$R" --snapshot latest --accept-unreliable-medium --dry-run "$D" >"$T/o2" 2>&1; rcd=$?
 mvt "${WIPE[@]}" -r "$R" --snapshot latest "$D" >"$T/o3" 2>&1; rc=$?

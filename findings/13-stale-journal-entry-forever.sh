@@ -12,14 +12,8 @@ mount_ext4 400M
 D="$MNT/IMAGERIE"; mkdir -p "$D" "$MNT/X" "$MNT/Y"
 head -c 150000000 /dev/urandom >"$D/big.dcm"; head -c 2000 /dev/urandom >"$MNT/X/x.dcm"; head -c 2000 /dev/urandom >"$MNT/Y/y.dcm"; sync
 R="$T/repo"; init_backup "$R" "$D" "$MNT/X" "$MNT/Y"
-orig=$(head -c 4096 "$D/big.dcm" | sha256sum)
-"$MVB" "${WIPE[@]}" -r "$R" --snapshot latest --passes 5 "$D" >"$T/o1" 2>&1 &
-pid=$!
-for _ in $(seq 1 1200); do
-	sleep 0.05
-	[ "$(dd if="$D/big.dcm" bs=4096 count=1 iflag=direct 2>/dev/null | sha256sum)" != "$orig" ] && break
-done
-kill -INT $pid; wait $pid
+start_until_overwrite "$D/big.dcm" "$T/o1" "${WIPE[@]}" -r "$R" --snapshot latest --passes 5 "$D"
+kill -INT $BG_PID; wait $BG_PID
 [ -e "$D/big.dcm" ] || { echo "SKIP: finished before the interrupt"; exit 77; }
 rm -rf "$D" # the user throws the damaged file away
 mvt "${WIPE[@]}" -r "$R" --snapshot latest --certificate "$T/x.json" "$MNT/X" >"$T/o2" 2>&1

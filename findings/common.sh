@@ -37,3 +37,20 @@ init_backup() {
 	mvt backup -r "$r" -q "$@" >/dev/null 2>&1 || bug "backup failed"
 }
 WIPE=(wipe --yes --accept-unreliable-medium)
+# first_block_sum FILE: the hash of its first 4 KiB as on the medium
+first_block_sum() { dd if="$1" bs=4096 count=1 iflag=direct 2>/dev/null | sha256sum; }
+# start_until_overwrite FILE OUT ARGS...: runs medvault ARGS in the background
+# (output to OUT) and returns once FILE's first block changed (its overwrite
+# began) or medvault ended; BG_PID is its pid.
+start_until_overwrite() {
+	local f=$1 out=$2 orig
+	shift 2
+	orig=$(head -c 4096 "$f" | sha256sum)
+	"$MVB" "$@" >"$out" 2>&1 &
+	BG_PID=$!
+	for _ in $(seq 1 1200); do
+		sleep 0.05
+		kill -0 $BG_PID 2>/dev/null || return 0
+		[ "$(first_block_sum "$f")" != "$orig" ] && return 0
+	done
+}

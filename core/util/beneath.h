@@ -6,6 +6,8 @@
 
 #include <sys/types.h>
 
+#include "core/util/err.h"
+
 /* Opens rel ("a/b/c": components separated by '/', none empty, "." or "..",
  * or "" for dirfd itself) below dirfd, as openat(dirfd, rel, flags, mode)
  * would, except that no component may be a symbolic link (O_NOFOLLOW is
@@ -22,5 +24,16 @@ int mv_open_beneath(int dirfd, const char *rel, int flags, mode_t mode);
  * window is that file system's limit. Returns 0, or -1 with errno set
  * (EEXIST when to exists). */
 int mv_rename_noreplace(int dfd, const char *from, const char *to);
+
+/* Opens the folder path (O_RDONLY|O_DIRECTORY), one component at a time
+ * relative to the previous one (making missing ones, mode 0700, when
+ * create). A symbolic link on the way is followed only when no other user
+ * can change it: in a folder owned by root or by the caller that others
+ * cannot write, or in a sticky folder (/tmp) when the link is root's or the
+ * caller's; its text is walked the same way. So a link planted in a shared
+ * folder cannot send a root restore, or a root wipe, elsewhere. Returns the
+ * descriptor, or MV_ERR_USAGE (an untrusted link), MV_ERR_IO, MV_ERR_NOSPC,
+ * MV_ERR_NOMEM with err set. */
+int mv_open_trusted_dir(const char *path, int create, struct mv_error *err);
 
 #endif

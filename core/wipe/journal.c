@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -166,6 +167,13 @@ int mv_journal_open(const char *path, const struct mv_keys *k, struct mv_journal
 		    path, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
 		if (j->fd < 0)
 			rc = io_fail(err, "open", path);
+		else if (flock(j->fd, LOCK_EX | LOCK_NB) != 0)
+			rc = errno == EWOULDBLOCK
+			         ? mv_error_set(err, MV_ERR_LOCKED, 0,
+			                        "another wipe with this repository is running on this "
+			                        "machine (its journal '%s' is locked)",
+			                        path)
+			         : io_fail(err, "lock", path);
 	}
 	if (rc == 0)
 		rc = load(j, err);

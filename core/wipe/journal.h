@@ -24,12 +24,13 @@ struct mv_journal_entry {
 struct mv_journal;
 
 /* Opens (creating it, mode 0600, its folders 0700) the journal at path,
- * without following a symbolic link, and reads it: the files that began
+ * without following a symbolic link, locks it (one wipe with a repository
+ * at a time on a machine: MV_ERR_LOCKED otherwise) and reads it: the files that began
  * and never ended are the pending ones. A record that does not open with
  * the key (damage, another repository's journal) makes this fail with
  * MV_ERR_INTEGRITY naming the file (it is then left as it is); a record cut
  * short at the end (a crash while appending) is ignored. Returns 0,
- * MV_ERR_IO, MV_ERR_INTEGRITY, MV_ERR_NOMEM. */
+ * MV_ERR_LOCKED, MV_ERR_IO, MV_ERR_INTEGRITY, MV_ERR_NOMEM. */
 int mv_journal_open(const char *path, const struct mv_keys *k, struct mv_journal **out,
                     struct mv_error *err) MV_MUST_CHECK;
 
@@ -44,9 +45,10 @@ const struct mv_journal_entry *mv_journal_pending(const struct mv_journal *j, si
 int mv_journal_append(struct mv_journal *j, int kind, const struct mv_journal_entry *e,
                       struct mv_error *err) MV_MUST_CHECK;
 
-/* Empties the journal (at the end of a run whose files all ended, once
- * the pending ones of earlier runs are in this run's certificate) and
- * syncs it. Returns 0 or MV_ERR_IO. */
+/* Empties the journal and syncs it: at the end of a run, once the pending
+ * files of earlier runs are in this run's certificate (the caller then
+ * appends again the one file this run left begun, if any). Returns 0 or
+ * MV_ERR_IO. */
 int mv_journal_reset(struct mv_journal *j, struct mv_error *err) MV_MUST_CHECK;
 
 void mv_journal_close(struct mv_journal *j); /* accepts NULL */

@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -282,7 +283,7 @@ static void on_item(void *arg, const struct mv_wipe_item *it, int dry)
 		cli_json_init(&j, stdout);
 		cli_json_begin_object(&j, NULL);
 		cli_json_str(&j, "message_type", "item");
-		cli_json_str(&j, "path", it->path);
+		cli_json_name(&j, "path", it->path, strlen(it->path));
 		cli_json_u64(&j, "size", it->size);
 		cli_json_str(&j, "status",
 		             dry && it->status == MV_WIPE_WIPED ? "would_wipe"
@@ -422,51 +423,162 @@ static int save_record(struct mv_repo *r, const struct mv_wipe_report *rep, cons
 	return rc;
 }
 
-/* Signs and writes the certificate of rep, and keeps the record in r
- * (unless keep_record is 0: an erased repository). Prints where. Returns 0
- * or an exit code. */
-static int certify(struct cli_ctx *ctx, struct mv_repo *r, const struct wipe_args *a,
-                   struct mv_wipe_report *rep, int keep_record)
+/* The certificate's two files, made empty (mode 0600) before anything is
+ * destroyed, so that a wipe never ends without a place for its evidence. */
+struct cert_slot {
+	char path[4096];
+	char *pdf;
+	int made, written;
+};
+
+static int make_excl(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+/* Whether the folder holding path is one of the folders (dev, ino) or
+ * below one. */
+static int cert_inside(const char *path, const struct stat *dirs, size_t n)
+{
+	char *copy = strdup(path);
+	if (!copy)
+		return 0;
+	char *slash = strrchr(copy, '/');
+	const char *dir = slash ? (slash == copy ? "/" : (*slash = '\0', copy)) : ".";
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), inside = 0;
+	free(copy);
+	for (int depth = 0; fd >= 0 && depth < 4096 && !inside; depth++) {
+		struct stat st, up;
+		if (fstat(fd, &st) != 0)
+			break;
+		for (size_t i = 0; i < n; i++)
+			if (dirs[i].st_dev == st.st_dev && dirs[i].st_ino == st.st_ino)
+				inside = 1;
+		int parent = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		close(fd);
+		fd = parent;
+		if (fd >= 0 && fstat(fd, &up) == 0 && up.st_dev == st.st_dev &&
+		    up.st_ino == st.st_ino)
+			break; /* the root */
+	}
+	if (fd >= 0)
+		close(fd);
+	return inside;
+}
+
+static void cert_release(struct cert_slot *cs)
+{
+	if (cs->made && !cs->written) {
+		unlink(cs->path);
+		if (cs->pdf)
+			unlink(cs->pdf);
+	}
+	free(cs->pdf);
+	cs->pdf = NULL;
+	cs->made = 0;
+}
+
+/* Reserves --certificate FILE (refused when it exists) or a dated name in
+ * the current folder (-2, -3, ... when taken), outside the paths wiped.
+ * Returns 0 or an exit code (the message printed). */
+static int cert_reserve(const struct wipe_args *a, int64_t t, const char *const *paths, size_t n,
+                        struct cert_slot *cs)
+{
+	char base[CLI_WIPECERT_NAME_LEN];
+	struct stat *dirs = calloc(n ? n : 1, sizeof(*dirs));
+	size_t nd = 0;
+	int rc = 0;
+
+	memset(cs, 0, sizeof(*cs));
+	if (!dirs)
+		return cli_fail(MV_ERR_NOMEM, &(struct mv_error){0});
+	for (size_t i = 0; i < n; i++)
+		if (lstat(paths[i], &dirs[nd]) == 0 && S_ISDIR(dirs[nd].st_mode))
+			nd++;
+	cli_wipecert_default_name(t, base);
+	for (int k = 1; k <= 100; k++) {
+		if (a->cert)
+			snprintf(cs->path, sizeof(cs->path), "%s", a->cert);
+		else if (k == 1)
+			snprintf(cs->path, sizeof(cs->path), "%s", base);
+		else
+			snprintf(cs->path, sizeof(cs->path), "%.*s-%d.json",
+			         (int)(strlen(base) - strlen(".json")), base, k);
+		free(cs->pdf);
+		if (!(cs->pdf = cli_wipecert_pdf_path(cs->path))) {
+			rc = cli_fail(MV_ERR_NOMEM, &(struct mv_error){0});
+			break;
+		}
+		if (make_excl(cs->path) == 0) {
+			if (make_excl(cs->pdf) == 0) {
+				cs->made = 1;
+				break;
+			}
+			int e = errno;
+			unlink(cs->path);
+			errno = e;
+		}
+		if (errno != EEXIST || a->cert || k == 100) {
+			cli_error("cannot write the certificate '%s' (or its PDF): %s; nothing was "
+			          "wiped%s",
+			          cs->path, strerror(errno),
+			          errno == EEXIST ? " (choose another --certificate)" : "");
+			rc = CLI_EXIT_USAGE;
+			break;
+		}
+	}
+	if (rc == 0 && nd && cert_inside(cs->path, dirs, nd)) {
+		cli_error("the certificate '%s' would be written inside a folder being wiped: give "
+		          "--certificate a place outside it; nothing was wiped",
+		          cs->path);
+		cert_release(cs);
+		rc = CLI_EXIT_USAGE;
+	}
+	free(dirs);
+	if (rc != 0)
+		cert_release(cs);
+	return rc;
+}
+
+/* Signs the certificate of rep, keeps its record in r first (unless
+ * keep_record is 0: an erased repository), then writes it into the files
+ * reserved. Prints where. Returns 0 or an exit code. */
+static int certify(struct cli_ctx *ctx, struct mv_repo *r, struct mv_wipe_report *rep,
+                   int keep_record, struct cert_slot *cs)
 {
 	struct mv_error err = {0};
 	uint8_t pk[32], *cert = NULL;
 	size_t cert_len = 0;
-	char defpath[CLI_WIPECERT_NAME_LEN], fpr[MV_CERT_FPR_LEN + 1];
-	const char *path = a->cert;
-	int rc;
+	char fpr[MV_CERT_FPR_LEN + 1];
+	int rc, rrc = 0;
 
 	uint8_t *sk = sodium_malloc(64);
 	if (!sk)
 		return cli_fail(MV_ERR_NOMEM, &err);
-	if (!path)
-		path = cli_wipecert_default_name(rep->start, defpath);
 	rc = mv_repo_sign_keypair(r, pk, sk);
 	if (rc == 0)
 		rc = cli_wipecert_build(rep, pk, sk, &cert, &cert_len, &err);
+	if (rc == 0 && keep_record && (rrc = save_record(r, rep, cert, cert_len, &err)) != 0)
+		cli_error("the wipe's record could not be kept in the repository: %s",
+		          err.msg[0] ? err.msg : mv_strerror(rrc));
 	if (rc == 0)
-		rc = cli_wipecert_write(rep, pk, sk, path, 0, &err);
+		rc = cli_wipecert_write(rep, pk, sk, cs->path, 1, &err);
 	sodium_free(sk);
+	free(cert);
 	if (rc != 0) {
-		free(cert);
 		cli_error("the certificate could not be written: %s",
 		          err.msg[0] ? err.msg : mv_strerror(rc));
 		return cli_exit_code(rc);
 	}
-	if (keep_record && (rc = save_record(r, rep, cert, cert_len, &err)) != 0) {
-		cli_error("the certificate was written to '%s', but its copy could not be kept in "
-		          "the repository: %s",
-		          path, err.msg[0] ? err.msg : mv_strerror(rc));
-		free(cert);
-		return cli_exit_code(rc);
-	}
-	free(cert);
+	cs->written = 1;
 	mv_cert_fingerprint(pk, fpr);
-	if (!ctx->g.json && !ctx->g.quiet) {
-		char *pdf = cli_wipecert_pdf_path(path);
-		printf("certificate: %s (and %s), signed by %s\n", path, pdf ? pdf : "a PDF", fpr);
-		free(pdf);
-	}
-	return 0;
+	if (!ctx->g.json && !ctx->g.quiet)
+		printf("certificate: %s (and %s), signed by %s\n", cs->path, cs->pdf, fpr);
+	return rrc ? cli_exit_code(rrc) : 0;
 }
 
 /* "overwrite: 1.0 GiB in 1.6 s, 640.0 MiB/s" */
@@ -568,6 +680,7 @@ static int run_files(struct cli_ctx *ctx, const struct wipe_args *a)
 	struct mv_journal *journal = NULL;
 	struct mv_wipe_report rep;
 	struct cli_events ev;
+	struct cert_slot cs = {0};
 	int rc, have_snap = 0, have_ev = 0;
 
 	memset(&snap, 0, sizeof(snap));
@@ -586,7 +699,7 @@ static int run_files(struct cli_ctx *ctx, const struct wipe_args *a)
 		rc = cli_find_snapshot(ctx, r, a->snapshot, &snap);
 		have_snap = rc == 0;
 	}
-	if (rc == 0 && !a->dry_run)
+	if (rc == 0) /* a dry run too: it names the files an interrupted wipe left */
 		rc = journal_open(r, &journal);
 	if (rc != 0)
 		goto out;
@@ -616,6 +729,12 @@ static int run_files(struct cli_ctx *ctx, const struct wipe_args *a)
 			break;
 		off += (size_t)n;
 	}
+	if (!a->dry_run && (rc = cert_reserve(a, rep.start, a->paths, a->npaths, &cs)) != 0)
+		goto out;
+	/* the write lease on the file being wiped tells of another program
+	 * opening it by a SIGIO, whose default would end medvault: it is seen
+	 * through F_GETLEASE instead (core/wipe/wipe.c) */
+	signal(SIGIO, SIG_IGN);
 	struct mv_wipe_opts wo = {
 	    .proof = proof,
 	    .dry_run = a->dry_run,
@@ -652,7 +771,7 @@ static int run_files(struct cli_ctx *ctx, const struct wipe_args *a)
 			goto out; /* nothing was touched: no certificate */
 	}
 	print_summary(ctx, &rep, a->dry_run, a->accept);
-	int crc = a->dry_run ? 0 : certify(ctx, r, a, &rep, 1);
+	int crc = a->dry_run ? 0 : certify(ctx, r, &rep, 1, &cs);
 	if (wrc == MV_ERR_INTEGRITY) {
 		cli_error("%s", err.msg);
 		rc = CLI_EXIT_INTEGRITY;
@@ -673,6 +792,7 @@ out:
 	mv_proof_free(proof);
 	if (have_snap)
 		mv_snapshot_release(&snap);
+	cert_release(&cs);
 	mv_lock_release(lock);
 	mv_repo_close(r);
 	return rc;
@@ -695,6 +815,7 @@ static int run_device(struct cli_ctx *ctx, const struct wipe_args *a)
 	struct mv_lock *lock = NULL;
 	struct mv_wipe_report rep;
 	struct cli_events ev;
+	struct cert_slot cs = {0};
 	char q[600];
 	int rc, fd = -1;
 
@@ -752,6 +873,8 @@ static int run_device(struct cli_ctx *ctx, const struct wipe_args *a)
 	}
 	if (!a->yes && (rc = confirm(q, a->device)) != 0)
 		goto out;
+	if ((rc = cert_reserve(a, rep.start, NULL, 0, &cs)) != 0)
+		goto out;
 	cli_events_init(&ev, ctx, on_warn, NULL);
 	struct mv_ow_opts ow = {.passes = a->passes ? a->passes : 1,
 	                        .pattern = a->pattern,
@@ -780,7 +903,7 @@ static int run_device(struct cli_ctx *ctx, const struct wipe_args *a)
 	rep.items = &it;
 	rep.nitems = 1;
 	print_summary(ctx, &rep, 0, a->accept);
-	rc = certify(ctx, r, a, &rep, 1);
+	rc = certify(ctx, r, &rep, 1, &cs);
 	rep.items = NULL;
 	rep.nitems = 0;
 	if (wrc != 0) {
@@ -790,6 +913,7 @@ static int run_device(struct cli_ctx *ctx, const struct wipe_args *a)
 out:
 	if (fd >= 0)
 		close(fd);
+	cert_release(&cs);
 	mv_lock_release(lock);
 	mv_repo_close(r);
 	return rc;
@@ -821,8 +945,11 @@ static int erase_dir(struct cli_ctx *ctx, int repofd, const char *sub, const cha
 	char **names = NULL;
 	size_t n = 0, cap = 0;
 	struct dirent *de;
+	/* every file, leftovers of an interrupted write (.tmp-*) too: such a
+	 * leftover may be a whole key slot */
 	while ((de = readdir(d)))
-		if (de->d_name[0] != '.' && mv_grow(names, cap, n + 1) == 0)
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+		    mv_grow(names, cap, n + 1) == 0)
 			names[n++] = strdup(de->d_name);
 	closedir(d);
 	for (size_t i = 0; i < n; i++) {
@@ -876,6 +1003,7 @@ static int run_repository(struct cli_ctx *ctx, const struct wipe_args *a)
 	char q[4400];
 	size_t nsnaps = 0, icap = 0;
 	int rc, repofd = -1;
+	struct cert_slot cs = {0};
 
 	memset(&rep, 0, sizeof(rep));
 	fill_header(&rep, MV_WIPE_REPOSITORY, a);
@@ -911,6 +1039,8 @@ static int run_repository(struct cli_ctx *ctx, const struct wipe_args *a)
 	}
 	if (!a->yes && (rc = confirm(q, loc)) != 0)
 		goto out;
+	if ((rc = cert_reserve(a, rep.start, &loc, 1, &cs)) != 0)
+		goto out;
 	repofd = open(loc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (repofd < 0) {
 		cli_error("'%s': %s", loc, strerror(errno));
@@ -932,7 +1062,7 @@ static int run_repository(struct cli_ctx *ctx, const struct wipe_args *a)
 	    count_status(&rep, MV_WIPE_FAILED, NULL) + count_status(&rep, MV_WIPE_PARTIAL, NULL);
 	rep.verified = bad == 0 && erc == 0;
 	print_summary(ctx, &rep, 0, a->accept);
-	rc = certify(ctx, r, a, &rep, 0);
+	rc = certify(ctx, r, &rep, 0, &cs);
 	if (erc < 0 || bad) {
 		cli_error("not every key file could be erased: the repository may still open");
 		rc = CLI_EXIT_FATAL;
@@ -943,6 +1073,7 @@ static int run_repository(struct cli_ctx *ctx, const struct wipe_args *a)
 out:
 	if (repofd >= 0)
 		close(repofd);
+	cert_release(&cs);
 	mv_wipe_report_release(&rep);
 	mv_lock_release(lock);
 	mv_repo_close(r);
@@ -990,7 +1121,7 @@ static void print_record(struct cli_json *jp, const struct mv_wiperec *rec)
 		for (uint32_t i = 0; i < rec->n; i++) {
 			const struct mv_wiperec_item *it = &rec->items[i];
 			cli_json_begin_object(&j, NULL);
-			cli_json_strn(&j, "path", (const char *)it->path, it->path_len);
+			cli_json_name(&j, "path", (const char *)it->path, it->path_len);
 			cli_json_u64(&j, "size", it->size);
 			cli_json_str(&j, "status", cli_wipe_status_name(it->status));
 			if (it->flags & MV_WIPEREC_HAS_SNAPSHOT)

@@ -1,5 +1,6 @@
 #include "cli/json.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,6 +102,21 @@ void cli_json_strn(struct cli_json *j, const char *key, const char *s, size_t le
 {
 	member(j, key);
 	cli_json_put_string(j->f, s, len);
+}
+
+void cli_json_name(struct cli_json *j, const char *key, const char *s, size_t len)
+{
+	char hexkey[64];
+	cli_json_strn(j, key, s, len);
+	for (size_t i = 0; i < len;) {
+		size_t n = mv_utf8_decode((const uint8_t *)s + i, len - i, NULL);
+		if (n == 0) {
+			snprintf(hexkey, sizeof(hexkey), "%s_hex", key);
+			cli_json_hex(j, hexkey, (const uint8_t *)s, len);
+			return;
+		}
+		i += n;
+	}
 }
 
 void cli_json_str(struct cli_json *j, const char *key, const char *s)

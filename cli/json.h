@@ -38,6 +38,10 @@ void cli_json_end_array(struct cli_json *j);
 void cli_json_str(struct cli_json *j, const char *key, const char *s); /* NULL: null */
 void cli_json_strn(struct cli_json *j, const char *key, const char *s, size_t len);
 void cli_json_hex(struct cli_json *j, const char *key, const uint8_t *bytes, size_t n);
+/* A name from a file system (a path): as cli_json_strn and, when its bytes
+ * are not valid UTF-8 (the string then shows U+FFFD), also "<key>_hex" with
+ * the bytes in hex, so that two names that differ only there stay apart. */
+void cli_json_name(struct cli_json *j, const char *key, const char *s, size_t len);
 void cli_json_u64(struct cli_json *j, const char *key, uint64_t v);
 void cli_json_i64(struct cli_json *j, const char *key, int64_t v);
 void cli_json_double(struct cli_json *j, const char *key, double v);

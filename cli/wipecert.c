@@ -174,7 +174,7 @@ static void write_items(struct cli_json *j, const struct mv_wipe_report *rep)
 	for (size_t i = 0; i < rep->nitems; i++) {
 		const struct mv_wipe_item *it = &rep->items[i];
 		cli_json_begin_object(j, NULL);
-		cli_json_str(j, "path", it->path);
+		cli_json_name(j, "path", it->path, strlen(it->path));
 		cli_json_u64(j, "size", it->size);
 		opt_hex(j, "content", it->has_content, it->content);
 		opt_hex(j, "snapshot", it->has_snapshot, it->snapshot);

@@ -1,4 +1,5 @@
 /* The file wipe: core/wipe/wipe.h. */
+#define _GNU_SOURCE /* F_SETLEASE, statx */
 #include "core/wipe/wipe.h"
 
 #include <dirent.h>
@@ -11,8 +12,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "core/repo/crypto.h"
+#include "core/util/beneath.h"
 #include "core/util/grow.h"
+#include "core/util/keymap.h"
 #include "core/wipe/medium.h"
 
 enum kind { K_FILE, K_LINK };
@@ -25,7 +30,6 @@ struct wfile {
 	uint64_t dev, ino, size;
 	struct timespec mtime, ctime;
 	int wipe;         /* decided: may be wiped */
-	int resume;       /* a journal's pending file: proven before its first overwrite */
 	size_t proof_idx; /* into contents[] when proven */
 	uint8_t content[32], snapshot[32];
 	int has_content, has_snapshot;
@@ -39,6 +43,7 @@ struct target {
 	int rootfd;   /* a folder: its handle; else -1 */
 	int kind;     /* S_IFDIR, S_IFREG, S_IFLNK */
 	dev_t dev;
+	uint64_t mnt; /* its mount id (0: unknown) */
 	struct mv_wipe_medium medium;
 };
 
@@ -54,8 +59,12 @@ struct ctx {
 	size_t icap; /* of rep->items */
 	uint8_t (*contents)[32];
 	size_t ncontents, capc;
-	int integrity;      /* a refusal for damaged or missing data */
-	size_t open_begins; /* files journalled as begun and not (yet) ended */
+	int integrity;                 /* a refusal for damaged or missing data */
+	size_t open_begins;            /* files journalled as begun and not (yet) ended */
+	struct mv_journal_entry *left; /* begun by this run and not ended: kept in the journal */
+	size_t nleft, capleft;
+	struct mv_keymap *entries; /* folder entries seen (overlapping paths count once) */
+	struct mv_keymap *wiped;   /* inodes wiped (their other names are removed too) */
 	int refused;
 	/* progress */
 	struct mv_progress pr;
@@ -73,6 +82,18 @@ static int cancelled(const struct ctx *c)
 static int nomem(struct ctx *c)
 {
 	return mv_error_set(c->err, MV_ERR_NOMEM, 0, "out of memory");
+}
+
+/* A uniformly distributed key for the keymaps: BLAKE2b-128 of a
+ * (device, inode) pair and a name ("" for an inode alone). */
+static void ukey(uint8_t out[16], uint64_t dev, uint64_t ino, const char *name)
+{
+	crypto_generichash_state st;
+	uint64_t v[2] = {dev, ino};
+	crypto_generichash_init(&st, NULL, 0, 16);
+	crypto_generichash_update(&st, (const uint8_t *)v, sizeof(v));
+	crypto_generichash_update(&st, (const uint8_t *)name, strlen(name));
+	crypto_generichash_final(&st, out, 16);
 }
 
 static char *join(const char *a, const char *b)
@@ -195,6 +216,31 @@ static int list_names(struct ctx *c, int dirfd, const char *shown, char ***out, 
 	return 0;
 }
 
+/* The mount id of name in dirfd ("" : dirfd itself) into *id (0 when the
+ * kernel does not tell); returns 1 when it is the root of a mount (a
+ * mount point, a bind mount included), else 0. */
+static int mount_of(int dirfd, const char *name, uint64_t *id)
+{
+	struct statx sx;
+	*id = 0;
+	if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW | (name[0] ? 0 : AT_EMPTY_PATH), STATX_MNT_ID,
+	          &sx) != 0)
+		return 0;
+	if (sx.stx_mask & STATX_MNT_ID)
+		*id = sx.stx_mnt_id;
+	return (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+	       (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
+/* A folder of another mount than the path's (a bind mount of the same
+ * filesystem has the same device number): not entered. */
+static int other_mount(const struct target *t, int dirfd, const char *name)
+{
+	uint64_t id;
+	int root = mount_of(dirfd, name, &id);
+	return root || (t->mnt && id && id != t->mnt);
+}
+
 static int walk(struct ctx *c, size_t ti, int dirfd, const char *rel, visit_fn *visit,
                 leave_fn *leave)
 {
@@ -216,7 +262,8 @@ static int walk(struct ctx *c, size_t ti, int dirfd, const char *rel, visit_fn *
 			if (errno != ENOENT) /* gone meanwhile: nothing to wipe */
 				rc = add_item_rel(c, t, sub, 0, NULL, MV_WIPE_REFUSED,
 				                  mv_errno_str(errno, ebuf, sizeof(ebuf)));
-		} else if (S_ISDIR(st.st_mode) && st.st_dev == t->dev) {
+		} else if (S_ISDIR(st.st_mode) && st.st_dev == t->dev &&
+		           !other_mount(t, dirfd, names[i])) {
 			int fd = openat(dirfd, names[i],
 			                O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			struct stat fst;
@@ -322,9 +369,17 @@ static int hash_file(struct ctx *c, const struct target *t, int dirfd, const cha
 		snaps = mv_proof_snapshots(c->o->proof, &nsnaps);
 		char hex[65];
 		mv_hex(nsnaps ? snaps[0].id : f->content, 4, hex);
-		snprintf(msg, sizeof(msg),
-		         "not in snapshot %s: changed since the backup, or never backed up",
-		         nsnaps ? hex : "?");
+		if (mv_proof_unreadable_trees(c->o->proof) > 0) {
+			c->integrity = 1; /* it may be in what could not be read */
+			snprintf(msg, sizeof(msg),
+			         "not found in snapshot %s, part of which cannot be read (damaged "
+			         "repository: run 'medvault check')",
+			         nsnaps ? hex : "?");
+		} else {
+			snprintf(msg, sizeof(msg),
+			         "not in snapshot %s: changed since the backup, or never backed up",
+			         nsnaps ? hex : "?");
+		}
 		return add_item_rel(c, t, f->rel, f->size, f, MV_WIPE_REFUSED, msg);
 	}
 	snaps = mv_proof_snapshots(c->o->proof, &nsnaps);
@@ -345,6 +400,20 @@ static int visit1(struct ctx *c, size_t ti, int dirfd, const char *name, const c
 {
 	const struct target *t = &c->t[ti];
 	char msg[200];
+	struct stat dst;
+	uint8_t key[16];
+
+	/* an entry reached through two of the paths (one inside the other)
+	 * counts once */
+	if (fstat(dirfd, &dst) != 0)
+		return mv_error_set(c->err, MV_ERR_IO, errno, "cannot stat a folder of '%s'",
+		                    t->arg);
+	ukey(key, (uint64_t)dst.st_dev, (uint64_t)dst.st_ino, name);
+	int seen = mv_keymap_put(c->entries, key, 0, NULL);
+	if (seen < 0)
+		return nomem(c);
+	if (seen == 1)
+		return 0;
 
 	if (S_ISLNK(st->st_mode)) {
 		struct wfile *f = new_file(c, ti, rel, st, K_LINK);
@@ -368,14 +437,14 @@ static int visit1(struct ctx *c, size_t ti, int dirfd, const char *name, const c
 		         (unsigned long long)st->st_nlink - 1, st->st_nlink == 2 ? "" : "s");
 		return add_item_rel(c, t, rel, f->size, f, MV_WIPE_REFUSED, msg);
 	}
-	const struct mv_journal_entry *pj = pending_of(c, st);
-	if (pj) { /* proven before its first byte was overwritten */
-		f->resume = f->wipe = 1;
-		memcpy(f->content, pj->content, 32);
-		memcpy(f->snapshot, pj->snapshot, 32);
-		f->has_content = f->has_snapshot = c->o->proof != NULL;
-		return 0;
-	}
+	if (c->o->proof && pending_of(c, st))
+		/* half overwritten: its bytes no longer prove anything, and nothing
+		 * tells them from new data written in place since */
+		return add_item_rel(
+		    c, t, rel, f->size, f, MV_WIPE_REFUSED,
+		    "partially overwritten by an interrupted wipe (named above): it no longer "
+		    "matches the backup, so it is not wiped without proof; once you have checked "
+		    "it is that file, remove it with 'medvault wipe --no-backup-check'");
 	if (!c->o->proof) { /* --no-backup-check */
 		f->wipe = 1;
 		return 0;
@@ -421,6 +490,8 @@ static int on_ow_begin(void *arg, uint64_t allocated)
 	int rc = mv_journal_append(c->o->journal, MV_JOURNAL_BEGINS, &c->je, c->err);
 	if (rc == 0)
 		c->open_begins++;
+	else
+		c->je.time = 0; /* not begun */
 	return rc;
 }
 
@@ -442,6 +513,18 @@ static int wipe_link(struct ctx *c, const struct target *t, int dirfd, const cha
 	                    "symbolic link: removed, what it points to was not touched");
 }
 
+/* The file under way began and did not end: the journal keeps it at the
+ * end of the run. */
+static void keep_left(struct ctx *c)
+{
+	if (mv_grow(c->left, c->capleft, c->nleft + 1) != 0)
+		return;
+	struct mv_journal_entry *e = &c->left[c->nleft];
+	*e = c->je;
+	if ((e->path = strdup(c->je.path)))
+		c->nleft++;
+}
+
 static int wipe_file(struct ctx *c, const struct target *t, int dirfd, const char *name,
                      struct wfile *f)
 {
@@ -458,6 +541,25 @@ static int wipe_file(struct ctx *c, const struct target *t, int dirfd, const cha
 		if (fd >= 0)
 			close(fd);
 		return add_item_rel(c, t, f->rel, f->size, f, MV_WIPE_REFUSED, msg);
+	}
+	/* a write lease: granted only when no other process has the file open
+	 * (a program writing to it, or holding it mapped, could change it after
+	 * the proof without moving its times). While it is held, another
+	 * program's open of the file waits until this file is done (at most the
+	 * kernel's lease-break-time, 45 s by default), and one that opened it to
+	 * write is seen below. Filesystems without leases, or a file of another
+	 * owner without CAP_LEASE, go on with the checks of times. */
+	int leased = fcntl(fd, F_SETLEASE, F_WRLCK) == 0;
+	if (!leased && (errno == EAGAIN || errno == EBUSY)) {
+		close(fd);
+		return add_item_rel(c, t, f->rel, f->size, f, MV_WIPE_REFUSED,
+		                    "open in another program (which may be writing to it): not "
+		                    "wiped");
+	}
+	if (leased && (fstat(fd, &st) != 0 || !same_state(f, &st))) {
+		close(fd);
+		return add_item_rel(c, t, f->rel, f->size, f, MV_WIPE_REFUSED,
+		                    "changed since it was proven: not wiped");
 	}
 	struct mv_wipe_medium m = t->medium;
 	(void)mv_medium_add_file_facts(fd, &m, &e);
@@ -490,7 +592,20 @@ static int wipe_file(struct ctx *c, const struct target *t, int dirfd, const cha
 	c->rep->verify_ns += res.verify_ns;
 	c->file_base += (uint64_t)res.bytes_overwritten + res.bytes_verified;
 	if (rc == 0) {
-		rc = mv_wipe_name(dirfd, name, 0, fd, &e);
+		/* still the file proven, and no one opened it meanwhile: else bytes
+		 * written by others (an append) would go with it */
+		int lt = leased ? fcntl(fd, F_GETLEASE) : F_WRLCK;
+		/* F_RDLCK: someone opened it to read meanwhile (harmless); F_UNLCK:
+		 * to write or truncate */
+		if (fstat(fd, &st) != 0 || (uint64_t)st.st_size != f->size ||
+		    (lt != F_WRLCK && lt != F_RDLCK))
+			rc = mv_error_set(
+			    &e, MV_ERR_INTEGRITY, 0,
+			    "another program opened it or changed its size while it was "
+			    "overwritten: its proven content is overwritten, but the file "
+			    "is left in place with what was written since");
+		else
+			rc = mv_wipe_name(dirfd, name, 0, fd, &e);
 		if (rc != 0) {
 			snprintf(msg, sizeof(msg), "overwritten and verified, but not removed: %s",
 			         e.msg);
@@ -499,8 +614,14 @@ static int wipe_file(struct ctx *c, const struct target *t, int dirfd, const cha
 			if (c->o->journal &&
 			    mv_journal_append(c->o->journal, MV_JOURNAL_ENDS, &c->je, &e) == 0)
 				c->open_begins--;
+			f->wipe = 2; /* ended */
 			c->pr.files_done++;
-			rc = add_item(c, full, f->size, f, MV_WIPE_WIPED, NULL);
+			uint8_t key[16];
+			ukey(key, f->dev, f->ino, "");
+			if (mv_keymap_put(c->wiped, key, 0, NULL) < 0)
+				rc = nomem(c);
+			else
+				rc = add_item(c, full, f->size, f, MV_WIPE_WIPED, NULL);
 		}
 	} else if (rc == MV_ERR_INTERRUPTED || res.bytes_overwritten > 0) {
 		snprintf(msg, sizeof(msg), "%s after %llu of %llu bytes: partially overwritten",
@@ -516,10 +637,33 @@ static int wipe_file(struct ctx *c, const struct target *t, int dirfd, const cha
 	} else {
 		rc = add_item(c, full, f->size, f, MV_WIPE_FAILED, e.msg);
 	}
+	if (c->je.time && f->wipe != 2) /* begun and not ended: the journal keeps it */
+		keep_left(c);
+	c->je.time = 0;
 	close(fd);
 	free(full);
 	c->current = NULL;
 	return rc;
+}
+
+/* Another name of a file this run wiped (--include-hardlinked): the name
+ * goes, the inode was overwritten through the first one. */
+static int remove_other_name(struct ctx *c, const struct target *t, int dirfd, const char *name,
+                             struct wfile *f)
+{
+	struct mv_error e = {0};
+	struct stat st;
+	int fd = openat(dirfd, name, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	int rc = fd < 0 || fstat(fd, &st) != 0 || (uint64_t)st.st_ino != f->ino ||
+	                 (uint64_t)st.st_dev != f->dev || st.st_size != 0
+	             ? mv_error_set(&e, MV_ERR_INTEGRITY, 0, "replaced since the first walk")
+	             : mv_wipe_name(dirfd, name, 0, fd, &e);
+	if (fd >= 0)
+		close(fd);
+	if (rc != 0)
+		return add_item_rel(c, t, f->rel, f->size, f, MV_WIPE_FAILED, e.msg);
+	return add_item_rel(c, t, f->rel, f->size, f, MV_WIPE_WIPED,
+	                    "another name (hard link) of a file wiped in this run: removed");
 }
 
 static int visit2(struct ctx *c, size_t ti, int dirfd, const char *name, const char *rel,
@@ -530,6 +674,10 @@ static int visit2(struct ctx *c, size_t ti, int dirfd, const char *name, const c
 	if (!f || !f->wipe) /* refused, or new since the first walk */
 		return 0;
 	const struct target *t = &c->t[ti];
+	uint8_t key[16];
+	ukey(key, f->dev, f->ino, "");
+	if (f->kind == K_FILE && mv_keymap_get(c->wiped, key, NULL))
+		return remove_other_name(c, t, dirfd, name, f);
 	return f->kind == K_LINK ? wipe_link(c, t, dirfd, name, f)
 	                         : wipe_file(c, t, dirfd, name, f);
 }
@@ -576,13 +724,20 @@ static int open_target(struct ctx *c, struct target *t, const char *arg)
 		free(parent);
 		return nomem(c);
 	}
-	t->parentfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* a link another user planted on the way is never followed */
+	t->parentfd = mv_open_trusted_dir(parent, 0, c->err);
 	free(parent);
-	if (t->parentfd < 0 || fstatat(t->parentfd, t->base, &st, AT_SYMLINK_NOFOLLOW) != 0)
+	if (t->parentfd < 0) {
+		int code = t->parentfd;
+		t->parentfd = -1;
+		return code == MV_ERR_NOMEM ? code : (c->err->code = MV_ERR_USAGE);
+	}
+	if (fstatat(t->parentfd, t->base, &st, AT_SYMLINK_NOFOLLOW) != 0)
 		return mv_error_set(c->err, MV_ERR_USAGE, errno, "'%s': %s", arg,
 		                    mv_errno_str(errno, ebuf, sizeof(ebuf)));
 	t->kind = (int)(st.st_mode & S_IFMT);
 	t->dev = st.st_dev;
+	t->mnt = 0;
 	if (S_ISLNK(st.st_mode))
 		return 0;
 	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
@@ -600,8 +755,8 @@ static int open_target(struct ctx *c, struct target *t, const char *arg)
 		return mv_error_set(c->err, MV_ERR_USAGE, e, "'%s': %s", arg,
 		                    mv_errno_str(e, ebuf, sizeof(ebuf)));
 	}
-	if (S_ISDIR(st.st_mode) &&
-	    (fstat(t->parentfd, &pst) != 0 || pst.st_dev != st.st_dev || pst.st_ino == st.st_ino)) {
+	if (S_ISDIR(st.st_mode) && (fstat(t->parentfd, &pst) != 0 || pst.st_dev != st.st_dev ||
+	                            pst.st_ino == st.st_ino || mount_of(fd, "", &t->mnt) == 1)) {
 		close(fd);
 		return mv_error_set(
 		    c->err, MV_ERR_USAGE, 0,
@@ -630,34 +785,30 @@ static void close_targets(struct ctx *c)
 	free(c->t);
 }
 
-/* Pending files of earlier runs: each is named as partially overwritten;
- * those not found among the paths stay in the journal. */
-static int report_pending(struct ctx *c, int *all_resumed)
+/* Files that earlier runs began to overwrite and did not finish (a kill,
+ * a crash): each is named in this run's certificate as partially
+ * overwritten; the journal then forgets them. */
+static int report_pending(struct ctx *c)
 {
 	size_t n = 0;
 	const struct mv_journal_entry *p =
 	    c->o->journal ? mv_journal_pending(c->o->journal, &n) : NULL;
-	*all_resumed = 1;
 	for (size_t i = 0; i < n; i++) {
 		char when[64], msg[200];
 		time_t tt = (time_t)p[i].time;
 		struct tm tm;
-		int found = 0;
-		for (size_t k = 0; k < c->nf; k++)
-			if (c->f[k].resume && c->f[k].dev == p[i].dev && c->f[k].ino == p[i].ino)
-				found = 1;
 		if (!gmtime_r(&tt, &tm) ||
 		    !strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm))
 			snprintf(when, sizeof(when), "an earlier run");
-		snprintf(msg, sizeof(msg), "its overwrite was interrupted (%s)%s", when,
-		         found ? "; wiped again by this run"
-		               : "; not among the paths of this run: wipe it again");
-		if (!found)
-			*all_resumed = 0;
-		struct wfile f = {.has_content = 1, .has_snapshot = 1};
+		snprintf(
+		    msg, sizeof(msg),
+		    "the wipe of %s was interrupted while overwriting it: partially overwritten, "
+		    "not removed",
+		    when);
+		struct wfile f = {0};
+		static const uint8_t zero[32];
 		memcpy(f.content, p[i].content, 32);
 		memcpy(f.snapshot, p[i].snapshot, 32);
-		uint8_t zero[32] = {0};
 		f.has_content = memcmp(f.content, zero, 32) != 0;
 		f.has_snapshot = memcmp(f.snapshot, zero, 32) != 0;
 		int rc = add_item(c, p[i].path, p[i].size, &f, MV_WIPE_PARTIAL, msg);
@@ -665,6 +816,18 @@ static int report_pending(struct ctx *c, int *all_resumed)
 			return rc;
 	}
 	return 0;
+}
+
+/* At the end of a run: the journal keeps only what this run began and did
+ * not end (earlier runs' files are in this run's certificate). */
+static void journal_end_of_run(struct ctx *c)
+{
+	struct mv_error e = {0};
+	if (mv_journal_reset(c->o->journal, &e) != 0)
+		return; /* the next run names those files again: harmless */
+	for (size_t i = 0; i < c->nleft; i++)
+		if (mv_journal_append(c->o->journal, MV_JOURNAL_BEGINS, &c->left[i], &e) != 0)
+			return;
 }
 
 static int verify_proof(struct ctx *c)
@@ -678,7 +841,7 @@ static int verify_proof(struct ctx *c)
 	                         c->o->threads, res, c->ev, c->err);
 	for (size_t i = 0; rc == 0 && i < c->nf; i++) {
 		struct wfile *f = &c->f[i];
-		if (!f->wipe || f->kind != K_FILE || f->resume || !f->has_content)
+		if (!f->wipe || f->kind != K_FILE || !f->has_content)
 			continue;
 		const struct mv_proof_result *r = &res[f->proof_idx];
 		if (r->status == MV_PROOF_OK)
@@ -698,7 +861,7 @@ int mv_wipe_files(const struct mv_wipe_opts *o, const char *const *paths, size_t
 {
 	static const struct mv_events none = {0};
 	struct ctx c;
-	int rc = 0, all_resumed = 1;
+	int rc = 0;
 
 	memset(&c, 0, sizeof(c));
 	c.o = o;
@@ -707,8 +870,14 @@ int mv_wipe_files(const struct mv_wipe_opts *o, const char *const *paths, size_t
 	c.err = err;
 	c.icap = rep->nitems;
 	c.t = calloc(n ? n : 1, sizeof(*c.t));
-	if (!c.t)
+	c.entries = mv_keymap_new(16);
+	c.wiped = mv_keymap_new(16);
+	if (!c.t || !c.entries || !c.wiped) {
+		free(c.t);
+		mv_keymap_free(c.entries);
+		mv_keymap_free(c.wiped);
 		return nomem(&c);
+	}
 	for (size_t i = 0; i < n; i++)
 		c.t[i].parentfd = c.t[i].rootfd = -1;
 	c.nt = n;
@@ -722,6 +891,9 @@ int mv_wipe_files(const struct mv_wipe_opts *o, const char *const *paths, size_t
 	int unreliable = rc == 0 && rep->medium.unreliable && !o->accept_unreliable;
 	if (unreliable && !o->dry_run)
 		rc = MV_ERR_UNRELIABLE;
+	/* what earlier runs left half done comes first in the report */
+	if (rc == 0)
+		rc = report_pending(&c);
 	/* the first walk */
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -746,8 +918,6 @@ int mv_wipe_files(const struct mv_wipe_opts *o, const char *const *paths, size_t
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	rep->proof_ns =
 	    (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec));
-	if (rc == 0)
-		rc = report_pending(&c, &all_resumed);
 	/* the second walk */
 	for (size_t i = 0; i < c.nf; i++)
 		if (c.f[i].wipe && c.f[i].kind == K_FILE)
@@ -769,11 +939,13 @@ int mv_wipe_files(const struct mv_wipe_opts *o, const char *const *paths, size_t
 				rc = add_item_rel(&c, &c.t[c.f[i].target], c.f[i].rel, c.f[i].size,
 				                  &c.f[i], MV_WIPE_WIPED,
 				                  c.f[i].kind == K_LINK ? "symbolic link" : NULL);
-	if (rc == 0 && !o->dry_run && o->journal && c.open_begins == 0 && all_resumed) {
-		struct mv_error e = {0};
-		if (mv_journal_reset(o->journal, &e) != 0) /* all ended: nothing left to name */
-			(void)0; /* the next run names those files again: harmless */
-	}
+	if (!o->dry_run && o->journal && (rc == 0 || rc == MV_ERR_INTERRUPTED))
+		journal_end_of_run(&c);
+	for (size_t i = 0; i < c.nleft; i++)
+		free(c.left[i].path);
+	free(c.left);
+	mv_keymap_free(c.entries);
+	mv_keymap_free(c.wiped);
 	for (size_t i = 0; i < c.nf; i++)
 		free(c.f[i].rel);
 	free(c.f);

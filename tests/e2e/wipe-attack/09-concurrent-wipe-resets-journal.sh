@@ -18,6 +18,11 @@ start_until_overwrite "$B/mid.dcm" "$T/ob" "${WIPE[@]}" -r "$R" --snapshot lates
 pb=$BG_PID
 start_until_overwrite "$A/big.dcm" "$T/oa" "${WIPE[@]}" -r "$R" --snapshot latest --passes 64 --certificate "$T/a.json" "$A"
 pa=$BG_PID
+sleep 1
+if ! kill -0 $pa 2>/dev/null && grep -q 'another wipe' "$T/oa"; then
+	wait $pb
+	ok "the second wipe with the same repository was refused while the first ran: $(cat "$T/oa")"
+fi
 wait $pb; rcb=$?
 kill -9 $pa 2>/dev/null; wait $pa 2>/dev/null
 [ -e "$A/big.dcm" ] || { echo "SKIP: run A finished first"; exit 77; }

@@ -21,7 +21,7 @@ paths=[]
 def walk(x):
     if isinstance(x,dict):
         for k,v in x.items():
-            if k=="path" and isinstance(v,str) and "DUPR" in v: paths.append(v)
+            if k=="path" and isinstance(v,str) and "DUPR" in v: paths.append((v, x.get("path_hex")))
             walk(v)
     elif isinstance(x,list):
         for v in x: walk(v)

@@ -712,7 +712,6 @@ static int run_files(struct cli_ctx *ctx, const struct wipe_args *a)
 		goto out;
 	}
 	fill_header(&rep, MV_WIPE_FILES, a);
-	mv_repo_config(r); /* the repository id */
 	memcpy(rep.repo_id, mv_repo_config(r)->repo_id, 32);
 	rep.has_repo = 1;
 	if (have_snap) {

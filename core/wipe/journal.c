@@ -169,10 +169,11 @@ int mv_journal_open(const char *path, const struct mv_keys *k, struct mv_journal
 			rc = io_fail(err, "open", path);
 		else if (flock(j->fd, LOCK_EX | LOCK_NB) != 0)
 			rc = errno == EWOULDBLOCK
-			         ? mv_error_set(err, MV_ERR_LOCKED, 0,
-			                        "another wipe with this repository is running on this "
-			                        "machine (its journal '%s' is locked)",
-			                        path)
+			         ? mv_error_set(
+			               err, MV_ERR_LOCKED, 0,
+			               "another wipe with this repository is running on this "
+			               "machine (its journal '%s' is locked)",
+			               path)
 			         : io_fail(err, "lock", path);
 	}
 	if (rc == 0)

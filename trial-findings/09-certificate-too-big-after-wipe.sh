@@ -6,7 +6,9 @@
 # deep folder of Latin-1 names (old Windows/DOS disks: "é" as byte E9).
 # Here 4,600 such files: every one is overwritten and removed, then the
 # signer refuses ("the certificate would exceed 64 MiB"), so the run leaves
-# no certificate at all for data it destroyed.
+# no certificate at all for data it destroyed -- and no record in the
+# repository either (wipe --history shows nothing: the record is kept only
+# once the certificate is signed, cli/cmd_wipe.c certify()).
 # Expected: the size (or the count scaled by path length) checked before
 # anything is touched, with "nothing was wiped"; or a certificate that fits.
 # core/wipe/wipe.c (MV_WIPE_MAX_ITEMS check after the first walk),

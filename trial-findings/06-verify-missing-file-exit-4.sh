@@ -5,8 +5,8 @@
 # "a certificate does not verify" (tampering): monitoring and an auditor read
 # a typo as a forged certificate. The errno text is also printed twice.
 # Expected: exit 1 (or 2) and one plain "cannot open" message.
-# cli/cmd_wipe.c --verify-certificate branch (every failure mapped to 4);
-# the doubled strerror comes from the error built in cli/wipecert.c.
+# cli/wipecert.c:546: a failed open is set as MV_ERR_INTEGRITY (exit 4),
+# with strerror in the text and errno passed too (printed twice).
 . "$(dirname "$0")/common.sh"
 mvt wipe --verify-certificate "$T/no-such.json" >"$T/o" 2>&1; rc=$?
 cat "$T/o"

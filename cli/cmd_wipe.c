@@ -120,9 +120,13 @@ const struct cli_help cmd_wipe_help = {
     "the repository (wipe --history). An interrupted wipe names the file it was overwriting\n"
     "in the next run's certificate.\n"
     "\n"
-    "Exit codes: 0 all wiped; 3 some files refused; 4 refused because the repository's copy\n"
-    "is damaged, or a certificate does not verify; 1 the medium is unreliable (nothing\n"
-    "touched); 2 a path refused (nothing touched); 130 interrupted.",
+    "Exit codes: 0 all wiped; 3 some files refused (the others wiped); 4 refused because\n"
+    "the repository's copy is damaged, or a certificate does not verify;\n"
+    "1 any other error: an unknown snapshot, the medium is unreliable, no room for the\n"
+    "certificate (these touch nothing), or a failure during the wipe (the message says\n"
+    "what); 2 a usage error: a path refused, an option missing, not confirmed (nothing\n"
+    "touched); 10, 11, 12 as for every command; 130 interrupted (what was not reached is\n"
+    "untouched).",
     help_opts,
     "medvault wipe -r /media/usb/backup --snapshot latest /media/old-disk/IMAGERIE\n"
     "medvault wipe -r /media/usb/backup --snapshot latest --dry-run /media/old-disk/IMAGERIE\n"
@@ -270,9 +274,12 @@ static const char *status_word(int s, int dry)
 	}
 }
 
+struct cert_slot;
+
 struct out {
 	struct cli_ctx *ctx;
 	struct cli_events *ev;
+	struct cert_slot *cs;
 };
 
 static void on_item(void *arg, const struct mv_wipe_item *it, int dry)
@@ -429,6 +436,7 @@ struct cert_slot {
 	char path[4096];
 	char *pdf;
 	int made, written;
+	char fpr[MV_CERT_FPR_LEN + 1]; /* the signer, once written */
 };
 
 static int make_excl(const char *path)
@@ -496,8 +504,12 @@ static int cert_reserve(const struct wipe_args *a, int64_t t, const char *const 
 	memset(cs, 0, sizeof(*cs));
 	if (!dirs)
 		return cli_fail(MV_ERR_NOMEM, &(struct mv_error){0});
-	for (size_t i = 0; i < n; i++)
-		if (lstat(paths[i], &dirs[nd]) == 0 && S_ISDIR(dirs[nd].st_mode))
+	struct stat root;
+	int have_root = lstat("/", &root) == 0;
+	for (size_t i = 0; i < n; i++) /* '/' is the engine's to refuse */
+		if (lstat(paths[i], &dirs[nd]) == 0 && S_ISDIR(dirs[nd].st_mode) &&
+		    !(have_root && dirs[nd].st_ino == root.st_ino &&
+		      dirs[nd].st_dev == root.st_dev))
 			nd++;
 	cli_wipecert_default_name(t, base);
 	for (int k = 1; k <= 100; k++) {
@@ -544,6 +556,40 @@ static int cert_reserve(const struct wipe_args *a, int64_t t, const char *const 
 	return rc;
 }
 
+/* Keeps room for the certificate (bytes, an upper bound) and its PDF in
+ * the files reserved, before anything is destroyed: a full disk then stops
+ * the wipe, not its evidence. */
+static int on_planned(void *arg, size_t items, uint64_t bytes, struct mv_error *err)
+{
+	struct out *o = arg;
+	struct cert_slot *cs = o->cs;
+	char b1[CLI_FMT_LEN], b2[CLI_FMT_LEN];
+	if (bytes > MV_CERT_MAX - (64u << 10))
+		return mv_error_set(
+		    err, MV_ERR_LIMIT, 0,
+		    "its certificate would list %zu items in up to %s, more than the "
+		    "%s a verifier reads: nothing was wiped; wipe the folders inside "
+		    "in several runs",
+		    items, cli_fmt_bytes(bytes, b1), cli_fmt_bytes(MV_CERT_MAX, b2));
+	if (!cs || !cs->made)
+		return 0;
+	/* the PDF: about as large as the JSON, with its fonts */
+	uint64_t want[2] = {bytes, bytes + (512u << 10)};
+	for (int i = 0; i < 2; i++) {
+		int fd = open(i ? cs->pdf : cs->path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+		int e = fd < 0 ? errno : posix_fallocate(fd, 0, (off_t)want[i]);
+		if (fd >= 0)
+			close(fd);
+		if (e != 0)
+			return mv_error_set(
+			    err, e == ENOSPC ? MV_ERR_NOSPC : MV_ERR_IO, e,
+			    "no room for the certificate '%s' (up to %s): %s; nothing "
+			    "was wiped",
+			    i ? cs->pdf : cs->path, cli_fmt_bytes(want[i], b1), strerror(e));
+	}
+	return 0;
+}
+
 /* Signs the certificate of rep, keeps its record in r first (unless
  * keep_record is 0: an erased repository), then writes it into the files
  * reserved. Prints where. Returns 0 or an exit code. */
@@ -565,8 +611,15 @@ static int certify(struct cli_ctx *ctx, struct mv_repo *r, struct mv_wipe_report
 	if (rc == 0 && keep_record && (rrc = save_record(r, rep, cert, cert_len, &err)) != 0)
 		cli_error("the wipe's record could not be kept in the repository: %s",
 		          err.msg[0] ? err.msg : mv_strerror(rrc));
-	if (rc == 0)
+	if (rc == 0) { /* the room kept for it goes to it */
+		for (int i = 0; i < 2; i++) {
+			int fd = open(i ? cs->pdf : cs->path,
+			              O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+			if (fd >= 0)
+				close(fd);
+		}
 		rc = cli_wipecert_write(rep, pk, sk, cs->path, 1, &err);
+	}
 	sodium_free(sk);
 	free(cert);
 	if (rc != 0) {
@@ -576,8 +629,10 @@ static int certify(struct cli_ctx *ctx, struct mv_repo *r, struct mv_wipe_report
 	}
 	cs->written = 1;
 	mv_cert_fingerprint(pk, fpr);
-	if (!ctx->g.json && !ctx->g.quiet)
+	memcpy(cs->fpr, fpr, sizeof(cs->fpr));
+	if (!ctx->g.json && !ctx->g.quiet) {
 		printf("certificate: %s (and %s), signed by %s\n", cs->path, cs->pdf, fpr);
+	}
 	return rrc ? cli_exit_code(rrc) : 0;
 }
 
@@ -595,8 +650,10 @@ static void print_rate(const char *what, uint64_t ns, uint64_t bytes, int with_b
 	putchar('\n');
 }
 
+/* The summary; with --json, once the certificate is written (cs, may be
+ * NULL), which it names. */
 static void print_summary(struct cli_ctx *ctx, const struct mv_wipe_report *rep, int dry,
-                          int accepted)
+                          int accepted, const struct cert_slot *cs)
 {
 	uint64_t wb, rb;
 	size_t nw = count_status(rep, MV_WIPE_WIPED, &wb);
@@ -622,8 +679,14 @@ static void print_summary(struct cli_ctx *ctx, const struct mv_wipe_report *rep,
 		cli_json_double(&j, "proof_seconds", (double)rep->proof_ns / 1e9);
 		cli_json_u64(&j, "folders_removed", rep->folders_removed);
 		cli_json_bool(&j, "medium_unreliable", rep->medium.unreliable);
+		cli_json_bool(&j, "interrupted", rep->interrupted);
 		cli_json_str(&j, "medium_notes", rep->medium.notes);
 		cli_json_str(&j, "limits", rep->limits);
+		if (cs && cs->written) {
+			cli_json_str(&j, "certificate", cs->path);
+			cli_json_str(&j, "pdf", cs->pdf);
+			cli_json_str(&j, "fingerprint", cs->fpr);
+		}
 		cli_json_end_object(&j);
 		return;
 	}
@@ -645,6 +708,8 @@ static void print_summary(struct cli_ctx *ctx, const struct mv_wipe_report *rep,
 		print_rate("overwrite", rep->write_ns, rep->bytes_overwritten, 1);
 		print_rate("read-back", rep->verify_ns, rep->bytes_verified, 1);
 	}
+	if (rep->interrupted)
+		printf("interrupted: what the run had not reached was not touched\n");
 	if (rep->limits[0] && !ctx->g.quiet)
 		printf("note: %s\n", rep->limits);
 }
@@ -703,7 +768,7 @@ static int run_files(struct cli_ctx *ctx, const struct wipe_args *a)
 		rc = journal_open(r, &journal);
 	if (rc != 0)
 		goto out;
-	struct out o = {ctx, &ev};
+	struct out o = {ctx, &ev, &cs};
 	cli_events_init(&ev, ctx, on_warn, NULL);
 	have_ev = 1;
 	if (have_snap && !a->no_check &&
@@ -742,18 +807,35 @@ static int run_files(struct cli_ctx *ctx, const struct wipe_args *a)
 	    .threads = (unsigned)ctx->g.threads,
 	    .ow = {.passes = a->passes ? a->passes : 1, .pattern = a->pattern},
 	    .journal = journal,
+	    .planned = on_planned,
 	    .on_item = on_item,
 	    .arg = &o,
 	};
 	int wrc = mv_wipe_files(&wo, a->paths, a->npaths, &ev.ev, &rep, &err);
 	rep.end = (int64_t)time(NULL);
-	rep.verified = rep.bytes_verified > 0 && count_status(&rep, MV_WIPE_FAILED, NULL) == 0;
+	rep.verified = rep.bytes_verified > 0 && count_status(&rep, MV_WIPE_FAILED, NULL) == 0 &&
+	               count_status(&rep, MV_WIPE_PARTIAL, NULL) == 0;
+	rep.interrupted = wrc == MV_ERR_INTERRUPTED;
 	cli_events_done(&ev);
 	have_ev = 0;
-	if (wrc == MV_ERR_UNRELIABLE && a->dry_run)
-		print_summary(ctx, &rep, 1, a->accept);
+	size_t touched = count_status(&rep, MV_WIPE_WIPED, NULL) +
+	                 count_status(&rep, MV_WIPE_PARTIAL, NULL) +
+	                 count_status(&rep, MV_WIPE_FAILED, NULL);
+	if (wrc == MV_ERR_INTERRUPTED && touched == 0) {
+		cli_error("interrupted before anything was overwritten: nothing was wiped");
+		rc = CLI_EXIT_INTERRUPTED;
+		goto out;
+	}
+	if (wrc == MV_ERR_UNRELIABLE && (a->dry_run || ctx->g.json))
+		print_summary(ctx, &rep, a->dry_run, a->accept, NULL);
 	if (wrc == MV_ERR_USAGE || wrc == MV_ERR_UNRELIABLE) {
-		cli_error("%s", err.msg);
+		if (wrc == MV_ERR_UNRELIABLE) /* the notes whole: the remedy is at their end */
+			cli_error("overwriting is unreliable here: %s", rep.medium.notes);
+		else
+			cli_error("%s", err.msg);
+		if (ctx->g.json)
+			cli_json_error_item(stdout, "",
+			                    wrc == MV_ERR_UNRELIABLE ? rep.medium.notes : err.msg);
 		if (wrc == MV_ERR_UNRELIABLE)
 			fprintf(stderr, "nothing was touched. To go on anyway, add "
 			                "--accept-unreliable-medium.\n");
@@ -763,14 +845,14 @@ static int run_files(struct cli_ctx *ctx, const struct wipe_args *a)
 	if (wrc != 0 && wrc != MV_ERR_PARTIAL && wrc != MV_ERR_INTEGRITY &&
 	    wrc != MV_ERR_INTERRUPTED) {
 		rc = cli_fail(wrc, &err);
-		if (count_status(&rep, MV_WIPE_WIPED, NULL) +
-		        count_status(&rep, MV_WIPE_PARTIAL, NULL) +
-		        count_status(&rep, MV_WIPE_FAILED, NULL) ==
-		    0)
+		if (touched == 0)
 			goto out; /* nothing was touched: no certificate */
 	}
-	print_summary(ctx, &rep, a->dry_run, a->accept);
+	if (!ctx->g.json)
+		print_summary(ctx, &rep, a->dry_run, a->accept, NULL);
 	int crc = a->dry_run ? 0 : certify(ctx, r, &rep, 1, &cs);
+	if (ctx->g.json)
+		print_summary(ctx, &rep, a->dry_run, a->accept, &cs);
 	if (wrc == MV_ERR_INTEGRITY) {
 		cli_error("%s", err.msg);
 		rc = CLI_EXIT_INTEGRITY;
@@ -892,6 +974,7 @@ static int run_device(struct cli_ctx *ctx, const struct wipe_args *a)
 	rep.write_ns = res.write_ns;
 	rep.verify_ns = res.verify_ns;
 	rep.verified = wrc == 0;
+	rep.interrupted = wrc == MV_ERR_INTERRUPTED;
 	char devpath[4096];
 	snprintf(devpath, sizeof(devpath), "%s", a->device);
 	struct mv_wipe_item it = {.path = devpath, .size = rep.medium.size};
@@ -901,8 +984,11 @@ static int run_device(struct cli_ctx *ctx, const struct wipe_args *a)
 	it.reason = wrc == 0 ? NULL : err.msg;
 	rep.items = &it;
 	rep.nitems = 1;
-	print_summary(ctx, &rep, 0, a->accept);
+	if (!ctx->g.json)
+		print_summary(ctx, &rep, 0, a->accept, NULL);
 	rc = certify(ctx, r, &rep, 1, &cs);
+	if (ctx->g.json)
+		print_summary(ctx, &rep, 0, a->accept, &cs);
 	rep.items = NULL;
 	rep.nitems = 0;
 	if (wrc != 0) {
@@ -1060,8 +1146,11 @@ static int run_repository(struct cli_ctx *ctx, const struct wipe_args *a)
 	size_t bad =
 	    count_status(&rep, MV_WIPE_FAILED, NULL) + count_status(&rep, MV_WIPE_PARTIAL, NULL);
 	rep.verified = bad == 0 && erc == 0;
-	print_summary(ctx, &rep, 0, a->accept);
+	if (!ctx->g.json)
+		print_summary(ctx, &rep, 0, a->accept, NULL);
 	rc = certify(ctx, r, &rep, 0, &cs);
+	if (ctx->g.json)
+		print_summary(ctx, &rep, 0, a->accept, &cs);
 	if (erc < 0 || bad) {
 		cli_error("not every key file could be erased: the repository may still open");
 		rc = CLI_EXIT_FATAL;
@@ -1246,7 +1335,32 @@ static int run_verify(struct cli_ctx *ctx, const struct wipe_args *a)
 		if (rc != 0)
 			goto out;
 	}
-	rc = cli_wipecert_verify(a->verify_cert, with_repo ? pk : NULL, stdout, &err);
+	/* a file that cannot be read is not a forgery: said as such (exit 1) */
+	int fd = open(a->verify_cert, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		cli_error("cannot read the certificate '%s': %s", a->verify_cert, strerror(errno));
+		rc = CLI_EXIT_FATAL;
+		goto out;
+	}
+	close(fd);
+	char fpr[MV_CERT_FPR_LEN + 1] = "";
+	rc = cli_wipecert_verify(a->verify_cert, with_repo ? pk : NULL, ctx->g.json ? NULL : stdout,
+	                         fpr, &err);
+	if (ctx->g.json) {
+		struct cli_json j;
+		cli_json_init(&j, stdout);
+		cli_json_begin_object(&j, NULL);
+		cli_json_str(&j, "message_type", "verify_certificate");
+		cli_json_str(&j, "file", a->verify_cert);
+		cli_json_bool(&j, "valid", rc == 0);
+		if (rc == 0)
+			cli_json_str(&j, "fingerprint", fpr);
+		if (with_repo)
+			cli_json_bool(&j, "signer_is_repository", rc == 0);
+		if (rc != 0)
+			cli_json_str(&j, "error", err.msg);
+		cli_json_end_object(&j);
+	}
 	if (rc != 0) {
 		cli_error("certificate '%s' does NOT verify: %s", a->verify_cert, err.msg);
 		rc = CLI_EXIT_INTEGRITY;

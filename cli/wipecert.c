@@ -67,6 +67,9 @@ const char *cli_wipe_method_type(const struct mv_wipe_report *rep)
 
 const char *cli_wipe_verification_result(const struct mv_wipe_report *rep)
 {
+	if (rep->interrupted && !rep->verified)
+		return rep->bytes_overwritten ? "not finished: the run was interrupted"
+		                              : "nothing overwritten: the run was interrupted";
 	if (rep->bytes_overwritten == 0)
 		return "nothing overwritten";
 	return rep->verified ? "passed" : "failed";
@@ -206,8 +209,10 @@ static void write_object(FILE *f, const struct mv_wipe_report *rep)
 	cli_json_begin_object(&j, "backup");
 	opt_hex(&j, "repository", rep->has_repo, rep->repo_id);
 	opt_hex(&j, "snapshot", rep->has_snapshot, rep->snapshot);
-	cli_json_bool(&j, "checked", rep->backup_checked);
+	if (rep->mode == MV_WIPE_FILES)
+		cli_json_bool(&j, "checked", rep->backup_checked);
 	cli_json_end_object(&j);
+	cli_json_bool(&j, "interrupted", rep->interrupted);
 	FIELD(&j, "limits", rep->limits);
 	cli_wipe_count(rep, count);
 	cli_json_begin_object(&j, "totals");
@@ -597,7 +602,7 @@ static void put_lines(FILE *out, const uint8_t *s, size_t n)
 }
 
 int cli_wipecert_verify(const char *path, const uint8_t *expected_pk, FILE *out,
-                        struct mv_error *err)
+                        char fingerprint[MV_CERT_FPR_LEN + 1], struct mv_error *err)
 {
 	struct mv_cert_verified v;
 	uint8_t *file;
@@ -614,6 +619,10 @@ int cli_wipecert_verify(const char *path, const uint8_t *expected_pk, FILE *out,
 		rc = MV_ERR_INTEGRITY;
 		goto out;
 	}
+	if (fingerprint)
+		memcpy(fingerprint, v.fingerprint, sizeof(v.fingerprint));
+	if (!out)
+		goto out;
 	mv_hex(v.pk, sizeof(v.pk), hex);
 	put_lines(out, v.cert, v.cert_len);
 	fprintf(out, "\nsignature:   good (Ed25519)\n");

@@ -11,6 +11,7 @@
 
 #include "core/util/err.h"
 #include "core/wipe/report.h"
+#include "core/wipe/sign.h"
 
 /* Shared by the JSON and the PDF: the status name of an item ("wiped",
  * "refused", "partial", "failed"), the NIST SP 800-88 method type ("Clear"
@@ -70,6 +71,6 @@ int cli_wipecert_write(const struct mv_wipe_report *rep, const uint8_t pk[32], c
  * file cannot be read or memory runs out (err says what failed; the caller
  * exits 4: the certificate was not verified). */
 int cli_wipecert_verify(const char *path, const uint8_t *expected_pk, FILE *out,
-                        struct mv_error *err) MV_MUST_CHECK;
+                        char fingerprint[MV_CERT_FPR_LEN + 1], struct mv_error *err) MV_MUST_CHECK;
 
 #endif

@@ -424,8 +424,19 @@ static int sanitization(struct pdf *p, const struct mv_wipe_report *rep)
 	rc |= row(p, "Verification result", cli_wipe_verification_result(rep));
 	rc |= row(p, "Started (UTC)", cli_wipe_time_utc(rep->start, t));
 	rc |= row(p, "Ended (UTC)", cli_wipe_time_utc(rep->end, t));
-	heading(p, "Backup that holds the data");
+	if (rep->interrupted)
+		rc |= row(p, "Interrupted",
+		          "yes: the run was stopped; what it had not reached was not touched");
+	if (rep->mode == MV_WIPE_REPOSITORY) {
+		heading(p, "Repository erased");
+		rc |= row_hex(p, "Repository", rep->has_repo, rep->repo_id);
+		return rc;
+	}
+	heading(p, rep->mode == MV_WIPE_DEVICE ? "Repository whose key signs this"
+	                                       : "Backup that holds the data");
 	rc |= row_hex(p, "Repository", rep->has_repo, rep->repo_id);
+	if (rep->mode == MV_WIPE_DEVICE)
+		return rc;
 	rc |= row_hex(p, "Snapshot", rep->has_snapshot, rep->snapshot);
 	rc |=
 	    row(p, "Checked before wiping",

@@ -184,6 +184,13 @@ int mv_keyslots_open(struct mv_repo *r, const uint8_t *secret, size_t len,
 		                  (unsigned long long)r->unlock_budget, u.n);
 		goto out;
 	}
+	if (got == -1 && u.n == 0) { /* nothing to try a secret on: exit 10, not 12 */
+		rc = mv_error_set(
+		    err, MV_ERR_NOREPO, 0,
+		    "this repository has no key slot left (it was crypto-erased, or its "
+		    "keys/ folder was lost): no password or recovery key can open it");
+		goto out;
+	}
 	if (got == -1) {
 		rc = mv_error_set(err, MV_ERR_PASSWORD, 0,
 		                  "wrong password or recovery key (no key slot opens with it)");

@@ -46,7 +46,6 @@ int mv_write_all(int fd, const void *buf, size_t len)
 
 int mv_make_parents(char *path, struct mv_error *err)
 {
-	char ebuf[128];
 
 	for (char *p = path + 1; *p; p++) {
 		if (*p != '/')
@@ -54,8 +53,7 @@ int mv_make_parents(char *path, struct mv_error *err)
 		*p = '\0';
 		if (mkdir(path, 0700) != 0 && errno != EEXIST) {
 			int e = errno;
-			mv_error_set(err, MV_ERR_IO, e, "cannot create directory '%s': %s", path,
-			             mv_errno_str(e, ebuf, sizeof(ebuf)));
+			mv_error_set(err, MV_ERR_IO, e, "cannot create directory '%s'", path);
 			*p = '/';
 			return MV_ERR_IO;
 		}

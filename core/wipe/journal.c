@@ -26,10 +26,9 @@ struct mv_journal {
 
 static int io_fail(struct mv_error *err, const char *what, const char *path)
 {
-	char ebuf[128];
 	int e = errno;
-	return mv_error_set(err, e == ENOSPC ? MV_ERR_NOSPC : MV_ERR_IO, e, "cannot %s '%s': %s",
-	                    what, path, mv_errno_str(e, ebuf, sizeof(ebuf)));
+	return mv_error_set(err, e == ENOSPC ? MV_ERR_NOSPC : MV_ERR_IO, e, "cannot %s '%s'", what,
+	                    path);
 }
 
 static int same_file(const struct mv_journal_entry *a, const struct mv_journal_entry *b)

@@ -64,8 +64,9 @@ struct mv_wipe_report {
 	char pattern[16];       /* "random", "zero", "one" */
 	char verification[128]; /* "read back and compared, every byte", "10% sample", ... */
 	int verified;           /* every verification passed */
-	char target[4096];      /* the paths, device or repository */
-	uint8_t repo_id[32];    /* the repository that proves (files) or was erased */
+	int interrupted;     /* stopped by Ctrl-C or a signal: what was not reached is untouched */
+	char target[4096];   /* the paths, device or repository */
+	uint8_t repo_id[32]; /* the repository that proves (files) or was erased */
 	int has_repo;
 	uint8_t snapshot[32]; /* the snapshot named by --snapshot */
 	int has_snapshot;

@@ -5,10 +5,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -169,7 +171,6 @@ static int cmp_names(const void *a, const void *b)
 /* The names of the folder open at dirfd, sorted bytewise (*out malloc'd). */
 static int list_names(struct ctx *c, int dirfd, const char *shown, char ***out, size_t *n)
 {
-	char ebuf[128];
 	size_t cap = 0;
 	int fd = dup(dirfd);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
@@ -179,8 +180,7 @@ static int list_names(struct ctx *c, int dirfd, const char *shown, char ***out, 
 		int e = errno;
 		if (fd >= 0)
 			close(fd);
-		return mv_error_set(c->err, MV_ERR_IO, e, "cannot read folder '%s': %s", shown,
-		                    mv_errno_str(e, ebuf, sizeof(ebuf)));
+		return mv_error_set(c->err, MV_ERR_IO, e, "cannot read folder '%s'", shown);
 	}
 	rewinddir(d);
 	for (;;) {
@@ -194,9 +194,8 @@ static int list_names(struct ctx *c, int dirfd, const char *shown, char ***out, 
 					free((*out)[i]);
 				free(*out);
 				*out = NULL;
-				return mv_error_set(c->err, MV_ERR_IO, e,
-				                    "cannot read folder '%s': %s", shown,
-				                    mv_errno_str(e, ebuf, sizeof(ebuf)));
+				return mv_error_set(c->err, MV_ERR_IO, e, "cannot read folder '%s'",
+				                    shown);
 			}
 			break;
 		}
@@ -624,10 +623,19 @@ static int wipe_file(struct ctx *c, const struct target *t, int dirfd, const cha
 				rc = add_item(c, full, f->size, f, MV_WIPE_WIPED, NULL);
 		}
 	} else if (rc == MV_ERR_INTERRUPTED || res.bytes_overwritten > 0) {
-		snprintf(msg, sizeof(msg), "%s after %llu of %llu bytes: partially overwritten",
-		         rc == MV_ERR_INTERRUPTED ? "interrupted" : e.msg,
-		         (unsigned long long)res.bytes_overwritten,
-		         (unsigned long long)res.allocated * (ow.passes ? ow.passes : 1));
+		unsigned passes = ow.passes ? ow.passes : 1;
+		if (res.passes_done == passes)
+			snprintf(msg, sizeof(msg),
+			         "%s during the read-back, after all %u pass%s were written: "
+			         "overwritten, not verified, not removed",
+			         rc == MV_ERR_INTERRUPTED ? "interrupted" : e.msg, passes,
+			         passes == 1 ? "" : "es");
+		else
+			snprintf(msg, sizeof(msg),
+			         "%s after %llu of %llu bytes: partially overwritten, not removed",
+			         rc == MV_ERR_INTERRUPTED ? "interrupted" : e.msg,
+			         (unsigned long long)res.bytes_overwritten,
+			         (unsigned long long)res.allocated * passes);
 		int r2 = add_item(c, full, f->size, f, MV_WIPE_PARTIAL, msg);
 		rc = rc == MV_ERR_INTERRUPTED ? rc : r2;
 	} else if (rc == MV_ERR_NOMEM || (c->err->code && rc == c->err->code)) {
@@ -696,7 +704,6 @@ static int leave2(struct ctx *c, size_t ti, int parentfd, const char *name, cons
 
 static int open_target(struct ctx *c, struct target *t, const char *arg)
 {
-	char ebuf[128];
 	size_t len = strlen(arg);
 	struct stat st;
 
@@ -733,8 +740,26 @@ static int open_target(struct ctx *c, struct target *t, const char *arg)
 		return code == MV_ERR_NOMEM ? code : (c->err->code = MV_ERR_USAGE);
 	}
 	if (fstatat(t->parentfd, t->base, &st, AT_SYMLINK_NOFOLLOW) != 0)
-		return mv_error_set(c->err, MV_ERR_USAGE, errno, "'%s': %s", arg,
-		                    mv_errno_str(errno, ebuf, sizeof(ebuf)));
+		return mv_error_set(c->err, MV_ERR_USAGE, errno, "'%s'", arg);
+	/* items are named by absolute paths: a certificate read years later
+	 * must say which folder it was */
+	char proc[64], abs[PATH_MAX];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", t->parentfd);
+	ssize_t al = readlink(proc, abs, sizeof(abs) - 1);
+	if (al > 0 && abs[0] == '/') {
+		abs[al] = '\0';
+		char *full = join(abs, t->base);
+		if (!full)
+			return nomem(c);
+		free(t->arg_copy);
+		t->arg = t->arg_copy = full;
+	}
+	struct statvfs vfs;
+	if (fstatvfs(t->parentfd, &vfs) == 0 && (vfs.f_flag & ST_RDONLY))
+		return mv_error_set(c->err, MV_ERR_USAGE, 0,
+		                    "'%s' is on a read-only filesystem: nothing can be wiped there "
+		                    "(mount it read-write)",
+		                    arg);
 	t->kind = (int)(st.st_mode & S_IFMT);
 	t->dev = st.st_dev;
 	t->mnt = 0;
@@ -752,8 +777,7 @@ static int open_target(struct ctx *c, struct target *t, const char *arg)
 		int e = fd < 0 ? errno : EAGAIN;
 		if (fd >= 0)
 			close(fd);
-		return mv_error_set(c->err, MV_ERR_USAGE, e, "'%s': %s", arg,
-		                    mv_errno_str(e, ebuf, sizeof(ebuf)));
+		return mv_error_set(c->err, MV_ERR_USAGE, e, "'%s'", arg);
 	}
 	if (S_ISDIR(st.st_mode) && (fstat(t->parentfd, &pst) != 0 || pst.st_dev != st.st_dev ||
 	                            pst.st_ino == st.st_ino || mount_of(fd, "", &t->mnt) == 1)) {
@@ -828,6 +852,44 @@ static void journal_end_of_run(struct ctx *c)
 	for (size_t i = 0; i < c->nleft; i++)
 		if (mv_journal_append(c->o->journal, MV_JOURNAL_BEGINS, &c->left[i], &e) != 0)
 			return;
+}
+
+/* An upper bound of the bytes a string takes in JSON: printable ASCII as
+ * itself (two for '"' and '\\'), any other byte at most six ("\\u00e9" or
+ * U+FFFD), and when it is not valid UTF-8 also its "_hex" twin. */
+static uint64_t json_bound(const char *s)
+{
+	uint64_t n = 2;
+	int ascii = 1;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p >= 0x20 && *p < 0x7f)
+			n += (*p == '"' || *p == '\\') ? 2 : 1;
+		else
+			n += 6, ascii = 0;
+	}
+	if (!ascii)
+		n += 16 + 2 * strlen(s);
+	return n;
+}
+
+/* What the certificate's items may take: each item's fixed part (keys,
+ * two hashes, size, status: about 240 bytes) with room to spare, its path
+ * and reason, and 1 MiB for the rest and the reasons of failures to come. */
+static uint64_t cert_bound(const struct ctx *c, size_t *items)
+{
+	uint64_t b = 1u << 20;
+	size_t n = 0;
+	for (size_t i = 0; i < c->rep->nitems; i++, n++)
+		b += 320 + json_bound(c->rep->items[i].path) +
+		     (c->rep->items[i].reason ? json_bound(c->rep->items[i].reason) : 0);
+	for (size_t i = 0; i < c->nf; i++)
+		if (c->f[i].wipe) {
+			b += 320 + json_bound(c->t[c->f[i].target].arg) + json_bound(c->f[i].rel) +
+			     (c->f[i].kind == K_LINK ? 80 : 0);
+			n++;
+		}
+	*items = n;
+	return b;
 }
 
 static int verify_proof(struct ctx *c)
@@ -918,6 +980,12 @@ int mv_wipe_files(const struct mv_wipe_opts *o, const char *const *paths, size_t
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	rep->proof_ns =
 	    (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec));
+	/* room for the evidence before anything is touched */
+	if (rc == 0 && !o->dry_run && o->planned) {
+		size_t items;
+		uint64_t bytes = cert_bound(&c, &items);
+		rc = o->planned(o->arg, items, bytes, err);
+	}
 	/* the second walk */
 	for (size_t i = 0; i < c.nf; i++)
 		if (c.f[i].wipe && c.f[i].kind == K_FILE)

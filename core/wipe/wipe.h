@@ -38,6 +38,12 @@ struct mv_wipe_opts {
 	unsigned threads;           /* for reading blobs back (0: one per CPU) */
 	struct mv_ow_opts ow;       /* passes, pattern, cancel (progress and begin are set here) */
 	struct mv_journal *journal; /* NULL only with dry_run */
+	/* Called once, after the first walk and the proof and before anything
+	 * is changed (not in a dry run), with the number of items the report
+	 * may hold and an upper bound of their bytes in a certificate: the
+	 * caller makes room for its evidence. A non-zero return (an MV_ERR_*
+	 * code, err filled) stops the run with nothing touched. May be NULL. */
+	int (*planned)(void *arg, size_t items, uint64_t cert_bytes, struct mv_error *err);
 	/* Each item once decided (may be NULL): for the command's output. */
 	void (*on_item)(void *arg, const struct mv_wipe_item *it, int dry_run);
 	void *arg;

@@ -447,7 +447,7 @@ static void test_wipecert__write_and_verify_files(void **state)
 	/* verify: prints the certificate and the signer */
 	f = open_memstream(&out, &olen);
 	assert_non_null(f);
-	assert_int_equal(cli_wipecert_verify(path, k.pk, f, &err), 0);
+	assert_int_equal(cli_wipecert_verify(path, k.pk, f, NULL, &err), 0);
 	fclose(f);
 	char fpr[MV_CERT_FPR_LEN + 1];
 	mv_cert_fingerprint(k.pk, fpr);
@@ -459,7 +459,7 @@ static void test_wipecert__write_and_verify_files(void **state)
 	out = NULL;
 	/* another key expected: fails */
 	f = open_memstream(&out, &olen);
-	assert_int_equal(cli_wipecert_verify(path, other.pk, f, &err), MV_ERR_INTEGRITY);
+	assert_int_equal(cli_wipecert_verify(path, other.pk, f, NULL, &err), MV_ERR_INTEGRITY);
 	fclose(f);
 	free(out);
 	out = NULL;
@@ -467,10 +467,10 @@ static void test_wipecert__write_and_verify_files(void **state)
 	snprintf(link, sizeof(link), "%s/link.json", dir);
 	assert_int_equal(symlink(path, link), 0);
 	f = open_memstream(&out, &olen);
-	assert_int_equal(cli_wipecert_verify(link, NULL, f, &err), MV_ERR_INTEGRITY);
+	assert_int_equal(cli_wipecert_verify(link, NULL, f, NULL, &err), MV_ERR_INTEGRITY);
 	assert_non_null(strstr(err.msg, "symbolic link"));
-	assert_int_equal(cli_wipecert_verify(dir, NULL, f, &err), MV_ERR_INTEGRITY);
-	assert_int_equal(cli_wipecert_verify("/nonexistent/cert.json", NULL, f, &err),
+	assert_int_equal(cli_wipecert_verify(dir, NULL, f, NULL, &err), MV_ERR_INTEGRITY);
+	assert_int_equal(cli_wipecert_verify("/nonexistent/cert.json", NULL, f, NULL, &err),
 	                 MV_ERR_INTEGRITY);
 	fclose(f);
 	free(out);

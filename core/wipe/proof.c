@@ -332,7 +332,8 @@ static int set_bad(struct verify *v, struct need *k, int state, const char *what
 {
 	if (mv_grow(v->msgs, v->msgcap, v->nmsgs + 1))
 		return MV_ERR_NOMEM;
-	snprintf(v->msgs[v->nmsgs], sizeof(v->msgs[0]), "%s%s", what, detail);
+	/* cut to the room: "blob 1a2b3c4d damaged: " and the start of why */
+	snprintf(v->msgs[v->nmsgs], sizeof(v->msgs[0]), "%.64s%.135s", what, detail);
 	k->msg = (uint32_t)v->nmsgs++;
 	k->state = (uint8_t)state;
 	return 0;

@@ -73,7 +73,7 @@ int mv_cert_sign(const uint8_t *cert, size_t cert_len, const uint8_t pk[MV_SIGN_
 {
 	uint8_t check[MV_SIGN_PK_LEN], sig[MV_SIGN_SIG_LEN];
 	uint8_t *file = NULL, *msg = NULL;
-	size_t body, total, msg_len;
+	size_t body, total, msg_len = 0;
 	int rc;
 
 	*out = NULL;
@@ -139,7 +139,7 @@ int mv_cert_verify(const uint8_t *file, size_t len, const uint8_t *expected_pk,
 {
 	uint8_t sig[MV_SIGN_SIG_LEN];
 	uint8_t *msg = NULL;
-	size_t body, msg_len;
+	size_t body, msg_len = 0;
 	int rc;
 
 	memset(out, 0, sizeof(*out));

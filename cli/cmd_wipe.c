@@ -677,6 +677,7 @@ static void print_summary(struct cli_ctx *ctx, const struct mv_wipe_report *rep,
 		cli_json_double(&j, "overwrite_seconds", (double)rep->write_ns / 1e9);
 		cli_json_double(&j, "read_back_seconds", (double)rep->verify_ns / 1e9);
 		cli_json_double(&j, "proof_seconds", (double)rep->proof_ns / 1e9);
+		cli_json_double(&j, "proof_read_back_seconds", (double)rep->readback_ns / 1e9);
 		cli_json_u64(&j, "folders_removed", rep->folders_removed);
 		cli_json_bool(&j, "medium_unreliable", rep->medium.unreliable);
 		cli_json_bool(&j, "interrupted", rep->interrupted);
@@ -702,8 +703,11 @@ static void print_summary(struct cli_ctx *ctx, const struct mv_wipe_report *rep,
 		printf(", %llu folder%s removed, in %s", (unsigned long long)rep->folders_removed,
 		       rep->folders_removed == 1 ? "" : "s", cli_fmt_duration(secs, d));
 	putchar('\n');
-	if (rep->proof_ns && rep->backup_checked)
+	if (rep->proof_ns && rep->backup_checked) {
 		print_rate("proof (files hashed, copies read back)", rep->proof_ns, 0, 0);
+		print_rate("  of which reading the repository's copies back", rep->readback_ns, 0,
+		           0);
+	}
 	if (!dry && rep->bytes_overwritten) {
 		print_rate("overwrite", rep->write_ns, rep->bytes_overwritten, 1);
 		print_rate("read-back", rep->verify_ns, rep->bytes_verified, 1);

@@ -184,7 +184,9 @@ int mv_keyslots_open(struct mv_repo *r, const uint8_t *secret, size_t len,
 		                  (unsigned long long)r->unlock_budget, u.n);
 		goto out;
 	}
-	if (got == -1 && u.n == 0) { /* nothing to try a secret on: exit 10, not 12 */
+	if (got == -1 && u.n == 0 && u.malformed == 0 && r->slots_skipped == 0) {
+		/* keys/ holds no file at all: nothing to try a secret on (exit 10,
+		 * not 12); damaged slots are still a wrong password or damage */
 		rc = mv_error_set(
 		    err, MV_ERR_NOREPO, 0,
 		    "this repository has no key slot left (it was crypto-erased, or its "

@@ -77,6 +77,7 @@ struct mv_wipe_report {
 	uint64_t bytes_overwritten, bytes_verified;
 	uint64_t write_ns, verify_ns; /* time spent overwriting and reading back */
 	uint64_t proof_ns;            /* time spent proving (hashing files, reading blobs back) */
+	uint64_t readback_ns;         /* of proof_ns, reading the repository's copies back */
 	uint64_t folders_removed;
 	char limits[1024]; /* what this wipe could not reach (names in directory blocks, ...) */
 };

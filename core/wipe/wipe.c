@@ -975,11 +975,15 @@ int mv_wipe_files(const struct mv_wipe_opts *o, const char *const *paths, size_t
 		                  c.nf + rep->nitems, (unsigned)MV_WIPE_MAX_ITEMS);
 	if (rc == 0 && c.nf > 1)
 		qsort(c.f, c.nf, sizeof(*c.f), cmp_wfile);
+	struct timespec th;
+	clock_gettime(CLOCK_MONOTONIC, &th);
 	if (rc == 0)
 		rc = verify_proof(&c);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	rep->proof_ns =
 	    (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec));
+	rep->readback_ns =
+	    (uint64_t)((t1.tv_sec - th.tv_sec) * 1000000000LL + (t1.tv_nsec - th.tv_nsec));
 	/* room for the evidence before anything is touched */
 	if (rc == 0 && !o->dry_run && o->planned) {
 		size_t items;

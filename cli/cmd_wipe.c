@@ -262,16 +262,7 @@ static int confirm(const char *question, const char *expected)
 
 static const char *status_word(int s, int dry)
 {
-	switch (s) {
-	case MV_WIPE_WIPED:
-		return dry ? "would wipe" : "wiped";
-	case MV_WIPE_REFUSED:
-		return "refused";
-	case MV_WIPE_PARTIAL:
-		return "partial";
-	default:
-		return "failed";
-	}
+	return dry && s == MV_WIPE_WIPED ? "would wipe" : cli_wipe_status_name(s);
 }
 
 struct cert_slot;

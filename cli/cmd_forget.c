@@ -437,6 +437,27 @@ static void json_snap(struct cli_json *j, const struct forget_args *a, const str
 	cli_json_end_object(j);
 }
 
+/* What the group's snapshots share (the fields of --group-by). */
+static void json_group_key(struct cli_json *j, const struct mv_snapshot *s, unsigned by)
+{
+	cli_json_begin_object(j, "group_key");
+	if (by & MV_FORGET_BY_HOST)
+		cli_json_str(j, "hostname", s->host ? s->host : "");
+	if (by & MV_FORGET_BY_PATHS) {
+		cli_json_begin_array(j, "paths");
+		for (uint32_t i = 0; i < s->npaths; i++)
+			cli_json_name(j, NULL, s->paths[i], strlen(s->paths[i]));
+		cli_json_end_array(j);
+	}
+	if (by & MV_FORGET_BY_TAGS) {
+		cli_json_begin_array(j, "tags");
+		for (uint32_t i = 0; i < s->ntags; i++)
+			cli_json_str(j, NULL, s->tags[i]);
+		cli_json_end_array(j);
+	}
+	cli_json_end_object(j);
+}
+
 static void json_groups(struct cli_json *j, const struct forget_args *a,
                         const struct mv_snapshot *s, const struct mv_forget_plan *plan)
 {
@@ -446,6 +467,8 @@ static void json_groups(struct cli_json *j, const struct forget_args *a,
 		while (end < plan->n && plan->d[end].group == plan->d[g].group)
 			end++;
 		cli_json_begin_object(j, NULL);
+		if (a->nids == 0)
+			json_group_key(j, &s[plan->d[g].snap], a->group_by);
 		for (int keep = 1; keep >= 0; keep--) {
 			cli_json_begin_array(j, keep ? "keep" : "remove");
 			for (size_t i = g; i < end; i++)

@@ -357,15 +357,15 @@ static void print_loss(const struct forget_args *a, const struct mv_forget_loss 
 {
 	const struct mv_inv_report *pr = mv_inventory_report(l->patients);
 	const char *verb = removed ? "are" : "would be";
+	const char *where = "in no remaining snapshot";
 	char b[CLI_FMT_LEN];
 
 	if (l->files == 0)
 		printf("Every file of the removed snapshots is in a remaining snapshot.\n");
 	else {
-		printf("In no remaining snapshot: %llu file%s (%llu version%s, %s) %s lost:\n",
-		       (unsigned long long)l->files, l->files == 1 ? "" : "s",
-		       (unsigned long long)l->contents, l->contents == 1 ? "" : "s",
-		       cli_fmt_bytes(l->bytes, b), verb);
+		printf("%llu file%s (%llu version%s, %s) %s %s:\n", (unsigned long long)l->files,
+		       l->files == 1 ? "" : "s", (unsigned long long)l->contents,
+		       l->contents == 1 ? "" : "s", cli_fmt_bytes(l->bytes, b), verb, where);
 		size_t show = verbose
 		                  ? l->npaths
 		                  : (l->npaths < LOSS_PATHS_HUMAN ? l->npaths : LOSS_PATHS_HUMAN);
@@ -388,19 +388,19 @@ static void print_loss(const struct forget_args *a, const struct mv_forget_loss 
 		printf("DICOM: every patient and study of the removed snapshots is in a remaining "
 		       "snapshot.\n");
 	} else {
-		printf("DICOM: %llu patient%s and %llu stud%s in no remaining snapshot %s lost.\n",
+		printf("DICOM: %llu patient%s and %llu stud%s %s %s.\n",
 		       (unsigned long long)pr->patients, pr->patients == 1 ? "" : "s",
-		       (unsigned long long)l->studies, l->studies == 1 ? "y" : "ies", verb);
+		       (unsigned long long)l->studies, l->studies == 1 ? "y" : "ies", verb, where);
 		if (a->list_patients && pr->npatient_list)
 			cli_inv_print_patients(stdout, pr);
 		else if (pr->patients)
 			printf("Patient names are not shown; add --list-patients to list them.\n");
 	}
 	if (l->kept_without_catalog)
-		printf("(%zu kept snapshot%s no DICOM catalog: %s patients are not counted as "
-		       "remaining)\n",
+		printf("(%zu kept snapshot%s no DICOM catalog: DICOM files %s may hold are not "
+		       "counted as remaining)\n",
 		       l->kept_without_catalog, l->kept_without_catalog == 1 ? " has" : "s have",
-		       l->kept_without_catalog == 1 ? "its" : "their");
+		       l->kept_without_catalog == 1 ? "it" : "they");
 }
 
 static void json_snap(struct cli_json *j, const struct forget_args *a, const struct mv_snapshot *s,

@@ -173,11 +173,7 @@ expect_exit 0 mv check -r "$R"
 for i in $(seq 1 30); do head -c 3000000 /dev/urandom >"$S/big$i.bin"; done
 "$MV_BIN" backup -r "$R" "$S" >/dev/null 2>&1 &
 pid=$!
-for _ in $(seq 1 100); do
-	[ -n "$(ls "$R/locks")" ] && break
-	sleep 0.05
-done
-[ -n "$(ls "$R/locks")" ] || fail "backup did not take a lock"
+wait_for_lock "$R"
 snaps >"$T/before"
 expect_exit 11 mv forget -r "$R" --keep-last 1
 snaps | cmp -s - "$T/before" || fail "forget removed snapshots without the lock"

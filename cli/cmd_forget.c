@@ -352,17 +352,18 @@ static void print_plan(const struct forget_args *a, const struct mv_snapshot *s,
 	}
 }
 
-static void print_loss(const struct forget_args *a, const struct mv_forget_loss *l, int verbose,
-                       int removed)
+/* Shown even with -q when something would be lost: that is never routine.
+ * pr: the report of l->patients. */
+static void print_loss(const struct forget_args *a, const struct mv_forget_loss *l,
+                       const struct mv_inv_report *pr, int verbose, int quiet, int removed)
 {
-	const struct mv_inv_report *pr = mv_inventory_report(l->patients);
 	const char *verb = removed ? "are" : "would be";
 	const char *where = "in no remaining snapshot";
 	char b[CLI_FMT_LEN];
 
-	if (l->files == 0)
+	if (l->files == 0 && !quiet)
 		printf("Every file of the removed snapshots is in a remaining snapshot.\n");
-	else {
+	else if (l->files) {
 		printf("%llu file%s (%llu version%s, %s) %s %s:\n", (unsigned long long)l->files,
 		       l->files == 1 ? "" : "s", (unsigned long long)l->contents,
 		       l->contents == 1 ? "" : "s", cli_fmt_bytes(l->bytes, b), verb, where);
@@ -380,13 +381,10 @@ static void print_loss(const struct forget_args *a, const struct mv_forget_loss 
 	}
 	if (l->removed_with_catalog == 0)
 		return;
-	if (!pr) {
-		cli_error("out of memory");
-		return;
-	}
 	if (pr->patients == 0 && l->studies == 0) {
-		printf("DICOM: every patient and study of the removed snapshots is in a remaining "
-		       "snapshot.\n");
+		if (!quiet)
+			printf("DICOM: every patient and study of the removed snapshots is in "
+			       "a remaining snapshot.\n");
 	} else {
 		printf("DICOM: %llu patient%s and %llu stud%s %s %s.\n",
 		       (unsigned long long)pr->patients, pr->patients == 1 ? "" : "s",
@@ -396,7 +394,7 @@ static void print_loss(const struct forget_args *a, const struct mv_forget_loss 
 		else if (pr->patients)
 			printf("Patient names are not shown; add --list-patients to list them.\n");
 	}
-	if (l->kept_without_catalog)
+	if (l->kept_without_catalog && !quiet)
 		printf("(%zu kept snapshot%s no DICOM catalog: DICOM files %s may hold are not "
 		       "counted as remaining)\n",
 		       l->kept_without_catalog, l->kept_without_catalog == 1 ? " has" : "s have",
@@ -482,10 +480,10 @@ static void json_groups(struct cli_json *j, const struct forget_args *a,
 	cli_json_end_array(j);
 }
 
+/* pr: the report of l->patients, NULL when nothing is removed. */
 static void json_loss(struct cli_json *j, const struct forget_args *a,
-                      const struct mv_forget_loss *l)
+                      const struct mv_forget_loss *l, const struct mv_inv_report *pr)
 {
-	const struct mv_inv_report *pr = l->patients ? mv_inventory_report(l->patients) : NULL;
 
 	cli_json_begin_object(j, "not_in_remaining_snapshots");
 	cli_json_u64(j, "files", l->files);
@@ -561,6 +559,7 @@ static int decide(struct cli_ctx *ctx, const struct forget_args *a, struct run_s
 static int run(struct cli_ctx *ctx, const struct forget_args *a)
 {
 	struct run_state st;
+	const struct mv_inv_report *pr = NULL;
 	struct mv_error err = {0};
 	struct cli_events ev;
 	size_t done = 0;
@@ -586,8 +585,13 @@ static int run(struct cli_ctx *ctx, const struct forget_args *a)
 			rc = cli_fail(rc, &err);
 			goto out;
 		}
+		if (!(pr = mv_inventory_report(st.loss.patients))) {
+			cli_error("out of memory: no report, nothing was removed");
+			rc = CLI_EXIT_FATAL;
+			goto out;
+		}
 		if (!ctx->g.json)
-			print_loss(a, &st.loss, ctx->g.verbose, !a->dry_run);
+			print_loss(a, &st.loss, pr, ctx->g.verbose, ctx->g.quiet, !a->dry_run);
 		if (st.loss.unreadable)
 			cli_warning(
 			    "%zu tree%s or catalog%s could not be read: the report above may "
@@ -611,11 +615,13 @@ static int run(struct cli_ctx *ctx, const struct forget_args *a)
 		cli_json_str(&j, "message_type", "forget");
 		cli_json_bool(&j, "dry_run", a->dry_run);
 		json_groups(&j, a, st.s, &st.plan);
-		json_loss(&j, a, &st.loss);
+		json_loss(&j, a, &st.loss, pr);
 		cli_json_u64(&j, "kept", st.plan.nkeep);
 		cli_json_u64(&j, "removed", done);
 		cli_json_end_object(&j);
-	} else if (rc == 0 && a->dry_run)
+	} else if (ctx->g.quiet)
+		;
+	else if (rc == 0 && a->dry_run)
 		printf("would remove %zu of %zu snapshots (dry run: nothing was removed)\n",
 		       st.plan.nremove, st.n);
 	else if (rc == 0)

@@ -75,6 +75,11 @@ grep -q "DOE^JANE" "$T/dry.txt" || fail "dry run: the patient only in removed sn
 grep -q "PID-OLD" "$T/dry.txt" || fail "dry run: the patient ID not shown"
 grep -q "ROE^RICHARD" "$T/dry.txt" && fail "dry run: a patient still kept named as lost"
 grep -q "would remove 3 of 6 snapshots" "$T/dry.txt" || fail "dry run: no summary"
+# -q: no lists, but what would be lost is never silent
+expect_exit 0 mv forget -q -r "$R" --keep-daily 3 --dry-run
+grep -q "keep 3 snapshots" "$T/out" && fail "forget -q listed the snapshots"
+grep -q "day5-only.txt" "$T/out" || fail "forget -q hid the files that would be lost"
+grep -q "DICOM: 1 patient" "$T/out" || fail "forget -q hid the patient that would be lost"
 # without --list-patients, no names
 expect_exit 0 mv forget -r "$R" --keep-daily 3 --dry-run
 grep -q "DOE" "$T/out" && fail "patient name shown without --list-patients"
@@ -123,6 +128,8 @@ done
 # the same policy again: nothing more to remove
 expect_exit 0 mv forget -r "$R" --keep-daily 3
 grep -q "removed 0 of 3 snapshots" "$T/out" || fail "a second run removed more"
+expect_exit 0 mv forget -q -r "$R" --keep-daily 3
+[ ! -s "$T/out" ] || fail "forget -q printed although nothing was removed"
 
 # ---- explicit snapshots ----------------------------------------------------
 oldest=$(head -1 "$T/keep.ids")

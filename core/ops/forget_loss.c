@@ -265,6 +265,9 @@ int mv_forget_remove(struct mv_repo *r, const struct mv_snapshot *s, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		if (ev && ev->cancel && *ev->cancel)
 			return mv_error_set(err, MV_ERR_INTERRUPTED, 0, "interrupted");
+		if (!mv_repo_lock(r))
+			return mv_error_set(err, MV_ERR_USAGE, 0,
+			                    "snapshots are removed under the exclusive lock only");
 		if ((rc = mv_lock_check(mv_repo_lock(r), err)) != 0)
 			return rc;
 		mv_hex(s[i].id, 32, name);

@@ -9,9 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "core/ops/backup.h"
 #include "core/ops/forget.h"
+#include "core/repo/lock.h"
+#include "testutil.h"
 
 #define MAXS 32
 #define NOW  INT64_MAX /* no snapshot is in the future */
@@ -432,6 +437,99 @@ static void test_forget__durations(void **state)
 		assert_int_equal(mv_forget_duration_parse(bad[i], &d), MV_ERR_USAGE);
 }
 
+/* ---- the loss report and the removal, on a real repository ------------- */
+
+static void backup_at(struct mv_repo *r, const char *src, const char *when)
+{
+	const char *paths[1] = {src};
+	struct mv_backup_opts bo = {
+	    .paths = paths, .npaths = 1, .threads = 1, .has_time = 1, .time_ns = local_ns(when)};
+	struct mv_backup_result br;
+	struct mv_error err = {0};
+	assert_int_equal(mv_backup(r, &bo, NULL, &br, &err), 0);
+}
+
+static void put(const char *src, const char *name, const char *text)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", src, name);
+	tu_write_file(path, text, strlen(text), 0600);
+}
+
+static void test_forget__loss_and_removal(void **state)
+{
+	struct tu_repo_dir d;
+	struct mv_repo *r;
+	struct mv_snapshot *s;
+	struct mv_forget_loss loss;
+	struct mv_error err = {0};
+	struct mv_lock *lock;
+	char src[256];
+	size_t n, damaged, done;
+
+	(void)state;
+	set_tz("UTC");
+	tu_repo_dir_make(&d, "mvforget", NULL);
+	snprintf(src, sizeof(src), "%s/src", d.dir);
+	assert_int_equal(mkdir(src, 0700), 0);
+	r = tu_repo_open(d.repo);
+	assert_int_equal(mv_repo_load_index(r, 1, &damaged, &err), 0);
+	/* 1: keep.txt, old.txt (2 versions in 1 and 2), gone.txt (only in 1) */
+	put(src, "keep.txt", "kept everywhere");
+	put(src, "old.txt", "first version");
+	put(src, "gone.txt", "only in the first snapshot!");
+	backup_at(r, src, "2026-01-01 10:00:00");
+	put(src, "old.txt", "second version, longer");
+	char gone[512];
+	snprintf(gone, sizeof(gone), "%s/gone.txt", src);
+	assert_int_equal(unlink(gone), 0);
+	backup_at(r, src, "2026-01-02 10:00:00");
+	put(src, "old.txt", "third");
+	backup_at(r, src, "2026-01-03 10:00:00");
+	assert_int_equal(mv_repo_snapshots(r, &s, &n, &damaged, &err), 0);
+	assert_int_equal(n, 3);
+
+	/* keep the newest: old.txt (2 older versions) and gone.txt are lost */
+	assert_int_equal(mv_forget_loss(r, &s[2], 1, s, 2, 10, NULL, &loss, &err), 0);
+	assert_int_equal(loss.files, 2);
+	assert_int_equal(loss.contents, 3);
+	assert_int_equal(loss.bytes, strlen("first version") + strlen("second version, longer") +
+	                                 strlen("only in the first snapshot!"));
+	assert_int_equal(loss.npaths, 2);
+	assert_int_equal(loss.unreadable, 0);
+	assert_int_equal(loss.removed_with_catalog, 0);
+	mv_forget_loss_release(&loss);
+	/* keep the oldest: only the two newer versions of old.txt */
+	assert_int_equal(mv_forget_loss(r, s, 1, &s[1], 2, 0, NULL, &loss, &err), 0);
+	assert_int_equal(loss.files, 1);
+	assert_int_equal(loss.contents, 2);
+	assert_int_equal(loss.npaths, 0); /* max_paths 0 */
+	mv_forget_loss_release(&loss);
+	/* nothing removed: nothing lost */
+	assert_int_equal(mv_forget_loss(r, s, 3, NULL, 0, 10, NULL, &loss, &err), 0);
+	assert_int_equal(loss.files + loss.contents + loss.bytes, 0);
+	mv_forget_loss_release(&loss);
+
+	/* removal needs the exclusive lock the caller holds */
+	assert_int_equal(mv_forget_remove(r, s, 2, NULL, &done, &err), MV_ERR_USAGE);
+	assert_int_equal(done, 0);
+	assert_int_equal(mv_lock_acquire(r, 1, &lock, &err), 0);
+	volatile sig_atomic_t cancel = 1;
+	struct mv_events ev = {.cancel = &cancel};
+	assert_int_equal(mv_forget_remove(r, s, 2, &ev, &done, &err), MV_ERR_INTERRUPTED);
+	assert_int_equal(done, 0);
+	assert_int_equal(mv_forget_remove(r, s, 2, NULL, &done, &err), 0);
+	assert_int_equal(done, 2);
+	mv_lock_release(lock);
+	mv_snapshots_free(s, n);
+	assert_int_equal(mv_repo_snapshots(r, &s, &n, &damaged, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(s[0].time_ns, local_ns("2026-01-03 10:00:00"));
+	mv_snapshots_free(s, n);
+	mv_repo_close(r);
+	tu_rm_rf(d.dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -450,6 +548,7 @@ int main(void)
 	    cmocka_unit_test(test_forget__empty_policy_and_list),
 	    cmocka_unit_test(test_forget__reasons),
 	    cmocka_unit_test(test_forget__durations),
+	    cmocka_unit_test(test_forget__loss_and_removal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

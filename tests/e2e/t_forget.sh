@@ -41,6 +41,10 @@ done
 echo "evening" >"$S/journal.txt"
 backup_day 9 18
 [ "$(snaps | wc -l)" = 6 ] || fail "expected 6 snapshots"
+# backup --time takes a real local time only
+expect_exit 2 mv backup -q -r "$R" --time "2026-02-30 10:00:00" "$S"
+expect_exit 2 mv backup -q -r "$R" --time "2026-01-05" "$S"
+[ "$(snaps | wc -l)" = 6 ] || fail "a refused --time made a snapshot"
 
 # ---- bad command lines ---------------------------------------------------
 expect_exit 2 mv forget -r "$R"

@@ -27,6 +27,10 @@ struct mv_backup_opts {
 	 * progress reports files_total and bytes_total once known (costs a
 	 * second walk: only when progress is displayed). */
 	int count_totals;
+	/* The snapshot's time instead of now (restic's --time: a backup of
+	 * files as they were at that time, or tests with forged times). */
+	int has_time;
+	int64_t time_ns;
 };
 
 struct mv_backup_result {

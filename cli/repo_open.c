@@ -56,6 +56,7 @@ int cli_repo_open(struct cli_ctx *ctx, const char *cmd, struct mv_repo **out)
 		cli_warning("repository opened with the recovery key; keep that key offline");
 	if (ctx->g.verbose && !ctx->g.json)
 		fprintf(stderr, "repository %s opened\n", loc);
+	mv_lock_set_retry(r, ctx->g.retry_lock_ms * 1000000LL, ctx->cancel);
 	*out = r;
 	return 0;
 fail:

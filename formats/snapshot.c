@@ -300,6 +300,9 @@ int mv_lock_decode(const uint8_t *p, size_t len, struct mv_lock_info *l)
 	if (r.failed || (version != 1 && version != 2) || n >= sizeof(l->host) ||
 	    (n && memchr(host, '\0', n)) || exclusive > 1 || mv_rbuf_left(&r) != 0)
 		return MV_FMT_MALFORMED;
+	static const uint8_t none[16];
+	if (boot && !memcmp(boot, none, sizeof(none)))
+		return MV_FMT_MALFORMED; /* written as version 1: one encoding each */
 	if (boot)
 		memcpy(l->boot_id, boot, sizeof(l->boot_id));
 	l->start_ticks = start;

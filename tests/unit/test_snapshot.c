@@ -494,6 +494,10 @@ static void test_snapshot__lock_version_2(void **state)
 	w.data[0] = 3;
 	assert_int_equal(mv_lock_decode(w.data, w.len, &d), MV_FMT_MALFORMED);
 	w.data[0] = 2;
+	memset(w.data + 20, 0, 16); /* an unknown boot id is written as version 1 */
+	assert_int_equal(mv_lock_decode(w.data, w.len, &d), MV_FMT_MALFORMED);
+	w.data[20] = 1;
+	assert_int_equal(mv_lock_decode(w.data, w.len, &d), 0);
 	mv_wbuf_u8(&w, 0); /* trailing byte */
 	assert_int_equal(decode_lock_buf(&w), MV_FMT_MALFORMED);
 }

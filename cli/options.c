@@ -185,6 +185,7 @@ int cli_parse_duration(const char *s, int64_t *ms)
 		if (num[n - 1] == units[i].unit) {
 			per = units[i].s;
 			num[--n] = '\0';
+			break;
 		}
 	if (cli_parse_u64(num, 0, 7 * 86400 / per, &v) != 0)
 		return -1;

@@ -132,6 +132,14 @@ void cli_rollback_note(struct cli_ctx *ctx, struct mv_repo *r, int64_t time_ns,
 		cli_warning("cannot keep the rollback record: %s", err.msg);
 }
 
+/* --retry-lock: says once that the command waits, and why. */
+static void lock_waiting(void *arg, const char *msg)
+{
+	const struct cli_ctx *ctx = arg;
+	if (!ctx->g.quiet && !ctx->g.json)
+		cli_warning("%s", msg);
+}
+
 int cli_repo_open(struct cli_ctx *ctx, const char *cmd, struct mv_repo **out)
 {
 	struct mv_error err = {0};
@@ -166,7 +174,7 @@ int cli_repo_open(struct cli_ctx *ctx, const char *cmd, struct mv_repo **out)
 		cli_warning("repository opened with the recovery key; keep that key offline");
 	if (ctx->g.verbose && !ctx->g.json)
 		fprintf(stderr, "repository %s opened\n", loc);
-	mv_lock_set_retry(r, ctx->g.retry_lock_ms * 1000000LL, ctx->cancel);
+	mv_lock_set_retry(r, ctx->g.retry_lock_ms * 1000000LL, ctx->cancel, lock_waiting, ctx);
 	rollback_check(ctx, r);
 	*out = r;
 	return 0;

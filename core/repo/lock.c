@@ -375,6 +375,12 @@ static int acquire(struct mv_repo *r, int exclusive, int reader, struct mv_lock 
 		int64_t now = monotonic_ns();
 		if (rc != MV_ERR_LOCKED || r->lock_retry_ns <= 0 || now >= deadline)
 			return rc;
+		if (delay == 1000000000LL && r->lock_waiting && err) {
+			char msg[sizeof(err->msg) + 64];
+			snprintf(msg, sizeof(msg), "%s; waiting for it up to %lld s", err->msg,
+			         (long long)((deadline - now + 999999999LL) / 1000000000LL));
+			r->lock_waiting(r->lock_waiting_arg, msg);
+		}
 		if (delay > deadline - now)
 			delay = deadline - now;
 		/* in steps of 100 ms, to notice a cancellation */
@@ -396,10 +402,13 @@ static int acquire(struct mv_repo *r, int exclusive, int reader, struct mv_lock 
 	}
 }
 
-void mv_lock_set_retry(struct mv_repo *r, int64_t wait_ns, volatile sig_atomic_t *cancel)
+void mv_lock_set_retry(struct mv_repo *r, int64_t wait_ns, volatile sig_atomic_t *cancel,
+                       void (*waiting)(void *arg, const char *msg), void *arg)
 {
 	r->lock_retry_ns = wait_ns > 0 ? wait_ns : 0;
 	r->lock_cancel = cancel;
+	r->lock_waiting = waiting;
+	r->lock_waiting_arg = arg;
 }
 
 int mv_lock_acquire(struct mv_repo *r, int exclusive, struct mv_lock **out, struct mv_error *err)

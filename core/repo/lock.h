@@ -42,8 +42,11 @@ void mv_lock_set_timing(struct mv_lock *l, int refresh_s, int lost_s);
 /* How long mv_lock_acquire(_reader) waits for a conflicting lock to go
  * (--retry-lock): it tries again after 1 s, then after doubling delays up to
  * 30 s, until wait_ns has passed (0: no waiting, the default). A set
- * *cancel stops the wait (MV_ERR_INTERRUPTED); cancel may be NULL. */
-void mv_lock_set_retry(struct mv_repo *r, int64_t wait_ns, volatile sig_atomic_t *cancel);
+ * *cancel stops the wait (MV_ERR_INTERRUPTED); cancel may be NULL. When it
+ * starts to wait, waiting (may be NULL) gets a message saying who holds the
+ * lock and for how long it waits. */
+void mv_lock_set_retry(struct mv_repo *r, int64_t wait_ns, volatile sig_atomic_t *cancel,
+                       void (*waiting)(void *arg, const char *msg), void *arg);
 
 /* What mv_lock_remove_stale found. */
 struct mv_lock_cleanup {

@@ -45,6 +45,8 @@ struct mv_repo {
 	/* mv_lock_set_retry: how long to wait for a conflicting lock */
 	int64_t lock_retry_ns;
 	volatile sig_atomic_t *lock_cancel;
+	void (*lock_waiting)(void *arg, const char *msg);
+	void *lock_waiting_arg;
 };
 
 /* Take and drop the index's lock while it is shared (core/repo/index.h). */

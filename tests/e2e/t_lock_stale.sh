@@ -64,6 +64,7 @@ elapsed=$((($(date +%s%N) - start) / 1000000))
 bpid=$!
 sleep 2
 kill -0 "$bpid" 2>/dev/null || fail "backup --retry-lock did not wait: $(cat "$T/b3.out")"
+grep -q "waiting for it up to 60 s" "$T/b3.out" || fail "no word of the wait: $(cat "$T/b3.out")"
 n=$(ls "$R/snapshots" | wc -l)
 kill -CONT "$cpid"
 wait "$cpid" || fail "the check holding the lock failed"

@@ -344,11 +344,11 @@ static void test_lock__retry_waits(void **state)
 
 	live_here(&l);
 	plant_lock(f, &l, rm.name);
-	mv_lock_set_retry(f->r, 1200000000LL, NULL);
+	mv_lock_set_retry(f->r, 1200000000LL, NULL, NULL, NULL);
 	int64_t t0 = now_ns();
 	assert_int_equal(mv_lock_acquire(f->r, 0, &got, &err), MV_ERR_LOCKED);
 	assert_true(now_ns() - t0 >= 1200000000LL);
-	mv_lock_set_retry(f->r, 20000000000LL, NULL);
+	mv_lock_set_retry(f->r, 20000000000LL, NULL, NULL, NULL);
 	assert_int_equal(pthread_create(&th, NULL, remove_later, &rm), 0);
 	t0 = now_ns();
 	assert_int_equal(mv_lock_acquire(f->r, 1, &got, &err), 0);
@@ -360,10 +360,10 @@ static void test_lock__retry_waits(void **state)
 	/* a cancellation ends the wait */
 	volatile sig_atomic_t cancel = 1;
 	plant_lock(f, &l, rm.name);
-	mv_lock_set_retry(f->r, 20000000000LL, &cancel);
+	mv_lock_set_retry(f->r, 20000000000LL, &cancel, NULL, NULL);
 	assert_int_equal(mv_lock_acquire(f->r, 0, &got, &err), MV_ERR_INTERRUPTED);
 	unlink_lock(f, rm.name);
-	mv_lock_set_retry(f->r, 0, NULL);
+	mv_lock_set_retry(f->r, 0, NULL, NULL, NULL);
 }
 
 int main(void)

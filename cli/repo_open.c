@@ -42,9 +42,7 @@ static void rollback_warn(struct cli_ctx *ctx, const char *what, const char *msg
 		return;
 	}
 	struct cli_json j;
-	cli_json_init(&j, stderr);
-	cli_json_begin_object(&j, NULL);
-	cli_json_str(&j, "message_type", "warning");
+	cli_json_begin_message(&j, stderr, "warning");
 	cli_json_str(&j, "code", what);
 	cli_json_str(&j, "message", msg);
 	if (rep && rep->snapshots_back) {

@@ -246,6 +246,7 @@ static int run(struct cli_ctx *ctx, const struct backup_args *a)
 		rc = cli_fail(rc, &err);
 		goto out;
 	}
+	cli_rollback_note(ctx, r, res.snapshot_time_ns, res.snapshot_id);
 	if (ctx->g.json)
 		print_json(&res);
 	else if (!ctx->g.quiet)

@@ -18,6 +18,9 @@ static const struct cli_help_opt global_options[] = {
     {"--no-lock", "reading commands (restore, dump, check, ls, find, impact, scan) take no lock: "
                   "for a repository "
                   "on a read-only medium; backup and other writing commands always lock"},
+    {"--retry-lock DURATION", "when another process holds a conflicting lock, try again "
+                              "(backing off up to 30 s) until DURATION (30s, 5m, 2h) has "
+                              "passed, instead of exiting with 11 at once"},
     {NULL, NULL},
 };
 
@@ -114,7 +117,7 @@ void cli_help_print(FILE *f, const struct cli_command *c)
 	if (c->flags & CLI_CMD_REPO)
 		fputs(
 		    "\nGlobal options: -r LOCATION, --password-file FILE, --password-command CMD,\n"
-		    "--json, -q, -v, --no-lock (see 'medvault help').\n",
+		    "--json, -q, -v, --no-lock, --retry-lock DURATION (see 'medvault help').\n",
 		    f);
 	fputs("\nExamples:\n", f);
 	print_indented(f, h->examples);

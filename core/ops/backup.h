@@ -35,6 +35,7 @@ struct mv_backup_opts {
 
 struct mv_backup_result {
 	uint8_t snapshot_id[32];
+	int64_t snapshot_time_ns; /* the saved snapshot's time */
 	struct mv_snapshot_summary summary;
 	uint64_t unreadable; /* files that could not be read */
 	/* sources found empty or far smaller than in the previous snapshot

@@ -14,6 +14,7 @@ const struct cli_opt_spec cli_global_opts[] = {
     {"help", 'h', 0, CLI_G_HELP},
     {"threads", 0, 1, CLI_G_THREADS},
     {"no-lock", 0, 0, CLI_G_NO_LOCK},
+    {"key-file", 0, 1, CLI_G_KEY_FILE},
     {NULL, 0, 0, 0},
 };
 
@@ -207,6 +208,13 @@ int cli_globals_apply(struct cli_globals *g, int id, const char *value, char *er
 		return 1;
 	case CLI_G_NO_LOCK:
 		g->no_lock = 1;
+		return 1;
+	case CLI_G_KEY_FILE:
+		if (*value == '\0') {
+			snprintf(err, errlen, "option '--key-file' needs a file name");
+			return -1;
+		}
+		g->key_file = value;
 		return 1;
 	default:
 		return 0;

@@ -117,18 +117,18 @@ static void test_keyslots__add_open_remove(void **state)
 	assert_string_equal(ui.slot_name, name);
 	assert_int_equal(ui.slot_kind, MV_SLOT_PASSWORD);
 	/* the slot that opened a handle cannot be removed through it */
-	assert_int_equal(mv_keyslots_remove(r2, name, &err), MV_ERR_USAGE);
+	assert_int_equal(mv_keyslots_remove(r2, name, 0, &err), MV_ERR_USAGE);
 	assert_int_equal(agree(r2), 3);
 	mv_repo_close(r2);
 
 	/* remove: gone from keys/ and the list, and it no longer opens */
-	assert_int_equal(mv_keyslots_remove(r, name, &err), 0);
+	assert_int_equal(mv_keyslots_remove(r, name, 0, &err), 0);
 	assert_int_equal(agree(r), 2);
 	assert_int_equal(find_slot(r, name, &si), 0);
 	assert_int_equal(open_with(f, SECOND, &r2), MV_ERR_PASSWORD);
 	mv_repo_close(r2);
-	assert_int_equal(mv_keyslots_remove(r, name, &err), MV_ERR_NOTFOUND);
-	assert_int_equal(mv_keyslots_remove(r, "not-a-slot", &err), MV_ERR_USAGE);
+	assert_int_equal(mv_keyslots_remove(r, name, 0, &err), MV_ERR_NOTFOUND);
+	assert_int_equal(mv_keyslots_remove(r, "not-a-slot", 0, &err), MV_ERR_USAGE);
 	mv_repo_close(r);
 
 	/* the first password and the recovery key still open */
@@ -138,7 +138,7 @@ static void test_keyslots__add_open_remove(void **state)
 	mv_repo_unlock_info(r, &ui);
 	assert_int_equal(ui.slot_kind, MV_SLOT_RECOVERY);
 	/* opened with the recovery key, the first password's slot may go */
-	assert_int_equal(mv_keyslots_remove(r, first, &err), 0);
+	assert_int_equal(mv_keyslots_remove(r, first, 0, &err), 0);
 	assert_int_equal(agree(r), 1);
 	mv_repo_close(r);
 	assert_int_equal(open_with(f, PASSWORD, &r), MV_ERR_PASSWORD);

@@ -246,7 +246,6 @@ static int key_list(struct cli_ctx *ctx)
 			cli_json_end_object(&j);
 		}
 		cli_json_end_array(&j);
-		putchar('\n');
 		goto out;
 	}
 	printf("  %-16s  %-8s  %-16s  %-16s  %-12s  %s\n", "ID", "KIND", "LABEL", "CREATED", "HOST",
@@ -304,7 +303,6 @@ static int add_slot(struct cli_ctx *ctx, struct mv_repo *r, struct mv_keyslot_ne
 		cli_json_str(&j, "id", name);
 		cli_json_str(&j, "kind", kind_name(nk->kind));
 		cli_json_end_object(&j);
-		putchar('\n');
 	} else if (!ctx->g.quiet) {
 		printf("added %s key %.16s\n", kind_name(nk->kind), name);
 	}
@@ -579,7 +577,6 @@ static int key_test(struct cli_ctx *ctx, const struct key_args *a)
 		cli_json_str(&j, "id", ui.slot_name);
 		cli_json_bool(&j, "opens", 1);
 		cli_json_end_object(&j);
-		putchar('\n');
 	} else if (!ctx->g.quiet) {
 		printf("the recovery key opens the repository (key %.16s)\n", ui.slot_name);
 	}

@@ -66,29 +66,18 @@ struct init_args {
 static int parse(int argc, char **argv, struct cli_ctx *ctx, struct init_args *a)
 {
 	struct cli_opt_iter it;
-	uint64_t n;
 	int c;
 
 	cli_opt_init(&it, argc, argv, 1, opts, cli_global_opts, ctx->g.args_only);
 	while ((c = cli_cmd_next(&it, &ctx->g)) != CLI_OPT_DONE) {
 		switch (c) {
 		case O_KDF_MEMORY:
-			if (cli_parse_u64(it.value, MV_ARGON2_MIN_MEM >> 20,
-			                  MV_ARGON2_MAX_MEM >> 20, &n) != 0)
-				return cli_usage_error(
-				    "init",
-				    "--kdf-memory needs a number of MiB from %llu "
-				    "to %llu",
-				    MV_ARGON2_MIN_MEM >> 20, MV_ARGON2_MAX_MEM >> 20);
-			a->opts.kdf.memlimit = n << 20;
+		case O_KDF_ITERATIONS: {
+			int bad = cli_kdf_option("init", c == O_KDF_MEMORY, it.value, &a->opts.kdf);
+			if (bad)
+				return bad;
 			break;
-		case O_KDF_ITERATIONS:
-			if (cli_parse_u64(it.value, MV_ARGON2_MIN_OPS, MV_ARGON2_MAX_OPS, &n) != 0)
-				return cli_usage_error(
-				    "init", "--kdf-iterations needs a number from %u to %u",
-				    MV_ARGON2_MIN_OPS, MV_ARGON2_MAX_OPS);
-			a->opts.kdf.opslimit = (uint32_t)n;
-			break;
+		}
 		case O_INSECURE:
 			a->insecure = 1;
 			break;
@@ -254,13 +243,7 @@ int cmd_init(int argc, char **argv, struct cli_ctx *ctx)
 		return rc;
 	if (ctx->g.help)
 		return cli_help_command("init");
-	/* the engine uses the KDF parameters only as a pair */
-	if (a.opts.kdf.opslimit || a.opts.kdf.memlimit) {
-		if (!a.opts.kdf.opslimit)
-			a.opts.kdf.opslimit = MV_ARGON2_MIN_OPS;
-		if (!a.opts.kdf.memlimit)
-			a.opts.kdf.memlimit = MV_ARGON2_MIN_MEM;
-	}
+	cli_kdf_complete(&a.opts.kdf);
 	loc = cli_repo_location(ctx);
 	if (!loc)
 		return cli_usage_error("init", "no repository given: use -r LOCATION");

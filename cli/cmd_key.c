@@ -112,7 +112,6 @@ struct key_args {
 static int parse(int argc, char **argv, struct cli_ctx *ctx, struct key_args *a)
 {
 	struct cli_opt_iter it;
-	uint64_t n;
 	int c;
 
 	cli_opt_init(&it, argc, argv, 1, opts, cli_global_opts, ctx->g.args_only);
@@ -145,22 +144,12 @@ static int parse(int argc, char **argv, struct cli_ctx *ctx, struct key_args *a)
 			a->force = 1;
 			break;
 		case O_KDF_MEMORY:
-			if (cli_parse_u64(it.value, MV_ARGON2_MIN_MEM >> 20,
-			                  MV_ARGON2_MAX_MEM >> 20, &n) != 0)
-				return cli_usage_error("key",
-				                       "--kdf-memory needs a number of MiB from "
-				                       "%llu to %llu",
-				                       MV_ARGON2_MIN_MEM >> 20,
-				                       MV_ARGON2_MAX_MEM >> 20);
-			a->kdf.memlimit = n << 20;
+		case O_KDF_ITERATIONS: {
+			int bad = cli_kdf_option("key", c == O_KDF_MEMORY, it.value, &a->kdf);
+			if (bad)
+				return bad;
 			break;
-		case O_KDF_ITERATIONS:
-			if (cli_parse_u64(it.value, MV_ARGON2_MIN_OPS, MV_ARGON2_MAX_OPS, &n) != 0)
-				return cli_usage_error(
-				    "key", "--kdf-iterations needs a number from %u to %u",
-				    MV_ARGON2_MIN_OPS, MV_ARGON2_MAX_OPS);
-			a->kdf.opslimit = (uint32_t)n;
-			break;
+		}
 		case CLI_OPT_ARG:
 			if (!a->sub)
 				a->sub = it.value;
@@ -173,12 +162,7 @@ static int parse(int argc, char **argv, struct cli_ctx *ctx, struct key_args *a)
 			return cli_usage_error("key", "%s", it.err);
 		}
 	}
-	if (a->kdf.opslimit || a->kdf.memlimit) {
-		if (!a->kdf.opslimit)
-			a->kdf.opslimit = MV_ARGON2_MIN_OPS;
-		if (!a->kdf.memlimit)
-			a->kdf.memlimit = MV_ARGON2_MIN_MEM;
-	}
+	cli_kdf_complete(&a->kdf);
 	return 0;
 }
 

@@ -145,14 +145,7 @@ int cli_fsync_parent(const char *path)
 	}
 	if (dir[0] == '\0')
 		snprintf(dir, sizeof(dir), "/");
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int rc = fsync(fd);
-	int e = errno;
-	close(fd);
-	errno = e;
-	return rc;
+	return mv_fsync_dir(dir);
 }
 
 int cli_key_file_create(const char *path, const uint8_t key[MV_KEY_LEN], const uint8_t repo_id[32])
@@ -218,4 +211,33 @@ void cli_origin_fill(struct cli_origin *c)
 	c->o.created = (int64_t)time(NULL);
 	c->o.host = c->host;
 	c->o.user = c->user;
+}
+
+int cli_kdf_option(const char *cmd, int memory, const char *value, struct mv_kdf_params *kdf)
+{
+	uint64_t n;
+
+	if (memory) {
+		if (cli_parse_u64(value, MV_ARGON2_MIN_MEM >> 20, MV_ARGON2_MAX_MEM >> 20, &n) != 0)
+			return cli_usage_error(
+			    cmd, "--kdf-memory needs a number of MiB from %llu to %llu",
+			    MV_ARGON2_MIN_MEM >> 20, MV_ARGON2_MAX_MEM >> 20);
+		kdf->memlimit = n << 20;
+		return 0;
+	}
+	if (cli_parse_u64(value, MV_ARGON2_MIN_OPS, MV_ARGON2_MAX_OPS, &n) != 0)
+		return cli_usage_error(cmd, "--kdf-iterations needs a number from %u to %u",
+		                       MV_ARGON2_MIN_OPS, MV_ARGON2_MAX_OPS);
+	kdf->opslimit = (uint32_t)n;
+	return 0;
+}
+
+void cli_kdf_complete(struct mv_kdf_params *kdf)
+{
+	if (kdf->opslimit || kdf->memlimit) {
+		if (!kdf->opslimit)
+			kdf->opslimit = MV_ARGON2_MIN_OPS;
+		if (!kdf->memlimit)
+			kdf->memlimit = MV_ARGON2_MIN_MEM;
+	}
 }

@@ -37,6 +37,14 @@ int cli_key_file_create(const char *path, const uint8_t key[MV_KEY_LEN], const u
  * Returns 0 or -1 (errno set). */
 int cli_fsync_parent(const char *path);
 
+/* --kdf-memory MiB (memory = 1) or --kdf-iterations N (memory = 0) of
+ * command cmd (init, key) into kdf. Returns 0, or 2 after printing the
+ * usage error. */
+int cli_kdf_option(const char *cmd, int memory, const char *value, struct mv_kdf_params *kdf);
+/* The engine takes the KDF parameters only as a pair: one given alone is
+ * completed with the minimum of the other (nothing given stays zero). */
+void cli_kdf_complete(struct mv_kdf_params *kdf);
+
 /* The origin of a key slot made now by this process: time, host name and
  * the name of the effective user. */
 struct cli_origin {

@@ -285,8 +285,10 @@ void cli_secret_free(struct cli_secret *s)
 	s->len = 0;
 }
 
-int cli_password_read_other(const char *file, const char *env, const char *prompt, const char *hint,
-                            volatile sig_atomic_t *cancel, struct cli_secret *out)
+/* cli_password_read_other and cli_secret_read_once: file, else env, else
+ * the terminal (asked twice when `twice`). */
+static int read_from(const char *file, const char *env, const char *prompt, const char *hint,
+                     int twice, volatile sig_atomic_t *cancel, struct cli_secret *out)
 {
 	struct cli_secret again = {NULL, 0};
 	const char *source = "the terminal";
@@ -298,21 +300,21 @@ int cli_password_read_other(const char *file, const char *env, const char *promp
 	if (rc != 0)
 		return rc;
 	if (file) {
-		source = "the password file";
+		source = twice ? "the password file" : "the key file";
 		rc = from_file(file, cancel, out);
 	} else if (env && getenv(env)) {
 		source = env;
 		rc = from_env(env, out);
 	} else if ((tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY)) < 0) {
-		cli_error("no password source: %s", hint);
+		cli_error("no %s source: %s", twice ? "password" : "key", hint);
 		rc = CLI_EXIT_FATAL;
 	} else {
 		rc = prompt_once(tty, prompt, cancel, out);
-		if (rc == 0)
+		if (rc == 0 && twice)
 			rc = secret_alloc(&again);
-		if (rc == 0)
+		if (rc == 0 && twice)
 			rc = prompt_once(tty, "enter it again: ", cancel, &again);
-		if (rc == 0 &&
+		if (rc == 0 && twice &&
 		    (again.len != out->len || sodium_memcmp(again.p, out->p, out->len) != 0)) {
 			cli_error("the passwords do not match");
 			rc = CLI_EXIT_FATAL;
@@ -327,32 +329,16 @@ int cli_password_read_other(const char *file, const char *env, const char *promp
 	return rc;
 }
 
+int cli_password_read_other(const char *file, const char *env, const char *prompt, const char *hint,
+                            volatile sig_atomic_t *cancel, struct cli_secret *out)
+{
+	return read_from(file, env, prompt, hint, 1, cancel, out);
+}
+
 int cli_secret_read_once(const char *file, const char *prompt, const char *hint,
                          volatile sig_atomic_t *cancel, struct cli_secret *out)
 {
-	const char *source = "the terminal";
-	int rc, tty;
-
-	out->p = NULL;
-	out->len = 0;
-	rc = secret_alloc(out);
-	if (rc != 0)
-		return rc;
-	if (file) {
-		source = "the key file";
-		rc = from_file(file, cancel, out);
-	} else if ((tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY)) < 0) {
-		cli_error("no key source: %s", hint);
-		rc = CLI_EXIT_FATAL;
-	} else {
-		rc = prompt_once(tty, prompt, cancel, out);
-		close(tty);
-	}
-	if (rc == 0)
-		rc = secret_finish(out, source);
-	if (rc != 0)
-		cli_secret_free(out);
-	return rc;
+	return read_from(file, NULL, prompt, hint, 0, cancel, out);
 }
 
 /* What the password lacks, for the message. */

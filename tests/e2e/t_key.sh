@@ -71,6 +71,14 @@ expect_exit 12 mv key test --recovery -r "$R" --recovery-key-file "$T/pw3"
 # the password is no recovery key, even where it opens the repository
 expect_exit 0 mv snapshots -r "$R" --password-file "$T/pw3"
 
+# a second recovery key: to a new file (no terminal here: refused without
+# one, exit 2), and it opens
+expect_exit 2 mv key add --recovery -r "$R"
+expect_exit 0 mv key add --recovery -r "$R" --recovery-key-file "$T/rk-b"
+[ "$(stat -c %a "$T/rk-b")" = 600 ] || fail "recovery key file mode"
+expect_exit 0 mv key test --recovery -r "$R" --recovery-key-file "$T/rk-b"
+expect_exit 2 mv key add --recovery -r "$R" --recovery-key-file "$T/rk-b"
+
 # opened with the recovery key: the warning offers key passwd, which adds a
 # password and keeps the recovery key
 expect_exit 0 mv snapshots -r "$R" --password-file "$T/rk"

@@ -293,6 +293,21 @@ static int add_slot(struct cli_ctx *ctx, struct mv_repo *r, struct mv_keyslot_ne
 	return 0;
 }
 
+/* Says that slot name was removed (a JSON line with --json). */
+static void report_removed(const struct cli_ctx *ctx, const char *name, const char *what)
+{
+	if (ctx->g.json) {
+		struct cli_json j;
+		cli_json_init(&j, stdout);
+		cli_json_begin_object(&j, NULL);
+		cli_json_str(&j, "message_type", "key_removed");
+		cli_json_str(&j, "id", name);
+		cli_json_end_object(&j);
+	} else if (!ctx->g.quiet) {
+		printf("removed %s (key %.16s)\n", what, name);
+	}
+}
+
 /* The new password: --new-password-file, else asked twice; checked. */
 static int new_password(struct cli_ctx *ctx, const struct key_args *a, struct cli_secret *pw)
 {
@@ -456,8 +471,8 @@ static int key_remove(struct cli_ctx *ctx, const struct key_args *a)
 	if (rc == 0 &&
 	    (rc = mv_keyslots_remove(r, name, a->force ? MV_KEYSLOTS_FORCE : 0, &err)) != 0)
 		rc = cli_fail(rc, &err);
-	if (rc == 0 && !ctx->g.quiet && !ctx->g.json)
-		printf("removed key %.16s\n", name);
+	if (rc == 0)
+		report_removed(ctx, name, "the key");
 	mv_lock_release(lock);
 	mv_repo_close(r);
 	return rc;
@@ -501,8 +516,7 @@ static int key_passwd(struct cli_ctx *ctx, const struct key_args *a)
 		          old, old);
 		goto out;
 	}
-	if (!ctx->g.quiet && !ctx->g.json)
-		printf("removed the old password (key %.16s)\n", old);
+	report_removed(ctx, old, "the old password");
 out:
 	cli_secret_free(&pw);
 	mv_lock_release(lock);

@@ -383,8 +383,8 @@ int cli_password_check_new(const struct cli_secret *pw, const char *what, const 
 	        "The CNIL (2022) asks for about 80 bits for a password used alone: 12+ "
 	        "characters\nmixing upper case, lower case, digits and symbols; or 14+ of "
 	        "three of these kinds;\nor a passphrase of 7 or more random words (%zu "
-	        "words were counted).\n",
-	        what, reason, s.words);
+	        "different word%s counted).\n",
+	        what, reason, s.words, s.words == 1 ? "" : "s");
 	char *gen = sodium_malloc(MV_PASSPHRASE_CAP);
 	if (gen && isatty(STDERR_FILENO) &&
 	    mv_passphrase_generate(MV_PASSPHRASE_WORDS, gen, MV_PASSPHRASE_CAP) > 0)

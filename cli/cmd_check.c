@@ -157,6 +157,11 @@ static void print_keys(const struct cli_ctx *ctx, const struct mv_repo *r,
 	if (k->list)
 		printf("checked %llu key slot%s against the key list\n",
 		       (unsigned long long)k->slots, k->slots == 1 ? "" : "s");
+	if (k->pending)
+		printf("%llu key change%s interrupted (key add or remove): the next 'medvault key' "
+		       "command finishes %s\n",
+		       (unsigned long long)k->pending, k->pending == 1 ? " was" : "s were",
+		       k->pending == 1 ? "it" : "them");
 	else if (!k->list_claimed)
 		printf("no key list yet (repository made by an older medvault): each key slot was "
 		       "checked against its name only; the next backup writes the list\n");

@@ -15,6 +15,7 @@ const struct cli_opt_spec cli_global_opts[] = {
     {"threads", 0, 1, CLI_G_THREADS},
     {"no-lock", 0, 0, CLI_G_NO_LOCK},
     {"retry-lock", 0, 1, CLI_G_RETRY_LOCK},
+    {"key-file", 0, 1, CLI_G_KEY_FILE},
     {NULL, 0, 0, 0},
 };
 
@@ -241,6 +242,13 @@ int cli_globals_apply(struct cli_globals *g, int id, const char *value, char *er
 			         "(at most 7 days)");
 			return -1;
 		}
+		return 1;
+	case CLI_G_KEY_FILE:
+		if (*value == '\0') {
+			snprintf(err, errlen, "option '--key-file' needs a file name");
+			return -1;
+		}
+		g->key_file = value;
 		return 1;
 	default:
 		return 0;

@@ -55,6 +55,7 @@ struct cli_globals {
 	const char *repo;
 	const char *password_file;
 	const char *password_command;
+	const char *key_file; /* --key-file: a machine key file (cli/keyfile.h) */
 	int json;
 	int quiet;
 	int verbose;
@@ -76,6 +77,7 @@ enum {
 	CLI_G_THREADS,
 	CLI_G_NO_LOCK,
 	CLI_G_RETRY_LOCK,
+	CLI_G_KEY_FILE,
 };
 
 #define CLI_MAX_THREADS 256

@@ -6,9 +6,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "cli/exitcode.h"
 #include "cli/json.h"
 #include "cli/output.h"
+#include "cli/keyfile.h"
 #include "cli/password.h"
 #include "core/repo/index.h"
 #include "core/repo/rollback.h"
@@ -153,11 +156,33 @@ int cli_repo_open(struct cli_ctx *ctx, const char *cmd, struct mv_repo **out)
 	rc = mv_repo_open(loc, &r, &err);
 	if (rc != 0)
 		return cli_fail(rc, &err);
-	rc = cli_password_read(&ctx->g, CLI_PASSWORD_OPEN, ctx->cancel, &secret);
-	if (rc != 0)
-		goto fail;
-	rc = mv_repo_unlock(r, secret.p, secret.len, &err);
-	cli_secret_free(&secret);
+	const char *key_file = cli_key_file_path(ctx);
+	if (key_file) {
+		if (ctx->g.password_file || ctx->g.password_command) {
+			rc = cli_usage_error(cmd, "--key-file (or MEDVAULT_KEY_FILE) and "
+			                          "--password-file or --password-command exclude "
+			                          "each other");
+			goto fail;
+		}
+		uint8_t *key = sodium_malloc(MV_KEY_LEN);
+		if (!key) {
+			cli_error("out of memory");
+			rc = CLI_EXIT_FATAL;
+			goto fail;
+		}
+		rc = cli_key_file_read(key_file, key);
+		if (rc == 0)
+			rc = mv_repo_unlock_machine(r, key, &err);
+		sodium_free(key);
+		if (rc > 0)
+			goto fail; /* an exit code: printed */
+	} else {
+		rc = cli_password_read(&ctx->g, CLI_PASSWORD_OPEN, ctx->cancel, &secret);
+		if (rc != 0)
+			goto fail;
+		rc = mv_repo_unlock(r, secret.p, secret.len, &err);
+		cli_secret_free(&secret);
+	}
 	struct mv_unlock_info ui;
 	mv_repo_unlock_info(r, &ui);
 	if (ui.slots_skipped > 0) /* shown even with -q: a slot may be planted */
@@ -169,7 +194,10 @@ int cli_repo_open(struct cli_ctx *ctx, const char *cmd, struct mv_repo **out)
 		goto fail;
 	}
 	if (ui.slot_kind == MV_SLOT_RECOVERY && !ctx->g.quiet)
-		cli_warning("repository opened with the recovery key; keep that key offline");
+		cli_warning("repository opened with the recovery key; keep that key offline. Lost "
+		            "the password? Give the repository a new one with 'medvault key passwd "
+		            "-r %s'",
+		            loc);
 	if (ctx->g.verbose && !ctx->g.json)
 		fprintf(stderr, "repository %s opened\n", loc);
 	mv_lock_set_retry(r, ctx->g.retry_lock_ms * 1000000LL, ctx->cancel, lock_waiting, ctx);

@@ -48,7 +48,9 @@ const struct cli_help cmd_repair_help = {
     "passes again. A later backup of the intact originals stores the lost files again.\n"
     "\n"
     "Each writes new data and index files before it deletes anything: interrupted, it is\n"
-    "simply run again. Takes an exclusive lock. Exit code 0 when the repair is done.",
+    "simply run again. Takes an exclusive lock. Exit code 0 when the repair is done, 4 when\n"
+    "damage remains that it cannot mend (a pack header that cannot be read, a damaged pack\n"
+    "of which nothing names the blobs), named.",
     help_opts,
     "medvault check -r /media/usb/backup --read-data\n"
     "medvault repair index -r /media/usb/backup\n"
@@ -255,11 +257,13 @@ static int run(struct cli_ctx *ctx, struct args *a)
 	else
 		rc = mv_repair_snapshots(r, &a->o, &ev.ev, &res, &err);
 	cli_events_done(&ev);
-	if (rc != 0) {
+	if (rc != 0 && rc != MV_ERR_INTEGRITY) {
 		rc = cli_fail(rc, &err);
 		goto out;
 	}
 	summary(ctx, a, &res);
+	if (rc != 0) /* done, but damage remains that this repair cannot mend */
+		rc = cli_fail(rc, &err);
 out:
 	mv_lock_release(lock);
 	mv_repo_close(r);

@@ -41,11 +41,14 @@ int mv_repair_is_damage(int rc)
 	return rc == MV_ERR_INTEGRITY || rc == MV_ERR_NOTFOUND;
 }
 
-int mv_repair_load_index(struct mv_repo *r, const struct mv_events *ev, struct mv_error *err)
+int mv_repair_load_index(struct mv_repo *r, const struct mv_events *ev, size_t *bad,
+                         struct mv_error *err)
 {
 	size_t damaged = 0;
 	struct mv_error e = {0};
 	int rc = mv_repo_load_index(r, 1, &damaged, &e);
+	if (bad)
+		*bad = damaged;
 	if (rc) {
 		if (err)
 			*err = e;
@@ -188,7 +191,7 @@ int mv_repair_index(struct mv_repo *r, const struct mv_repair_opts *o, const str
 	int rc;
 
 	memset(res, 0, sizeof(*res));
-	if ((rc = mv_repair_load_index(r, ev, err)))
+	if ((rc = mv_repair_load_index(r, ev, NULL, err)))
 		return rc;
 	/* the old index files: listed before any new one is written */
 	if ((rc = mv_repo_list_names(r, MV_FT_INDEX, &old, &nold, err)))
@@ -238,6 +241,10 @@ int mv_repair_index(struct mv_repo *r, const struct mv_repair_opts *o, const str
 		mv_repair_point(o, "index-removing");
 	}
 out:
+	if (!rc && res->damaged_headers)
+		rc = mv_error_set(err, MV_ERR_INTEGRITY, 0,
+		                  "%llu pack(s) have a header that cannot be read (named above)",
+		                  (unsigned long long)res->damaged_headers);
 	for (size_t i = 0; ip && i < np; i++)
 		free(ip[i].e);
 	free(ip);
@@ -444,16 +451,32 @@ static int repair_pack(struct mv_repo *r, const struct mv_repair_opts *o,
 	if (pn == MV_PACK_NONE) {
 		/* listed, yet neither an index nor its header names a blob */
 		res->packs_damaged++;
+		res->packs_left++;
 		mv_repair_say(ev, 1, be->name,
 		              "neither an index nor the pack's header names its blobs: nothing "
 		              "can be salvaged (the pack is left in place)");
 		return 0;
 	}
+	/* read quietly, and a damaged pack once more, naming what is lost:
+	 * a disk that reads differently each time is not damage to act on */
+	s.ev = NULL;
 	if ((rc = read_pack(r, pr, pn, be, &s, &damaged, err)))
 		goto out;
 	if (!damaged) {
 		if (named)
 			mv_repair_say(ev, 0, be->name, "pack is intact: nothing to repair");
+		goto out;
+	}
+	size_t lost1 = s.lost;
+	salvage_release(&s);
+	s = (struct salvage){.ev = ev, .pack = be->name};
+	if ((rc = read_pack(r, pr, pn, be, &s, &damaged, err)))
+		goto out;
+	if (!damaged || s.lost != lost1) {
+		rc = mv_error_set(err, MV_ERR_IO, 0,
+		                  "pack %s reads differently each time (an unreliable disk or "
+		                  "connection?): nothing was changed",
+		                  be->name);
 		goto out;
 	}
 	res->packs_damaged++;
@@ -491,7 +514,7 @@ int mv_repair_packs(struct mv_repo *r, const struct mv_repair_opts *o, const str
 	int rc, shared = 0;
 
 	memset(res, 0, sizeof(*res));
-	if ((rc = mv_repair_load_index(r, ev, err)))
+	if ((rc = mv_repair_load_index(r, ev, NULL, err)))
 		return rc;
 	if ((rc = list_packs(r, &packs, &np, err)))
 		goto out;
@@ -546,6 +569,10 @@ int mv_repair_packs(struct mv_repo *r, const struct mv_repair_opts *o, const str
 	/* ... then the damaged packs go */
 	rc = remove_packs(r, o, d, nd, res, err);
 out:
+	if (!rc && res->packs_left)
+		rc = mv_error_set(err, MV_ERR_INTEGRITY, 0,
+		                  "%llu damaged pack(s) left in place: nothing names their blobs",
+		                  (unsigned long long)res->packs_left);
 	if (shared)
 		mv_repo_index_unshare(r);
 	mv_packer_free(pk);

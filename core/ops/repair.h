@@ -41,6 +41,7 @@ struct mv_repair_result {
 	/* packs */
 	uint64_t packs_damaged;  /* damaged packs found (or named and damaged) */
 	uint64_t packs_removed;  /* damaged packs deleted after salvage */
+	uint64_t packs_left;     /* damaged packs of which nothing is known: left in place */
 	uint64_t blobs_salvaged; /* blobs stored again in new packs */
 	uint64_t blobs_lost;     /* blobs that could not be read */
 	/* snapshots */
@@ -56,8 +57,9 @@ struct mv_repair_result {
  * they hold, then removes every index file that existed before. A pack
  * whose header cannot be read is named and keeps the entries the old index
  * gave it; entries of packs the repository lacks are dropped (named).
- * Returns 0, MV_ERR_IO (a read failed: nothing was changed), or a fatal
- * error. */
+ * Returns 0, MV_ERR_INTEGRITY once the index is written when a pack header
+ * could not be read (damage remains: repair packs), MV_ERR_IO (a read
+ * failed: nothing was changed), or a fatal error. */
 int mv_repair_index(struct mv_repo *r, const struct mv_repair_opts *o, const struct mv_events *ev,
                     struct mv_repair_result *res, struct mv_error *err) MV_MUST_CHECK;
 
@@ -66,8 +68,9 @@ int mv_repair_index(struct mv_repo *r, const struct mv_repair_opts *o, const str
  * stores the intact ones in new packs and indexes them, drops the pack's
  * entries from the index files, then deletes the pack. Blobs that cannot
  * be read are named (their files then need `repair snapshots`). Returns 0,
- * MV_ERR_NOTFOUND (a named pack does not exist), MV_ERR_IO, or a fatal
- * error. */
+ * MV_ERR_INTEGRITY when a damaged pack had to be left in place (nothing
+ * names its blobs), MV_ERR_NOTFOUND (a named pack does not exist),
+ * MV_ERR_IO (a read failed: nothing was changed), or a fatal error. */
 int mv_repair_packs(struct mv_repo *r, const struct mv_repair_opts *o, const struct mv_events *ev,
                     struct mv_repair_result *res, struct mv_error *err) MV_MUST_CHECK;
 

@@ -54,7 +54,8 @@ struct rs {
 	struct rdir *dirs;
 	size_t ndirs, capdirs;
 	struct mv_error *err;
-	char where[32]; /* "snapshot 1234abcd" */
+	struct mv_blob_ctx *ctx; /* to read a damaged tree once more */
+	char where[32];          /* "snapshot 1234abcd" */
 	/* the snapshot being walked: its losses, paths in walk order */
 	uint64_t files, bytes, lostdirs;
 	int part_lost;
@@ -262,6 +263,25 @@ static int on_error(struct rs *s, const struct mv_walk_item *it)
 			*s->err = *it->err;
 		return mv_error_prefix(s->err, it->rc, "nothing was changed");
 	}
+	/* read once more: a disk that reads differently each time is not
+	 * damage to act on */
+	struct mv_tree t;
+	struct mv_error e = {0};
+	char hex[65];
+	int rc = mv_repo_load_tree(s->r, s->ctx, it->tree, &t, &e);
+	mv_hex(it->tree, 32, hex);
+	if (!rc) {
+		mv_tree_release(&t);
+		return mv_error_set(s->err, MV_ERR_IO, 0,
+		                    "tree %s reads differently each time (an unreliable disk or "
+		                    "connection?): nothing was changed",
+		                    hex);
+	}
+	if (!mv_repair_is_damage(rc)) {
+		if (s->err)
+			*s->err = e;
+		return mv_error_prefix(s->err, rc, "nothing was changed");
+	}
 	top->dirty = 1;
 	s->lostdirs++;
 	if (it->error == MV_WALK_E_PART) {
@@ -333,9 +353,9 @@ static int covers(const char *dir, const char *path)
 }
 
 /* The original's catalog without the entries of lost files, in *ids; 1
- * when it cannot be kept (named), 0, or a fatal error. */
+ * when it cannot be kept (named; it was read twice), 0, or a fatal error. */
 static int filter_catalog(struct rs *s, const struct mv_snapshot *snap, uint8_t (**ids)[32],
-                          uint32_t *n)
+                          uint32_t *n, int last)
 {
 	struct mv_catalog_cursor *c = NULL;
 	struct mv_catalog_writer *w = NULL;
@@ -381,6 +401,8 @@ failed:
 	free(*ids);
 	*ids = NULL;
 	*n = 0;
+	if (!last)
+		return 2; /* read it once more */
 drop:
 	s->res->catalogs_dropped++;
 	mv_repair_say(s->ev, 1, s->where,
@@ -409,7 +431,9 @@ static int new_snapshot(struct rs *s, const struct mv_snapshot *snap, const uint
 	int rc = 0;
 	if (!tags)
 		return nomem(s);
-	if (!s->o->dry_run && (rc = filter_catalog(s, snap, &cat, &ncat)) < 0)
+	if (!s->o->dry_run && (rc = filter_catalog(s, snap, &cat, &ncat, 0)) == 2)
+		rc = filter_catalog(s, snap, &cat, &ncat, 1);
+	if (rc < 0)
 		goto out;
 	memcpy(tags, snap->tags, snap->ntags * sizeof(*tags));
 	n.tags = tags;
@@ -559,13 +583,19 @@ int mv_repair_snapshots(struct mv_repo *r, const struct mv_repair_opts *o,
 	int rc, shared = 0;
 
 	memset(res, 0, sizeof(*res));
-	if ((rc = mv_repair_load_index(r, ev, err)))
+	if ((rc = mv_repair_load_index(r, ev, &damaged, err)))
 		return rc;
+	if (damaged) /* the blobs they name would be taken for lost */
+		return mv_error_set(err, MV_ERR_INTEGRITY, 0,
+		                    "%zu index file(s) cannot be read: run 'medvault repair index' "
+		                    "first; nothing was changed",
+		                    damaged);
 	if ((rc = mv_repo_snapshots(r, &snaps, &nsnaps, &damaged, &e))) {
 		if (err)
 			*err = e;
 		return rc;
 	}
+	size_t bad_snaps = damaged;
 	if (damaged)
 		mv_repair_say(ev, 1, "snapshots", "%zu snapshot file(s) cannot be read (%s)",
 		              damaged, e.msg);
@@ -575,7 +605,9 @@ int mv_repair_snapshots(struct mv_repo *r, const struct mv_repair_opts *o,
 	p = calloc(nsnaps ? nsnaps : 1, sizeof(*p));
 	forget = calloc(nsnaps ? nsnaps : 1, sizeof(*forget));
 	s.pk = mv_packer_new(r);
-	if (!s.clean || !done || !p || !forget || !s.pk || repaired_before(snaps, nsnaps, done)) {
+	s.ctx = mv_blob_ctx_new(3);
+	if (!s.ctx || !s.clean || !done || !p || !forget || !s.pk ||
+	    repaired_before(snaps, nsnaps, done)) {
 		rc = nomem(&s);
 		goto out;
 	}
@@ -606,12 +638,18 @@ int mv_repair_snapshots(struct mv_repo *r, const struct mv_repair_opts *o,
 		goto out;
 	rc = drop_missing(&s);
 out:
+	if (!rc && bad_snaps) /* nothing of them is left to repair: damage remains */
+		rc = mv_error_set(err, MV_ERR_INTEGRITY, 0,
+		                  "%zu snapshot file(s) cannot be read (named above): nothing in "
+		                  "them can be repaired",
+		                  bad_snaps);
 	if (shared)
 		mv_repo_index_unshare(r);
 	forget_losses(&s);
 	free(s.lost);
 	free(s.dirs);
 	mv_packer_free(s.pk);
+	mv_blob_ctx_free(s.ctx);
 	mv_keymap_free(s.clean);
 	mv_keymap_free(done);
 	for (size_t i = 0; p && i < nsnaps; i++)

@@ -13,8 +13,9 @@ void mv_repair_say(const struct mv_events *ev, int warn, const char *path, const
  * to read that must stop a repair before it changes anything. */
 int mv_repair_is_damage(int rc);
 /* Loads the whole index, adopting unindexed packs (the listing must
- * succeed); unreadable index files are named through ev->warn. */
-int mv_repair_load_index(struct mv_repo *r, const struct mv_events *ev,
+ * succeed); unreadable index files are named through ev->warn and counted
+ * in *bad (may be NULL). */
+int mv_repair_load_index(struct mv_repo *r, const struct mv_events *ev, size_t *bad,
                          struct mv_error *err) MV_MUST_CHECK;
 
 #endif

@@ -36,8 +36,8 @@ static char recovery[MV_RECOVERY_TEXT_LEN + 1];
 static struct mv_mem_store *base;     /* an empty repository */
 static struct mv_mem_store *backed;   /* the same with one snapshot of src */
 static struct mv_mem_store *lostidx;  /* backed without its index file */
-static struct mv_mem_store *flipped;  /* backed with a flipped byte in a.bin's first blob */
-static struct mv_mem_store *salvaged; /* flipped after repair packs: a.bin's blob lost */
+static struct mv_mem_store *flipped;  /* backed with a flipped byte in its first data blob */
+static struct mv_mem_store *salvaged; /* flipped after repair packs: that blob lost */
 static uint8_t want_digest[32];       /* what dump gives for that snapshot */
 static struct mv_mem_store *ctor_store;
 static int verbose;
@@ -311,7 +311,7 @@ static int repair_index_armed(struct mv_repo *r, struct mv_mem_store *s, int *co
 	return repair_armed(r, s, complete, err, 0);
 }
 
-/* repair packs leaves a.bin's blob lost: whole when repair snapshots then
+/* repair packs leaves one data blob lost: whole when repair snapshots then
  * drops that one file and check passes. */
 static int repair_packs_armed(struct mv_repo *r, struct mv_mem_store *s, int *complete,
                               struct mv_error *err)
@@ -681,7 +681,7 @@ static void make_damaged(void)
 	assert_int_equal(m->ops->list(m, MV_FT_PACK, first_pack, &pl, &e), 0);
 	mv_backend_close(m);
 	assert_int_equal(mv_mem_count(lostidx, MV_FT_INDEX), 0);
-	/* offset 100: inside the first blob, a chunk of a.bin (walked first) */
+	/* offset 100: inside the first blob, data of one file (trees come last) */
 	assert_int_equal(mv_mem_flip(flipped, MV_FT_PACK, pl.name, 100), 0);
 	salvaged = mv_mem_store_copy(flipped);
 	assert_non_null(salvaged);

@@ -435,7 +435,8 @@ static int new_snapshot(struct rs *s, const struct mv_snapshot *snap, const uint
 		rc = filter_catalog(s, snap, &cat, &ncat, 1);
 	if (rc < 0)
 		goto out;
-	memcpy(tags, snap->tags, snap->ntags * sizeof(*tags));
+	if (snap->ntags)
+		memcpy(tags, snap->tags, snap->ntags * sizeof(*tags));
 	n.tags = tags;
 	if (!has_tag(snap, REPAIRED_TAG))
 		n.tags[n.ntags++] = REPAIRED_TAG;

@@ -33,6 +33,7 @@ const struct cli_command cli_commands[] = {
     {"scan", cmd_scan, CLI_CMD_REPO, &cmd_scan_help},
     {"impact", cmd_impact, CLI_CMD_REPO, &cmd_impact_help},
     {"wipe", cmd_wipe, CLI_CMD_REPO, &cmd_wipe_help},
+    {"diff", cmd_diff, CLI_CMD_REPO, &cmd_diff_help},
     {NULL, NULL, 0, NULL},
 };
 

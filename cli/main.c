@@ -34,6 +34,7 @@ const struct cli_command cli_commands[] = {
     {"impact", cmd_impact, CLI_CMD_REPO, &cmd_impact_help},
     {"wipe", cmd_wipe, CLI_CMD_REPO, &cmd_wipe_help},
     {"diff", cmd_diff, CLI_CMD_REPO, &cmd_diff_help},
+    {"stats", cmd_stats, CLI_CMD_REPO, &cmd_stats_help},
     {NULL, NULL, 0, NULL},
 };
 

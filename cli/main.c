@@ -35,6 +35,7 @@ const struct cli_command cli_commands[] = {
     {"wipe", cmd_wipe, CLI_CMD_REPO, &cmd_wipe_help},
     {"diff", cmd_diff, CLI_CMD_REPO, &cmd_diff_help},
     {"stats", cmd_stats, CLI_CMD_REPO, &cmd_stats_help},
+    {"copy", cmd_copy, CLI_CMD_REPO, &cmd_copy_help},
     {NULL, NULL, 0, NULL},
 };
 

@@ -22,6 +22,9 @@ const char *cli_repo_location(const struct cli_ctx *ctx)
 	return env && *env ? env : NULL;
 }
 
+static int unlock(struct cli_ctx *ctx, const char *loc, struct mv_repo *r,
+                  struct cli_secret *secret, struct mv_repo **out);
+
 int cli_repo_open(struct cli_ctx *ctx, const char *cmd, struct mv_repo **out)
 {
 	struct mv_error err = {0};
@@ -38,10 +41,21 @@ int cli_repo_open(struct cli_ctx *ctx, const char *cmd, struct mv_repo **out)
 	if (rc != 0)
 		return cli_fail(rc, &err);
 	rc = cli_password_read(&ctx->g, CLI_PASSWORD_OPEN, ctx->cancel, &secret);
-	if (rc != 0)
-		goto fail;
-	rc = mv_repo_unlock(r, secret.p, secret.len, &err);
-	cli_secret_free(&secret);
+	if (rc != 0) {
+		mv_repo_close(r);
+		return rc;
+	}
+	return unlock(ctx, loc, r, &secret, out);
+}
+
+/* Unlocks r with secret (wiped here) and reports how; closes r on
+ * failure. */
+static int unlock(struct cli_ctx *ctx, const char *loc, struct mv_repo *r,
+                  struct cli_secret *secret, struct mv_repo **out)
+{
+	struct mv_error err = {0};
+	int rc = mv_repo_unlock(r, secret->p, secret->len, &err);
+	cli_secret_free(secret);
 	struct mv_unlock_info ui;
 	mv_repo_unlock_info(r, &ui);
 	if (ui.slots_skipped > 0) /* shown even with -q: a slot may be planted */
@@ -61,6 +75,26 @@ int cli_repo_open(struct cli_ctx *ctx, const char *cmd, struct mv_repo **out)
 fail:
 	mv_repo_close(r);
 	return rc;
+}
+
+int cli_repo_open_other(struct cli_ctx *ctx, const char *loc, const char *file, const char *env,
+                        const char *prompt, const char *hint, struct mv_repo **out)
+{
+	struct mv_error err = {0};
+	struct cli_secret secret = {NULL, 0};
+	struct mv_repo *r = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = mv_repo_open(loc, &r, &err);
+	if (rc != 0)
+		return cli_fail(rc, &err);
+	rc = cli_password_read_other(file, env, prompt, hint, ctx->cancel, &secret);
+	if (rc != 0) {
+		mv_repo_close(r);
+		return rc;
+	}
+	return unlock(ctx, loc, r, &secret, out);
 }
 
 int cli_repo_lock(struct mv_repo *r, int exclusive, struct mv_lock **out)

@@ -20,6 +20,10 @@
  * is wiped before returning. */
 int cli_repo_open(struct cli_ctx *ctx, const char *cmd, struct mv_repo **out);
 
+/* The same for a second repository (copy's source) at loc, its secret read
+ * with cli_password_read_other (file, env, prompt, hint; cli/password.h). */
+int cli_repo_open_other(struct cli_ctx *ctx, const char *loc, const char *file, const char *env,
+                        const char *prompt, const char *hint, struct mv_repo **out);
 /* The location from -r or MEDVAULT_REPOSITORY; NULL when neither is set. */
 const char *cli_repo_location(const struct cli_ctx *ctx);
 

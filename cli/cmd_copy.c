@@ -74,35 +74,6 @@ static void on_snap(void *arg, const struct mv_snapshot *s, int skipped)
 	fflush(stdout);
 }
 
-/* The source snapshots named (all when n is 0). */
-static int pick(struct cli_ctx *ctx, struct mv_repo *src, const char **names, size_t n,
-                struct mv_snapshot **out, size_t *nout)
-{
-	struct mv_error err = {0};
-	size_t damaged = 0;
-	int rc;
-
-	if (n == 0) {
-		rc = mv_repo_snapshots(src, out, nout, &damaged, &err);
-		if (rc)
-			return cli_fail(rc, &err);
-		if (damaged) {
-			cli_warning("%zu damaged snapshot file%s of the source not copied", damaged,
-			            damaged == 1 ? "" : "s");
-			ctx->damaged = 1;
-		}
-		return 0;
-	}
-	if (!(*out = calloc(n, sizeof(**out)))) {
-		cli_error("out of memory");
-		return CLI_EXIT_FATAL;
-	}
-	for (*nout = 0; *nout < n; (*nout)++)
-		if ((rc = cli_find_snapshot(ctx, src, names[*nout], &(*out)[*nout])))
-			return rc;
-	return 0;
-}
-
 static int run(struct cli_ctx *ctx, const char *from, const char *from_pw, const char **names,
                size_t n)
 {
@@ -137,7 +108,7 @@ static int run(struct cli_ctx *ctx, const char *from, const char *from_pw, const
 	if ((rc = cli_repo_lock_reader(ctx, src, 0, &slock)) ||
 	    (rc = cli_repo_lock(dst, 0, &dlock)) || (rc = cli_repo_load_index(ctx, src, 0, NULL)) ||
 	    (rc = cli_repo_load_index(ctx, dst, 1, NULL)) ||
-	    (rc = pick(ctx, src, names, n, &snaps, &nsnaps)))
+	    (rc = cli_snapshots_pick(ctx, src, names, n, &snaps, &nsnaps)))
 		goto out;
 	if (!mv_copy_same_chunker(src, dst) && ctx->g.verbose && !ctx->g.json)
 		fprintf(stderr, "the chunkers differ: files are cut again\n");

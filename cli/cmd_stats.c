@@ -117,36 +117,6 @@ static void print_human(int raw, size_t nsnaps, const struct mv_stats_restore *r
 	       (unsigned long long)rp->blobs);
 }
 
-/* The snapshots named (all when n is 0) into *out. */
-static int pick(struct cli_ctx *ctx, struct mv_repo *r, const char **names, size_t n,
-                struct mv_snapshot **out, size_t *nout)
-{
-	struct mv_error err = {0};
-	size_t damaged = 0;
-	int rc;
-
-	if (n == 0) {
-		rc = mv_repo_snapshots(r, out, nout, &damaged, &err);
-		if (rc)
-			return cli_fail(rc, &err);
-		if (damaged) {
-			cli_warning("%zu damaged snapshot file%s left out", damaged,
-			            damaged == 1 ? "" : "s");
-			ctx->damaged = 1;
-		}
-		return 0;
-	}
-	*out = calloc(n, sizeof(**out));
-	if (!*out) {
-		cli_error("out of memory");
-		return CLI_EXIT_FATAL;
-	}
-	for (*nout = 0; *nout < n; (*nout)++)
-		if ((rc = cli_find_snapshot(ctx, r, names[*nout], &(*out)[*nout])))
-			return rc;
-	return 0;
-}
-
 static int run(struct cli_ctx *ctx, int raw, const char **names, size_t n)
 {
 	struct mv_repo *r = NULL;
@@ -162,7 +132,7 @@ static int run(struct cli_ctx *ctx, int raw, const char **names, size_t n)
 
 	rc = cli_repo_open_reader(ctx, "stats", 0, &r, &lock);
 	if (rc == 0)
-		rc = pick(ctx, r, names, n, &snaps, &nsnaps);
+		rc = cli_snapshots_pick(ctx, r, names, n, &snaps, &nsnaps);
 	if (rc != 0)
 		goto out;
 	rc = mv_stats_restore_size(r, snaps, nsnaps, &ev, &rs, &err);

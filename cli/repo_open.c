@@ -305,3 +305,33 @@ char *cli_snapshot_path(const char *p)
 	*o = '\0';
 	return out;
 }
+
+int cli_snapshots_pick(struct cli_ctx *ctx, struct mv_repo *r, const char *const *names, size_t n,
+                       struct mv_snapshot **out, size_t *nout)
+{
+	struct mv_error err = {0};
+	size_t damaged = 0;
+	int rc;
+
+	*out = NULL;
+	*nout = 0;
+	if (n == 0) {
+		rc = mv_repo_snapshots(r, out, nout, &damaged, &err);
+		if (rc)
+			return cli_fail(rc, &err);
+		if (damaged) {
+			cli_warning("%zu damaged snapshot file%s left out (run 'medvault check')",
+			            damaged, damaged == 1 ? "" : "s");
+			ctx->damaged = 1;
+		}
+		return 0;
+	}
+	if (!(*out = calloc(n, sizeof(**out)))) {
+		cli_error("out of memory");
+		return CLI_EXIT_FATAL;
+	}
+	for (; *nout < n; (*nout)++)
+		if ((rc = cli_find_snapshot(ctx, r, names[*nout], &(*out)[*nout])))
+			return rc;
+	return 0;
+}

@@ -297,7 +297,7 @@ static int archive_password(struct cli_ctx *ctx, const struct dump_args *a, stru
 	int rc = cli_password_read_other(
 	    a->password_file, "MEDVAULT_ARCHIVE_PASSWORD", "enter a password for the zip archive: ",
 	    "use --archive-password-file or MEDVAULT_ARCHIVE_PASSWORD, or run on a terminal",
-	    ctx->cancel, pw);
+	    CLI_PASSWORD_NEW, ctx->cancel, pw);
 
 	if (rc != 0)
 		return rc;

@@ -284,7 +284,8 @@ void cli_secret_free(struct cli_secret *s)
 }
 
 int cli_password_read_other(const char *file, const char *env, const char *prompt, const char *hint,
-                            volatile sig_atomic_t *cancel, struct cli_secret *out)
+                            enum cli_password_use use, volatile sig_atomic_t *cancel,
+                            struct cli_secret *out)
 {
 	struct cli_secret again = {NULL, 0};
 	const char *source = "the terminal";
@@ -306,11 +307,11 @@ int cli_password_read_other(const char *file, const char *env, const char *promp
 		rc = CLI_EXIT_FATAL;
 	} else {
 		rc = prompt_once(tty, prompt, cancel, out);
-		if (rc == 0)
+		if (rc == 0 && use == CLI_PASSWORD_NEW)
 			rc = secret_alloc(&again);
-		if (rc == 0)
+		if (rc == 0 && use == CLI_PASSWORD_NEW)
 			rc = prompt_once(tty, "enter it again: ", cancel, &again);
-		if (rc == 0 &&
+		if (rc == 0 && use == CLI_PASSWORD_NEW &&
 		    (again.len != out->len || sodium_memcmp(again.p, out->p, out->len) != 0)) {
 			cli_error("the passwords do not match");
 			rc = CLI_EXIT_FATAL;

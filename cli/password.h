@@ -40,13 +40,15 @@ int cli_password_read(const struct cli_globals *g, enum cli_password_use use,
 void cli_secret_free(struct cli_secret *s);
 
 /* Reads a password that is not the repository's (the passphrase of an
- * encrypted archive), first match wins: `file` when non-NULL (refused if
- * group- or world-readable), the environment variable `env` when set (wiped
- * and removed from the environment), else asked twice without echo on
- * /dev/tty with `prompt`, then "enter it again: ". Without a terminal,
- * prints "no password source: <hint>". Returns 0, or an exit code after
+ * encrypted archive, the source repository of copy), first match wins:
+ * `file` when non-NULL (refused if group- or world-readable), the
+ * environment variable `env` when set (wiped and removed from the
+ * environment), else asked without echo on /dev/tty with `prompt` (for
+ * CLI_PASSWORD_NEW a second time: "enter it again: "). Without a
+ * terminal, prints "no password source: <hint>". Returns 0, or an exit code after
  * printing the reason, as cli_password_read. */
 int cli_password_read_other(const char *file, const char *env, const char *prompt, const char *hint,
-                            volatile sig_atomic_t *cancel, struct cli_secret *out);
+                            enum cli_password_use use, volatile sig_atomic_t *cancel,
+                            struct cli_secret *out);
 
 #endif

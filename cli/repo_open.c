@@ -89,7 +89,8 @@ int cli_repo_open_other(struct cli_ctx *ctx, const char *loc, const char *file, 
 	rc = mv_repo_open(loc, &r, &err);
 	if (rc != 0)
 		return cli_fail(rc, &err);
-	rc = cli_password_read_other(file, env, prompt, hint, ctx->cancel, &secret);
+	rc = cli_password_read_other(file, env, prompt, hint, CLI_PASSWORD_OPEN, ctx->cancel,
+	                             &secret);
 	if (rc != 0) {
 		mv_repo_close(r);
 		return rc;

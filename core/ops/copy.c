@@ -194,17 +194,15 @@ static int rechunk(struct cp *c, const struct mv_node *n, const char *name)
 	int rc = mv_file_chunks(&c->fc, sv[0], n->size, on_chunk, NULL, c, &facts);
 	close(sv[0]); /* a feeder still sending gets an error and ends */
 	pthread_join(th, NULL);
-	if (f.rc) { /* the source is damaged (or the reader stopped first) */
-		if (!rc || rc == MV_ERR_IO) {
-			*c->err = f.err;
-			rc = f.rc;
-		}
+	if (c->chunk_rc) {
+		rc = c->chunk_rc; /* storing failed (err set); the feeder only saw it stop */
+	} else if (f.rc) {        /* the source is damaged, or could not be read */
+		*c->err = f.err;
+		rc = f.rc;
 	} else if (rc == MV_ERR_IO) {
 		rc = mv_error_set(c->err, MV_ERR_IO, facts.read_errno, "reading '%s'", name);
 	} else if (rc == MV_ERR_NOMEM) {
 		rc = mv_error_set(c->err, rc, 0, "out of memory");
-	} else if (rc && c->chunk_rc) {
-		rc = c->chunk_rc;
 	}
 	if (!rc && facts.size != n->size)
 		rc = mv_error_set(c->err, MV_ERR_INTEGRITY, 0,
@@ -223,7 +221,9 @@ static int copy_file(struct cp *c, struct mv_node *n)
 		return 0; /* no content was read: nothing to name */
 	memcpy(name, n->name, n->name_len);
 	name[n->name_len] = '\0';
-	if (c->same_chunker) {
+	/* what was read of an unreadable file need not add up to its size:
+	 * its chunks are kept as they are */
+	if (c->same_chunker || (n->flags & MV_NODE_F_UNREADABLE)) {
 		for (uint32_t i = 0; i < n->nchunks; i++)
 			if ((rc = copy_blob(c, MV_T_DATA, n->chunks[i], n->chunks[i])) ||
 			    (rc = cancelled(c)))
@@ -316,12 +316,14 @@ static int store_dir(struct cp *c, struct mv_tree *t, uint8_t id[32])
 }
 
 /* The destination id of source tree src_id, rewritten (once per run). */
-static int copy_tree(struct cp *c, const uint8_t src_id[32], int depth, uint8_t out[32])
+static int copy_tree(struct cp *c, const uint8_t id[32], int depth, uint8_t out[32])
 {
 	struct mv_tree t;
+	uint8_t src_id[32]; /* id and out may be the same bytes (a node's subtree) */
 	uint32_t at;
 	int rc;
 
+	memcpy(src_id, id, 32);
 	if (mv_keymap_get(c->trees, src_id, &at)) {
 		memcpy(out, c->dst_trees[at], 32);
 		return 0;

@@ -382,7 +382,8 @@ static int copy_snapshot(struct cp *c, const struct mv_snapshot *s, uint8_t dst_
 		rc = mv_error_set(c->err, MV_ERR_NOMEM, 0, "out of memory");
 	if (rc)
 		goto out;
-	memcpy(d.tags, s->tags, s->ntags * sizeof(*d.tags));
+	if (s->ntags)
+		memcpy(d.tags, s->tags, s->ntags * sizeof(*d.tags));
 	if (!has_orig) {
 		memcpy(tag, MV_COPY_ORIGINAL_TAG, sizeof(MV_COPY_ORIGINAL_TAG) - 1);
 		mv_hex(s->id, 32, tag + sizeof(MV_COPY_ORIGINAL_TAG) - 1);

@@ -1,5 +1,5 @@
 /* Copying snapshots from one repository to another (`medvault copy`,
- * FORMAT.md section 15): every blob is read and authenticated in the
+ * FORMAT.md section 16): every blob is read and authenticated in the
  * source, named by the destination's blob-id key and sealed with its
  * encryption key; files are cut again by the destination's chunker unless
  * both chunkers are the same (same key and sizes). Trees are rewritten with

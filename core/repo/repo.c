@@ -26,7 +26,7 @@ static void config_mac(const struct mv_keys *k, const uint8_t *p, size_t n, uint
 }
 
 /* The chunker key sealed in config (FORMAT.md 3.1): XChaCha20-Poly1305
- * with the enc sub-key, associated data "MVB1" || 23 || 32 zero bytes. */
+ * with the enc sub-key, associated data "MVB1" || 24 || 32 zero bytes. */
 static void chunker_key_ad(uint8_t ad[37])
 {
 	memcpy(ad, "MVB1", 4);

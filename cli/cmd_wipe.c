@@ -624,6 +624,9 @@ static int certify(struct cli_ctx *ctx, struct mv_repo *r, struct mv_wipe_report
 	if (!ctx->g.json && !ctx->g.quiet) {
 		printf("certificate: %s (and %s), signed by %s\n", cs->path, cs->pdf, fpr);
 	}
+	if (rrc)
+		cli_error("keep the certificate %s: the repository holds no record of this wipe",
+		          cs->path);
 	return rrc ? cli_exit_code(rrc) : 0;
 }
 

@@ -20,10 +20,21 @@
  * is wiped before returning. */
 int cli_repo_open(struct cli_ctx *ctx, const char *cmd, struct mv_repo **out);
 
-/* The same for a second repository (copy's source) at loc, its secret read
- * with cli_password_read_other (file, env, prompt, hint; cli/password.h). */
+/* The rollback record (core/repo/rollback.h): cli_repo_open compares the
+ * repository with it and warns (also with -q; with --json as an object on
+ * stderr) and sets ctx->rolled_back when the repository has gone back in
+ * time. cli_rollback_note moves the record to a snapshot saved or listed as
+ * the newest. A record that cannot be kept is a warning, never an error. */
+void cli_rollback_note(struct cli_ctx *ctx, struct mv_repo *r, int64_t time_ns,
+                       const uint8_t id[32]);
+
+/* Opens and unlocks a second repository (copy's source) at loc: its secret
+ * from `file` (as --password-file), else the environment variable `env`,
+ * else asked once on the terminal after `prompt` (hint: what to use without
+ * one). Returns 0 or an exit code, as cli_repo_open. */
 int cli_repo_open_other(struct cli_ctx *ctx, const char *loc, const char *file, const char *env,
                         const char *prompt, const char *hint, struct mv_repo **out);
+
 /* The location from -r or MEDVAULT_REPOSITORY; NULL when neither is set. */
 const char *cli_repo_location(const struct cli_ctx *ctx);
 

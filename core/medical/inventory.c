@@ -207,18 +207,18 @@ static int add_institution(struct mv_inventory *inv, const char *name)
 	return 0;
 }
 
-int mv_inventory_patient_key(const struct mv_dicom_info *info, uint8_t key[MV_INV_KEY_LEN])
+int mv_inventory_patient_key(const struct mv_dicom_info *info, uint8_t key[KEY_LEN])
 {
-	if (!info->patient_id[0] && !info->patient_name[0])
-		return 0;
 	if (info->patient_id[0])
 		key_of(key, 'P', info->patient_id, NULL);
-	else
+	else if (info->patient_name[0])
 		key_of(key, 'N', info->patient_name, info->birth_date);
+	else
+		return 0;
 	return 1;
 }
 
-int mv_inventory_study_key(const struct mv_dicom_info *info, uint8_t key[MV_INV_KEY_LEN])
+int mv_inventory_study_key(const struct mv_dicom_info *info, uint8_t key[KEY_LEN])
 {
 	if (!info->study_uid[0])
 		return 0;
@@ -234,10 +234,11 @@ static int count_patient(struct mv_inventory *inv, const struct mv_dicom_info *i
 	uint32_t idx = UINT32_MAX;
 
 	*pat = NULL;
-	if (!mv_inventory_patient_key(info, key)) {
+	if (!info->patient_id[0] && !info->patient_name[0]) {
 		inv->rep.unidentified++;
 		return 0;
 	}
+	mv_inventory_patient_key(info, key);
 	int rc = mv_keymap_put(inv->patients, key, UINT32_MAX, &idx);
 	if (rc < 0)
 		return rc;

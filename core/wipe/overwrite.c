@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <linux/fs.h>
 #include <sodium.h>
@@ -247,38 +248,130 @@ static int read_at(struct ow *w, uint64_t off, size_t len, int *use_direct)
 	return 0;
 }
 
+static void *alloc_block(void)
+{
+	void *p = NULL;
+	return posix_memalign(&p, OW_ALIGN, OW_BLOCK) == 0 ? p : NULL;
+}
+
+/* The read-back's expected bytes, made on a second thread one block ahead
+ * of the reads (the key stream costs about as much as the read itself). */
+struct gen {
+	const struct ow *w;
+	const struct extent *r;
+	size_t n;
+	uint8_t *slot[2];  /* block k in slot[k % 2] */
+	size_t made, used; /* blocks made, blocks compared */
+	int stop;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+};
+
+static void *gen_run(void *arg)
+{
+	struct gen *g = arg;
+	size_t k = 0;
+	for (size_t i = 0; i < g->n; i++) {
+		for (uint64_t off = g->r[i].off; off < g->r[i].off + g->r[i].len; k++) {
+			size_t len = chunk_len(off, g->r[i].off + g->r[i].len);
+			pthread_mutex_lock(&g->mu);
+			while (!g->stop && k >= g->used + 2)
+				pthread_cond_wait(&g->cv, &g->mu);
+			int stop = g->stop;
+			pthread_mutex_unlock(&g->mu);
+			if (stop)
+				return NULL;
+			fill(g->w, g->slot[k % 2], off, len);
+			pthread_mutex_lock(&g->mu);
+			g->made = k + 1;
+			pthread_cond_broadcast(&g->cv);
+			pthread_mutex_unlock(&g->mu);
+			off += len;
+		}
+	}
+	return NULL;
+}
+
+/* Block k of the expected bytes, once made. */
+static const uint8_t *gen_get(struct gen *g, size_t k)
+{
+	pthread_mutex_lock(&g->mu);
+	while (g->made <= k)
+		pthread_cond_wait(&g->cv, &g->mu);
+	pthread_mutex_unlock(&g->mu);
+	return g->slot[k % 2];
+}
+
+static void gen_done(struct gen *g, size_t k)
+{
+	pthread_mutex_lock(&g->mu);
+	g->used = k + 1;
+	pthread_cond_broadcast(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+}
+
 /* Reads back the ranges r[0..n) and compares them with the last pass. */
 static int verify(struct ow *w, const struct extent *r, size_t n)
 {
-	int use_direct = 1;
+	int use_direct = 1, rc = 0;
+	struct gen g = {.w = w, .r = r, .n = n, .slot = {w->want, NULL}};
+	pthread_t th;
+	int threaded = 0;
 
-	if (w->o->pattern != MV_OW_RANDOM)
+	if (w->o->pattern != MV_OW_RANDOM) {
 		fill(w, w->want, 0, OW_BLOCK);
-	for (size_t i = 0; i < n; i++) {
-		for (uint64_t off = r[i].off; off < r[i].off + r[i].len;) {
+	} else if ((g.slot[1] = alloc_block()) != NULL) {
+		pthread_mutex_init(&g.mu, NULL);
+		pthread_cond_init(&g.cv, NULL);
+		threaded = pthread_create(&th, NULL, gen_run, &g) == 0;
+		if (!threaded) {
+			pthread_mutex_destroy(&g.mu);
+			pthread_cond_destroy(&g.cv);
+		}
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		for (uint64_t off = r[i].off; off < r[i].off + r[i].len; k++) {
 			size_t len = chunk_len(off, r[i].off + r[i].len);
-			if (cancelled(w))
-				return interrupted(w, off, "read-back");
-			int rc = read_at(w, off, len, &use_direct);
-			if (rc)
-				return rc;
-			if (w->o->pattern == MV_OW_RANDOM)
+			if (cancelled(w)) {
+				rc = interrupted(w, off, "read-back");
+				break;
+			}
+			if ((rc = read_at(w, off, len, &use_direct)) != 0)
+				break;
+			const uint8_t *want = w->want;
+			if (threaded)
+				want = gen_get(&g, k);
+			else if (w->o->pattern == MV_OW_RANDOM)
 				fill(w, w->want, off, len);
-			if (memcmp(w->buf, w->want, len) != 0) {
-				size_t k = 0;
-				while (w->buf[k] == w->want[k])
-					k++;
-				return mv_error_set(
+			if (memcmp(w->buf, want, len) != 0) {
+				size_t d = 0;
+				while (w->buf[d] == want[d])
+					d++;
+				rc = mv_error_set(
 				    w->err, MV_ERR_INTEGRITY, 0,
 				    "read back differs from what was written at offset %" PRIu64,
-				    off + k);
+				    off + d);
+				break;
 			}
+			if (threaded)
+				gen_done(&g, k);
 			w->res->bytes_verified += len;
 			progress(w, len, 0);
 			off += len;
 		}
 	}
-	return 0;
+	if (threaded) {
+		pthread_mutex_lock(&g.mu);
+		g.stop = 1;
+		pthread_cond_broadcast(&g.cv);
+		pthread_mutex_unlock(&g.mu);
+		pthread_join(th, NULL);
+		pthread_mutex_destroy(&g.mu);
+		pthread_cond_destroy(&g.cv);
+	}
+	free(g.slot[1]);
+	return rc;
 }
 
 static uint64_t ranges_bytes(const struct extent *r, size_t n)
@@ -314,12 +407,6 @@ static int run(struct ow *w, const struct extent *r, size_t nr)
 		return rc;
 	progress(w, 0, 1);
 	return 0;
-}
-
-static void *alloc_block(void)
-{
-	void *p = NULL;
-	return posix_memalign(&p, OW_ALIGN, OW_BLOCK) == 0 ? p : NULL;
 }
 
 /* Checks the options, allocates the buffers, notes the flags. */
@@ -527,6 +614,8 @@ int mv_wipe_name(int dirfd, const char *name, int is_dir, int fd, struct mv_erro
 	struct stat fst, st;
 	char tmp[256];
 	size_t len = name ? strlen(name) : 0;
+	int nosync = (is_dir & MV_WIPE_NAME_NOSYNC) != 0;
+	is_dir &= ~MV_WIPE_NAME_NOSYNC;
 
 	if (len == 0 || len >= sizeof(tmp) || strchr(name, '/') || strcmp(name, ".") == 0 ||
 	    strcmp(name, "..") == 0 || (is_dir == MV_WIPE_NAME_FILE && fd < 0) ||
@@ -573,12 +662,12 @@ int mv_wipe_name(int dirfd, const char *name, int is_dir, int fd, struct mv_erro
 			return mv_error_set(err, MV_ERR_INTEGRITY, 0,
 			                    "'%s' changed while being renamed (now '%s')", name,
 			                    tmp);
-		if (ftruncate(fd, 0) < 0 || fsync(fd) < 0)
+		if (ftruncate(fd, 0) < 0 || (!nosync && fsync(fd) < 0))
 			return mv_error_set(err, MV_ERR_IO, errno, "cannot truncate '%s'", name);
 		if (unlinkat(dirfd, tmp, 0) < 0)
 			return mv_error_set(err, MV_ERR_IO, errno, "cannot remove '%s'", name);
 	}
-	if (fsync(dirfd) < 0)
+	if (!nosync && fsync(dirfd) < 0)
 		return mv_error_set(err, MV_ERR_IO, errno, "cannot sync the folder of '%s'", name);
 	return 0;
 }

@@ -97,8 +97,14 @@ int mv_overwrite_file(int fd, const struct mv_ow_opts *opts, struct mv_ow_result
 int mv_overwrite_device(int fd, uint64_t size, const struct mv_ow_opts *opts, int verify,
                         struct mv_ow_result *result, struct mv_error *err) MV_MUST_CHECK;
 
-/* What mv_wipe_name removes. */
+/* What mv_wipe_name removes, and MV_WIPE_NAME_NOSYNC or'ed in: do not
+ * fsync (a file is not fsync'd after its truncation, the folder not after
+ * the removal): the caller fsyncs the folder once it has removed what it
+ * removes there (many small files: one sync per folder, not two per file).
+ * The content was overwritten and synced before: what a crash before that
+ * sync can bring back is a name, never a byte of the old content. */
 enum { MV_WIPE_NAME_FILE = 0, MV_WIPE_NAME_DIR = 1, MV_WIPE_NAME_LINK = 2 };
+#define MV_WIPE_NAME_NOSYNC 0x100
 
 /* Removes the entry name of the folder open at dirfd (O_RDONLY|O_DIRECTORY,
  * not O_PATH: it is fsync'd) after renaming it to a random name of the same
@@ -107,7 +113,8 @@ enum { MV_WIPE_NAME_FILE = 0, MV_WIPE_NAME_DIR = 1, MV_WIPE_NAME_LINK = 2 };
  * before and after the rename): it is truncated to 0 bytes and fsync'd
  * before the unlink. A folder (is_dir 1, fd -1) must be empty; if it is
  * not, it gets its name back. A symbolic link (is_dir MV_WIPE_NAME_LINK,
- * fd -1) is removed itself, never followed. Then dirfd is fsync'd. Returns 0;
+ * fd -1) is removed itself, never followed. Then dirfd is fsync'd (unless
+ * MV_WIPE_NAME_NOSYNC). Returns 0;
  * MV_ERR_USAGE (name empty, ".", "..", holding '/'); MV_ERR_INTEGRITY (the
  * entry is not the file open at fd, or not a folder); MV_ERR_EXISTS (the
  * folder is not empty; no free name of that length); MV_ERR_IO (errno

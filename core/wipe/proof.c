@@ -43,7 +43,7 @@ struct mv_proof {
 	char *paths;
 	size_t plen, pcap;
 	size_t unreadable;
-	struct mv_file_hasher *hasher;
+	struct mv_file_hasher *hasher[MV_PROOF_SLOTS]; /* made when first used */
 };
 
 /* ---- loading -------------------------------------------------------------- */
@@ -256,14 +256,17 @@ int mv_proof_find(const struct mv_proof *p, const uint8_t content[32], size_t *s
 	return 1;
 }
 
-int mv_proof_hash_file(struct mv_proof *p, int fd, uint64_t size, uint8_t content[32],
-                       uint64_t *size_read, volatile sig_atomic_t *cancel, struct mv_error *err)
+int mv_proof_hash_file(struct mv_proof *p, unsigned slot, int fd, uint64_t size,
+                       uint8_t content[32], uint64_t *size_read, volatile sig_atomic_t *cancel,
+                       struct mv_error *err)
 {
 	const struct mv_dicom_info *info;
 	*size_read = 0;
-	if (!p->hasher && !(p->hasher = mv_file_hasher_new(p->r)))
+	if (slot >= MV_PROOF_SLOTS)
+		return mv_error_set(err, MV_ERR_USAGE, 0, "hasher slot %u out of range", slot);
+	if (!p->hasher[slot] && !(p->hasher[slot] = mv_file_hasher_new(p->r)))
 		return nomem(err);
-	return mv_file_hasher_run(p->hasher, fd, size, content, size_read, &info, NULL, NULL,
+	return mv_file_hasher_run(p->hasher[slot], fd, size, content, size_read, &info, NULL, NULL,
 	                          cancel, err);
 }
 
@@ -274,7 +277,8 @@ void mv_proof_free(struct mv_proof *p)
 	mv_snapshots_free(p->owned, p->owned ? p->nsnaps : 0);
 	mv_keymap_free(p->contents);
 	mv_keymap_free(p->trees);
-	mv_file_hasher_free(p->hasher);
+	for (size_t i = 0; i < MV_PROOF_SLOTS; i++)
+		mv_file_hasher_free(p->hasher[i]);
 	free(p->e);
 	free(p->ids);
 	free(p->paths);

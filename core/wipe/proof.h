@@ -57,15 +57,20 @@ size_t mv_proof_unreadable_trees(const struct mv_proof *p);
 int mv_proof_find(const struct mv_proof *p, const uint8_t content[32], size_t *snap, uint64_t *size,
                   const char **path);
 
+/* Hashers a proof keeps: mv_proof_hash_file's slot is below this. */
+#define MV_PROOF_SLOTS 16
+
 /* The keyed content hash of fd, read from offset 0 to its end, exactly as
  * backup and scan compute it (mv_file_hasher, core/repo/filechunk.h); size
  * is the file's size as stat'ed. *size_read gets the bytes read (may
- * differ from size when the file changes). Uses the proof's own hasher: one
- * thread at a time. Returns 0, MV_ERR_IO (err->saved_errno), MV_ERR_NOMEM,
+ * differ from size when the file changes). slot (below MV_PROOF_SLOTS)
+ * names the proof's hasher to use: calls with different slots may run at
+ * once on different threads (a pool's worker index), calls with the same
+ * slot may not. Returns 0, MV_ERR_IO (err->saved_errno), MV_ERR_NOMEM,
  * MV_ERR_LIMIT (more chunks than a snapshot records), MV_ERR_INTERRUPTED
- * (*cancel, may be NULL). */
-int mv_proof_hash_file(struct mv_proof *p, int fd, uint64_t size, uint8_t content[32],
-                       uint64_t *size_read, volatile sig_atomic_t *cancel,
+ * (*cancel, may be NULL), MV_ERR_USAGE (slot out of range). */
+int mv_proof_hash_file(struct mv_proof *p, unsigned slot, int fd, uint64_t size,
+                       uint8_t content[32], uint64_t *size_read, volatile sig_atomic_t *cancel,
                        struct mv_error *err) MV_MUST_CHECK;
 
 /* A content's verdict. */

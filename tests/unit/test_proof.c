@@ -113,7 +113,8 @@ static void hash(struct mv_proof *p, const char *rel, uint8_t out[32])
 	int fd = open(path, O_RDONLY);
 	assert_true(fd >= 0);
 	assert_int_equal(fstat(fd, &st), 0);
-	assert_int_equal(mv_proof_hash_file(p, fd, (uint64_t)st.st_size, out, &got, NULL, &e), 0);
+	assert_int_equal(mv_proof_hash_file(p, 0, fd, (uint64_t)st.st_size, out, &got, NULL, &e),
+	                 0);
 	assert_int_equal(got, (uint64_t)st.st_size);
 	close(fd);
 }
@@ -208,7 +209,7 @@ static void test_proof__changed_refused(void **state)
 	int fd = open(path, O_RDONLY);
 	uint64_t got;
 	assert_true(fd >= 0);
-	assert_int_equal(mv_proof_hash_file(l.p, fd, n, c, &got, NULL, &e), 0);
+	assert_int_equal(mv_proof_hash_file(l.p, 1, fd, n, c, &got, NULL, &e), 0);
 	close(fd);
 	assert_int_equal(mv_proof_verify(l.p, (const uint8_t(*)[32])c, 1, 0, 0, &res, NULL, &e), 0);
 	assert_int_equal(res.status, MV_PROOF_ABSENT);

@@ -56,9 +56,7 @@ static void on_snap(void *arg, const struct mv_snapshot *s, int skipped)
 
 	if (o->ctx->g.json) {
 		struct cli_json j;
-		cli_json_init(&j, stdout);
-		cli_json_begin_object(&j, NULL);
-		cli_json_str(&j, "message_type", skipped ? "skipped" : "copying");
+		cli_json_begin_message(&j, stdout, skipped ? "skipped" : "copying");
 		cli_json_hex(&j, "snapshot", s->id, 32);
 		cli_json_end_object(&j);
 		return;
@@ -119,9 +117,7 @@ static int run(struct cli_ctx *ctx, const char *from, const char *from_pw, const
 	}
 	if (ctx->g.json) {
 		struct cli_json j;
-		cli_json_init(&j, stdout);
-		cli_json_begin_object(&j, NULL);
-		cli_json_str(&j, "message_type", "summary");
+		cli_json_begin_message(&j, stdout, "summary");
 		cli_json_u64(&j, "snapshots_copied", res.copied);
 		cli_json_u64(&j, "snapshots_skipped", res.skipped);
 		cli_json_bool(&j, "rechunked", res.rechunked);

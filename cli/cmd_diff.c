@@ -58,9 +58,7 @@ static int on_change(void *arg, const struct mv_diff_item *it)
 	o->lines++;
 	if (o->json) {
 		struct cli_json j;
-		cli_json_init(&j, stdout);
-		cli_json_begin_object(&j, NULL);
-		cli_json_str(&j, "message_type", "change");
+		cli_json_begin_message(&j, stdout, "change");
 		cli_json_name(&j, "path", it->path, strlen(it->path));
 		cli_json_str(&j, "modifier", mod);
 		cli_json_str(&j, "type", kind_name(it->node->kind));
@@ -98,9 +96,7 @@ static void print_totals(const struct diff_out *o, const struct mv_diff_totals *
 
 	if (o->json) {
 		struct cli_json j;
-		cli_json_init(&j, stdout);
-		cli_json_begin_object(&j, NULL);
-		cli_json_str(&j, "message_type", "statistics");
+		cli_json_begin_message(&j, stdout, "statistics");
 		cli_json_hex(&j, "source_snapshot", a->id, 32);
 		cli_json_hex(&j, "target_snapshot", b->id, 32);
 		json_counts(&j, "added", &t->added);

@@ -36,6 +36,7 @@ const struct cli_command cli_commands[] = {
     {"forget", cmd_forget, CLI_CMD_REPO, &cmd_forget_help},
     {"key", cmd_key, CLI_CMD_REPO, &cmd_key_help},
     {"repair", cmd_repair, CLI_CMD_REPO, &cmd_repair_help},
+    {"prune", cmd_prune, CLI_CMD_REPO, &cmd_prune_help},
     {NULL, NULL, 0, NULL},
 };
 

@@ -149,14 +149,16 @@ static int parse(int argc, char **argv, struct cli_ctx *ctx, struct prune_args *
 }
 
 /* MEDVAULT_TEST_PRUNE_ABORT=POINT: the tests' kill -9 at a named point of
- * the run (mv_prune_opts.at_point). */
+ * the run (mv_prune_opts.at_point); stop:POINT stops the process there
+ * instead (SIGSTOP), for a test to act while prune holds its lock. */
 static void test_abort(void *arg, const char *point)
 {
 	const char *want = arg;
-	if (strcmp(want, point) == 0) {
-		fflush(NULL);
-		kill(getpid(), SIGKILL);
-	}
+	int stop = strncmp(want, "stop:", 5) == 0;
+	if (strcmp(want + (stop ? 5 : 0), point) != 0)
+		return;
+	fflush(NULL);
+	kill(getpid(), stop ? SIGSTOP : SIGKILL);
 }
 
 static void on_warn(struct cli_events *e, const char *path, const char *msg)

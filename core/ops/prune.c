@@ -89,6 +89,11 @@ static int copy_error(struct mv_error *err, const struct mv_error *e, int rc)
 	return rc;
 }
 
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
 static void note(struct prune *p, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void note(struct prune *p, const char *path, const char *fmt, ...)
@@ -153,6 +158,7 @@ static int load(struct prune *p, struct mv_error *err)
 	if (rc)
 		return rc;
 	p->res->old_index_files = p->nold_index;
+	qsort(p->old_index, p->nold_index, sizeof(*p->old_index), name_cmp);
 	rc = mv_repo_load_index(r, 1, &damaged, &e);
 	if (rc)
 		return copy_error(err, &e, rc);
@@ -384,6 +390,44 @@ out:
 
 /* ---- the repack ------------------------------------------------------------ */
 
+/* Reads back every pack the repack stored and compares it with its name
+ * (the hash of the bytes written): the old packs go only once their copies
+ * are known to be stored intact. A new pack stored damaged is removed again
+ * (a copy that no snapshot needs) and the prune stops. */
+static int verify_new_packs(struct prune *p, struct mv_error *err)
+{
+	struct mv_backend *be = mv_repo_backend(p->r);
+	size_t total = mv_repo_index_npacks(p->r);
+	size_t max = (size_t)mv_repo_config(p->r)->pack_target + mv_sealed_size(MV_BLOB_MAX_RAW) +
+	             MV_PACKHDR_MAX + 4;
+	for (size_t pn = p->npacks; pn < total; pn++) {
+		char name[65];
+		uint8_t id[32], h[32];
+		uint8_t *buf = NULL;
+		size_t len = 0;
+		struct mv_error e = {0};
+		mv_repo_index_pack_id(p->r, (uint32_t)pn, id);
+		mv_hex(id, 32, name);
+		int rc = mv_backend_get_all(be, MV_FT_PACK, name, max, &buf, &len, &e);
+		if (rc == 0) {
+			mv_file_hash(buf, len, h);
+			if (memcmp(h, id, 32) != 0)
+				rc = mv_error_set(&e, MV_ERR_INTEGRITY, 0, "its content differs");
+		}
+		free(buf);
+		if (rc == MV_ERR_INTEGRITY || rc == MV_ERR_NOTFOUND || rc == MV_ERR_LIMIT) {
+			struct mv_error re = {0};
+			(void)be->ops->remove(be, MV_FT_PACK, name, &re);
+			return refuse(err, MV_ERR_INTEGRITY,
+			              "the new pack %s was not stored intact: %s", name, e.msg);
+		}
+		if (rc)
+			return refuse(err, rc, "the new pack %s cannot be read back: %s", name,
+			              e.msg);
+	}
+	return 0;
+}
+
 struct copy {
 	struct prune *p;
 	struct mv_pack_reader *pr;
@@ -528,7 +572,42 @@ static int repack(struct prune *p, struct mv_error *err)
 		                    (unsigned long long)p->res->repack_blobs);
 	p->res->new_packs = mv_packer_packs(p->packer);
 	p->res->new_bytes = mv_packer_bytes(p->packer);
-	return 0;
+	return verify_new_packs(p, err);
+}
+
+/* Reads back every index file the prune wrote (those not listed before):
+ * the old ones go only once the new ones are known to be intact. A new one
+ * stored damaged is removed again (the old ones still name everything). */
+static int verify_new_index(struct prune *p, struct mv_error *err)
+{
+	struct mv_backend *be = mv_repo_backend(p->r);
+	char(*names)[65] = NULL;
+	size_t n = 0;
+	int rc = mv_repo_list_names(p->r, MV_FT_INDEX, &names, &n, err);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n && !rc; i++) {
+		if (bsearch(names[i], p->old_index, p->nold_index, sizeof(*p->old_index), name_cmp))
+			continue;
+		uint8_t *buf = NULL;
+		size_t len = 0;
+		struct mv_error e = {0};
+		rc = mv_repo_load_object(p->r, MV_FT_INDEX, MV_T_INDEX, names[i], &buf, &len, &e);
+		free(buf);
+		if (rc == MV_ERR_INTEGRITY || rc == MV_ERR_NOTFOUND || rc == MV_ERR_LIMIT) {
+			struct mv_error re = {0};
+			(void)be->ops->remove(be, MV_FT_INDEX, names[i], &re);
+			rc = refuse(err, MV_ERR_INTEGRITY,
+			            "the new index file %s was not stored "
+			            "intact: %s",
+			            names[i], e.msg);
+		} else if (rc) {
+			rc = refuse(err, rc, "the new index file %s cannot be read back: %s",
+			            names[i], e.msg);
+		}
+	}
+	free(names);
+	return rc;
 }
 
 /* ---- the new index --------------------------------------------------------- */
@@ -661,7 +740,7 @@ static int execute(struct prune *p, struct mv_error *err)
 	mv_repo_orphans_forget(p->r);
 	if (p->packer && (rc = mv_packer_write_index(p->packer, err)))
 		return rc;
-	if ((rc = index_kept(p, err)))
+	if ((rc = index_kept(p, err)) || (rc = verify_new_index(p, err)))
 		return rc;
 	at_point(p, "after-index");
 	if ((rc = mv_lock_check(lock, err)))

@@ -28,6 +28,7 @@ struct pack {
 	uint64_t used;   /* bytes of the blobs the snapshots use */
 	uint64_t unused; /* bytes of the others */
 	uint64_t nused;  /* blobs the snapshots use */
+	uint64_t nblobs; /* blobs placed in it */
 	uint8_t action;
 	uint8_t listed;
 };
@@ -293,17 +294,25 @@ static int decide(struct prune *p, struct cand *cand, size_t *ncand, struct mv_e
 			pk->action = DELETE;
 			res->delete_packs++;
 			res->delete_bytes += pk->size;
+			pk->unused = pk->size;
 			res->unused_bytes += pk->unused;
 			continue;
 		}
-		res->used_bytes += pk->used;
-		res->unused_bytes += pk->unused;
 		if (pk->end + 4 + MV_SEAL_OVERHEAD > pk->size) {
 			mv_repo_index_pack_name(p->r, (uint32_t)pn, name);
 			return refuse(err, MV_ERR_INTEGRITY,
 			              "pack %s is shorter (%llu bytes) than its index says", name,
 			              (unsigned long long)pk->size);
 		}
+		/* bytes of blobs the index places elsewhere (a copy stored
+		 * again after damage, a duplicate left by a crash): the blobs
+		 * tile the pack up to its header, whose size follows from its
+		 * entries (a header with more entries only makes this larger) */
+		uint64_t hdr = 4 + mv_sealed_size(4 + (size_t)MV_INDEX_ENTRY_LEN * pk->nblobs);
+		if (pk->size > hdr + pk->used + pk->unused)
+			pk->unused = pk->size - hdr - pk->used;
+		res->used_bytes += pk->used;
+		res->unused_bytes += pk->unused;
 		pk->action = KEEP;
 		if (pk->unused)
 			cand[(*ncand)++] = (struct cand){(uint32_t)pn, pk->used, pk->unused};
@@ -332,6 +341,7 @@ static int plan(struct prune *p, struct mv_error *err)
 		p->packs[pn].used = u[pn].used_bytes;
 		p->packs[pn].unused = u[pn].bytes - u[pn].used_bytes;
 		p->packs[pn].nused = u[pn].used_blobs;
+		p->packs[pn].nblobs = u[pn].blobs;
 		res->blobs += u[pn].blobs;
 		res->used_blobs += u[pn].used_blobs;
 	}

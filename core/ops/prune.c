@@ -210,33 +210,21 @@ static int list_size(void *arg, const char *name, uint64_t size)
 	return 0;
 }
 
-/* Groups the index's blobs by pack (counting sort) and notes where the
- * last blob of each pack ends. */
+/* Groups the index's blobs by pack and notes where the last blob of each
+ * pack ends. */
 static int group_by_pack(struct prune *p, struct mv_error *err)
 {
-	size_t nb = mv_repo_index_count(p->r);
-	struct mv_blob_loc l;
-	p->first = calloc(p->npacks + 2, sizeof(*p->first));
-	p->order = malloc((nb ? nb : 1) * sizeof(*p->order));
-	if (!p->first || !p->order)
-		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
-	for (size_t i = 0; i < nb; i++) {
-		mv_repo_index_at(p->r, i, &l);
-		if (l.pack >= p->npacks)
-			continue;
-		p->first[l.pack + 2]++;
-		uint64_t end = (uint64_t)l.offset + l.length;
-		if (end > p->packs[l.pack].end)
-			p->packs[l.pack].end = end;
+	int rc = mv_query_group_by_pack(p->r, p->npacks, &p->first, &p->order, err);
+	for (size_t pn = 0; pn < p->npacks && !rc; pn++) {
+		for (size_t k = p->first[pn]; k < p->first[pn + 1]; k++) {
+			struct mv_blob_loc l;
+			mv_repo_index_at(p->r, p->order[k], &l);
+			uint64_t end = (uint64_t)l.offset + l.length;
+			if (end > p->packs[pn].end)
+				p->packs[pn].end = end;
+		}
 	}
-	for (size_t k = 2; k < p->npacks + 2; k++)
-		p->first[k] += p->first[k - 1];
-	for (size_t i = 0; i < nb; i++) {
-		mv_repo_index_at(p->r, i, &l);
-		if (l.pack < p->npacks)
-			p->order[p->first[l.pack + 1]++] = (uint32_t)i;
-	}
-	return 0;
+	return rc;
 }
 
 /* How much unused data may stay, given the bytes the snapshots use. */

@@ -20,10 +20,9 @@
 #include <sodium.h>
 
 #include "core/backend/mem.h"
-#include "core/backend/retry.h"
-#include "core/ops/dump.h"
 #include "core/ops/ops.h"
 #include "core/ops/prune.h"
+#include "tests/unit/testutil.h"
 
 #define PASSWORD "Correct-Horse-Battery-9"
 
@@ -43,20 +42,12 @@ static int mem_ctor(void *arg, const char *rest, struct mv_backend **out, struct
 	return mv_backend_mem_open(ctor_store, out, err);
 }
 
-static void write_src(const char *rel, size_t n, uint32_t seed)
+static void write_src(const char *rel, size_t n, uint8_t seed)
 {
 	char path[256];
-	uint8_t *p = malloc(n + 1);
-	assert_non_null(p);
-	for (size_t i = 0; i < n; i++) {
-		seed = seed * 1103515245u + 12345u;
-		p[i] = (uint8_t)(seed >> 23);
-	}
+	uint8_t *p = tu_random_data(n, seed);
 	snprintf(path, sizeof(path), "%s/%s", src, rel);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, p, n), (ssize_t)n);
-	close(fd);
+	tu_write_file(path, p, n, 0644);
 	free(p);
 }
 
@@ -67,51 +58,10 @@ static void remove_src(const char *rel)
 	assert_int_equal(unlink(path), 0);
 }
 
-/* Opens the repository in store under a fast retry layer, unlocked with
- * the recovery key; the index is loaded only when asked (prune loads it). */
 static int open_repo(struct mv_mem_store *store, int load, struct mv_repo **out,
                      struct mv_error *err)
 {
-	static const struct mv_retry_params fast = {.attempts = 4, .base_ns = 1000, .max_ns = 8000};
-	struct mv_backend *m, *b;
-	size_t damaged;
-	*out = NULL;
-	int rc = mv_backend_mem_open(store, &m, err);
-	if (rc == 0)
-		rc = mv_backend_retry_wrap(m, &fast, &b, err);
-	if (rc == 0)
-		rc = mv_repo_open_backend(b, out, err);
-	if (rc == 0)
-		rc = mv_repo_unlock(*out, (const uint8_t *)recovery, strlen(recovery), err);
-	if (rc == 0 && load)
-		rc = mv_repo_load_index(*out, 1, &damaged, err);
-	if (rc) {
-		mv_repo_close(*out);
-		*out = NULL;
-	}
-	return rc;
-}
-
-static int d_begin(void *arg, const char *path, const struct mv_node *n, struct mv_error *err)
-{
-	(void)err;
-	crypto_generichash_update(arg, (const uint8_t *)path, strlen(path) + 1);
-	crypto_generichash_update(arg, (const uint8_t *)&n->size, sizeof(n->size));
-	return 0;
-}
-
-static int d_data(void *arg, const uint8_t *buf, size_t len, struct mv_error *err)
-{
-	(void)err;
-	crypto_generichash_update(arg, buf, len);
-	return 0;
-}
-
-static int d_end(void *arg, struct mv_error *err)
-{
-	(void)arg;
-	(void)err;
-	return 0;
+	return tu_mem_open(store, recovery, load, 1, out, err);
 }
 
 static void quiet(void *arg, const char *path, const char *msg)
@@ -122,22 +72,6 @@ static void quiet(void *arg, const char *path, const char *msg)
 }
 
 static const struct mv_events events = {.warn = quiet};
-
-static int dump_digest(struct mv_repo *r, const char *name, uint8_t out[32], struct mv_error *err)
-{
-	struct mv_snapshot s;
-	struct mv_dump_result res;
-	crypto_generichash_state st;
-	int rc = mv_repo_find_snapshot(r, name, &s, err);
-	if (rc)
-		return rc;
-	crypto_generichash_init(&st, NULL, 0, 32);
-	struct mv_dump_sink sink = {d_begin, d_data, d_end, &st};
-	rc = mv_dump(r, &s, NULL, &sink, &events, &res, err);
-	crypto_generichash_final(&st, out, 32);
-	mv_snapshot_release(&s);
-	return rc;
-}
 
 /* check --read-data is clean and the kept snapshots read back unchanged. */
 static void assert_whole(struct mv_mem_store *s, const char *what)
@@ -153,7 +87,7 @@ static void assert_whole(struct mv_mem_store *s, const char *what)
 		fail_msg("%s: check gave %d (%s)", what, rc, e.msg);
 	for (int i = 0; i < 3; i++) {
 		uint8_t d[32];
-		if (dump_digest(r, kept[i], d, &e) || memcmp(d, kept_digest[i], 32) != 0)
+		if (tu_dump_digest(r, kept[i], d, &e) || memcmp(d, kept_digest[i], 32) != 0)
 			fail_msg("%s: snapshot %.8s reads back differently (%s)", what, kept[i],
 			         e.msg);
 	}
@@ -471,7 +405,7 @@ static int group_setup(void **state)
 	assert_int_equal(open_repo(forgot, 1, &r, &e), 0);
 	for (int i = 0; i < 3; i++) {
 		memcpy(kept[i], ids[2 * i], 65);
-		assert_int_equal(dump_digest(r, kept[i], kept_digest[i], &e), 0);
+		assert_int_equal(tu_dump_digest(r, kept[i], kept_digest[i], &e), 0);
 	}
 	mv_repo_close(r);
 	remove_snapshot(forgot, ids[1]);

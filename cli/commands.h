@@ -105,6 +105,7 @@ CLI_COMMAND(repair);
 CLI_COMMAND(diff);
 CLI_COMMAND(stats);
 CLI_COMMAND(copy);
+CLI_COMMAND(prune);
 
 /* cmd_audit.c: the local record of clean checks that `audit` reads
  * (core/medical/audit.h, "The check state file"). cli_check_state_path writes the

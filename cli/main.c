@@ -39,6 +39,7 @@ const struct cli_command cli_commands[] = {
     {"diff", cmd_diff, CLI_CMD_REPO, &cmd_diff_help},
     {"stats", cmd_stats, CLI_CMD_REPO, &cmd_stats_help},
     {"copy", cmd_copy, CLI_CMD_REPO, &cmd_copy_help},
+    {"prune", cmd_prune, CLI_CMD_REPO, &cmd_prune_help},
     {NULL, NULL, 0, NULL},
 };
 

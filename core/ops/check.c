@@ -15,6 +15,7 @@
 #include "core/repo/index.h"
 #include "core/repo/memindex.h"
 #include "core/repo/packread.h"
+#include "core/repo/query.h"
 #include "core/repo/walker.h"
 #include "core/util/grow.h"
 #include "core/util/pool.h"
@@ -47,30 +48,6 @@ struct ck {
 	size_t *first;       /* blobs of pack p: order[first[p] .. first[p+1]) */
 	uint32_t *order;     /* blob numbers grouped by pack */
 };
-
-/* Groups the index's blobs by pack (counting sort). */
-static int group_by_pack(struct ck *c)
-{
-	size_t nb = mv_repo_index_count(c->r);
-	struct mv_blob_loc l;
-	c->first = calloc(c->npacks + 2, sizeof(*c->first));
-	c->order = malloc((nb ? nb : 1) * sizeof(*c->order));
-	if (!c->first || !c->order)
-		return MV_ERR_NOMEM;
-	for (size_t i = 0; i < nb; i++) {
-		mv_repo_index_at(c->r, i, &l);
-		if (l.pack < c->npacks)
-			c->first[l.pack + 2]++;
-	}
-	for (size_t p = 2; p < c->npacks + 2; p++)
-		c->first[p] += c->first[p - 1];
-	for (size_t i = 0; i < nb; i++) {
-		mv_repo_index_at(c->r, i, &l);
-		if (l.pack < c->npacks)
-			c->order[c->first[l.pack + 1]++] = (uint32_t)i;
-	}
-	return 0;
-}
 
 static void problem(struct ck *c, const char *what, const char *msg)
 {
@@ -561,7 +538,7 @@ int mv_check(struct mv_repo *r, const struct mv_check_opts *o, const struct mv_e
 	res->packs = c.npacks;
 	res->blobs = mv_repo_index_count(r);
 	c.packs = calloc(c.npacks ? c.npacks : 1, sizeof(*c.packs));
-	if (!c.packs || group_by_pack(&c)) {
+	if (!c.packs || mv_query_group_by_pack(r, c.npacks, &c.first, &c.order, NULL)) {
 		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
 		goto out;
 	}

@@ -127,3 +127,13 @@ void mv_repo_orphans_forget(struct mv_repo *r)
 	r->orphan_blobs = NULL;
 	r->norphans = 0;
 }
+
+size_t mv_repo_unknown_packs(struct mv_repo *r)
+{
+	return r->nunknown;
+}
+
+uint32_t mv_repo_unknown_pack(struct mv_repo *r, size_t i)
+{
+	return r->unknown[i];
+}

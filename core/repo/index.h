@@ -58,4 +58,11 @@ size_t mv_repo_orphans(struct mv_repo *r);
 void mv_repo_orphan(struct mv_repo *r, size_t i, uint32_t *pack_no, uint32_t *blobs);
 void mv_repo_orphans_forget(struct mv_repo *r);
 
+/* Listed packs that no index file names and whose header could not be
+ * read by mv_repo_load_index (damaged, or a read error): what they hold is
+ * unknown (check reports them). mv_repo_unknown_pack gives the i-th pack
+ * number (i < mv_repo_unknown_packs). */
+size_t mv_repo_unknown_packs(struct mv_repo *r);
+uint32_t mv_repo_unknown_pack(struct mv_repo *r, size_t i);
+
 #endif

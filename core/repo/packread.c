@@ -20,6 +20,7 @@ struct mv_pack_reader {
 	struct mv_blob_ctx *ctx;
 	uint8_t *buf;
 	size_t cap;
+	const uint8_t *stored; /* the blob being handed over, as read */
 };
 
 struct mv_pack_reader *mv_pack_reader_new(int verify_ids)
@@ -110,7 +111,9 @@ static int hand_over(struct mv_pack_reader *pr, struct mv_repo *r, int read_rc,
 			plain = NULL;
 			plen = 0;
 		}
+		pr->stored = rc ? NULL : buf + (w[i].offset - lo);
 		int crc = cb(arg, i, rc, plain, plen, &e);
+		pr->stored = NULL;
 		if (crc)
 			return crc;
 	}
@@ -247,4 +250,9 @@ int mv_pack_read(struct mv_pack_reader *pr, struct mv_repo *r, const uint8_t pac
 		a = b;
 	}
 	return 0;
+}
+
+const uint8_t *mv_pack_reader_stored(const struct mv_pack_reader *pr)
+{
+	return pr->stored;
 }

@@ -66,4 +66,10 @@ int mv_pack_read(struct mv_pack_reader *pr, struct mv_repo *r, const uint8_t pac
                  mv_pack_blob_fn cb, void *arg, struct mv_pack_status *st,
                  struct mv_error *err) MV_MUST_CHECK;
 
+/* Inside the callback of mv_pack_read, for a blob handed over with rc 0:
+ * its stored (sealed) bytes as read from the pack, w[i].length of them,
+ * authenticated by the decoding (prune copies them into new packs without
+ * sealing them again). NULL outside a callback or for a blob not read. */
+const uint8_t *mv_pack_reader_stored(const struct mv_pack_reader *pr);
+
 #endif

@@ -291,3 +291,28 @@ int mv_query_pack_blobs(struct mv_repo *r, uint32_t pack, struct mv_blob_loc **o
 		qsort(*out, *n, sizeof(**out), by_offset);
 	return 0;
 }
+
+int mv_query_group_by_pack(struct mv_repo *r, size_t npacks, size_t **first, uint32_t **order,
+                           struct mv_error *err)
+{
+	size_t nb = mv_index_count(r->index);
+	size_t *f = calloc(npacks + 2, sizeof(*f));
+	uint32_t *o = malloc((nb ? nb : 1) * sizeof(*o));
+	*first = f;
+	*order = o;
+	if (!f || !o)
+		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+	for (size_t i = 0; i < nb; i++) {
+		const struct mv_blob_loc *l = mv_index_at(r->index, i);
+		if (l->pack < npacks)
+			f[l->pack + 2]++;
+	}
+	for (size_t p = 2; p < npacks + 2; p++)
+		f[p] += f[p - 1];
+	for (size_t i = 0; i < nb; i++) {
+		const struct mv_blob_loc *l = mv_index_at(r->index, i);
+		if (l->pack < npacks)
+			o[f[l->pack + 1]++] = (uint32_t)i;
+	}
+	return 0;
+}

@@ -76,4 +76,13 @@ int mv_query_pack_usage(struct mv_repo *r, const struct mv_index *used, struct m
 int mv_query_pack_blobs(struct mv_repo *r, uint32_t pack, struct mv_blob_loc **out, size_t *n,
                         struct mv_error *err) MV_MUST_CHECK;
 
+/* The blobs of the index grouped by pack (a counting sort): the blob
+ * numbers (for mv_index_at) of pack p are (*order)[(*first)[p] ..
+ * (*first)[p + 1]), for p < npacks (at most the index's packs); blobs of
+ * other packs and pending ones are left out. *first (npacks + 2 entries)
+ * and *order are malloc'd (free both, also on failure). Returns 0 or
+ * MV_ERR_NOMEM. */
+int mv_query_group_by_pack(struct mv_repo *r, size_t npacks, size_t **first, uint32_t **order,
+                           struct mv_error *err) MV_MUST_CHECK;
+
 #endif

@@ -252,6 +252,7 @@ void mv_repo_close(struct mv_repo *r)
 	mv_backend_close(r->be);
 	free(r->orphans);
 	free(r->orphan_blobs);
+	free(r->unknown);
 	free(r);
 }
 
@@ -649,8 +650,12 @@ static int scan_unindexed(struct mv_repo *r, uint32_t pn, uint64_t size, struct 
 	int rc = mv_repo_read_pack_header(r, name, size, add_hdr_entry, &h, &e);
 	if (rc == MV_ERR_NOMEM)
 		return mv_error_set(err, rc, 0, "out of memory");
-	if (rc)
-		return 0; /* unreadable: its blobs stay unknown (check reports it) */
+	if (rc) { /* unreadable: its blobs stay unknown (check reports it) */
+		if (mv_grow(r->unknown, r->capunknown, r->nunknown + 1))
+			return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
+		r->unknown[r->nunknown++] = pn;
+		return 0;
+	}
 	size_t n = r->norphans + 1;
 	uint32_t *no = realloc(r->orphans, n * sizeof(*no));
 	uint32_t *nb = realloc(r->orphan_blobs, n * sizeof(*nb));

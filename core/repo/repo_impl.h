@@ -41,6 +41,9 @@ struct mv_repo {
 	uint32_t *orphans;
 	uint32_t *orphan_blobs;
 	size_t norphans;
+	/* listed packs in no index whose header could not be read */
+	uint32_t *unknown;
+	size_t nunknown, capunknown;
 	struct mv_lock *lock; /* the lock held (core/repo/lock.c), or NULL */
 	/* mv_lock_set_retry: how long to wait for a conflicting lock */
 	int64_t lock_retry_ns;

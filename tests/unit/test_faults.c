@@ -28,6 +28,7 @@
 #include "core/ops/repair.h"
 #include "core/repo/index.h"
 #include "core/repo/memindex.h"
+#include "tests/unit/testutil.h"
 
 #define PASSWORD "Correct-Horse-Battery-9"
 
@@ -70,54 +71,12 @@ static void write_src(const char *rel, size_t n, uint32_t seed)
 	free(p);
 }
 
-/* Opens the repository in store under a fast retry layer, unlocked with
- * the recovery key (no Argon2id per run), its index loaded (scan_orphans
+/* Opens the repository in store (tu_mem_open), its index loaded (scan_orphans
  * < 0: not loaded, as the repairs load it themselves). */
 static int open_repo(struct mv_mem_store *store, int scan_orphans, struct mv_repo **out,
                      struct mv_error *err)
 {
-	static const struct mv_retry_params fast = {.attempts = 4, .base_ns = 1000, .max_ns = 8000};
-	struct mv_backend *m, *b;
-	size_t damaged;
-	*out = NULL;
-	int rc = mv_backend_mem_open(store, &m, err);
-	if (rc == 0)
-		rc = mv_backend_retry_wrap(m, &fast, &b, err);
-	if (rc == 0)
-		rc = mv_repo_open_backend(b, out, err);
-	if (rc == 0)
-		rc = mv_repo_unlock(*out, (const uint8_t *)recovery, strlen(recovery), err);
-	if (rc == 0 && scan_orphans >= 0)
-		rc = mv_repo_load_index(*out, scan_orphans, &damaged, err);
-	if (rc) {
-		mv_repo_close(*out);
-		*out = NULL;
-	}
-	return rc;
-}
-
-/* ---- a sink that hashes what dump hands over -------------------------- */
-
-static int d_begin(void *arg, const char *path, const struct mv_node *n, struct mv_error *err)
-{
-	(void)err;
-	crypto_generichash_update(arg, (const uint8_t *)path, strlen(path) + 1);
-	crypto_generichash_update(arg, (const uint8_t *)&n->size, sizeof(n->size));
-	return 0;
-}
-
-static int d_data(void *arg, const uint8_t *buf, size_t len, struct mv_error *err)
-{
-	(void)err;
-	crypto_generichash_update(arg, buf, len);
-	return 0;
-}
-
-static int d_end(void *arg, struct mv_error *err)
-{
-	(void)arg;
-	(void)err;
-	return 0;
+	return tu_mem_open(store, recovery, scan_orphans >= 0, scan_orphans > 0, out, err);
 }
 
 static void quiet(void *arg, const char *path, const char *msg)
@@ -128,23 +87,6 @@ static void quiet(void *arg, const char *path, const char *msg)
 }
 
 static const struct mv_events events = {.warn = quiet};
-
-/* Hashes what dump gives for the snapshot name ("latest", an id). */
-static int dump_digest(struct mv_repo *r, const char *name, uint8_t out[32], struct mv_error *err)
-{
-	struct mv_snapshot s;
-	struct mv_dump_result res;
-	crypto_generichash_state st;
-	int rc = mv_repo_find_snapshot(r, name, &s, err);
-	if (rc)
-		return rc;
-	crypto_generichash_init(&st, NULL, 0, 32);
-	struct mv_dump_sink sink = {d_begin, d_data, d_end, &st};
-	rc = mv_dump(r, &s, NULL, &sink, &events, &res, err);
-	crypto_generichash_final(&st, out, 32);
-	mv_snapshot_release(&s);
-	return rc;
-}
 
 /* ---- the operations, each with what proves a 0 complete ---------------- */
 
@@ -191,7 +133,7 @@ static int run_backup(struct mv_repo *r, struct mv_mem_store *s, int *complete,
 		char id[65];
 		struct mv_error e = {0};
 		sodium_bin2hex(id, sizeof(id), br.snapshot_id, 32);
-		*complete = open_repo(s, 0, &r2, &e) == 0 && dump_digest(r2, id, d, &e) == 0 &&
+		*complete = open_repo(s, 0, &r2, &e) == 0 && tu_dump_digest(r2, id, d, &e) == 0 &&
 		            memcmp(d, want_digest, 32) == 0;
 		mv_repo_close(r2);
 	}
@@ -257,7 +199,8 @@ static int dump_armed(struct mv_repo *r, struct mv_mem_store *s, int *complete,
 	crypto_generichash_state st;
 	struct mv_dump_result res;
 	crypto_generichash_init(&st, NULL, 0, 32);
-	struct mv_dump_sink sink = {d_begin, d_data, d_end, &st};
+	struct mv_dump_sink sink;
+	tu_digest_sink(&sink, &st);
 	arm(s);
 	rc = mv_dump(r, &snap, NULL, &sink, &events, &res, err);
 	disarm(s);
@@ -296,7 +239,7 @@ static int repair_armed(struct mv_repo *r, struct mv_mem_store *s, int *complete
 		*complete = open_repo(s, 0, &r2, &e) == 0 && mv_check(r2, &co, NULL, &cr, &e) == 0;
 		if (*complete && what == 0)
 			*complete = mv_repo_orphans(r2) == 0 &&
-			            dump_digest(r2, "latest", d, &e) == 0 &&
+			            tu_dump_digest(r2, "latest", d, &e) == 0 &&
 			            !memcmp(d, want_digest, 32);
 		if (*complete && what == 2)
 			*complete = mv_mem_count(s, MV_FT_SNAPSHOT) == 1;
@@ -727,7 +670,7 @@ static int group_setup(void **state)
 	assert_int_equal(mv_backup(r, &bo, NULL, &br, &e), 0);
 	mv_repo_close(r);
 	assert_int_equal(open_repo(backed, 0, &r, &e), 0);
-	assert_int_equal(dump_digest(r, "latest", want_digest, &e), 0);
+	assert_int_equal(tu_dump_digest(r, "latest", want_digest, &e), 0);
 	mv_repo_close(r);
 	make_damaged();
 	return 0;

@@ -16,6 +16,9 @@
 
 #include <sodium.h>
 
+#include "core/backend/mem.h"
+#include "core/backend/retry.h"
+#include "core/ops/dump.h"
 #include "core/repo/blob.h"
 #include "core/repo/crypto.h"
 #include "core/repo/index.h"
@@ -249,4 +252,71 @@ void tu_dcm_elem(struct tu_buf *b, uint16_t g, uint16_t e, const char *vr, const
 void tu_dcm_str(struct tu_buf *b, uint16_t g, uint16_t e, const char *vr, const char *s)
 {
 	tu_dcm_elem(b, g, e, vr, s, strlen(s));
+}
+
+int tu_mem_open(struct mv_mem_store *s, const char *recovery, int load, int scan_orphans,
+                struct mv_repo **out, struct mv_error *err)
+{
+	static const struct mv_retry_params fast = {.attempts = 4, .base_ns = 1000, .max_ns = 8000};
+	struct mv_backend *m, *b;
+	size_t damaged;
+	*out = NULL;
+	int rc = mv_backend_mem_open(s, &m, err);
+	if (rc == 0)
+		rc = mv_backend_retry_wrap(m, &fast, &b, err);
+	if (rc == 0)
+		rc = mv_repo_open_backend(b, out, err);
+	if (rc == 0)
+		rc = mv_repo_unlock(*out, (const uint8_t *)recovery, strlen(recovery), err);
+	if (rc == 0 && load)
+		rc = mv_repo_load_index(*out, scan_orphans, &damaged, err);
+	if (rc) {
+		mv_repo_close(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+static int dd_begin(void *arg, const char *path, const struct mv_node *n, struct mv_error *err)
+{
+	(void)err;
+	crypto_generichash_update(arg, (const uint8_t *)path, strlen(path) + 1);
+	crypto_generichash_update(arg, (const uint8_t *)&n->size, sizeof(n->size));
+	return 0;
+}
+
+static int dd_data(void *arg, const uint8_t *buf, size_t len, struct mv_error *err)
+{
+	(void)err;
+	crypto_generichash_update(arg, buf, len);
+	return 0;
+}
+
+static int dd_end(void *arg, struct mv_error *err)
+{
+	(void)arg;
+	(void)err;
+	return 0;
+}
+
+void tu_digest_sink(struct mv_dump_sink *sink, void *st)
+{
+	*sink = (struct mv_dump_sink){dd_begin, dd_data, dd_end, st};
+}
+
+int tu_dump_digest(struct mv_repo *r, const char *name, uint8_t out[32], struct mv_error *err)
+{
+	struct mv_snapshot s;
+	struct mv_dump_result res;
+	crypto_generichash_state st;
+	int rc = mv_repo_find_snapshot(r, name, &s, err);
+	if (rc)
+		return rc;
+	crypto_generichash_init(&st, NULL, 0, 32);
+	struct mv_dump_sink sink;
+	tu_digest_sink(&sink, &st);
+	rc = mv_dump(r, &s, NULL, &sink, NULL, &res, err);
+	crypto_generichash_final(&st, out, 32);
+	mv_snapshot_release(&s);
+	return rc;
 }

@@ -108,4 +108,22 @@ void tu_dcm_elem(struct tu_buf *b, uint16_t g, uint16_t e, const char *vr, const
 /* The same for a string value. */
 void tu_dcm_str(struct tu_buf *b, uint16_t g, uint16_t e, const char *vr, const char *s);
 
+/* A repository in the in-memory store s (core/backend/mem.h) under a fast
+ * retry layer, unlocked with the recovery key text (no Argon2id per run);
+ * with load, its index loaded (with the headers of the packs no index
+ * names when scan_orphans). Returns 0 and the handle in *out, or the error
+ * (and *out NULL). */
+struct mv_mem_store;
+int tu_mem_open(struct mv_mem_store *s, const char *recovery, int load, int scan_orphans,
+                struct mv_repo **out, struct mv_error *err);
+
+/* A dump sink (core/ops/dump.h) that hashes every path, size and byte it
+ * is handed into st, a crypto_generichash_state the caller initialised. */
+struct mv_dump_sink;
+void tu_digest_sink(struct mv_dump_sink *sink, void *st);
+
+/* A hash of what dump gives for the snapshot name ("latest", an id): every
+ * path, size and byte. Returns dump's result. */
+int tu_dump_digest(struct mv_repo *r, const char *name, uint8_t out[32], struct mv_error *err);
+
 #endif

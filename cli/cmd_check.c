@@ -162,7 +162,9 @@ static void print_keys(const struct cli_ctx *ctx, const struct mv_repo *r,
 		       "command finishes %s\n",
 		       (unsigned long long)k->pending, k->pending == 1 ? " was" : "s were",
 		       k->pending == 1 ? "it" : "them");
-	else if (!k->list_claimed)
+	if (k->list)
+		return;
+	if (!k->list_claimed)
 		printf("no key list yet (repository made by an older medvault): each key slot was "
 		       "checked against its name only; the next backup writes the list\n");
 	else

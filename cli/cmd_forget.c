@@ -20,6 +20,7 @@ enum {
 	O_GROUP_BY,
 	O_DRY_RUN,
 	O_LIST_PATIENTS,
+	O_PRUNE,
 };
 
 // clang-format off
@@ -40,6 +41,7 @@ static const struct cli_opt_spec opts[] = {
 	{"group-by", 'g', 1, O_GROUP_BY},
 	{"dry-run", 'n', 0, O_DRY_RUN},
 	{"list-patients", 0, 0, O_LIST_PATIENTS},
+	{"prune", 0, 0, O_PRUNE},
 	{NULL, 0, 0, 0},
 };
 // clang-format on
@@ -63,6 +65,9 @@ static const struct cli_help_opt help_opts[] = {
      "apply the policy to each group of snapshots with the same host, paths and tags (default "
      "host,paths; '' for one group)"},
     {"-n, --dry-run", "say what would be kept, removed and lost, and remove nothing"},
+    {"--prune",
+     "then run 'medvault prune' (its default --max-unused 5%) to free the space the removed "
+     "snapshots alone used"},
     {"--list-patients",
      "name the patients (name, patient ID, birth date) that would be in no remaining snapshot"},
     {"SNAPSHOT", "instead of a policy: the snapshots to remove (ids, unique prefixes, latest)"},
@@ -107,7 +112,7 @@ const struct cli_help cmd_forget_help = {
 struct forget_args {
 	struct mv_forget_policy p;
 	unsigned group_by;
-	int dry_run, list_patients;
+	int dry_run, list_patients, prune;
 	const char **tags;
 	const char **ids;
 	size_t nids;
@@ -185,6 +190,9 @@ static int parse(int argc, char **argv, struct cli_ctx *ctx, struct forget_args 
 		switch (c) {
 		case O_DRY_RUN:
 			a->dry_run = 1;
+			break;
+		case O_PRUNE:
+			a->prune = 1;
 			break;
 		case O_LIST_PATIENTS:
 			a->list_patients = 1;
@@ -602,6 +610,8 @@ static int run(struct cli_ctx *ctx, const struct forget_args *a)
 	}
 	if (!a->dry_run && st.plan.nremove > 0) {
 		rc = mv_forget_remove(st.r, st.removed, st.plan.nremove, &ev.ev, &done, &err);
+		/* removed here, on purpose: not a rollback when the newest went */
+		cli_rollback_forgotten(ctx, st.r, st.removed, done, st.kept, st.plan.nkeep);
 		if (rc != 0) {
 			cli_error("%zu of %zu snapshots removed, then: %s", done, st.plan.nremove,
 			          err.msg[0] ? err.msg : mv_strerror(rc));
@@ -657,6 +667,11 @@ int cmd_forget(int argc, char **argv, struct cli_ctx *ctx)
 	rc = parse(argc, argv, ctx, &a);
 	if (rc == 0)
 		rc = ctx->g.help ? cli_help_command("forget") : run(ctx, &a);
+	/* the lock and the repository are released: prune opens its own */
+	if (rc == 0 && a.prune && !a.dry_run)
+		rc = cli_prune_after_forget(ctx);
+	else if (rc == 0 && a.prune && !ctx->g.quiet && !ctx->g.json)
+		printf("--prune: not run in a dry run\n");
 out:
 	free(a.tags);
 	free(a.ids);

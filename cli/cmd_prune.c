@@ -113,13 +113,18 @@ static int parse_max_unused(const char *v, struct mv_prune_opts *o)
 	return parse_size(v, &o->max_unused_bytes);
 }
 
+static void defaults(struct prune_args *a)
+{
+	a->o.unused_kind = MV_PRUNE_UNUSED_PERCENT;
+	a->o.max_unused_pct = 5;
+}
+
 static int parse(int argc, char **argv, struct cli_ctx *ctx, struct prune_args *a)
 {
 	struct cli_opt_iter it;
 	int c;
 
-	a->o.unused_kind = MV_PRUNE_UNUSED_PERCENT;
-	a->o.max_unused_pct = 5;
+	defaults(a);
 	cli_opt_init(&it, argc, argv, 1, opts, cli_global_opts, ctx->g.args_only);
 	while ((c = cli_cmd_next(&it, &ctx->g)) != CLI_OPT_DONE) {
 		switch (c) {
@@ -327,5 +332,13 @@ int cmd_prune(int argc, char **argv, struct cli_ctx *ctx)
 		return rc;
 	if (ctx->g.help)
 		return cli_help_command("prune");
+	return run(ctx, &a);
+}
+
+int cli_prune_after_forget(struct cli_ctx *ctx)
+{
+	struct prune_args a;
+	memset(&a, 0, sizeof(a));
+	defaults(&a);
 	return run(ctx, &a);
 }

@@ -105,6 +105,10 @@ CLI_COMMAND(repair);
 CLI_COMMAND(diff);
 CLI_COMMAND(stats);
 CLI_COMMAND(copy);
+
+/* cmd_prune.c: `forget --prune`, once forget has released the repository:
+ * a prune with its default options. Returns an exit code. */
+int cli_prune_after_forget(struct cli_ctx *ctx);
 CLI_COMMAND(prune);
 
 /* cmd_audit.c: the local record of clean checks that `audit` reads

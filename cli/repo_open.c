@@ -133,6 +133,19 @@ void cli_rollback_note(struct cli_ctx *ctx, struct mv_repo *r, int64_t time_ns,
 		cli_warning("cannot keep the rollback record: %s", err.msg);
 }
 
+void cli_rollback_forgotten(struct cli_ctx *ctx, struct mv_repo *r,
+                            const struct mv_snapshot *removed, size_t nremoved,
+                            const struct mv_snapshot *kept, size_t nkept)
+{
+	struct mv_error err = {0};
+	char path[4096];
+	if (nremoved == 0 || rollback_path(r, path) != 0)
+		return;
+	if (mv_rollback_forgotten(r, path, removed, nremoved, kept, nkept, &err) != 0 &&
+	    !ctx->g.quiet)
+		cli_warning("cannot keep the rollback record: %s", err.msg);
+}
+
 /* --retry-lock: says once that the command waits, and why. */
 static void lock_waiting(void *arg, const char *msg)
 {

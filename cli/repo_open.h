@@ -27,6 +27,10 @@ int cli_repo_open(struct cli_ctx *ctx, const char *cmd, struct mv_repo **out);
  * the newest. A record that cannot be kept is a warning, never an error. */
 void cli_rollback_note(struct cli_ctx *ctx, struct mv_repo *r, int64_t time_ns,
                        const uint8_t id[32]);
+/* After forget removed snapshots on purpose: mv_rollback_forgotten. */
+void cli_rollback_forgotten(struct cli_ctx *ctx, struct mv_repo *r,
+                            const struct mv_snapshot *removed, size_t nremoved,
+                            const struct mv_snapshot *kept, size_t nkept);
 
 /* Opens and unlocks a second repository (copy's source) at loc: its secret
  * from `file` (as --password-file), else the environment variable `env`,

@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "core/repo/crypto.h"
 #include "core/util/fdio.h"
 #include "core/util/grow.h"
@@ -376,6 +378,32 @@ int mv_rollback_note(struct mv_repo *r, const char *path, int64_t time_ns, const
 	if (!nonzero(c.id) || time_ns > c.time_ns) {
 		c.time_ns = time_ns;
 		memcpy(c.id, id, 32);
+		rc = record_write(r, path, &c, err);
+	}
+	record_free(&c);
+	close(fd);
+	return rc;
+}
+
+int mv_rollback_forgotten(struct mv_repo *r, const char *path, const struct mv_snapshot *removed,
+                          size_t nremoved, const struct mv_snapshot *kept, size_t nkept,
+                          struct mv_error *err)
+{
+	struct record c;
+	int fd;
+	int rc = open_record(r, path, &c, &fd, NULL, err);
+	if (rc != 0)
+		return rc;
+	int gone = 0;
+	for (size_t i = 0; i < nremoved && !gone; i++)
+		gone = sodium_memcmp(removed[i].id, c.id, 32) == 0;
+	const struct mv_snapshot *newest = NULL;
+	for (size_t i = 0; i < nkept; i++)
+		if (!newest || kept[i].time_ns > newest->time_ns)
+			newest = &kept[i];
+	if (gone && newest) {
+		c.time_ns = newest->time_ns;
+		memcpy(c.id, newest->id, 32);
 		rc = record_write(r, path, &c, err);
 	}
 	record_free(&c);

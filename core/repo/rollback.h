@@ -45,4 +45,12 @@ int mv_rollback_check(struct mv_repo *r, const char *path, struct mv_rollback_re
 int mv_rollback_note(struct mv_repo *r, const char *path, int64_t time_ns, const uint8_t id[32],
                      struct mv_error *err) MV_MUST_CHECK;
 
+/* This machine removed the snapshots removed[0..n) on purpose (forget),
+ * keeping kept[0..nkept): when the recorded newest is among those removed,
+ * the record moves back to the newest kept, so that the removal is not
+ * taken for a rollback. Returns 0, MV_ERR_IO, MV_ERR_NOMEM. */
+int mv_rollback_forgotten(struct mv_repo *r, const char *path, const struct mv_snapshot *removed,
+                          size_t nremoved, const struct mv_snapshot *kept, size_t nkept,
+                          struct mv_error *err) MV_MUST_CHECK;
+
 #endif

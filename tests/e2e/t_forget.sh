@@ -190,4 +190,20 @@ expect_exit 11 mv forget -r "$R" --keep-last 1
 snaps | cmp -s - "$T/before" || fail "forget removed snapshots without the lock"
 kill -9 "$pid"
 wait "$pid" 2>/dev/null || true
+
+# ---- --prune: the data only removed snapshots used goes; a dry run keeps all
+rm -f "$S"/big*.bin
+for d in 1 2; do
+	head -c 4000000 /dev/urandom >"$S/night$d.bin"
+	expect_exit 0 mv backup -q -r "$R" --time "2026-04-0$d 10:00:00" "$S"
+	rm -f "$S/night$d.bin"
+done
+size0=$(du -sb "$R/data" | cut -f1)
+expect_exit 0 mv forget -r "$R" --keep-last 1 --prune --dry-run
+[ "$(du -sb "$R/data" | cut -f1)" = "$size0" ] || fail "forget --prune --dry-run changed the data"
+grep -q "not run in a dry run" "$T/out" || fail "forget --prune --dry-run does not say prune did not run"
+expect_exit 0 mv forget -r "$R" --keep-last 1 --prune
+size1=$(du -sb "$R/data" | cut -f1)
+[ "$size1" -lt $((size0 - 3000000)) ] || fail "forget --prune freed too little: $size0 -> $size1"
+expect_exit 0 mv check -r "$R" --read-data
 pass

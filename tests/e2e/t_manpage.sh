@@ -26,6 +26,25 @@ for c in $cmds; do
 			grep -qF -- "$opt" "$T/man.txt" || fail "'$c $opt' is not in the man page"
 		done
 done
+# every option the help (so the man page and the completion) names is one its
+# command's parser knows: a value it refuses is fine here, an unknown option not
+for c in $cmds; do
+	mv help "$c" | sed -n '/^Options:/,/^$/p' | { grep '^  -' || true; } | sed 's/^  //; s/  .*//' |
+		while IFS= read -r flags; do
+			value=
+			[[ $flags =~ \ [A-Za-z] ]] && value=x
+			for opt in $(grep -o -- '-\{1,2\}[A-Za-z][-A-Za-z0-9]*' <<<"$flags"); do
+				set +e
+				mv "$c" --help "$opt" $value >/dev/null 2>"$T/opt.err"
+				set -e
+				! grep -q "unknown option" "$T/opt.err" ||
+					fail "'$c' does not know its option $opt"
+				echo "$c $opt" >>"$T/opts.seen"
+			done
+		done
+done
+grep -q "^backup --exclude" "$T/opts.seen" && grep -q "^backup -e" "$T/opts.seen" ||
+	fail "the options of the help were not all tried"
 # the roff is escaped: a dash is a minus (copy-pasteable), no line starts a macro by accident
 grep -q '\\-\\-repo' "$T/medvault.1" || fail "dashes are not escaped"
 if grep -n "^[.']" "$T/medvault.1" | grep -v "^[0-9]*:\.\(TH\|SH\|SS\|PP\|TP\|B\|RS\|RE\|nf\|fi\|nh\|ad\|\\\\\"\)\( \|$\)"; then

@@ -265,12 +265,34 @@ static void comp_options(FILE *f, const char *cmd, const struct cli_help_opt *op
 		cli_help_flag_names(p->flags, comp_flag, &o);
 }
 
-/* "medvault key list|add|remove ID|..." -> "list add remove ..."; the
- * commands for "medvault help [COMMAND]". */
+/* The subcommand words in u..end ("list|add|remove ID|passwd"): writes
+ * them to f (when not NULL) separated by spaces; returns how many. */
+static int sub_words(FILE *f, const char *u, const char *end)
+{
+	int n = 0;
+
+	while (u < end) {
+		size_t m = strcspn(u, "| ");
+		if (m > (size_t)(end - u))
+			m = (size_t)(end - u);
+		if (u[0] != '-' && choice_word(u, m)) {
+			if (f)
+				fprintf(f, "%s%.*s", n ? " " : "", (int)m, u);
+			n++;
+		}
+		u += m;
+		if (u < end)
+			u++;
+	}
+	return n;
+}
+
+/* "medvault key list|add|remove ID|passwd -r ..." -> "list add remove
+ * passwd"; the commands for "medvault help [COMMAND]". */
 static void comp_subcommands(FILE *f, const struct cli_command *c)
 {
 	size_t skip = strlen("medvault ") + strlen(c->name) + 1;
-	const char *u = c->help->usage;
+	const char *u = c->help->usage, *end, *r;
 
 	if (strlen(u) <= skip || strncmp(u, "medvault ", 9) != 0)
 		return;
@@ -282,11 +304,18 @@ static void comp_subcommands(FILE *f, const struct cli_command *c)
 		fputs("'\n", f);
 		return;
 	}
-	size_t n = strcspn(u, " \n[");
-	if (n == 0 || !memchr(u, '|', n) || !islower((unsigned char)u[0]))
+	size_t first = strcspn(u, " \n[");
+	if (first == 0 || !memchr(u, '|', first) || !islower((unsigned char)u[0]))
 		return;
-	fprintf(f, "_medvault_kind['%s ']='", c->name);
-	value_kind(f, u, n);
+	/* up to the options: "-r" or the first "[" */
+	end = u + strcspn(u, "\n[");
+	r = strstr(u, " -r ");
+	if (r && r < end)
+		end = r;
+	if (sub_words(NULL, u, end) == 0)
+		return;
+	fprintf(f, "_medvault_kind['%s ']='words:", c->name);
+	sub_words(f, u, end);
 	fputs("'\n", f);
 }
 

@@ -11,8 +11,14 @@
 
 #include "cli/helpgen.h"
 
+/* A command with subcommands, as 'key' and 'repair' are. */
+static const struct cli_help key_help = {
+    "medvault key list|add|remove ID|passwd|test --recovery|passphrase -r LOCATION [options]",
+    "keys", "Keys.", NULL, "medvault key list\n"};
+
 /* The program's table lives in main.c: a table of real commands here. */
 const struct cli_command cli_commands[] = {
+    {"key", cmd_help, CLI_CMD_REPO, &key_help},
     {"backup", cmd_backup, CLI_CMD_REPO, &cmd_backup_help},
     {"dump", cmd_dump, CLI_CMD_REPO, &cmd_dump_help},
     {"help", cmd_help, 0, &cmd_help_help},
@@ -90,8 +96,11 @@ static void test_helpgen__every_command_is_in_both(void **state)
 		assert_non_null(strstr(comp, want));
 	}
 	/* the value of an option with choices: its words; the commands for help */
-	assert_non_null(strstr(comp, "_medvault_kind['help ']='words:backup dump help'\n"));
+	assert_non_null(strstr(comp, "_medvault_kind['help ']='words:key backup dump help'\n"));
 	assert_non_null(strstr(comp, "_medvault_kind['dump --format']='words:tar zip'\n"));
+	/* the subcommands: the lowercase words before the options */
+	assert_non_null(strstr(
+	    comp, "_medvault_kind['key ']='words:list add remove passwd test passphrase'\n"));
 	/* roff: dashes are minus signs, no text line starts with a period */
 	assert_non_null(strstr(man, "\\-\\-repo"));
 	free(man);

@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/commands.h"
 #include "cli/exitcode.h"
@@ -18,7 +19,8 @@ enum {
 	O_FORCE,
 	O_PLAIN_CHUNKING,
 	O_ALLOW_EMPTY,
-	O_ALLOW_SHRINK
+	O_ALLOW_SHRINK,
+	O_TIME
 };
 
 // clang-format off
@@ -31,6 +33,7 @@ static const struct cli_opt_spec opts[] = {
 	{"plain-chunking", 0, 0, O_PLAIN_CHUNKING},
 	{"allow-empty", 0, 0, O_ALLOW_EMPTY},
 	{"allow-shrink", 0, 0, O_ALLOW_SHRINK},
+	{"time", 0, 1, O_TIME},
 	{NULL, 0, 0, 0},
 };
 // clang-format on
@@ -50,6 +53,8 @@ static const struct cli_help_opt help_opts[] = {
     {"--allow-empty", "a PATH that holds no file is intended: no warning, exit code 0"},
     {"--allow-shrink", "far fewer files than in the previous snapshot (or none in a PATH that "
                        "held some) are intended: no warning, exit code 0"},
+    {"--time TIME", "record TIME (local, 'YYYY-MM-DD HH:MM:SS') as the snapshot's time instead of "
+                    "now, as restic's --time: for files copied back from an older medium"},
     {NULL, NULL},
 };
 
@@ -89,6 +94,28 @@ struct backup_args {
 	const char **paths, **excludes, **tags;
 };
 
+/* "YYYY-MM-DD HH:MM:SS" in local time; -1 when not such a time. */
+static int parse_time(const char *v, int64_t *ns)
+{
+	struct tm tm, in;
+	char end;
+
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(v, "%4d-%2d-%2d %2d:%2d:%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+	           &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &end) != 6)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	tm.tm_isdst = -1;
+	in = tm;
+	time_t t = mktime(&tm);
+	if (t == (time_t)-1 || tm.tm_year != in.tm_year || tm.tm_mon != in.tm_mon ||
+	    tm.tm_mday != in.tm_mday || tm.tm_min != in.tm_min || tm.tm_sec != in.tm_sec)
+		return -1; /* no such day or minute (hours may move at a DST change) */
+	*ns = (int64_t)t * 1000000000LL;
+	return 0;
+}
+
 static int parse(int argc, char **argv, struct cli_ctx *ctx, struct backup_args *a)
 {
 	struct cli_opt_iter it;
@@ -120,6 +147,12 @@ static int parse(int argc, char **argv, struct cli_ctx *ctx, struct backup_args 
 			break;
 		case O_ALLOW_SHRINK:
 			a->o.allow_shrink = 1;
+			break;
+		case O_TIME:
+			if (parse_time(it.value, &a->o.time_ns) != 0)
+				return cli_usage_error(
+				    "backup", "'%s': --time takes 'YYYY-MM-DD HH:MM:SS'", it.value);
+			a->o.has_time = 1;
 			break;
 		case CLI_OPT_ARG:
 			a->paths[a->o.npaths++] = it.value;
@@ -213,6 +246,7 @@ static int run(struct cli_ctx *ctx, const struct backup_args *a)
 		rc = cli_fail(rc, &err);
 		goto out;
 	}
+	cli_rollback_note(ctx, r, res.snapshot_time_ns, res.snapshot_id);
 	if (ctx->g.json)
 		print_json(&res);
 	else if (!ctx->g.quiet)

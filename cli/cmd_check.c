@@ -39,8 +39,13 @@ const struct cli_help cmd_check_help = {
     "interrupted backup, a lost index file) are named: their blobs are read from their headers.\n"
     "Exit code 4 when anything is damaged. Takes an exclusive lock (no backup meanwhile).\n"
     "\n"
+    "Every command compares the repository with what this machine saw there before (the\n"
+    "newest snapshot, the key slots removed); when it has gone back in time (an older copy\n"
+    "put in its place, its newest snapshots deleted, a removed key slot back) it warns, and\n"
+    "check exits 4 even when the data itself is intact.\n"
+    "\n"
     "With --json: one line per problem {\"message_type\":\"error\",\"item\",\"message\"}, then\n"
-    "a summary object {\"message_type\":\"summary\",\"num_errors\",...}.",
+    "a summary object {\"message_type\":\"summary\",\"num_errors\",...,\"rolled_back\"}.",
     help_opts,
     "medvault check -r /media/usb/backup\n"
     "medvault check -r /media/usb/backup --read-data\n"
@@ -152,6 +157,11 @@ static void print_keys(const struct cli_ctx *ctx, const struct mv_repo *r,
 	if (k->list)
 		printf("checked %llu key slot%s against the key list\n",
 		       (unsigned long long)k->slots, k->slots == 1 ? "" : "s");
+	if (k->pending)
+		printf("%llu key change%s interrupted (key add or remove): the next 'medvault key' "
+		       "command finishes %s\n",
+		       (unsigned long long)k->pending, k->pending == 1 ? " was" : "s were",
+		       k->pending == 1 ? "it" : "them");
 	else if (!k->list_claimed)
 		printf("no key list yet (repository made by an older medvault): each key slot was "
 		       "checked against its name only; the next backup writes the list\n");
@@ -184,6 +194,7 @@ static void print_summary(const struct cli_ctx *ctx, const struct mv_check_resul
 		cli_json_str(&j, "opened_with_slot", ui.slot_name);
 		cli_json_str(&j, "opened_with_kind", slot_kind_name(k->opened_kind));
 		cli_json_str(&j, "opened_with_label", k->opened_label);
+		cli_json_bool(&j, "rolled_back", ctx->rolled_back);
 		cli_json_end_object(&j);
 		return;
 	}
@@ -202,6 +213,9 @@ static void print_summary(const struct cli_ctx *ctx, const struct mv_check_resul
 	if (res->damaged_files > 0 && !ctx->g.quiet)
 		printf("to repair: back up the intact originals with 'medvault backup --force'; it "
 		       "stores lost and damaged data again\n");
+	if (ctx->rolled_back)
+		printf(
+		    "the repository has gone back in time (rolled back): see the warning above\n");
 	if (errors > 0)
 		printf("%llu error%s found\n", (unsigned long long)errors, errors == 1 ? "" : "s");
 	else if (!ctx->g.quiet)
@@ -239,8 +253,9 @@ static int run(struct cli_ctx *ctx, const struct mv_check_opts *o)
 	if (rc == MV_ERR_INTEGRITY && errors == 0)
 		errors = 1; /* the engine found something it did not count */
 	print_summary(ctx, &res, r, &keys, errors);
-	rc = errors > 0 ? CLI_EXIT_INTEGRITY : CLI_EXIT_OK;
-	if (errors == 0) /* for `medvault audit`: read-data only when all was read */
+	/* a rollback is no damage of the data, but not a clean state either */
+	rc = errors > 0 || ctx->rolled_back ? CLI_EXIT_INTEGRITY : CLI_EXIT_OK;
+	if (rc == CLI_EXIT_OK) /* for `medvault audit`: read-data only when all was read */
 		cli_check_state_record(ctx, mv_repo_config(r)->repo_id,
 		                       o->read_data && o->subset_m == 0 && !(o->subset_pct > 0));
 out:

@@ -115,13 +115,6 @@ struct dump_args {
 	struct mv_find_query query; /* catalog selection; all NULL: none */
 };
 
-static const char weak_message[] =
-    "archive password too weak: the CNIL (2022) asks for about 80 bits of entropy for a\n"
-    "password used alone: at least 12 characters mixing upper case, lower case, digits\n"
-    "and symbols; or 14 characters of three of these kinds; 16 of two; 20 of one; or a\n"
-    "passphrase of 7 or more words. A zip password can be guessed offline at high speed.\n"
-    "Choose a longer one, or pass --insecure-password (not recommended).\n";
-
 static int parse(int argc, char **argv, struct cli_ctx *ctx, struct dump_args *a)
 {
 	struct cli_opt_iter it;
@@ -301,9 +294,8 @@ static int archive_password(struct cli_ctx *ctx, const struct dump_args *a, stru
 
 	if (rc != 0)
 		return rc;
-	if (!a->insecure && !mv_password_strong((const char *)pw->p, pw->len)) {
-		cli_progress_clear_line();
-		fprintf(stderr, "medvault: %s", weak_message);
+	/* a zip password can be guessed offline at high speed */
+	if (!a->insecure && cli_password_check_new(pw, "archive password", "--insecure-password")) {
 		cli_secret_free(pw);
 		return CLI_EXIT_FATAL;
 	}

@@ -12,6 +12,8 @@ static const struct cli_help_opt global_options[] = {
      "read the password from FILE (or MEDVAULT_PASSWORD_FILE); the file must be yours and "
      "not readable by group or others"},
     {"--password-command CMD", "run CMD with /bin/sh and read the password from its output"},
+    {"--key-file FILE", "open with a machine key file made by 'key add --machine' (or "
+                        "MEDVAULT_KEY_FILE): no password; the file must be yours, mode 0600"},
     {"--json", "machine-readable output"},
     {"-q, --quiet", "print only errors and warnings"},
     {"-v, --verbose", "print more"},
@@ -19,13 +21,17 @@ static const struct cli_help_opt global_options[] = {
     {"--no-lock", "reading commands (restore, dump, check, ls, find, impact, scan) take no lock: "
                   "for a repository "
                   "on a read-only medium; backup and other writing commands always lock"},
+    {"--retry-lock DURATION", "when another process holds a conflicting lock, try again "
+                              "(backing off up to 30 s) until DURATION (30s, 5m, 2h) has "
+                              "passed, instead of exiting with 11 at once"},
     {NULL, NULL},
 };
 
 static const char global_text[] =
-    "Global options may stand before or after the command. Without a password option,\n"
-    "MEDVAULT_PASSWORD is used, else the password is asked on the terminal. The recovery\n"
-    "key printed by 'init' is accepted wherever a password is.\n"
+    "Global options may stand before or after the command. A machine key file (--key-file,\n"
+    "MEDVAULT_KEY_FILE) comes first; without one or a password option, MEDVAULT_PASSWORD\n"
+    "is used, else the password is asked on the terminal. The recovery key printed by\n"
+    "'init' is accepted wherever a password is.\n"
     "\n"
     "Exit codes: 0 ok, 1 error, 2 usage error, 3 backup done but some files could not be\n"
     "read, 4 damaged data found, 10 no repository at that location, 11 repository locked,\n"
@@ -115,7 +121,9 @@ void cli_help_print(FILE *f, const struct cli_command *c)
 	if (c->flags & CLI_CMD_REPO)
 		fputs(
 		    "\nGlobal options: -r LOCATION, --password-file FILE, --password-command CMD,\n"
-		    "--json, -q, -v, --no-lock (see 'medvault help').\n",
+		    "--key-file FILE, --json, -q, -v, --no-lock, --retry-lock DURATION (see "
+		    "'medvault\n"
+		    "help').\n",
 		    f);
 	fputs("\nExamples:\n", f);
 	print_indented(f, h->examples);

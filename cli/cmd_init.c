@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/exitcode.h"
 #include "cli/json.h"
+#include "cli/keyfile.h"
 #include "cli/output.h"
 #include "cli/password.h"
 #include "cli/repo_open.h"
@@ -39,7 +40,8 @@ const struct cli_help cmd_init_help = {
     "Asks for the password twice on a terminal, or takes it from --password-file,\n"
     "--password-command or MEDVAULT_PASSWORD. The password must meet the CNIL 2022 rule\n"
     "for a password used alone (about 80 bits): 12+ characters from 4 kinds (upper case,\n"
-    "lower case, digits, symbols), 14+ from 3 kinds, 16+ from 2, 20+ from one, or 7+ words.\n"
+    "lower case, digits, symbols), 14+ from 3 kinds, or 7+ random words; a weak one is\n"
+    "refused with a generated passphrase to use instead ('medvault key passphrase').\n"
     "\n"
     "Prints a recovery key: it opens the repository when the password is lost. Print it,\n"
     "store it offline (a safe), never next to the disk: anyone with this key can read the\n"
@@ -55,12 +57,6 @@ const struct cli_help cmd_init_help = {
     "medvault init -r /media/usb/backup --kdf-memory 1024 --kdf-iterations 4\n",
 };
 
-static const char weak_message[] =
-    "password too weak: the CNIL (2022) asks for about 80 bits of entropy for a password\n"
-    "used alone: at least 12 characters mixing upper case, lower case, digits and symbols;\n"
-    "or 14 characters of three of these kinds; 16 of two; 20 of one; or a passphrase of 7\n"
-    "or more words. Choose a longer password, or pass --insecure-password (not recommended).\n";
-
 struct init_args {
 	struct mv_init_opts opts;
 	int insecure;
@@ -70,29 +66,18 @@ struct init_args {
 static int parse(int argc, char **argv, struct cli_ctx *ctx, struct init_args *a)
 {
 	struct cli_opt_iter it;
-	uint64_t n;
 	int c;
 
 	cli_opt_init(&it, argc, argv, 1, opts, cli_global_opts, ctx->g.args_only);
 	while ((c = cli_cmd_next(&it, &ctx->g)) != CLI_OPT_DONE) {
 		switch (c) {
 		case O_KDF_MEMORY:
-			if (cli_parse_u64(it.value, MV_ARGON2_MIN_MEM >> 20,
-			                  MV_ARGON2_MAX_MEM >> 20, &n) != 0)
-				return cli_usage_error(
-				    "init",
-				    "--kdf-memory needs a number of MiB from %llu "
-				    "to %llu",
-				    MV_ARGON2_MIN_MEM >> 20, MV_ARGON2_MAX_MEM >> 20);
-			a->opts.kdf.memlimit = n << 20;
+		case O_KDF_ITERATIONS: {
+			int bad = cli_kdf_option("init", c == O_KDF_MEMORY, it.value, &a->opts.kdf);
+			if (bad)
+				return bad;
 			break;
-		case O_KDF_ITERATIONS:
-			if (cli_parse_u64(it.value, MV_ARGON2_MIN_OPS, MV_ARGON2_MAX_OPS, &n) != 0)
-				return cli_usage_error(
-				    "init", "--kdf-iterations needs a number from %u to %u",
-				    MV_ARGON2_MIN_OPS, MV_ARGON2_MAX_OPS);
-			a->opts.kdf.opslimit = (uint32_t)n;
-			break;
+		}
 		case O_INSECURE:
 			a->insecure = 1;
 			break;
@@ -175,25 +160,6 @@ static int key_file_create(struct key_file *kf)
 	return 0;
 }
 
-/* fsyncs the folder holding path, so that the file's name is durable too */
-static int fsync_parent(const char *path)
-{
-	char dir[4096];
-	const char *slash = strrchr(path, '/');
-	int n = slash ? snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path)
-	              : snprintf(dir, sizeof(dir), ".");
-	if (n < 0 || (size_t)n >= sizeof(dir))
-		return -1;
-	if (dir[0] == '\0')
-		snprintf(dir, sizeof(dir), "/");
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
 /* The engine's recovery sink: the key, a newline, fsync'd (so the file can
  * serve as --password-file to open with the recovery key). */
 static int key_file_sink(void *arg, const char *text, struct mv_error *err)
@@ -212,7 +178,7 @@ static int key_file_sink(void *arg, const char *text, struct mv_error *err)
 			                    "cannot write the recovery key file '%s'", kf->path);
 		done += (size_t)w;
 	}
-	if (fsync(kf->fd) < 0 || fsync_parent(kf->path) < 0)
+	if (fsync(kf->fd) < 0 || cli_fsync_parent(kf->path) < 0)
 		return mv_error_set(err, MV_ERR_IO, errno,
 		                    "cannot fsync the recovery key file '%s'", kf->path);
 	return 0;
@@ -262,26 +228,22 @@ static void print_recovery(const struct cli_ctx *ctx, const char *loc, const cha
 
 int cmd_init(int argc, char **argv, struct cli_ctx *ctx)
 {
-	struct init_args a = {{{0, 0}, {0, 0, 0}, NULL, NULL}, 0, NULL};
+	struct init_args a;
 	struct key_file kf = {NULL, -1};
+	struct cli_origin origin;
 	struct cli_secret pw = {NULL, 0};
 	struct mv_error err = {0};
 	char *recovery = NULL;
 	const char *loc;
 	int rc;
 
+	memset(&a, 0, sizeof(a));
 	rc = parse(argc, argv, ctx, &a);
 	if (rc != 0)
 		return rc;
 	if (ctx->g.help)
 		return cli_help_command("init");
-	/* the engine uses the KDF parameters only as a pair */
-	if (a.opts.kdf.opslimit || a.opts.kdf.memlimit) {
-		if (!a.opts.kdf.opslimit)
-			a.opts.kdf.opslimit = MV_ARGON2_MIN_OPS;
-		if (!a.opts.kdf.memlimit)
-			a.opts.kdf.memlimit = MV_ARGON2_MIN_MEM;
-	}
+	cli_kdf_complete(&a.opts.kdf);
 	loc = cli_repo_location(ctx);
 	if (!loc)
 		return cli_usage_error("init", "no repository given: use -r LOCATION");
@@ -294,12 +256,12 @@ int cmd_init(int argc, char **argv, struct cli_ctx *ctx)
 	rc = cli_password_read(&ctx->g, CLI_PASSWORD_NEW, ctx->cancel, &pw);
 	if (rc != 0)
 		return rc;
-	if (!a.insecure && !mv_password_strong((const char *)pw.p, pw.len)) {
-		cli_progress_clear_line();
-		fprintf(stderr, "medvault: %s", weak_message);
+	if (!a.insecure && cli_password_check_new(&pw, "password", "--insecure-password")) {
 		rc = CLI_EXIT_FATAL;
 		goto out;
 	}
+	cli_origin_fill(&origin);
+	a.opts.origin = origin.o;
 	recovery = sodium_malloc(MV_RECOVERY_TEXT_LEN + 1);
 	if (!recovery) {
 		cli_error("out of memory");

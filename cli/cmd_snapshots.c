@@ -239,6 +239,8 @@ int cmd_snapshots(int argc, char **argv, struct cli_ctx *ctx)
 		rc = cli_fail(rc, &err);
 		goto out;
 	}
+	if (n > 0) /* sorted oldest first */
+		cli_rollback_note(ctx, r, s[n - 1].time_ns, s[n - 1].id);
 	if (ctx->g.json)
 		print_json(s, n);
 	else

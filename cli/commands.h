@@ -29,6 +29,9 @@ struct cli_ctx {
 	/* Set when damaged repository data was passed over (a damaged snapshot
 	 * file while resolving "latest"): a command that would exit 0 exits 4. */
 	int damaged;
+	/* Set when the repository has gone back in time (cli/repo_open.h,
+	 * SECURITY.md 1.4): check then exits 4. */
+	int rolled_back;
 };
 
 struct cli_help_opt {
@@ -96,6 +99,8 @@ CLI_COMMAND(audit);
 CLI_COMMAND(scan);
 CLI_COMMAND(impact);
 CLI_COMMAND(wipe);
+CLI_COMMAND(forget);
+CLI_COMMAND(key);
 
 /* cmd_audit.c: the local record of clean checks that `audit` reads
  * (core/medical/audit.h, "The check state file"). cli_check_state_path writes the

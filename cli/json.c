@@ -164,13 +164,18 @@ void cli_json_bool(struct cli_json *j, const char *key, int v)
 	fputs(v ? "true" : "false", j->f);
 }
 
+void cli_json_begin_message(struct cli_json *j, FILE *f, const char *type)
+{
+	cli_json_init(j, f);
+	cli_json_begin_object(j, NULL);
+	cli_json_str(j, "message_type", type);
+}
+
 void cli_json_error_item(FILE *f, const char *path, const char *msg)
 {
 	struct cli_json j;
 
-	cli_json_init(&j, f);
-	cli_json_begin_object(&j, NULL);
-	cli_json_str(&j, "message_type", "error");
+	cli_json_begin_message(&j, f, "error");
 	cli_json_str(&j, "item", path);
 	cli_json_str(&j, "message", msg);
 	cli_json_end_object(&j);

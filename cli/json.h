@@ -47,6 +47,10 @@ void cli_json_i64(struct cli_json *j, const char *key, int64_t v);
 void cli_json_double(struct cli_json *j, const char *key, double v);
 void cli_json_bool(struct cli_json *j, const char *key, int v);
 
+/* Starts a top-level object {"message_type":type, ...} on f; the caller
+ * adds its members and ends it. */
+void cli_json_begin_message(struct cli_json *j, FILE *f, const char *type);
+
 /* Writes s as a JSON string literal (with the quotes). */
 /* One object {"message_type":"error","item":path,"message":msg} on f: a
  * warning of the engine about one item, in the --json output. */

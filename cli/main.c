@@ -33,6 +33,8 @@ const struct cli_command cli_commands[] = {
     {"scan", cmd_scan, CLI_CMD_REPO, &cmd_scan_help},
     {"impact", cmd_impact, CLI_CMD_REPO, &cmd_impact_help},
     {"wipe", cmd_wipe, CLI_CMD_REPO, &cmd_wipe_help},
+    {"forget", cmd_forget, CLI_CMD_REPO, &cmd_forget_help},
+    {"key", cmd_key, CLI_CMD_REPO, &cmd_key_help},
     {NULL, NULL, 0, NULL},
 };
 

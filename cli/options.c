@@ -14,6 +14,8 @@ const struct cli_opt_spec cli_global_opts[] = {
     {"help", 'h', 0, CLI_G_HELP},
     {"threads", 0, 1, CLI_G_THREADS},
     {"no-lock", 0, 0, CLI_G_NO_LOCK},
+    {"retry-lock", 0, 1, CLI_G_RETRY_LOCK},
+    {"key-file", 0, 1, CLI_G_KEY_FILE},
     {NULL, 0, 0, 0},
 };
 
@@ -167,6 +169,31 @@ int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+int cli_parse_duration(const char *s, int64_t *ms)
+{
+	static const struct {
+		char unit;
+		uint64_t s;
+	} units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
+	char num[24];
+	uint64_t per = 1, v;
+	size_t n = s ? strlen(s) : 0;
+
+	if (n == 0 || n >= sizeof(num))
+		return -1;
+	memcpy(num, s, n + 1);
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (num[n - 1] == units[i].unit) {
+			per = units[i].s;
+			num[--n] = '\0';
+			break;
+		}
+	if (cli_parse_u64(num, 0, 7 * 86400 / per, &v) != 0)
+		return -1;
+	*ms = (int64_t)(v * per * 1000);
+	return 0;
+}
+
 int cli_globals_apply(struct cli_globals *g, int id, const char *value, char *err, size_t errlen)
 {
 	uint64_t n;
@@ -207,6 +234,21 @@ int cli_globals_apply(struct cli_globals *g, int id, const char *value, char *er
 		return 1;
 	case CLI_G_NO_LOCK:
 		g->no_lock = 1;
+		return 1;
+	case CLI_G_RETRY_LOCK:
+		if (cli_parse_duration(value, &g->retry_lock_ms) != 0) {
+			snprintf(err, errlen,
+			         "option '--retry-lock' needs a duration such as 30s, 5m or 2h "
+			         "(at most 7 days)");
+			return -1;
+		}
+		return 1;
+	case CLI_G_KEY_FILE:
+		if (*value == '\0') {
+			snprintf(err, errlen, "option '--key-file' needs a file name");
+			return -1;
+		}
+		g->key_file = value;
 		return 1;
 	default:
 		return 0;

@@ -55,13 +55,15 @@ struct cli_globals {
 	const char *repo;
 	const char *password_file;
 	const char *password_command;
+	const char *key_file; /* --key-file: a machine key file (cli/keyfile.h) */
 	int json;
 	int quiet;
 	int verbose;
 	int help;
-	int threads;   /* 0 = engine default (all cores) */
-	int no_lock;   /* --no-lock: reading commands take no lock */
-	int args_only; /* "--" came before the command name */
+	int threads;           /* 0 = engine default (all cores) */
+	int no_lock;           /* --no-lock: reading commands take no lock */
+	int64_t retry_lock_ms; /* --retry-lock DURATION: wait for a lock (0: no waiting) */
+	int args_only;         /* "--" came before the command name */
 };
 
 enum {
@@ -74,6 +76,8 @@ enum {
 	CLI_G_HELP,
 	CLI_G_THREADS,
 	CLI_G_NO_LOCK,
+	CLI_G_RETRY_LOCK,
+	CLI_G_KEY_FILE,
 };
 
 #define CLI_MAX_THREADS 256
@@ -93,6 +97,11 @@ int cli_parse_leading(int argc, char **argv, struct cli_globals *g, char *err, s
 /* Like cli_opt_next, but applies global options to g and returns only the
  * command's own options, arguments, DONE or ERROR. */
 int cli_cmd_next(struct cli_opt_iter *it, struct cli_globals *g);
+
+/* A duration: a whole number followed by s, m, h or d ("30s", "5m", "2h";
+ * a bare number is seconds), at most 7 days. *ms gets milliseconds.
+ * Returns 0 or -1. */
+int cli_parse_duration(const char *s, int64_t *ms);
 
 /* Strict decimal parsing: digits only, no sign, no spaces, min <= v <= max.
  * Returns 0 or -1. */

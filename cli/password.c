@@ -12,6 +12,8 @@
 
 #include "cli/exitcode.h"
 #include "cli/output.h"
+#include "cli/progress.h"
+#include "core/repo/passphrase.h"
 
 /* Reads from fd into s (capacity CLI_PASSWORD_MAX) until EOF, or until a
  * newline when `line`. Returns 0, -1 (errno set), -2 too long, -3
@@ -283,8 +285,10 @@ void cli_secret_free(struct cli_secret *s)
 	s->len = 0;
 }
 
-int cli_password_read_other(const char *file, const char *env, const char *prompt, const char *hint,
-                            volatile sig_atomic_t *cancel, struct cli_secret *out)
+/* cli_password_read_other and cli_secret_read_once: file, else env, else
+ * the terminal (asked twice when `twice`). */
+static int read_from(const char *file, const char *env, const char *prompt, const char *hint,
+                     int twice, volatile sig_atomic_t *cancel, struct cli_secret *out)
 {
 	struct cli_secret again = {NULL, 0};
 	const char *source = "the terminal";
@@ -296,21 +300,21 @@ int cli_password_read_other(const char *file, const char *env, const char *promp
 	if (rc != 0)
 		return rc;
 	if (file) {
-		source = "the password file";
+		source = twice ? "the password file" : "the key file";
 		rc = from_file(file, cancel, out);
 	} else if (env && getenv(env)) {
 		source = env;
 		rc = from_env(env, out);
 	} else if ((tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY)) < 0) {
-		cli_error("no password source: %s", hint);
+		cli_error("no %s source: %s", twice ? "password" : "key", hint);
 		rc = CLI_EXIT_FATAL;
 	} else {
 		rc = prompt_once(tty, prompt, cancel, out);
-		if (rc == 0)
+		if (rc == 0 && twice)
 			rc = secret_alloc(&again);
-		if (rc == 0)
+		if (rc == 0 && twice)
 			rc = prompt_once(tty, "enter it again: ", cancel, &again);
-		if (rc == 0 &&
+		if (rc == 0 && twice &&
 		    (again.len != out->len || sodium_memcmp(again.p, out->p, out->len) != 0)) {
 			cli_error("the passwords do not match");
 			rc = CLI_EXIT_FATAL;
@@ -323,4 +327,77 @@ int cli_password_read_other(const char *file, const char *env, const char *promp
 	if (rc != 0)
 		cli_secret_free(out);
 	return rc;
+}
+
+int cli_password_read_other(const char *file, const char *env, const char *prompt, const char *hint,
+                            volatile sig_atomic_t *cancel, struct cli_secret *out)
+{
+	return read_from(file, env, prompt, hint, 1, cancel, out);
+}
+
+int cli_secret_read_once(const char *file, const char *prompt, const char *hint,
+                         volatile sig_atomic_t *cancel, struct cli_secret *out)
+{
+	return read_from(file, NULL, prompt, hint, 0, cancel, out);
+}
+
+/* What the password lacks, for the message. */
+static void weak_reason(const struct mv_pw_strength *s, char *buf, size_t cap)
+{
+	char kinds[80] = "";
+	const char *names[4] = {"lower case", "upper case", "digits", "symbols"};
+	const int have[4] = {s->lower, s->upper, s->digit, s->special};
+	size_t o = 0;
+	for (int i = 0; i < 4; i++)
+		if (have[i] && o < sizeof(kinds))
+			o += (size_t)snprintf(kinds + o, sizeof(kinds) - o, "%s%s", o ? ", " : "",
+			                      names[i]);
+	if (s->classes < 3)
+		snprintf(buf, cap,
+		         "it has %zu character%s of %d kind%s (%s): mix at least three kinds "
+		         "(14+ characters) or all four (12+), or use 7 words",
+		         s->chars, s->chars == 1 ? "" : "s", s->classes, s->classes == 1 ? "" : "s",
+		         kinds);
+	else if (s->classes == 3)
+		snprintf(buf, cap,
+		         "it has %zu characters of 3 kinds (%s): it needs 14 or more, or 12 or "
+		         "more with the fourth kind too, or 7 words",
+		         s->chars, kinds);
+	else
+		snprintf(buf, cap, "it has %zu characters of all 4 kinds: it needs 12 or more",
+		         s->chars);
+}
+
+int cli_password_check_new(const struct cli_secret *pw, const char *what, const char *force_flag)
+{
+	struct mv_pw_strength s;
+	char reason[300];
+
+	mv_password_assess((const char *)pw->p, pw->len, &s);
+	if (s.strong)
+		return 0;
+	weak_reason(&s, reason, sizeof(reason));
+	cli_progress_clear_line();
+	fprintf(stderr,
+	        "medvault: %s too weak: %s.\n"
+	        "The CNIL (2022) asks for about 80 bits for a password used alone: 12+ "
+	        "characters\nmixing upper case, lower case, digits and symbols; or 14+ of "
+	        "three of these kinds;\nor a passphrase of 7 or more random words (%zu "
+	        "different word%s counted).\n",
+	        what, reason, s.words, s.words == 1 ? "" : "s");
+	char *gen = sodium_malloc(MV_PASSPHRASE_CAP);
+	if (gen && isatty(STDERR_FILENO) &&
+	    mv_passphrase_generate(MV_PASSPHRASE_WORDS, gen, MV_PASSPHRASE_CAP) > 0)
+		fprintf(stderr,
+		        "A passphrase made for you (%d random words of a list of %zu, %u bits):\n"
+		        "\n    %s\n\n",
+		        MV_PASSPHRASE_WORDS, mv_passphrase_list_size(),
+		        mv_passphrase_bits(MV_PASSPHRASE_WORDS), gen);
+	else
+		fprintf(stderr, "Run 'medvault key passphrase' on a terminal for a generated "
+		                "passphrase.\n");
+	if (gen)
+		sodium_free(gen);
+	fprintf(stderr, "Choose a stronger one, or pass %s (not recommended).\n", force_flag);
+	return CLI_EXIT_FATAL;
 }

@@ -6,10 +6,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "cli/exitcode.h"
+#include "cli/json.h"
 #include "cli/output.h"
+#include "cli/keyfile.h"
 #include "cli/password.h"
 #include "core/repo/index.h"
+#include "core/repo/rollback.h"
 #include "core/repo/snapfind.h"
 
 const char *cli_repo_location(const struct cli_ctx *ctx)
@@ -20,6 +25,120 @@ const char *cli_repo_location(const struct cli_ctx *ctx)
 		return ctx->g.repo;
 	env = getenv("MEDVAULT_REPOSITORY");
 	return env && *env ? env : NULL;
+}
+
+/* The record's path for r; 0, or -1 (no state folder: nothing is kept). */
+static int rollback_path(struct mv_repo *r, char path[4096])
+{
+	char hex[65], name[96];
+	mv_hex(mv_repo_config(r)->repo_id, 32, hex);
+	snprintf(name, sizeof(name), "rollback-%s", hex);
+	return cli_state_path(name, path, 4096);
+}
+
+static void rollback_warn(struct cli_ctx *ctx, const char *what, const char *msg,
+                          const struct mv_rollback_report *rep)
+{
+	char t[CLI_FMT_LEN];
+	if (!ctx->g.json) {
+		cli_warning("%s", msg);
+		return;
+	}
+	struct cli_json j;
+	cli_json_begin_message(&j, stderr, "warning");
+	cli_json_str(&j, "code", what);
+	cli_json_str(&j, "message", msg);
+	if (rep && rep->snapshots_back) {
+		cli_json_hex(&j, "recorded_snapshot", rep->recorded_id, 32);
+		cli_json_str(&j, "recorded_time", cli_fmt_time_rfc3339(rep->recorded_time_ns, t));
+		if (rep->have_newest) {
+			cli_json_hex(&j, "newest_snapshot", rep->newest_id, 32);
+			cli_json_str(&j, "newest_time",
+			             cli_fmt_time_rfc3339(rep->newest_time_ns, t));
+		}
+	}
+	if (rep && rep->slots_back) {
+		cli_json_str(&j, "key_slot_back", rep->first_slot);
+		cli_json_u64(&j, "key_slots_back", rep->slots_back);
+	}
+	cli_json_end_object(&j);
+}
+
+static void rollback_check(struct cli_ctx *ctx, struct mv_repo *r)
+{
+	struct mv_rollback_report rep;
+	struct mv_error err = {0};
+	char path[4096], msg[4800], t1[CLI_FMT_LEN], t2[CLI_FMT_LEN];
+
+	if (rollback_path(r, path) != 0) {
+		if (!ctx->g.quiet)
+			rollback_warn(
+			    ctx, "rollback_record",
+			    "no place for the rollback record (no home folder): set "
+			    "XDG_STATE_HOME; a rollback of the repository would go unnoticed",
+			    NULL);
+		return;
+	}
+	if (mv_rollback_check(r, path, &rep, &err) != 0) {
+		if (!ctx->g.quiet) {
+			snprintf(
+			    msg, sizeof(msg),
+			    "cannot keep the rollback record: %s; a rollback of the repository "
+			    "would go unnoticed",
+			    err.msg);
+			rollback_warn(ctx, "rollback_record", msg, NULL);
+		}
+		return;
+	}
+	if (rep.damaged) {
+		snprintf(
+		    msg, sizeof(msg),
+		    "the rollback record '%s' does not open (%s): damaged, or written without "
+		    "the repository's key; a new one was made from what the repository holds now",
+		    path, rep.why);
+		rollback_warn(ctx, "rollback_record", msg, NULL);
+	}
+	if (rep.snapshots_back) {
+		char id[9];
+		mv_hex(rep.recorded_id, 4, id);
+		snprintf(
+		    msg, sizeof(msg),
+		    "the repository has gone back in time (rolled back): snapshot %s of %s, the "
+		    "newest this machine saw, is gone and no snapshot is as new (the newest is "
+		    "%s); an older copy of the repository may have been put in its place, or its "
+		    "newest snapshots deleted",
+		    id, cli_fmt_time_local(rep.recorded_time_ns, t1),
+		    rep.have_newest ? cli_fmt_time_local(rep.newest_time_ns, t2) : "none");
+		rollback_warn(ctx, "rollback", msg, &rep);
+		ctx->rolled_back = 1;
+	}
+	if (rep.slots_back) {
+		snprintf(msg, sizeof(msg),
+		         "the repository has gone back in time (rolled back): key slot %.16s%s, "
+		         "removed earlier, is back; its password opens the repository again",
+		         rep.first_slot, rep.slots_back > 1 ? " and others" : "");
+		rollback_warn(ctx, "rollback", msg, &rep);
+		ctx->rolled_back = 1;
+	}
+}
+
+void cli_rollback_note(struct cli_ctx *ctx, struct mv_repo *r, int64_t time_ns,
+                       const uint8_t id[32])
+{
+	struct mv_error err = {0};
+	char path[4096];
+	if (rollback_path(r, path) != 0)
+		return; /* said when the repository was opened */
+	if (mv_rollback_note(r, path, time_ns, id, &err) != 0 && !ctx->g.quiet)
+		cli_warning("cannot keep the rollback record: %s", err.msg);
+}
+
+/* --retry-lock: says once that the command waits, and why. */
+static void lock_waiting(void *arg, const char *msg)
+{
+	const struct cli_ctx *ctx = arg;
+	if (!ctx->g.quiet && !ctx->g.json)
+		cli_warning("%s", msg);
 }
 
 int cli_repo_open(struct cli_ctx *ctx, const char *cmd, struct mv_repo **out)
@@ -37,11 +156,33 @@ int cli_repo_open(struct cli_ctx *ctx, const char *cmd, struct mv_repo **out)
 	rc = mv_repo_open(loc, &r, &err);
 	if (rc != 0)
 		return cli_fail(rc, &err);
-	rc = cli_password_read(&ctx->g, CLI_PASSWORD_OPEN, ctx->cancel, &secret);
-	if (rc != 0)
-		goto fail;
-	rc = mv_repo_unlock(r, secret.p, secret.len, &err);
-	cli_secret_free(&secret);
+	const char *key_file = cli_key_file_path(ctx);
+	if (key_file) {
+		if (ctx->g.password_file || ctx->g.password_command) {
+			rc = cli_usage_error(cmd, "--key-file (or MEDVAULT_KEY_FILE) and "
+			                          "--password-file or --password-command exclude "
+			                          "each other");
+			goto fail;
+		}
+		uint8_t *key = sodium_malloc(MV_KEY_LEN);
+		if (!key) {
+			cli_error("out of memory");
+			rc = CLI_EXIT_FATAL;
+			goto fail;
+		}
+		rc = cli_key_file_read(key_file, key);
+		if (rc == 0)
+			rc = mv_repo_unlock_machine(r, key, &err);
+		sodium_free(key);
+		if (rc > 0)
+			goto fail; /* an exit code: printed */
+	} else {
+		rc = cli_password_read(&ctx->g, CLI_PASSWORD_OPEN, ctx->cancel, &secret);
+		if (rc != 0)
+			goto fail;
+		rc = mv_repo_unlock(r, secret.p, secret.len, &err);
+		cli_secret_free(&secret);
+	}
 	struct mv_unlock_info ui;
 	mv_repo_unlock_info(r, &ui);
 	if (ui.slots_skipped > 0) /* shown even with -q: a slot may be planted */
@@ -53,9 +194,14 @@ int cli_repo_open(struct cli_ctx *ctx, const char *cmd, struct mv_repo **out)
 		goto fail;
 	}
 	if (ui.slot_kind == MV_SLOT_RECOVERY && !ctx->g.quiet)
-		cli_warning("repository opened with the recovery key; keep that key offline");
+		cli_warning("repository opened with the recovery key; keep that key offline. Lost "
+		            "the password? Give the repository a new one with 'medvault key passwd "
+		            "-r %s'",
+		            loc);
 	if (ctx->g.verbose && !ctx->g.json)
 		fprintf(stderr, "repository %s opened\n", loc);
+	mv_lock_set_retry(r, ctx->g.retry_lock_ms * 1000000LL, ctx->cancel, lock_waiting, ctx);
+	rollback_check(ctx, r);
 	*out = r;
 	return 0;
 fail:

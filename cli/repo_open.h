@@ -20,6 +20,14 @@
  * is wiped before returning. */
 int cli_repo_open(struct cli_ctx *ctx, const char *cmd, struct mv_repo **out);
 
+/* The rollback record (core/repo/rollback.h): cli_repo_open compares the
+ * repository with it and warns (also with -q; with --json as an object on
+ * stderr) and sets ctx->rolled_back when the repository has gone back in
+ * time. cli_rollback_note moves the record to a snapshot saved or listed as
+ * the newest. A record that cannot be kept is a warning, never an error. */
+void cli_rollback_note(struct cli_ctx *ctx, struct mv_repo *r, int64_t time_ns,
+                       const uint8_t id[32]);
+
 /* The location from -r or MEDVAULT_REPOSITORY; NULL when neither is set. */
 const char *cli_repo_location(const struct cli_ctx *ctx);
 

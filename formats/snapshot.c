@@ -5,7 +5,7 @@
 #include <string.h>
 
 #define SNAP_VERSION   1u
-#define LOCK_VERSION   1u
+#define LOCK_VERSION   2u /* 1 is still read (and written without a boot id) */
 #define STR16_MAX      0xffffu
 #define SUMMARY_FIELDS 10
 
@@ -264,11 +264,17 @@ void mv_lock_encode(const struct mv_lock_info *l, struct mv_wbuf *w)
 		return;
 	}
 	size_t n = (size_t)(nul - l->host);
-	mv_wbuf_u8(w, LOCK_VERSION);
+	static const uint8_t none[16];
+	int v2 = memcmp(l->boot_id, none, sizeof(none)) != 0;
+	mv_wbuf_u8(w, v2 ? LOCK_VERSION : 1);
 	mv_wbuf_i64(w, l->time_ns);
 	mv_wbuf_u32(w, l->pid);
 	mv_wbuf_str16(w, l->host, n);
 	mv_wbuf_u8(w, l->exclusive ? 1 : 0);
+	if (v2) {
+		mv_wbuf_put(w, l->boot_id, sizeof(l->boot_id));
+		mv_wbuf_u64(w, l->start_ticks);
+	}
 }
 
 int mv_lock_decode(const uint8_t *p, size_t len, struct mv_lock_info *l)
@@ -285,9 +291,21 @@ int mv_lock_decode(const uint8_t *p, size_t len, struct mv_lock_info *l)
 	uint32_t pid = mv_rbuf_u32(&r);
 	const uint8_t *host = mv_rbuf_str16(&r, &n);
 	uint8_t exclusive = mv_rbuf_u8(&r);
-	if (r.failed || version != LOCK_VERSION || n >= sizeof(l->host) ||
+	const uint8_t *boot = NULL;
+	uint64_t start = 0;
+	if (version == 2) {
+		boot = mv_rbuf_get(&r, sizeof(l->boot_id));
+		start = mv_rbuf_u64(&r);
+	}
+	if (r.failed || (version != 1 && version != 2) || n >= sizeof(l->host) ||
 	    (n && memchr(host, '\0', n)) || exclusive > 1 || mv_rbuf_left(&r) != 0)
 		return MV_FMT_MALFORMED;
+	static const uint8_t none[16];
+	if (boot && !memcmp(boot, none, sizeof(none)))
+		return MV_FMT_MALFORMED; /* written as version 1: one encoding each */
+	if (boot)
+		memcpy(l->boot_id, boot, sizeof(l->boot_id));
+	l->start_ticks = start;
 	l->time_ns = time_ns;
 	l->pid = pid;
 	if (n)

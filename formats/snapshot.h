@@ -67,11 +67,16 @@ struct mv_lock_info {
 	uint32_t pid;
 	char host[256];
 	uint8_t exclusive;
+	/* version 2 (FORMAT.md section 10); all zero in a version 1 lock */
+	uint8_t boot_id[16];
+	uint64_t start_ticks; /* the holder's start time, clock ticks since boot */
 };
-/* Sets w->failed when host is not NUL-terminated within its 256 bytes. */
+/* Writes version 2, or version 1 when boot_id is all zero. Sets w->failed
+ * when host is not NUL-terminated within its 256 bytes. */
 void mv_lock_encode(const struct mv_lock_info *l, struct mv_wbuf *w);
-/* Checks version 1, host < 256 bytes without NUL, exclusive 0 or 1, no
- * trailing bytes. Returns 0 or MV_FMT_MALFORMED (l zeroed). */
+/* Checks version 1 or 2 (with a boot id not all zero), host < 256 bytes
+ * without NUL, exclusive 0 or 1, no trailing bytes. Returns 0 or
+ * MV_FMT_MALFORMED (l zeroed). */
 int mv_lock_decode(const uint8_t *p, size_t len, struct mv_lock_info *l);
 
 #endif

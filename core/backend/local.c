@@ -66,18 +66,6 @@ static int obj_path(struct mv_backend *b, enum mv_ftype t, const char *name, cha
 	return 0;
 }
 
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int rc = fsync(fd);
-	int e = errno;
-	close(fd);
-	errno = e;
-	return rc;
-}
-
 /* Makes dir (mode 0700) and, up to levels-1, its missing parents; each new
  * directory is made durable by an fsync of its parent. */
 static int make_dir(const char *dir, int levels)
@@ -101,7 +89,7 @@ made:
 	char *s = strrchr(parent, '/');
 	if (s && s != parent) {
 		*s = '\0';
-		(void)fsync_dir(parent);
+		(void)mv_fsync_dir(parent);
 	}
 	return 0;
 }
@@ -178,7 +166,7 @@ static int local_put(struct mv_backend *b, enum mv_ftype t, const char *name, co
 		rc = io_error(err, errno, "rename", path);
 		goto fail;
 	}
-	if (fsync_dir(dir) < 0)
+	if (mv_fsync_dir(dir) < 0)
 		return io_error(err, errno, "fsync directory", dir);
 	return 0;
 fail:
@@ -365,7 +353,7 @@ static int local_remove(struct mv_backend *b, enum mv_ftype t, const char *name,
 	if (unlink(path) < 0 && errno != ENOENT)
 		return io_error(err, errno, "remove", path);
 	if (dir_path(b, t, name, dir, sizeof(dir)) == 0)
-		(void)fsync_dir(dir);
+		(void)mv_fsync_dir(dir);
 	return 0;
 }
 
@@ -387,7 +375,7 @@ static int local_create(struct mv_backend *b, struct mv_error *err)
 		if (mkdir(path, 0700) < 0 && errno != EEXIST)
 			return io_error(err, errno, "create directory", path);
 	}
-	if (fsync_dir(b->location) < 0)
+	if (mv_fsync_dir(b->location) < 0)
 		return io_error(err, errno, "fsync directory", b->location);
 	return 0;
 }

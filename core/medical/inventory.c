@@ -10,7 +10,7 @@
 #define YEAR_MIN 1850
 #define YEAR_MAX 2199
 #define NYEARS   (YEAR_MAX - YEAR_MIN + 2) /* slot 0: unknown */
-#define KEY_LEN  16
+#define KEY_LEN  MV_INV_KEY_LEN
 
 struct mv_inventory {
 	unsigned flags;
@@ -207,6 +207,25 @@ static int add_institution(struct mv_inventory *inv, const char *name)
 	return 0;
 }
 
+int mv_inventory_patient_key(const struct mv_dicom_info *info, uint8_t key[KEY_LEN])
+{
+	if (info->patient_id[0])
+		key_of(key, 'P', info->patient_id, NULL);
+	else if (info->patient_name[0])
+		key_of(key, 'N', info->patient_name, info->birth_date);
+	else
+		return 0;
+	return 1;
+}
+
+int mv_inventory_study_key(const struct mv_dicom_info *info, uint8_t key[KEY_LEN])
+{
+	if (!info->study_uid[0])
+		return 0;
+	key_of(key, 'S', info->study_uid, NULL);
+	return 1;
+}
+
 /* Counts the file's patient; *pat gets its list entry (or NULL). */
 static int count_patient(struct mv_inventory *inv, const struct mv_dicom_info *info,
                          struct mv_inv_patient **pat)
@@ -219,10 +238,7 @@ static int count_patient(struct mv_inventory *inv, const struct mv_dicom_info *i
 		inv->rep.unidentified++;
 		return 0;
 	}
-	if (info->patient_id[0])
-		key_of(key, 'P', info->patient_id, NULL);
-	else
-		key_of(key, 'N', info->patient_name, info->birth_date);
+	mv_inventory_patient_key(info, key);
 	int rc = mv_keymap_put(inv->patients, key, UINT32_MAX, &idx);
 	if (rc < 0)
 		return rc;

@@ -116,6 +116,14 @@ void mv_inventory_add_archive(struct mv_inventory *inv, int holds_dicom, int unr
  * free. NULL when out of memory (the sorted copies are allocated). */
 const struct mv_inv_report *mv_inventory_report(struct mv_inventory *inv);
 
+/* The keys the inventory tells patients and studies apart by (BLAKE2b-128,
+ * see the counting rules above), for callers that compare sets of them.
+ * Each returns 1 with key filled, or 0 when info names no patient (no
+ * PatientID and no PatientName) or no study (no StudyInstanceUID). */
+#define MV_INV_KEY_LEN 16
+int mv_inventory_patient_key(const struct mv_dicom_info *info, uint8_t key[MV_INV_KEY_LEN]);
+int mv_inventory_study_key(const struct mv_dicom_info *info, uint8_t key[MV_INV_KEY_LEN]);
+
 /* Parses a DICOM date (YYYYMMDD or YYYY.MM.DD, years 1850..2199, month
  * 1..12, day 1..31) into "YYYY-MM-DD" and returns the year, or 0 when da
  * is not such a date (out untouched). */

@@ -1325,7 +1325,8 @@ int mv_backup(struct mv_repo *r, const struct mv_backup_opts *o, const struct mv
 
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
-	snap.time_ns = ts_ns(&now);
+	snap.time_ns = o->has_time ? o->time_ns : ts_ns(&now);
+	res->snapshot_time_ns = snap.time_ns;
 	snap.host = strdup(host);
 	snap.user = user_name();
 	snap.paths = paths;

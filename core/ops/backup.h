@@ -27,10 +27,15 @@ struct mv_backup_opts {
 	 * progress reports files_total and bytes_total once known (costs a
 	 * second walk: only when progress is displayed). */
 	int count_totals;
+	/* The snapshot's time instead of now (restic's --time: a backup of
+	 * files as they were at that time, or tests with forged times). */
+	int has_time;
+	int64_t time_ns;
 };
 
 struct mv_backup_result {
 	uint8_t snapshot_id[32];
+	int64_t snapshot_time_ns; /* the saved snapshot's time */
 	struct mv_snapshot_summary summary;
 	uint64_t unreadable; /* files that could not be read */
 	/* sources found empty or far smaller than in the previous snapshot

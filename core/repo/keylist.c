@@ -29,6 +29,23 @@ const char *mv_keylist_default_label(uint8_t kind)
 	}
 }
 
+static void copy_origin(char out[MV_KEYLIST_ORIGIN_MAX + 1], const char *in)
+{
+	size_t n = 0;
+	for (; in && in[n] && n < MV_KEYLIST_ORIGIN_MAX; n++) {
+		unsigned char c = (unsigned char)in[n];
+		out[n] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+	}
+	out[n] = '\0';
+}
+
+void mv_keylist_entry_origin(struct mv_keylist_entry *x, const struct mv_keyslot_origin *o)
+{
+	x->created = o ? o->created : 0;
+	copy_origin(x->host, o ? o->host : NULL);
+	copy_origin(x->user, o ? o->user : NULL);
+}
+
 int mv_keylist_load(struct mv_repo *r, struct mv_keylist *kl, size_t *objects, size_t *damaged,
                     struct mv_error *err)
 {
@@ -124,7 +141,8 @@ out:
 }
 
 int mv_keylist_write_first(struct mv_backend *be, struct mv_keys *keys, const char (*ids)[65],
-                           const uint8_t *kinds, size_t n, char name_out[65], struct mv_error *err)
+                           const uint8_t *kinds, size_t n, const struct mv_keyslot_origin *o,
+                           char name_out[65], struct mv_error *err)
 {
 	struct mv_repo t;
 	struct mv_keylist kl = {0};
@@ -138,10 +156,14 @@ int mv_keylist_write_first(struct mv_backend *be, struct mv_keys *keys, const ch
 	if (!t.ctx)
 		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		uint8_t id[32];
+		struct mv_keylist_entry x;
 		const char *label = mv_keylist_default_label(kinds[i]);
-		if (mv_unhex(ids[i], id, 32) ||
-		    mv_keylist_add(&kl, id, kinds[i], label, strlen(label)) != 0)
+		memset(&x, 0, sizeof(x));
+		x.kind = kinds[i];
+		x.label_len = (uint8_t)strlen(label);
+		memcpy(x.label, label, x.label_len);
+		mv_keylist_entry_origin(&x, o);
+		if (mv_unhex(ids[i], x.id, 32) || mv_keylist_add_entry(&kl, &x) != 0)
 			rc = mv_error_set(err, MV_ERR_NOMEM, 0, "cannot build the key list");
 	}
 	if (rc == 0)
@@ -296,7 +318,9 @@ int mv_check_keys(struct mv_repo *r, const struct mv_events *ev, struct mv_keych
 		mv_hex(kl.e[k].id, 32, name);
 		for (size_t i = 0; i < ss.n && !present; i++)
 			present = strcmp(ss.s[i].name, name) == 0;
-		if (!present) {
+		if (kl.e[k].state != MV_KEYLIST_ACTIVE)
+			res->pending++; /* an interrupted key change: present or not */
+		else if (!present) {
 			snprintf(msg, sizeof(msg), "the %s slot '%s' of the key list is missing",
 			         kind_name(kl.e[k].kind), kl.e[k].label);
 			problem(ev, res, "keys", name, msg);

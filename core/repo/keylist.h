@@ -14,6 +14,11 @@
 /* Compatible feature bit of config: made with a key list (FORMAT.md 3). */
 #define MV_COMPAT_KEYLIST 1u
 
+/* Fills the version 2 fields of x from o (may be NULL: unknown), host and
+ * user cut to MV_KEYLIST_ORIGIN_MAX bytes, control characters replaced by
+ * '?'. */
+void mv_keylist_entry_origin(struct mv_keylist_entry *x, const struct mv_keyslot_origin *o);
+
 /* The label init and the upgrade give a slot of kind `kind`. */
 const char *mv_keylist_default_label(uint8_t kind);
 
@@ -32,11 +37,12 @@ int mv_keylist_load(struct mv_repo *r, struct mv_keylist *kl, size_t *objects, s
 int mv_keylist_save(struct mv_repo *r, struct mv_keylist *kl, struct mv_error *err) MV_MUST_CHECK;
 
 /* The first key list, for init (no repository to open yet): names the
- * slots ids[i] of kinds[i] with their default labels, sealed with keys.
+ * slots ids[i] of kinds[i] with their default labels and origin o (may be
+ * NULL), sealed with keys.
  * name_out gets the object's name (for removal when init fails). */
 int mv_keylist_write_first(struct mv_backend *be, struct mv_keys *keys, const char (*ids)[65],
-                           const uint8_t *kinds, size_t n, char name_out[65],
-                           struct mv_error *err) MV_MUST_CHECK;
+                           const uint8_t *kinds, size_t n, const struct mv_keyslot_origin *o,
+                           char name_out[65], struct mv_error *err) MV_MUST_CHECK;
 
 /* For repositories made before the key list: when keylist/ holds nothing
  * and config does not say the repository was made with one, writes a list
@@ -51,6 +57,7 @@ struct mv_keycheck {
 	int list;         /* 1: a key list was read; 0: none */
 	int list_claimed; /* config says the repository was made with one */
 	uint64_t stale;   /* readable lists older than the current one */
+	uint64_t pending; /* listed slots of an interrupted key add or remove */
 	/* the slot that opened the repository: its kind and its label in the
 	 * list ("" when unlisted or without a list) */
 	int opened_kind;

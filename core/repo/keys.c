@@ -1,5 +1,5 @@
 /* Key slots wrapping the master key (docs/FORMAT.md section 4), recovery key
- * text and the password strength rule. */
+ * text. */
 #include "core/repo/keys.h"
 
 #include <string.h>
@@ -250,47 +250,4 @@ int mv_recovery_parse(const char *text, size_t len, uint8_t out[MV_KEY_LEN])
 fail:
 	sodium_memzero(out, MV_KEY_LEN);
 	return -1;
-}
-
-static int is_ascii_letter(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-int mv_password_strong(const char *pw, size_t len)
-{
-	int lower = 0, upper = 0, digit = 0, other = 0;
-	size_t chars = 0, words = 0, letters = 0;
-
-	for (size_t i = 0; i <= len; i++) {
-		unsigned char c = i < len ? (unsigned char)pw[i] : ' ';
-		int sep = c == ' ' || c == '-';
-
-		if (i < len && (c & 0xc0) != 0x80) {
-			/* One character per UTF-8 lead byte (or ASCII byte). */
-			chars++;
-			if (c >= 'a' && c <= 'z')
-				lower = 1;
-			else if (c >= 'A' && c <= 'Z')
-				upper = 1;
-			else if (c >= '0' && c <= '9')
-				digit = 1;
-			else
-				other = 1;
-		}
-		if (sep) {
-			if (letters >= 3)
-				words++;
-			letters = 0;
-		} else if (is_ascii_letter(c) || c >= 0xc0) {
-			/* ASCII letters and non-ASCII characters (accented
-			 * letters: "forêt", "été") count as letters. */
-			letters++;
-		}
-	}
-	int classes = lower + upper + digit + other;
-	if (words >= 7)
-		return 1;
-	return (classes >= 4 && chars >= 12) || (classes >= 3 && chars >= 14) ||
-	       (classes >= 2 && chars >= 16) || (classes >= 1 && chars >= 20);
 }

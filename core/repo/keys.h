@@ -27,6 +27,15 @@ enum { MV_KDF_ARGON2ID = 1, MV_KDF_BLAKE2B = 2 };
  * all the slots it tries: twice the strongest slot init can make. */
 #define MV_UNLOCK_MAX_WORK (2ull * MV_ARGON2_MAX_OPS * (MV_ARGON2_MAX_MEM >> 20))
 
+/* Who made a key slot, for the key list (`medvault key list`): the
+ * caller fills it (core reads no clock, host or user name of its own).
+ * NULL strings are unknown. */
+struct mv_keyslot_origin {
+	int64_t created; /* Unix seconds, 0 unknown */
+	const char *host;
+	const char *user;
+};
+
 struct mv_kdf_params {
 	uint32_t opslimit;
 	uint64_t memlimit;
@@ -66,11 +75,5 @@ void mv_recovery_format(const uint8_t secret[MV_KEY_LEN], char out[MV_RECOVERY_T
 /* Parses recovery key text, ignoring dashes, spaces and case. Returns 0 or
  * -1 when the text is not a recovery key. */
 int mv_recovery_parse(const char *text, size_t len, uint8_t out[MV_KEY_LEN]);
-
-/* CNIL 2022 threshold for a password used alone (about 80 bits): 12+
- * characters from 4 classes, 14+ from 3, 16+ from 2, 20+ from one, or 7+
- * words separated by spaces or dashes (each 3+ letters). Returns 1 when strong
- * enough, 0 otherwise. */
-int mv_password_strong(const char *pw, size_t len);
 
 #endif

@@ -102,16 +102,22 @@ static int cand_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-/* Tries the candidates of one class (recovery slots or the others) with
- * secret, cheapest first, within the work budget *spent. Returns the index
- * of the slot that opened, -1 when none did, or a fatal error (< -1). */
-static long try_slots(struct unlock_state *u, int recovery, const uint8_t *secret, size_t len,
+/* Which slots try_slots tries. */
+enum { TRY_OTHERS, TRY_RECOVERY, TRY_MACHINE };
+
+/* Tries the candidates of one class with secret, cheapest first, within
+ * the work budget *spent. Returns the index of the slot that opened, -1
+ * when none did, or a fatal error (< -1). */
+static long try_slots(struct unlock_state *u, int class, const uint8_t *secret, size_t len,
                       uint8_t *master, uint64_t *spent, int *over_budget)
 {
 	for (size_t i = 0; i < u->n; i++) {
 		struct cand *c = &u->c[i];
 		struct mv_error e = {0};
-		if ((c->kind == MV_SLOT_RECOVERY) != (recovery != 0))
+		int in = class == TRY_RECOVERY  ? c->kind == MV_SLOT_RECOVERY
+		         : class == TRY_MACHINE ? c->kind == MV_SLOT_MACHINE
+		                                : c->kind == MV_SLOT_PASSWORD;
+		if (!in)
 			continue;
 		if (*spent > u->r->unlock_budget || c->work > u->r->unlock_budget - *spent) {
 			*over_budget = 1;
@@ -135,8 +141,10 @@ static long try_slots(struct unlock_state *u, int recovery, const uint8_t *secre
 	return -1;
 }
 
-int mv_keyslots_open(struct mv_repo *r, const uint8_t *secret, size_t len,
-                     uint8_t master[MV_KEY_LEN], struct mv_error *err)
+/* mv_keyslots_open and mv_keyslots_open_machine: a machine key (32 bytes)
+ * is tried on machine slots only, text on the others. */
+static int open_slots(struct mv_repo *r, const uint8_t *secret, size_t len, int machine,
+                      uint8_t master[MV_KEY_LEN], struct mv_error *err)
 {
 	struct unlock_state u = {.r = r, .err = err};
 	uint8_t *rkey = NULL;
@@ -160,12 +168,14 @@ int mv_keyslots_open(struct mv_repo *r, const uint8_t *secret, size_t len,
 		goto out;
 	if (u.n > 1)
 		qsort(u.c, u.n, sizeof(*u.c), cand_cmp);
-	if (mv_recovery_parse((const char *)secret, len, rkey) == 0)
-		got = try_slots(&u, 1, rkey, MV_KEY_LEN, master, &spent, &over_budget);
+	if (machine)
+		got = try_slots(&u, TRY_MACHINE, secret, len, master, &spent, &over_budget);
+	else if (mv_recovery_parse((const char *)secret, len, rkey) == 0)
+		got = try_slots(&u, TRY_RECOVERY, rkey, MV_KEY_LEN, master, &spent, &over_budget);
 	/* text that reads as a recovery key may still be a password (64 hex
 	 * digits from a generator) */
-	if (got == -1)
-		got = try_slots(&u, 0, secret, len, master, &spent, &over_budget);
+	if (got == -1 && !machine)
+		got = try_slots(&u, TRY_OTHERS, secret, len, master, &spent, &over_budget);
 	if (got == -1 && u.unreadable) {
 		/* an I/O error, or damage such as a slot that is not a regular
 		 * file (MV_ERR_INTEGRITY) */
@@ -194,8 +204,12 @@ int mv_keyslots_open(struct mv_repo *r, const uint8_t *secret, size_t len,
 		goto out;
 	}
 	if (got == -1) {
-		rc = mv_error_set(err, MV_ERR_PASSWORD, 0,
-		                  "wrong password or recovery key (no key slot opens with it)");
+		rc =
+		    mv_error_set(err, MV_ERR_PASSWORD, 0,
+		                 machine ? "wrong machine key (no machine key slot opens with it: "
+		                           "was it removed with 'medvault key remove'?)"
+		                         : "wrong password or recovery key (no key slot opens with "
+		                           "it)");
 		goto out;
 	}
 	r->slot_kind = u.c[got].kind;
@@ -207,6 +221,18 @@ out:
 		sodium_memzero(u.c, u.cap * sizeof(*u.c));
 	free(u.c);
 	return rc;
+}
+
+int mv_keyslots_open(struct mv_repo *r, const uint8_t *secret, size_t len,
+                     uint8_t master[MV_KEY_LEN], struct mv_error *err)
+{
+	return open_slots(r, secret, len, 0, master, err);
+}
+
+int mv_keyslots_open_machine(struct mv_repo *r, const uint8_t key[MV_KEY_LEN],
+                             uint8_t master[MV_KEY_LEN], struct mv_error *err)
+{
+	return open_slots(r, key, MV_KEY_LEN, 1, master, err);
 }
 
 /* keys/ as listed, each slot read and verified against its name. */
@@ -308,15 +334,59 @@ int mv_keyslots_list(struct mv_repo *r, struct mv_keyslot_info **out, size_t *n,
 		const struct mv_keylist_entry *e =
 		    have == 1 && !mv_unhex(s->name, id, 32) ? mv_keylist_find(&kl, id) : NULL;
 		s->listed = e != NULL;
-		if (e)
+		if (e) {
 			snprintf(s->label, sizeof(s->label), "%s", e->label);
+			s->state = e->state;
+			s->created = e->created;
+			memcpy(s->host, e->host, sizeof(s->host));
+			memcpy(s->user, e->user, sizeof(s->user));
+		}
 	}
 	mv_keylist_release(&kl);
 	return 0;
 }
 
-/* The current key list; for an older repository without one, the list
- * the upgrade writes. 0 with *kl filled (release it), or an error. */
+/* Finishes the key changes an interruption left in kl (FORMAT.md 4.1): a
+ * slot being added stays when its file is there and leaves the list when
+ * it is not; a slot being removed loses its file, then its entry. Saves kl
+ * when it changed. Returns 0 or an error. */
+static int settle(struct mv_repo *r, struct mv_keylist *kl, struct mv_error *err)
+{
+	int changed = 0;
+	for (uint32_t i = 0; i < kl->n;) {
+		struct mv_keylist_entry *x = &kl->e[i];
+		char name[65];
+		uint64_t size;
+		if (x->state == MV_KEYLIST_ACTIVE) {
+			i++;
+			continue;
+		}
+		mv_hex(x->id, 32, name);
+		int rc = r->be->ops->size(r->be, MV_FT_KEY, name, &size, err);
+		if (rc && rc != MV_ERR_NOTFOUND)
+			return rc;
+		changed = 1;
+		if (x->state == MV_KEYLIST_ADDING && rc == 0) {
+			x->state = MV_KEYLIST_ACTIVE;
+			i++;
+			continue;
+		}
+		if (x->state == MV_KEYLIST_REMOVING && rc == 0) {
+			rc = r->be->ops->remove(r->be, MV_FT_KEY, name, err);
+			if (rc && rc != MV_ERR_NOTFOUND)
+				return rc;
+		}
+		(void)mv_keylist_remove(kl, x->id); /* x is gone: i names the next */
+	}
+	if (changed && kl->n == 0)
+		return mv_error_set(err, MV_ERR_INTEGRITY, 0,
+		                    "the key list would be left empty: run 'medvault check'");
+	return changed ? mv_keylist_save(r, kl, err) : 0;
+}
+
+/* The current key list, interrupted changes finished; for an older
+ * repository without one, the list the upgrade writes. 0 with *kl filled
+ * (release it), or an error. */
 static int current_list(struct mv_repo *r, struct mv_keylist *kl, struct mv_error *err)
 {
 	int rc = mv_keylist_load(r, kl, NULL, NULL, err);
@@ -329,63 +399,127 @@ static int current_list(struct mv_repo *r, struct mv_keylist *kl, struct mv_erro
 		rc = mv_error_set(err, MV_ERR_INTEGRITY, 0,
 		                  "the key list cannot be read: key slots cannot be changed "
 		                  "(run 'medvault check')");
+	if (rc == 1)
+		rc = settle(r, kl, err);
 	return rc < 0 ? rc : 0;
 }
 
-int mv_keyslots_add_password(struct mv_repo *r, const uint8_t *password, size_t len,
-                             const struct mv_kdf_params *kdf, const char *label, char name_out[65],
-                             struct mv_error *err)
+int mv_keyslots_settle(struct mv_repo *r, struct mv_error *err)
 {
 	struct mv_keylist kl = {0};
-	uint8_t slot[MV_KEYSLOT_LEN], id[32];
+	if (!r->keys)
+		return mv_error_set(err, MV_ERR_USAGE, 0, "repository is not unlocked");
+	int rc = current_list(r, &kl, err);
+	mv_keylist_release(&kl);
+	return rc;
+}
+
+int mv_keyslots_add(struct mv_repo *r, const struct mv_keyslot_new *nk, char name_out[65],
+                    struct mv_error *err)
+{
+	struct mv_keylist kl = {0};
+	struct mv_keylist_entry x;
+	uint8_t slot[MV_KEYSLOT_LEN], h[32];
 	char name[65] = "";
+	int put = 0, listed = 0;
 	int rc;
 
 	if (name_out)
 		name_out[0] = '\0';
 	if (!r->keys || !r->master)
 		return mv_error_set(err, MV_ERR_USAGE, 0, "repository is not unlocked");
-	if (!label)
-		label = mv_keylist_default_label(MV_SLOT_PASSWORD);
+	const char *label = nk->label ? nk->label : mv_keylist_default_label(nk->kind);
+	memset(&x, 0, sizeof(x));
+	x.kind = nk->kind;
+	x.state = MV_KEYLIST_ADDING;
+	x.label_len = (uint8_t)strnlen(label, MV_KEYLIST_LABEL_MAX + 1);
+	if (strlen(label) > MV_KEYLIST_LABEL_MAX)
+		return mv_error_set(err, MV_ERR_USAGE, 0, "a key label has at most %d bytes",
+		                    MV_KEYLIST_LABEL_MAX);
+	memcpy(x.label, label, x.label_len);
+	mv_keylist_entry_origin(&x, nk->origin);
 	rc = current_list(r, &kl, err);
 	if (rc)
 		goto out;
-	rc = mv_keyslot_create(MV_SLOT_PASSWORD, kdf, password, len, r->master, slot, err);
+	rc = mv_keyslot_create(nk->kind, nk->kdf, nk->secret, nk->len, r->master, slot, err);
 	if (rc)
 		goto out;
-	rc = mv_keyslot_put(r->be, slot, name, err);
-	if (rc) {
-		name[0] = '\0';
-		goto out;
-	}
-	if (mv_unhex(name, id, 32)) {
-		rc = mv_error_set(err, MV_ERR_INTEGRITY, 0, "bad key slot name '%s'", name);
-		goto out;
-	}
-	int a = mv_keylist_add(&kl, id, MV_SLOT_PASSWORD, label, strlen(label));
+	mv_file_hash(slot, MV_KEYSLOT_LEN, h);
+	memcpy(x.id, h, 32);
+	mv_hex(h, 32, name);
+	/* the list first names it as being added: an interruption leaves a
+	 * list that says so, never a slot that looks planted */
+	int a = mv_keylist_add_entry(&kl, &x);
 	if (a == MV_FMT_NOMEM) {
 		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
 		goto out;
 	}
 	if (a) {
 		rc = mv_error_set(err, MV_ERR_USAGE, 0,
-		                  "the key list takes no slot labelled '%.64s' (1 to %d bytes, "
+		                  "the key list takes no slot labelled '%.64s' (0 to %d bytes, "
 		                  "at most %d slots, each slot once)",
 		                  label, MV_KEYLIST_LABEL_MAX, MV_KEYLIST_MAX);
 		goto out;
 	}
 	rc = mv_keylist_save(r, &kl, err);
+	if (rc)
+		goto out;
+	listed = 1;
+	char written[65];
+	rc = mv_keyslot_put(r->be, slot, written, err);
+	if (rc)
+		goto out;
+	put = 1;
+	mv_keylist_find_mut(&kl, h)->state = MV_KEYLIST_ACTIVE;
+	rc = mv_keylist_save(r, &kl, err);
 	if (rc == 0 && name_out)
 		memcpy(name_out, name, 65);
 out:
-	if (rc && name[0]) /* unlisted, it would look planted */
-		(void)r->be->ops->remove(r->be, MV_FT_KEY, name, NULL);
+	if (rc && listed) {
+		/* undo what was written; what an error leaves here, the next key
+		 * command settles */
+		struct mv_keylist_entry *y = mv_keylist_find_mut(&kl, h);
+		if (y && put)
+			y->state = MV_KEYLIST_REMOVING;
+		if (!put || mv_keylist_save(r, &kl, NULL) == 0) {
+			if (put)
+				(void)r->be->ops->remove(r->be, MV_FT_KEY, name, NULL);
+			(void)mv_keylist_remove(&kl, h);
+			if (mv_keylist_save(r, &kl, NULL) != 0) {
+				/* the list says "adding": the next change settles it */
+			}
+		}
+	}
 	sodium_memzero(slot, sizeof(slot));
 	mv_keylist_release(&kl);
 	return rc;
 }
 
-int mv_keyslots_remove(struct mv_repo *r, const char *name, struct mv_error *err)
+int mv_keyslots_add_password(struct mv_repo *r, const uint8_t *password, size_t len,
+                             const struct mv_kdf_params *kdf, const char *label, char name_out[65],
+                             struct mv_error *err)
+{
+	struct mv_keyslot_new nk = {MV_SLOT_PASSWORD, password, len, kdf, label, NULL};
+	return mv_keyslots_add(r, &nk, name_out, err);
+}
+
+/* Listed slots, other than id, that are active and whose files exist. */
+static uint32_t others_left(struct mv_repo *r, const struct mv_keylist *kl, const uint8_t id[32])
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < kl->n; i++) {
+		char name[65];
+		uint64_t size;
+		if (!memcmp(kl->e[i].id, id, 32) || kl->e[i].state != MV_KEYLIST_ACTIVE)
+			continue;
+		mv_hex(kl->e[i].id, 32, name);
+		if (r->be->ops->size(r->be, MV_FT_KEY, name, &size, NULL) == 0)
+			n++;
+	}
+	return n;
+}
+
+int mv_keyslots_remove(struct mv_repo *r, const char *name, unsigned flags, struct mv_error *err)
 {
 	struct mv_keylist kl = {0};
 	uint8_t id[32];
@@ -396,30 +530,41 @@ int mv_keyslots_remove(struct mv_repo *r, const char *name, struct mv_error *err
 		return mv_error_set(err, MV_ERR_USAGE, 0, "'%.80s' is not a key slot name", name);
 	if (!r->keys)
 		return mv_error_set(err, MV_ERR_USAGE, 0, "repository is not unlocked");
-	if (!strcmp(name, r->slot_name))
+	if (!strcmp(name, r->slot_name) && !(flags & MV_KEYSLOTS_FORCE))
 		return mv_error_set(err, MV_ERR_USAGE, 0,
 		                    "key slot %.16s opened the repository: open it with another "
-		                    "slot to remove this one",
+		                    "slot to remove this one (or pass --force)",
 		                    name);
-	rc = r->be->ops->size(r->be, MV_FT_KEY, name, &size, err);
-	if (rc == MV_ERR_NOTFOUND)
-		return mv_error_set(err, rc, 0, "no key slot '%s'", name);
-	if (rc)
-		return rc;
 	rc = current_list(r, &kl, err);
 	if (rc)
 		goto out;
-	if (mv_keylist_find(&kl, id)) {
-		if (mv_keylist_remove(&kl, id) != 0 || kl.n == 0) {
+	rc = r->be->ops->size(r->be, MV_FT_KEY, name, &size, err);
+	if (rc == MV_ERR_NOTFOUND) {
+		rc = mv_error_set(err, rc, 0, "no key slot '%s'", name);
+		goto out;
+	}
+	if (rc)
+		goto out;
+	struct mv_keylist_entry *x = mv_keylist_find_mut(&kl, id);
+	if (x) {
+		if (others_left(r, &kl, id) == 0) {
 			rc = mv_error_set(err, MV_ERR_USAGE, 0,
-			                  "the last key slot cannot be removed");
+			                  "the last key slot cannot be removed: nothing else would "
+			                  "open the repository");
 			goto out;
 		}
+		/* the list first says it is going: an interruption leaves a
+		 * list that says so, which the next key command finishes */
+		x->state = MV_KEYLIST_REMOVING;
 		rc = mv_keylist_save(r, &kl, err);
 		if (rc)
 			goto out;
 	}
 	rc = r->be->ops->remove(r->be, MV_FT_KEY, name, err);
+	if (rc == 0 && x) {
+		(void)mv_keylist_remove(&kl, id);
+		rc = mv_keylist_save(r, &kl, err);
+	}
 out:
 	mv_keylist_release(&kl);
 	return rc;

@@ -2,6 +2,8 @@
 #ifndef MV_LOCK_H
 #define MV_LOCK_H
 
+#include <signal.h>
+
 #include "core/repo/repo.h"
 
 struct mv_lock;
@@ -37,7 +39,26 @@ int mv_lock_check(struct mv_lock *l, struct mv_error *err) MV_MUST_CHECK;
 /* Tests: shorter refresh and loss delays, in seconds. */
 void mv_lock_set_timing(struct mv_lock *l, int refresh_s, int lost_s);
 
-/* Removes stale locks; *removed gets the count. */
-int mv_lock_remove_stale(struct mv_repo *r, size_t *removed, struct mv_error *err) MV_MUST_CHECK;
+/* How long mv_lock_acquire(_reader) waits for a conflicting lock to go
+ * (--retry-lock): it tries again after 1 s, then after doubling delays up to
+ * 30 s, until wait_ns has passed (0: no waiting, the default). A set
+ * *cancel stops the wait (MV_ERR_INTERRUPTED); cancel may be NULL. When it
+ * starts to wait, waiting (may be NULL) gets a message saying who holds the
+ * lock and for how long it waits. */
+void mv_lock_set_retry(struct mv_repo *r, int64_t wait_ns, volatile sig_atomic_t *cancel,
+                       void (*waiting)(void *arg, const char *msg), void *arg);
+
+/* What mv_lock_remove_stale found. */
+struct mv_lock_cleanup {
+	size_t removed; /* stale locks removed */
+	size_t damaged; /* lock files that cannot be read or authenticated: left */
+	char damaged_name[65];
+	char damaged_why[160];
+};
+
+/* Removes the stale locks of every host (FORMAT.md section 10) and counts,
+ * without removing them, the damaged lock files. */
+int mv_lock_remove_stale(struct mv_repo *r, struct mv_lock_cleanup *out,
+                         struct mv_error *err) MV_MUST_CHECK;
 
 #endif

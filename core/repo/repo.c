@@ -91,7 +91,8 @@ int mv_repo_init(const char *location, const uint8_t *password, size_t pwlen,
 	if (rc)
 		goto out;
 	static const uint8_t kinds[2] = {MV_SLOT_PASSWORD, MV_SLOT_RECOVERY};
-	rc = mv_keylist_write_first(be, keys, (const char(*)[65])names, kinds, 2, listname, err);
+	rc = mv_keylist_write_first(be, keys, (const char(*)[65])names, kinds, 2,
+	                            opts ? &opts->origin : NULL, listname, err);
 	if (rc)
 		goto out;
 	c.compat |= MV_COMPAT_KEYLIST;
@@ -222,7 +223,9 @@ void mv_repo_close(struct mv_repo *r)
 	free(r);
 }
 
-int mv_repo_unlock(struct mv_repo *r, const uint8_t *secret, size_t len, struct mv_error *err)
+/* mv_repo_unlock and mv_repo_unlock_machine. */
+static int unlock_with(struct mv_repo *r, const uint8_t *secret, size_t len, int machine,
+                       struct mv_error *err)
 {
 	uint8_t *master = NULL;
 	int rc;
@@ -232,7 +235,8 @@ int mv_repo_unlock(struct mv_repo *r, const uint8_t *secret, size_t len, struct 
 		rc = mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
 		goto out;
 	}
-	rc = mv_keyslots_open(r, secret, len, master, err);
+	rc = machine ? mv_keyslots_open_machine(r, secret, master, err)
+	             : mv_keyslots_open(r, secret, len, master, err);
 	if (rc == MV_ERR_PASSWORD && r->cfg_newer)
 		rc = mv_error_set(err, MV_ERR_PASSWORD, 0,
 		                  "wrong password or recovery key (no key slot opens with it); the "
@@ -291,6 +295,16 @@ out:
 	}
 	sodium_free(master);
 	return rc;
+}
+
+int mv_repo_unlock(struct mv_repo *r, const uint8_t *secret, size_t len, struct mv_error *err)
+{
+	return unlock_with(r, secret, len, 0, err);
+}
+
+int mv_repo_unlock_machine(struct mv_repo *r, const uint8_t key[MV_KEY_LEN], struct mv_error *err)
+{
+	return unlock_with(r, key, MV_KEY_LEN, 1, err);
 }
 
 int mv_repo_save_object(struct mv_repo *r, enum mv_ftype ft, uint8_t type, const void *payload,

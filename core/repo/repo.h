@@ -53,7 +53,7 @@ struct mv_lock *mv_repo_lock(const struct mv_repo *r);
 
 /* How mv_repo_unlock opened the repository. The strings live as long as r. */
 struct mv_unlock_info {
-	int slot_kind;         /* MV_SLOT_PASSWORD or MV_SLOT_RECOVERY */
+	int slot_kind;         /* MV_SLOT_PASSWORD, MV_SLOT_RECOVERY or MV_SLOT_MACHINE */
 	const char *slot_name; /* the slot's file name in keys/ */
 	int slots_skipped;     /* slots not tried: beyond the Argon2id caps or the work cap */
 	const char *skip_msg;  /* why the first of them was skipped, naming it */
@@ -71,6 +71,8 @@ struct mv_init_opts {
 	 * made only when it returns 0 (e.g. the key is safe in a file). */
 	int (*recovery_sink)(void *arg, const char *text, struct mv_error *err);
 	void *recovery_arg;
+	/* who makes the repository, recorded for its first two key slots */
+	struct mv_keyslot_origin origin;
 };
 
 /* Creates a repository at location with a password slot and a recovery
@@ -104,6 +106,11 @@ int mv_repo_open_backend(struct mv_backend *be, struct mv_repo **out,
  * an intact config has a newer version. */
 int mv_repo_unlock(struct mv_repo *r, const uint8_t *secret, size_t len,
                    struct mv_error *err) MV_MUST_CHECK;
+
+/* The same with a machine key (the 32 bytes of a key file), tried on the
+ * machine key slots only. */
+int mv_repo_unlock_machine(struct mv_repo *r, const uint8_t key[MV_KEY_LEN],
+                           struct mv_error *err) MV_MUST_CHECK;
 
 void mv_repo_close(struct mv_repo *r); /* accepts NULL */
 

@@ -4,6 +4,7 @@
 #define MV_REPO_IMPL_H
 
 #include <pthread.h>
+#include <signal.h>
 
 #include "core/repo/repo.h"
 
@@ -41,6 +42,11 @@ struct mv_repo {
 	uint32_t *orphan_blobs;
 	size_t norphans;
 	struct mv_lock *lock; /* the lock held (core/repo/lock.c), or NULL */
+	/* mv_lock_set_retry: how long to wait for a conflicting lock */
+	int64_t lock_retry_ns;
+	volatile sig_atomic_t *lock_cancel;
+	void (*lock_waiting)(void *arg, const char *msg);
+	void *lock_waiting_arg;
 };
 
 /* Take and drop the index's lock while it is shared (core/repo/index.h). */

@@ -1,6 +1,7 @@
 #include "core/util/fdio.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -60,4 +61,16 @@ int mv_make_parents(char *path, struct mv_error *err)
 		*p = '/';
 	}
 	return 0;
+}
+
+int mv_fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	int e = errno;
+	close(fd);
+	errno = e;
+	return rc;
 }

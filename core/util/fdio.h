@@ -12,6 +12,10 @@
  * read (fewer than len only at the end), or -1 with errno set. */
 ssize_t mv_read_upto(int fd, void *buf, size_t len);
 
+/* fsyncs the directory dir, so that names made or removed in it are
+ * durable. Returns 0, or -1 with errno set. */
+int mv_fsync_dir(const char *dir);
+
 /* Writes all len bytes: 0, or -1 with errno set (ENOSPC for a write that
  * wrote nothing). */
 int mv_write_all(int fd, const void *buf, size_t len);

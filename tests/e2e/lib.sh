@@ -147,4 +147,14 @@ EOF
 
 dir_size() { du -sb "$1" | cut -f1; }
 
+# wait_for_lock REPO: waits up to 5 s for a lock file in REPO/locks (a
+# command started in the background took its lock); fails when none comes.
+wait_for_lock() {
+	for _ in $(seq 1 100); do
+		[ -n "$(ls "$1/locks")" ] && return 0
+		sleep 0.05
+	done
+	fail "no lock was taken in $1"
+}
+
 pass() { echo "PASS: $(basename "$0")"; }

@@ -9,11 +9,7 @@ for i in $(seq 1 30); do head -c 3000000 /dev/urandom >"$T/src/f$i.bin"; done
 expect_exit 0 mv init -r "$R" --recovery-key-file "$(keyfile)"
 "$MV_BIN" backup -r "$R" "$T/src" >/dev/null 2>&1 &
 pid=$!
-for _ in $(seq 1 100); do
-	[ -n "$(ls "$R/locks")" ] && break
-	sleep 0.05
-done
-[ -n "$(ls "$R/locks")" ] || fail "backup did not take a lock"
+wait_for_lock "$R"
 expect_exit 11 mv check -r "$R"
 grep -qi "lock" "$T/err" || fail "lock message missing"
 kill -9 "$pid"

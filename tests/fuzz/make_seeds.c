@@ -260,6 +260,11 @@ static void snapshot_seeds(void)
 	mv_lock_encode(&l, &w);
 	write_seed("fuzz_snapshot", "lock_shared_nohost", &sel_lock, 1, &w);
 	mv_wbuf_release(&w);
+	memset(l.boot_id, 0xb0, sizeof(l.boot_id)); /* version 2 */
+	l.start_ticks = 123456;
+	mv_lock_encode(&l, &w);
+	write_seed("fuzz_snapshot", "lock_v2", &sel_lock, 1, &w);
+	mv_wbuf_release(&w);
 }
 
 int main(int argc, char **argv)

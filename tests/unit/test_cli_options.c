@@ -244,6 +244,41 @@ static void test_cli_options__parse_u64_is_strict(void **state)
 	assert_int_equal(v, 7); /* untouched on failure */
 }
 
+static void test_cli_options__duration(void **state)
+{
+	(void)state;
+	int64_t ms = 7;
+	assert_int_equal(cli_parse_duration("30s", &ms), 0);
+	assert_true(ms == 30000);
+	assert_int_equal(cli_parse_duration("5m", &ms), 0);
+	assert_true(ms == 300000);
+	assert_int_equal(cli_parse_duration("2h", &ms), 0);
+	assert_true(ms == 7200000);
+	assert_int_equal(cli_parse_duration("7d", &ms), 0);
+	assert_true(ms == 7LL * 86400000);
+	assert_int_equal(cli_parse_duration("45", &ms), 0);
+	assert_true(ms == 45000);
+	assert_int_equal(cli_parse_duration("0s", &ms), 0);
+	assert_true(ms == 0);
+	ms = 7;
+	const char *bad[] = {"",
+	                     "s",
+	                     "m",
+	                     "5ms",
+	                     "1h30m",
+	                     "8d",
+	                     "604801",
+	                     "-5s",
+	                     "5 s",
+	                     "5x",
+	                     "99999999999999999999999h",
+	                     NULL};
+	for (size_t i = 0; bad[i]; i++)
+		assert_int_equal(cli_parse_duration(bad[i], &ms), -1);
+	assert_true(ms == 7); /* untouched on failure */
+	assert_int_equal(cli_parse_duration(NULL, &ms), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -261,6 +296,7 @@ int main(void)
 	    cmocka_unit_test(test_cli_options__threads_value_checked),
 	    cmocka_unit_test(test_cli_options__empty_repo_refused),
 	    cmocka_unit_test(test_cli_options__parse_u64_is_strict),
+	    cmocka_unit_test(test_cli_options__duration),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -43,9 +43,11 @@ static void test_keylist__add_keeps_order_and_round_trips(void **state)
 	assert_int_equal(kl.e[2].id[0], 0x30);
 	kl.generation = 7;
 	encode(&kl, &w);
-	/* version, generation, count, then the entries: 13 + 3 x 35 + labels */
-	assert_int_equal(w.len, 13 + 3 * 35 + 16);
-	assert_int_equal(w.data[0], 1);
+	/* version, generation, count, then the entries: 13 + 3 x (35 + 13) +
+	 * labels (version 2: state, created, empty host and user after each
+	 * label) */
+	assert_int_equal(w.len, 13 + 3 * 48 + 16);
+	assert_int_equal(w.data[0], 2);
 	assert_int_equal(w.data[1], 7);
 	assert_int_equal(w.data[9], 3);
 	assert_int_equal(w.data[13], 0x10);   /* first id */
@@ -102,15 +104,18 @@ static void test_keylist__decode_rejects_malformed(void **state)
 		assert_int_equal(mv_keylist_decode(p, w.len, &back), MV_FMT_MALFORMED);            \
 		mv_keylist_release(&back);                                                         \
 	} while (0)
-	EXPECT_BAD(0, 2);        /* version */
+	EXPECT_BAD(0, 3);        /* version */
+	EXPECT_BAD(0, 0);        /* version */
 	EXPECT_BAD(9, 0);        /* count 0 */
 	EXPECT_BAD(9, 3);        /* count beyond the entries */
 	EXPECT_BAD(12, 1);       /* count far too large */
 	EXPECT_BAD(13 + 32, 0);  /* kind 0 */
 	EXPECT_BAD(13 + 32, 4);  /* kind 4 */
 	EXPECT_BAD(13 + 35, 0);  /* NUL in a label */
-	EXPECT_BAD(13 + 43, 1);  /* second id equal to the first */
-	EXPECT_BAD(13 + 43, 0);  /* second id below the first */
+	EXPECT_BAD(13 + 56, 1);  /* second id equal to the first */
+	EXPECT_BAD(13 + 56, 0);  /* second id below the first */
+	EXPECT_BAD(13 + 43, 3);  /* state beyond "removing" */
+	EXPECT_BAD(13 + 52, 65); /* host longer than 64 (and misplaced) */
 	EXPECT_BAD(13 + 33, 65); /* label longer than 64 (and misplaced) */
 #undef EXPECT_BAD
 	/* a label of 65 bytes is refused on both sides */
@@ -155,9 +160,54 @@ static void test_keylist__encode_refuses_invalid(void **state)
 	mv_keylist_release(&kl);
 }
 
+/* Version 1 lists (made before key list version 2) still read: no state,
+ * no origin; version 2 keeps both. */
+static void test_keylist__reads_version_1_keeps_origin(void **state)
+{
+	static const uint8_t v1[] = {1,    5,    0,    0,    0,    0,    0,    0,    0,
+	                             1,    0,    0,    0, /* version 1, generation 5, 1 entry */
+	                             0x42, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+	                             0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+	                             0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+	                             0x11, 0x11, 0x11, 0x11, 0x11, 2,    8,    0,    'r',
+	                             'e',  'c',  'o',  'v',  'e',  'r',  'y'};
+	struct mv_keylist kl, back;
+	struct mv_wbuf w;
+
+	(void)state;
+	assert_int_equal(mv_keylist_decode(v1, sizeof(v1), &kl), 0);
+	assert_int_equal(kl.generation, 5);
+	assert_int_equal(kl.n, 1);
+	assert_int_equal(kl.e[0].kind, 2);
+	assert_string_equal(kl.e[0].label, "recovery");
+	assert_int_equal(kl.e[0].state, MV_KEYLIST_ACTIVE);
+	assert_int_equal(kl.e[0].created, 0);
+	assert_string_equal(kl.e[0].host, "");
+	/* rewritten as version 2 with an origin and a state */
+	kl.e[0].created = 1765000000;
+	kl.e[0].state = MV_KEYLIST_REMOVING;
+	memcpy(kl.e[0].host, "nas", 4);
+	memcpy(kl.e[0].user, "root", 5);
+	encode(&kl, &w);
+	assert_int_equal(mv_keylist_decode(w.data, w.len, &back), 0);
+	assert_int_equal(back.e[0].created, 1765000000);
+	assert_int_equal(back.e[0].state, MV_KEYLIST_REMOVING);
+	assert_string_equal(back.e[0].host, "nas");
+	assert_string_equal(back.e[0].user, "root");
+	/* a control character in a host name is refused on both sides */
+	back.e[0].host[1] = '\n';
+	mv_wbuf_release(&w);
+	mv_wbuf_init(&w, 1u << 20);
+	assert_int_equal(mv_keylist_encode(&back, &w), MV_FMT_MALFORMED);
+	mv_keylist_release(&back);
+	mv_keylist_release(&kl);
+	mv_wbuf_release(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_keylist__reads_version_1_keeps_origin),
 	    cmocka_unit_test(test_keylist__add_keeps_order_and_round_trips),
 	    cmocka_unit_test(test_keylist__decode_rejects_malformed),
 	    cmocka_unit_test(test_keylist__encode_refuses_invalid),

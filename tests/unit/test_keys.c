@@ -430,49 +430,6 @@ static void test_keys__recovery_text_opens_slot(void **state)
 	assert_memory_equal(got, master, MV_KEY_LEN);
 }
 
-static int strong(const char *s)
-{
-	return mv_password_strong(s, strlen(s));
-}
-
-static void test_keys__password_strength(void **state)
-{
-	(void)state;
-	/* Four classes: 12+ characters. */
-	assert_true(strong("Tr0ub4dor&3xx"));
-	assert_true(strong("Tr0ub4dor&3x")); /* 12 */
-	assert_false(strong("Tr0ub4dor&3")); /* 11 */
-	/* Three classes: 14+. */
-	assert_false(strong("password1234"));  /* 2 classes, 12 */
-	assert_false(strong("Password12345")); /* 3 classes, 13 */
-	assert_true(strong("Password123456")); /* 3 classes, 14 */
-	/* Two classes: 16+. */
-	assert_false(strong("password1234567"));
-	assert_true(strong("password12345678"));
-	/* One class: 20+. */
-	assert_false(strong("abcdefghijklmnopqrs"));
-	assert_true(strong("abcdefghijklmnopqrst"));
-	assert_false(strong(""));
-	assert_true(strong("12345678901234567890")); /* 20 digits: one class */
-	/* Words: 7+ words of 3+ letters separated by spaces or dashes. */
-	assert_true(strong("correct horse battery staple orange purple monkey"));
-	assert_true(strong("correct-horse-battery-staple-orange-purple-monkey"));
-	assert_true(strong("cat dog cow pig hen fox ant"));
-	/* Separators are "other" characters, so any 7-word phrase also meets
-	 * the 16+/two-class rule; short words do not make a passphrase. */
-	assert_false(strong("a b c d e f g h")); /* 15 characters, 2 classes */
-	assert_false(strong("ab-cd-ef-gh-ij"));  /* 14 characters, 2 classes */
-	assert_false(strong("cat dog"));
-	assert_false(strong("cat-dog-cow"));
-	assert_false(strong("Horse battery")); /* 13 characters, 3 classes */
-	/* UTF-8 characters count once each: "été" is 3 characters. */
-	assert_true(strong("forêt été hiver lune soleil pluie neige"));
-	assert_false(strong("éééééééééé")); /* 10 characters, 20 bytes */
-	/* The length argument is honoured (no reliance on NUL). */
-	assert_false(mv_password_strong("Tr0ub4dor&3xx", 11));
-	assert_true(mv_password_strong("Tr0ub4dor&3xx", 12));
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -486,7 +443,6 @@ int main(void)
 	    cmocka_unit_test(test_keys__recovery_and_machine_slots),
 	    cmocka_unit_test(test_keys__recovery_text_roundtrip),
 	    cmocka_unit_test(test_keys__recovery_text_opens_slot),
-	    cmocka_unit_test(test_keys__password_strength),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -464,6 +464,44 @@ static void test_snapshot__lock_round_trip_and_golden(void **state)
 	mv_wbuf_release(&w);
 }
 
+/* Version 2: boot id and start time after the version 1 fields; written
+ * only when the boot id is known. */
+static void test_snapshot__lock_version_2(void **state)
+{
+	(void)state;
+	struct mv_lock_info l, d;
+	struct mv_wbuf w;
+
+	memset(&l, 0, sizeof(l));
+	l.time_ns = 5;
+	l.pid = 7;
+	memcpy(l.host, "nas1", 5);
+	for (int i = 0; i < 16; i++)
+		l.boot_id[i] = (uint8_t)(0xa0 + i);
+	l.start_ticks = 0x0102030405060708ULL;
+	encode_lock(&l, &w);
+	assert_int_equal(w.len, 20 + 16 + 8);
+	assert_int_equal(w.data[0], 2);
+	assert_int_equal(w.data[20], 0xa0);
+	assert_int_equal(w.data[36], 0x08); /* u64 little-endian */
+	assert_int_equal(mv_lock_decode(w.data, w.len, &d), 0);
+	assert_memory_equal(d.boot_id, l.boot_id, 16);
+	assert_true(d.start_ticks == l.start_ticks);
+	for (size_t cut = 0; cut < w.len; cut++)
+		assert_int_equal(mv_lock_decode(w.data, cut, &d), MV_FMT_MALFORMED);
+	w.data[0] = 1; /* version 1 has nothing after the exclusive flag */
+	assert_int_equal(mv_lock_decode(w.data, w.len, &d), MV_FMT_MALFORMED);
+	w.data[0] = 3;
+	assert_int_equal(mv_lock_decode(w.data, w.len, &d), MV_FMT_MALFORMED);
+	w.data[0] = 2;
+	memset(w.data + 20, 0, 16); /* an unknown boot id is written as version 1 */
+	assert_int_equal(mv_lock_decode(w.data, w.len, &d), MV_FMT_MALFORMED);
+	w.data[20] = 1;
+	assert_int_equal(mv_lock_decode(w.data, w.len, &d), 0);
+	mv_wbuf_u8(&w, 0); /* trailing byte */
+	assert_int_equal(decode_lock_buf(&w), MV_FMT_MALFORMED);
+}
+
 static void test_snapshot__lock_rejects_malformed(void **state)
 {
 	(void)state;
@@ -528,6 +566,7 @@ int main(void)
 	    cmocka_unit_test(test_snapshot__list_limits),
 	    cmocka_unit_test(test_snapshot__encode_refuses_invalid),
 	    cmocka_unit_test(test_snapshot__lock_round_trip_and_golden),
+	    cmocka_unit_test(test_snapshot__lock_version_2),
 	    cmocka_unit_test(test_snapshot__lock_rejects_malformed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

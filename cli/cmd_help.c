@@ -129,6 +129,14 @@ void cli_help_print(FILE *f, const struct cli_command *c)
 	print_indented(f, h->examples);
 }
 
+const struct cli_command *cli_command_find(const char *name)
+{
+	for (const struct cli_command *c = cli_commands; c->name; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
 int cli_help_command(const char *name)
 {
 	const struct cli_command *c = cli_command_find(name);

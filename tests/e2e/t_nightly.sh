@@ -52,6 +52,30 @@ expect_exit 2 nightly --config "$T/nightly.conf" --repo "$T/other"
 grep -q "systemd-escape -p" "$T/out" || fail "no hint for a unit of another repository"
 [ "$(snapshots)" = 2 ] || fail "a snapshot taken for another unit's repository"
 
+# the machine key as systemd hands it over (a credential, mode 0400) and the
+# retention: no password anywhere, forget keeps the newest snapshot
+mv key add --machine "$T/machine.key" -r "$T/repo" --password-file "$T/pw" >/dev/null
+mkdir -m 700 "$T/cred"
+cp "$T/machine.key" "$T/cred/nightly.key"
+chmod 400 "$T/cred/nightly.key"
+conf "FORGET_OPTIONS=--keep-last 1 --group-by host
+PRUNE_OPTIONS=--no-such-option"
+sed -i '/^MEDVAULT_PASSWORD_FILE=/d' "$T/nightly.conf"
+# (a prune refused, here for a bad option, is the run's exit code)
+expect_exit 2 env CREDENTIALS_DIRECTORY="$T/cred" bash "$NIGHTLY" --config "$T/nightly.conf"
+[ "$(snapshots)" = 1 ] || fail "FORGET_OPTIONS not applied: $(snapshots) snapshots"
+grep -q "^medvault-nightly: prune: exit code 2" "$T/out" || fail "prune was not run"
+sed -i '/^PRUNE_OPTIONS=/d' "$T/nightly.conf"
+expect_exit 0 env CREDENTIALS_DIRECTORY="$T/cred" bash "$NIGHTLY" --config "$T/nightly.conf"
+[ "$(snapshots)" = 1 ] || fail "FORGET_OPTIONS not applied: $(snapshots) snapshots"
+# without the credential and without a key or password: a clear failure
+expect_exit_in "1 2 12" env MEDVAULT_PASSWORD_FILE= bash "$NIGHTLY" --config "$T/nightly.conf"
+grep -q FAILED "$T/out" || fail "no failure line without a key"
+# the conf's MEDVAULT_KEY_FILE (the cron line's way)
+conf "MEDVAULT_KEY_FILE=$T/machine.key"
+sed -i '/^MEDVAULT_PASSWORD_FILE=/d' "$T/nightly.conf"
+expect_exit 0 nightly --config "$T/nightly.conf"
+
 # the disk is not mounted: medvault's exit code (10: no repository), FAILED, syslog
 command mv "$T/repo" "$T/repo.away"
 expect_exit 10 nightly --config "$T/nightly.conf"

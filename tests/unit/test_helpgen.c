@@ -25,14 +25,6 @@ const struct cli_command cli_commands[] = {
     {NULL, NULL, 0, NULL},
 };
 
-const struct cli_command *cli_command_find(const char *name)
-{
-	for (const struct cli_command *c = cli_commands; c->name; c++)
-		if (strcmp(c->name, name) == 0)
-			return c;
-	return NULL;
-}
-
 /* Records "name=value;" for each option name of a help entry. */
 static void record(const char *name, size_t len, const char *value, size_t vlen, void *arg)
 {

@@ -101,6 +101,7 @@ CLI_COMMAND(impact);
 CLI_COMMAND(wipe);
 CLI_COMMAND(forget);
 CLI_COMMAND(key);
+CLI_COMMAND(repair);
 
 /* cmd_audit.c: the local record of clean checks that `audit` reads
  * (core/medical/audit.h, "The check state file"). cli_check_state_path writes the

@@ -35,6 +35,7 @@ const struct cli_command cli_commands[] = {
     {"wipe", cmd_wipe, CLI_CMD_REPO, &cmd_wipe_help},
     {"forget", cmd_forget, CLI_CMD_REPO, &cmd_forget_help},
     {"key", cmd_key, CLI_CMD_REPO, &cmd_key_help},
+    {"repair", cmd_repair, CLI_CMD_REPO, &cmd_repair_help},
     {NULL, NULL, 0, NULL},
 };
 

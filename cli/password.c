@@ -355,7 +355,8 @@ static void weak_reason(const struct mv_pw_strength *s, char *buf, size_t cap)
 	if (s->classes < 3)
 		snprintf(buf, cap,
 		         "it has %zu character%s of %d kind%s (%s): mix at least three kinds "
-		         "(14+ characters) or all four (12+), or use 7 words",
+		         "(14+ characters) or all four (12+), or use 7 words (or a generated "
+		         "key of 32+ characters)",
 		         s->chars, s->chars == 1 ? "" : "s", s->classes, s->classes == 1 ? "" : "s",
 		         kinds);
 	else if (s->classes == 3)

@@ -35,6 +35,29 @@ void mv_node_release(struct mv_node *n)
 	n->target_len = 0;
 }
 
+static uint8_t *dup_bytes(const uint8_t *p, size_t n)
+{
+	uint8_t *d = malloc(n ? n : 1);
+	if (d && n)
+		memcpy(d, p, n);
+	return d;
+}
+
+int mv_node_copy(struct mv_node *dst, const struct mv_node *src)
+{
+	*dst = *src;
+	dst->name = dup_bytes(src->name, src->name_len);
+	dst->chunks = src->nchunks
+	                  ? (uint8_t(*)[32])dup_bytes(src->chunks[0], (size_t)src->nchunks * 32)
+	                  : NULL;
+	dst->target = src->target_len ? dup_bytes(src->target, src->target_len) : NULL;
+	if (!dst->name || (src->nchunks && !dst->chunks) || (src->target_len && !dst->target)) {
+		mv_node_release(dst);
+		return MV_FMT_NOMEM;
+	}
+	return 0;
+}
+
 void mv_tree_release(struct mv_tree *t)
 {
 	if (!t)
@@ -175,14 +198,6 @@ void mv_tree_encode(const struct mv_tree *t, struct mv_wbuf *w)
 			break;
 		}
 	}
-}
-
-static uint8_t *dup_bytes(const uint8_t *p, size_t n)
-{
-	uint8_t *d = malloc(n ? n : 1);
-	if (d && n)
-		memcpy(d, p, n);
-	return d;
 }
 
 /* Decodes one node into n (zeroed first). Returns 0, MV_FMT_MALFORMED or

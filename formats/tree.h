@@ -67,6 +67,10 @@ void mv_tree_init(struct mv_tree *t);
 void mv_tree_release(struct mv_tree *t);
 /* Frees the owned memory of one node. */
 void mv_node_release(struct mv_node *n);
+/* A deep copy of src into dst (its name, chunk list and link target
+ * duplicated; release dst with mv_node_release). Returns 0 or MV_FMT_NOMEM
+ * (dst then owns nothing). */
+int mv_node_copy(struct mv_node *dst, const struct mv_node *src);
 /* Appends a node (takes ownership of its owned pointers; *n is copied, not
  * cleared). The array grows by doubling. Returns 0, MV_FMT_NOMEM, or
  * MV_FMT_LIMIT when the tree already holds MV_TREE_SPLIT_MAX_NODES (on

@@ -494,7 +494,7 @@ static void report_unindexed(struct ck *c)
 		mv_repo_index_pack_name(c->r, pn, name);
 		snprintf(msg, sizeof(msg),
 		         "pack is in no index; its %u blob%s read from its header (run "
-		         "backup or a future 'repair index' to write an index for it)",
+		         "backup or 'medvault repair index' to write an index for it)",
 		         blobs, blobs == 1 ? " was" : "s were");
 		c->ev->warn(c->ev->arg, name, msg);
 	}

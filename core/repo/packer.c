@@ -4,11 +4,10 @@
 #include <string.h>
 
 #include "core/repo/memindex.h"
+#include "core/repo/reindex.h"
 #include "core/util/grow.h"
 #include "core/util/pool.h"
 #include "core/repo/repo_impl.h"
-
-#define INDEX_ENTRIES_PER_FILE 400000
 
 struct open_pack {
 	struct mv_packer *p;
@@ -80,7 +79,7 @@ static int write_task(void *arg, unsigned worker, struct mv_error *unused)
 	open_pack_free(op);
 	int flush = 0;
 	pthread_mutex_lock(&p->mu);
-	if (!failed && !rc && !p->flushing && p->unflushed_entries >= INDEX_ENTRIES_PER_FILE)
+	if (!failed && !rc && !p->flushing && p->unflushed_entries >= MV_INDEX_ENTRIES_PER_FILE)
 		flush = p->flushing = 1;
 	pthread_mutex_unlock(&p->mu);
 	if (flush)
@@ -382,35 +381,6 @@ static int entry_cmp(const void *a, const void *b)
 	return x->offset < y->offset ? -1 : x->offset > y->offset;
 }
 
-/* Writes index files naming the packs of list[0..n), each file under
- * INDEX_ENTRIES_PER_FILE entries (but at least one pack). */
-static int write_index_files(struct mv_packer *p, struct mv_blob_ctx *ctx,
-                             const struct mv_index_pack *list, size_t n, struct mv_error *err)
-{
-	struct mv_wbuf w;
-	int rc = 0;
-	mv_wbuf_init(&w, 64u << 20);
-	for (size_t i = 0; i < n;) {
-		size_t j = i, entries = 0;
-		while (j < n && (j == i || entries + list[j].count <= INDEX_ENTRIES_PER_FILE))
-			entries += list[j++].count;
-		w.len = 0;
-		mv_index_encode(list + i, j - i, &w);
-		if (w.failed) {
-			rc = mv_error_set(err, w.failed, 0, "cannot encode index: %s",
-			                  mv_strerror(w.failed));
-			break;
-		}
-		rc = mv_repo_save_object_ctx(p->r, ctx, MV_FT_INDEX, MV_T_INDEX, w.data, w.len,
-		                             NULL, err);
-		if (rc)
-			break;
-		i = j;
-	}
-	mv_wbuf_release(&w);
-	return rc;
-}
-
 /* Index files for done[nflushed..ndone) (packs already stored), then their
  * entries are freed. One writer at a time (p->flushing); others append to
  * done meanwhile, and the final write runs after flush. */
@@ -429,7 +399,7 @@ static int flush_index(struct mv_packer *p, struct mv_blob_ctx *ctx, struct mv_e
 		return 0;
 	if (!list)
 		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
-	int rc = write_index_files(p, ctx, list, to - from, err);
+	int rc = mv_repo_write_index_files(p->r, ctx, list, to - from, NULL, err);
 	free(list);
 	if (rc)
 		return rc;
@@ -468,7 +438,7 @@ int mv_packer_write_index(struct mv_packer *p, struct mv_error *err)
 		list[i].entries = d->entries;
 		list[i].count = d->n;
 	}
-	rc = write_index_files(p, p->r->ctx, list, total, err);
+	rc = mv_repo_write_index_files(p->r, p->r->ctx, list, total, NULL, err);
 out:
 	free(list);
 	for (size_t k = 0; k < norph; k++)

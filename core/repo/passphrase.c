@@ -2,6 +2,7 @@
 #include "core/repo/passphrase.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -36,11 +37,17 @@ static int seen_before(const char *pw, const size_t (*seen)[2], size_t nseen, si
 void mv_password_assess(const char *pw, size_t len, struct mv_pw_strength *out)
 {
 	size_t seen[16][2], nseen = 0;
-	size_t start = 0, letters = 0;
+	size_t start = 0, letters = 0, distinct = 0;
+	int symbol = 0; /* a symbol other than the word separators */
+	uint8_t byte_seen[256] = {0};
 
 	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; i <= len; i++) {
 		unsigned char c = i < len ? (unsigned char)pw[i] : ' ';
+		if (i < len && !byte_seen[c]) {
+			byte_seen[c] = 1;
+			distinct++;
+		}
 		if (i < len && (c & 0xc0) != 0x80) {
 			/* one character per UTF-8 lead byte (or ASCII byte) */
 			out->chars++;
@@ -50,8 +57,10 @@ void mv_password_assess(const char *pw, size_t len, struct mv_pw_strength *out)
 				out->upper = 1;
 			else if (c >= '0' && c <= '9')
 				out->digit = 1;
-			else
+			else {
 				out->special = 1;
+				symbol |= !is_sep(c);
+			}
 		}
 		if (!is_sep(c)) {
 			if (is_letter(c))
@@ -72,7 +81,10 @@ void mv_password_assess(const char *pw, size_t len, struct mv_pw_strength *out)
 	}
 	out->classes = out->lower + out->upper + out->digit + out->special;
 	out->strong = (out->classes >= 4 && out->chars >= 12) ||
-	              (out->classes >= 3 && out->chars >= 14) || out->words >= MV_PASSPHRASE_WORDS;
+	              (out->classes >= 3 && out->chars >= 14) ||
+	              out->words >= MV_PASSPHRASE_WORDS ||
+	              (out->classes - (out->special && !symbol) >= 2 &&
+	               out->chars >= MV_PASSWORD_LONG && distinct >= 10);
 }
 
 int mv_password_strong(const char *pw, size_t len)

@@ -14,6 +14,11 @@
 #include "core/util/err.h"
 
 #define MV_PASSPHRASE_WORDS 7 /* words of a generated passphrase */
+/* A password this long, of two kinds of characters or more (word
+ * separators not counted: words are the passphrase rule's) and ten
+ * different characters at least, is taken for a generated key ('openssl rand
+ * -hex 32': 64 characters, 256 bits) and accepted as it is. */
+#define MV_PASSWORD_LONG 32
 /* Bytes a passphrase of MV_PASSPHRASE_WORDS words needs, NUL included. */
 #define MV_PASSPHRASE_CAP (MV_PASSPHRASE_WORDS * 10 + 1)
 
@@ -22,7 +27,7 @@ struct mv_pw_strength {
 	int lower, upper, digit, special; /* 1 when that class occurs */
 	int classes;                      /* how many of the four */
 	size_t words;                     /* different words of 3+ letters */
-	int strong;                       /* meets one of the three rules */
+	int strong;                       /* meets one of the four rules */
 };
 
 /* Measures pw[0..len). */

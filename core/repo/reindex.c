@@ -135,3 +135,33 @@ out:
 	free(names);
 	return rc;
 }
+
+int mv_repo_write_index_files(struct mv_repo *r, struct mv_blob_ctx *ctx,
+                              const struct mv_index_pack *list, size_t n, size_t *written,
+                              struct mv_error *err)
+{
+	struct mv_wbuf w;
+	int rc = 0;
+	mv_wbuf_init(&w, 64u << 20);
+	for (size_t i = 0; i < n;) {
+		size_t j = i, entries = 0;
+		while (j < n && (j == i || entries + list[j].count <= MV_INDEX_ENTRIES_PER_FILE))
+			entries += list[j++].count;
+		w.len = 0;
+		mv_index_encode(list + i, j - i, &w);
+		if (w.failed) {
+			rc = mv_error_set(err, w.failed, 0, "cannot encode index: %s",
+			                  mv_strerror(w.failed));
+			break;
+		}
+		rc = mv_repo_save_object_ctx(r, ctx, MV_FT_INDEX, MV_T_INDEX, w.data, w.len, NULL,
+		                             err);
+		if (rc)
+			break;
+		if (written)
+			(*written)++;
+		i = j;
+	}
+	mv_wbuf_release(&w);
+	return rc;
+}

@@ -25,15 +25,20 @@
 #include "core/backend/retry.h"
 #include "core/ops/dump.h"
 #include "core/ops/ops.h"
+#include "core/ops/repair.h"
+#include "core/repo/index.h"
 #include "core/repo/memindex.h"
 
 #define PASSWORD "Correct-Horse-Battery-9"
 
 static char dir[64], src[128];
 static char recovery[MV_RECOVERY_TEXT_LEN + 1];
-static struct mv_mem_store *base;   /* an empty repository */
-static struct mv_mem_store *backed; /* the same with one snapshot of src */
-static uint8_t want_digest[32];     /* what dump gives for that snapshot */
+static struct mv_mem_store *base;     /* an empty repository */
+static struct mv_mem_store *backed;   /* the same with one snapshot of src */
+static struct mv_mem_store *lostidx;  /* backed without its index file */
+static struct mv_mem_store *flipped;  /* backed with a flipped byte in its first data blob */
+static struct mv_mem_store *salvaged; /* flipped after repair packs: that blob lost */
+static uint8_t want_digest[32];       /* what dump gives for that snapshot */
 static struct mv_mem_store *ctor_store;
 static int verbose;
 
@@ -66,7 +71,8 @@ static void write_src(const char *rel, size_t n, uint32_t seed)
 }
 
 /* Opens the repository in store under a fast retry layer, unlocked with
- * the recovery key (no Argon2id per run), its index loaded. */
+ * the recovery key (no Argon2id per run), its index loaded (scan_orphans
+ * < 0: not loaded, as the repairs load it themselves). */
 static int open_repo(struct mv_mem_store *store, int scan_orphans, struct mv_repo **out,
                      struct mv_error *err)
 {
@@ -81,7 +87,7 @@ static int open_repo(struct mv_mem_store *store, int scan_orphans, struct mv_rep
 		rc = mv_repo_open_backend(b, out, err);
 	if (rc == 0)
 		rc = mv_repo_unlock(*out, (const uint8_t *)recovery, strlen(recovery), err);
-	if (rc == 0)
+	if (rc == 0 && scan_orphans >= 0)
 		rc = mv_repo_load_index(*out, scan_orphans, &damaged, err);
 	if (rc) {
 		mv_repo_close(*out);
@@ -269,6 +275,73 @@ static int backup_armed(struct mv_repo *r, struct mv_mem_store *s, int *complete
 	return run_backup(r, s, complete, err);
 }
 
+/* A repair whose result, on 0, is whole when check then passes and, for
+ * the index, no pack is left unindexed and the snapshot dumps as before. */
+static int repair_armed(struct mv_repo *r, struct mv_mem_store *s, int *complete,
+                        struct mv_error *err, int what)
+{
+	struct mv_repair_opts o = {.forget = 1};
+	struct mv_repair_result res;
+	arm(s);
+	int rc = what == 0   ? mv_repair_index(r, &o, &events, &res, err)
+	         : what == 1 ? mv_repair_packs(r, &o, &events, &res, err)
+	                     : mv_repair_snapshots(r, &o, &events, &res, err);
+	disarm(s);
+	if (rc == 0) {
+		struct mv_repo *r2;
+		struct mv_error e = {0};
+		struct mv_check_opts co = {.read_data = 1};
+		struct mv_check_result cr;
+		uint8_t d[32];
+		*complete = open_repo(s, 0, &r2, &e) == 0 && mv_check(r2, &co, NULL, &cr, &e) == 0;
+		if (*complete && what == 0)
+			*complete = mv_repo_orphans(r2) == 0 &&
+			            dump_digest(r2, "latest", d, &e) == 0 &&
+			            !memcmp(d, want_digest, 32);
+		if (*complete && what == 2)
+			*complete = mv_mem_count(s, MV_FT_SNAPSHOT) == 1;
+		mv_repo_close(r2);
+	}
+	return rc;
+}
+
+static int repair_index_armed(struct mv_repo *r, struct mv_mem_store *s, int *complete,
+                              struct mv_error *err)
+{
+	return repair_armed(r, s, complete, err, 0);
+}
+
+/* repair packs leaves one data blob lost: whole when repair snapshots then
+ * drops that one file and check passes. */
+static int repair_packs_armed(struct mv_repo *r, struct mv_mem_store *s, int *complete,
+                              struct mv_error *err)
+{
+	struct mv_repair_opts o = {.forget = 1};
+	struct mv_repair_result res;
+	arm(s);
+	int rc = mv_repair_packs(r, &o, &events, &res, err);
+	disarm(s);
+	if (rc == 0) {
+		struct mv_repo *r2 = NULL, *r3 = NULL;
+		struct mv_error e = {0};
+		struct mv_check_opts co = {.read_data = 1};
+		struct mv_check_result cr;
+		*complete = open_repo(s, -1, &r2, &e) == 0 &&
+		            mv_repair_snapshots(r2, &o, NULL, &res, &e) == 0 &&
+		            res.files_lost == 1 && open_repo(s, 0, &r3, &e) == 0 &&
+		            mv_check(r3, &co, NULL, &cr, &e) == 0;
+		mv_repo_close(r2);
+		mv_repo_close(r3);
+	}
+	return rc;
+}
+
+static int repair_snapshots_armed(struct mv_repo *r, struct mv_mem_store *s, int *complete,
+                                  struct mv_error *err)
+{
+	return repair_armed(r, s, complete, err, 2);
+}
+
 /* ---- the fault plan ---------------------------------------------------- */
 
 struct kind {
@@ -300,7 +373,9 @@ static int right_error(const struct op *op, const struct kind *k, int rc)
 		return rc == MV_ERR_NOSPC;
 	case MV_MEM_FAULT_SHORT:
 	case MV_MEM_FAULT_FLIP:
-		return rc == MV_ERR_INTEGRITY;
+		/* a repair reads damage twice before it acts: a read that
+		 * does not agree with the first is an I/O error */
+		return rc == MV_ERR_INTEGRITY || (op->scan_orphans < 0 && rc == MV_ERR_IO);
 	default:
 		return 0;
 	}
@@ -337,10 +412,30 @@ static uint64_t calls_of(const struct op *op, const struct kind *k)
 	return armed_calls;
 }
 
+/* A repair that failed on a damaged repository, run again with the faults
+ * off, completes. */
+static void rerun_repair(const struct op *op, const struct kind *k, uint64_t nth,
+                         struct mv_mem_store *s)
+{
+	struct mv_repo *r;
+	struct mv_error e = {0};
+	int complete = 0;
+	if (open_repo(s, -1, &r, &e))
+		fail_msg("%s, %s at call %llu: cannot open afterwards: %s", op->name, k->name,
+		         (unsigned long long)nth, e.msg);
+	armed = (struct mv_mem_fault){MV_MEM_FAULT_NONE, -1, -1, 0, 0, 0};
+	int rc = op->run(r, s, &complete, &e);
+	mv_repo_close(r);
+	if (rc || !complete)
+		fail_msg("%s, %s at call %llu: run again, it gave %d (%s)%s", op->name, k->name,
+		         (unsigned long long)nth, rc, e.msg, complete ? "" : ", incomplete");
+}
+
 /* After the run, faults off: check passes, or finds exactly the object a
- * flipped write damaged. */
+ * flipped write damaged; a repair of a damaged repository that failed
+ * completes when run again. */
 static void check_after(const struct op *op, const struct kind *k, uint64_t nth,
-                        struct mv_mem_store *s)
+                        struct mv_mem_store *s, int run_rc)
 {
 	struct mv_repo *r;
 	struct mv_error e = {0};
@@ -355,6 +450,12 @@ static void check_after(const struct op *op, const struct kind *k, uint64_t nth,
 		assert_int_equal(mv_backend_mem_open(s, &m, &e), 0);
 		damage = m->ops->size(m, ft, name, &size, &e) == 0;
 		mv_backend_close(m);
+	}
+	if ((op->start == flipped || op->start == salvaged) && !damage) {
+		if (run_rc)
+			rerun_repair(op, k, nth, s);
+		else if (k->kind == MV_MEM_FAULT_FLIP && k->op == MV_MEM_PUT)
+			return; /* the flip hit what was deleted since */
 	}
 	int rc = open_repo(s, 0, &r, &e);
 	if (rc == MV_ERR_INTEGRITY && damage)
@@ -399,7 +500,7 @@ static void run_plan(const struct op *op)
 			if (rc != 0 && !right_error(op, k, rc))
 				fail_msg("%s, %s at call %llu: wrong error %d (%s)", op->name,
 				         k->name, (unsigned long long)nth, rc, e.msg);
-			check_after(op, k, nth, s);
+			check_after(op, k, nth, s, rc);
 			mv_mem_store_free(s);
 			runs++;
 		}
@@ -410,15 +511,24 @@ static void run_plan(const struct op *op)
 /* Each operation from a repository with one snapshot; backup also from
  * an empty one (its first backup). */
 static struct op ops[] = {
-    {"backup", NULL, 1, backup_armed},   {"first backup", NULL, 1, backup_armed},
-    {"restore", NULL, 0, restore_armed}, {"check", NULL, 0, check_armed},
+    {"backup", NULL, 1, backup_armed},
+    {"first backup", NULL, 1, backup_armed},
+    {"restore", NULL, 0, restore_armed},
+    {"check", NULL, 0, check_armed},
     {"dump", NULL, 0, dump_armed},
+    {"repair index", NULL, -1, repair_index_armed},
+    {"repair packs", NULL, -1, repair_packs_armed},
+    {"repair snapshots", NULL, -1, repair_snapshots_armed},
 };
 
 static void test_faults__op(void **state)
 {
 	struct op *op = *state;
-	op->start = op == &ops[1] ? base : backed;
+	op->start = op == &ops[1]   ? base
+	            : op == &ops[5] ? lostidx
+	            : op == &ops[6] ? flipped
+	            : op == &ops[7] ? salvaged
+	                            : backed;
 	run_plan(op);
 }
 
@@ -545,6 +655,42 @@ static void test_requests__pack_header(void **state)
 
 /* ---- fixture ----------------------------------------------------------- */
 
+static int remove_all(void *arg, const char *name, uint64_t size)
+{
+	struct mv_backend *m = arg;
+	struct mv_error e = {0};
+	(void)size;
+	return m->ops->remove(m, MV_FT_INDEX, name, &e);
+}
+
+/* The damaged repositories the repairs start from. */
+static void make_damaged(void)
+{
+	struct mv_backend *m;
+	struct mv_repo *r;
+	struct mv_error e = {0};
+	struct pack_list pl = {"", 0};
+	struct mv_repair_opts o = {0};
+	struct mv_repair_result res;
+	lostidx = mv_mem_store_copy(backed);
+	flipped = mv_mem_store_copy(backed);
+	assert_non_null(lostidx);
+	assert_non_null(flipped);
+	assert_int_equal(mv_backend_mem_open(lostidx, &m, &e), 0);
+	assert_int_equal(m->ops->list(m, MV_FT_INDEX, remove_all, m, &e), 0);
+	assert_int_equal(m->ops->list(m, MV_FT_PACK, first_pack, &pl, &e), 0);
+	mv_backend_close(m);
+	assert_int_equal(mv_mem_count(lostidx, MV_FT_INDEX), 0);
+	/* offset 100: inside the first blob, data of one file (trees come last) */
+	assert_int_equal(mv_mem_flip(flipped, MV_FT_PACK, pl.name, 100), 0);
+	salvaged = mv_mem_store_copy(flipped);
+	assert_non_null(salvaged);
+	assert_int_equal(open_repo(salvaged, -1, &r, &e), 0);
+	assert_int_equal(mv_repair_packs(r, &o, NULL, &res, &e), 0);
+	assert_int_equal(res.blobs_lost, 1);
+	mv_repo_close(r);
+}
+
 static int group_setup(void **state)
 {
 	struct mv_init_opts io = {.chunk = {4096, 16384, 65536}};
@@ -583,6 +729,7 @@ static int group_setup(void **state)
 	assert_int_equal(open_repo(backed, 0, &r, &e), 0);
 	assert_int_equal(dump_digest(r, "latest", want_digest, &e), 0);
 	mv_repo_close(r);
+	make_damaged();
 	return 0;
 }
 
@@ -590,6 +737,9 @@ static int group_teardown(void **state)
 {
 	char cmd[128];
 	(void)state;
+	mv_mem_store_free(lostidx);
+	mv_mem_store_free(flipped);
+	mv_mem_store_free(salvaged);
 	mv_mem_store_free(base);
 	mv_mem_store_free(backed);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
@@ -606,6 +756,9 @@ int main(void)
 	    {"test_faults__restore", test_faults__op, NULL, NULL, &ops[2]},
 	    {"test_faults__check", test_faults__op, NULL, NULL, &ops[3]},
 	    {"test_faults__dump", test_faults__op, NULL, NULL, &ops[4]},
+	    {"test_faults__repair_index", test_faults__op, NULL, NULL, &ops[5]},
+	    {"test_faults__repair_packs", test_faults__op, NULL, NULL, &ops[6]},
+	    {"test_faults__repair_snapshots", test_faults__op, NULL, NULL, &ops[7]},
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

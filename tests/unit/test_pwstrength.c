@@ -33,6 +33,13 @@ static const struct pw_case cases[] = {
     {"abcdefghijklmnopqrstuvwxyz", 0, "26 lower-case letters, one word"},
     {"12345678901234567890", 0, "20 digits: about 66 bits"},
     {"", 0, "empty"},
+    /* 32+ characters of two kinds, ten different: a generated key */
+    {"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", 1, "64 hex digits"},
+    {"9f86d081884c7d659a2feaa0c55ad015", 1, "32 hex digits"},
+    {"9f86d081884c7d659a2feaa0c55ad01", 0, "31 hex digits"},
+    {"ab12ab12ab12ab12ab12ab12ab12ab12ab12", 0, "36 characters, 4 different"},
+    {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 0, "44 times the same letter"},
+    {"abcdefghijklmnopqrstuvwxyzabcdefghijkl", 0, "38 lower-case letters: one kind"},
     /* passphrases: 7+ different words of 3+ letters */
     {"correct horse battery staple orange purple monkey", 1, "7 words, spaces"},
     {"correct-horse-battery-staple-orange-purple-monkey", 1, "7 words, dashes"},

@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,13 +15,22 @@
 #include "cli/password.h"
 #include "cli/repo_open.h"
 
-enum { O_KDF_MEMORY = 1, O_KDF_ITERATIONS, O_INSECURE, O_RECOVERY_FILE };
+enum {
+	O_KDF_MEMORY = 1,
+	O_KDF_ITERATIONS,
+	O_INSECURE,
+	O_RECOVERY_FILE,
+	O_CHUNKER_FROM,
+	O_FROM_PASSWORD_FILE
+};
 
 static const struct cli_opt_spec opts[] = {
     {"kdf-memory", 0, 1, O_KDF_MEMORY},
     {"kdf-iterations", 0, 1, O_KDF_ITERATIONS},
     {"insecure-password", 0, 0, O_INSECURE},
     {"recovery-key-file", 0, 1, O_RECOVERY_FILE},
+    {"copy-chunker-params-from", 0, 1, O_CHUNKER_FROM},
+    {"from-password-file", 0, 1, O_FROM_PASSWORD_FILE},
     {NULL, 0, 0, 0},
 };
 
@@ -30,6 +40,13 @@ static const struct cli_help_opt help_opts[] = {
     {"--insecure-password", "accept a password below the CNIL threshold (not recommended)"},
     {"--recovery-key-file FILE",
      "write the recovery key to FILE, a new file (mode 0600), instead of the terminal"},
+    {"--copy-chunker-params-from REPO",
+     "cut files exactly as the repository REPO does (its chunker key and sizes), so that "
+     "'medvault copy' between them copies chunks without cutting files again and a backup "
+     "into either stores the same chunks"},
+    {"--from-password-file FILE",
+     "REPO's password (or MEDVAULT_FROM_PASSWORD_FILE, or MEDVAULT_FROM_PASSWORD; else it is "
+     "asked for)"},
     {NULL, NULL},
 };
 
@@ -61,6 +78,7 @@ struct init_args {
 	struct mv_init_opts opts;
 	int insecure;
 	const char *recovery_file;
+	const char *chunker_from, *from_password_file;
 };
 
 static int parse(int argc, char **argv, struct cli_ctx *ctx, struct init_args *a)
@@ -86,6 +104,12 @@ static int parse(int argc, char **argv, struct cli_ctx *ctx, struct init_args *a
 				return cli_usage_error("init",
 				                       "--recovery-key-file needs a file name");
 			a->recovery_file = it.value;
+			break;
+		case O_CHUNKER_FROM:
+			a->chunker_from = it.value;
+			break;
+		case O_FROM_PASSWORD_FILE:
+			a->from_password_file = it.value;
 			break;
 		case CLI_OPT_ARG:
 			return cli_usage_error("init", "unexpected argument '%s'", it.value);
@@ -226,9 +250,37 @@ static void print_recovery(const struct cli_ctx *ctx, const char *loc, const cha
 	       key);
 }
 
+/* The chunker key and sizes of the repository a->chunker_from into key
+ * and a->opts (--copy-chunker-params-from). */
+static int chunker_of(struct cli_ctx *ctx, struct init_args *a, uint8_t *key)
+{
+	struct mv_repo *src = NULL;
+	const char *file = a->from_password_file;
+
+	if (!file) {
+		const char *env = getenv("MEDVAULT_FROM_PASSWORD_FILE");
+		file = env && *env ? env : NULL;
+	}
+	int rc =
+	    cli_repo_open_other(ctx, a->chunker_from, file, "MEDVAULT_FROM_PASSWORD",
+	                        "password of the repository to take the chunker from: ",
+	                        "use --from-password-file or MEDVAULT_FROM_PASSWORD_FILE", &src);
+	if (rc != 0)
+		return rc;
+	const struct mv_config_fields *c = mv_repo_config(src);
+	memcpy(key, mv_repo_keys(src)->chunker, MV_KEY_LEN);
+	a->opts.chunk.min = c->chunk_min;
+	a->opts.chunk.avg = c->chunk_avg;
+	a->opts.chunk.max = c->chunk_max;
+	a->opts.chunker_key = key;
+	mv_repo_close(src);
+	return 0;
+}
+
 int cmd_init(int argc, char **argv, struct cli_ctx *ctx)
 {
 	struct init_args a;
+	uint8_t *chunker_key = NULL;
 	struct key_file kf = {NULL, -1};
 	struct cli_origin origin;
 	struct cli_secret pw = {NULL, 0};
@@ -253,9 +305,17 @@ int cmd_init(int argc, char **argv, struct cli_ctx *ctx)
 	rc = refuse_existing(loc);
 	if (rc != 0)
 		return rc;
+	if (a.chunker_from) {
+		if (!(chunker_key = sodium_malloc(MV_KEY_LEN))) {
+			cli_error("out of memory");
+			return CLI_EXIT_FATAL;
+		}
+		if ((rc = chunker_of(ctx, &a, chunker_key)))
+			goto out;
+	}
 	rc = cli_password_read(&ctx->g, CLI_PASSWORD_NEW, ctx->cancel, &pw);
 	if (rc != 0)
-		return rc;
+		goto out;
 	if (!a.insecure && cli_password_check_new(&pw, "password", "--insecure-password")) {
 		rc = CLI_EXIT_FATAL;
 		goto out;
@@ -299,6 +359,7 @@ out:
 	}
 	if (recovery)
 		sodium_free(recovery);
+	sodium_free(chunker_key); /* wipes it */
 	cli_secret_free(&pw);
 	return rc;
 }

@@ -102,6 +102,9 @@ CLI_COMMAND(wipe);
 CLI_COMMAND(forget);
 CLI_COMMAND(key);
 CLI_COMMAND(repair);
+CLI_COMMAND(diff);
+CLI_COMMAND(stats);
+CLI_COMMAND(copy);
 
 /* cmd_audit.c: the local record of clean checks that `audit` reads
  * (core/medical/audit.h, "The check state file"). cli_check_state_path writes the

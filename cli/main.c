@@ -36,6 +36,9 @@ const struct cli_command cli_commands[] = {
     {"forget", cmd_forget, CLI_CMD_REPO, &cmd_forget_help},
     {"key", cmd_key, CLI_CMD_REPO, &cmd_key_help},
     {"repair", cmd_repair, CLI_CMD_REPO, &cmd_repair_help},
+    {"diff", cmd_diff, CLI_CMD_REPO, &cmd_diff_help},
+    {"stats", cmd_stats, CLI_CMD_REPO, &cmd_stats_help},
+    {"copy", cmd_copy, CLI_CMD_REPO, &cmd_copy_help},
     {NULL, NULL, 0, NULL},
 };
 

@@ -141,6 +141,9 @@ static void lock_waiting(void *arg, const char *msg)
 		cli_warning("%s", msg);
 }
 
+static int opened(struct cli_ctx *ctx, const char *loc, struct mv_repo *r, int rc,
+                  const struct mv_error *err, struct mv_repo **out);
+
 int cli_repo_open(struct cli_ctx *ctx, const char *cmd, struct mv_repo **out)
 {
 	struct mv_error err = {0};
@@ -183,6 +186,17 @@ int cli_repo_open(struct cli_ctx *ctx, const char *cmd, struct mv_repo **out)
 		rc = mv_repo_unlock(r, secret.p, secret.len, &err);
 		cli_secret_free(&secret);
 	}
+	return opened(ctx, loc, r, rc, &err, out);
+fail:
+	mv_repo_close(r);
+	return rc;
+}
+
+/* After an unlock that returned rc: the warnings about how it opened, the
+ * lock's retry, the rollback check; closes r on failure. */
+static int opened(struct cli_ctx *ctx, const char *loc, struct mv_repo *r, int rc,
+                  const struct mv_error *err, struct mv_repo **out)
+{
 	struct mv_unlock_info ui;
 	mv_repo_unlock_info(r, &ui);
 	if (ui.slots_skipped > 0) /* shown even with -q: a slot may be planted */
@@ -190,7 +204,7 @@ int cli_repo_open(struct cli_ctx *ctx, const char *cmd, struct mv_repo **out)
 		            ui.slots_skipped > 1 ? " (and other key slots; run 'medvault check')"
 		                                 : "");
 	if (rc != 0) {
-		rc = cli_fail(rc, &err);
+		rc = cli_fail(rc, err);
 		goto fail;
 	}
 	if (ui.slot_kind == MV_SLOT_RECOVERY && !ctx->g.quiet)
@@ -207,6 +221,31 @@ int cli_repo_open(struct cli_ctx *ctx, const char *cmd, struct mv_repo **out)
 fail:
 	mv_repo_close(r);
 	return rc;
+}
+
+int cli_repo_open_other(struct cli_ctx *ctx, const char *loc, const char *file, const char *env,
+                        const char *prompt, const char *hint, struct mv_repo **out)
+{
+	struct mv_error err = {0};
+	struct cli_secret secret = {NULL, 0};
+	struct mv_repo *r = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = mv_repo_open(loc, &r, &err);
+	if (rc != 0)
+		return cli_fail(rc, &err);
+	if (!file && env && getenv(env))
+		rc = cli_password_read_other(NULL, env, prompt, hint, ctx->cancel, &secret);
+	else /* a file, or asked once on the terminal */
+		rc = cli_secret_read_once(file, prompt, hint, ctx->cancel, &secret);
+	if (rc != 0) {
+		mv_repo_close(r);
+		return rc;
+	}
+	rc = mv_repo_unlock(r, secret.p, secret.len, &err);
+	cli_secret_free(&secret);
+	return opened(ctx, loc, r, rc, &err, out);
 }
 
 int cli_repo_lock(struct mv_repo *r, int exclusive, struct mv_lock **out)
@@ -416,4 +455,34 @@ char *cli_snapshot_path(const char *p)
 	}
 	*o = '\0';
 	return out;
+}
+
+int cli_snapshots_pick(struct cli_ctx *ctx, struct mv_repo *r, const char *const *names, size_t n,
+                       struct mv_snapshot **out, size_t *nout)
+{
+	struct mv_error err = {0};
+	size_t damaged = 0;
+	int rc;
+
+	*out = NULL;
+	*nout = 0;
+	if (n == 0) {
+		rc = mv_repo_snapshots(r, out, nout, &damaged, &err);
+		if (rc)
+			return cli_fail(rc, &err);
+		if (damaged) {
+			cli_warning("%zu damaged snapshot file%s left out (run 'medvault check')",
+			            damaged, damaged == 1 ? "" : "s");
+			ctx->damaged = 1;
+		}
+		return 0;
+	}
+	if (!(*out = calloc(n, sizeof(**out)))) {
+		cli_error("out of memory");
+		return CLI_EXIT_FATAL;
+	}
+	for (; *nout < n; (*nout)++)
+		if ((rc = cli_find_snapshot(ctx, r, names[*nout], &(*out)[*nout])))
+			return rc;
+	return 0;
 }

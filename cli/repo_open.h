@@ -28,6 +28,13 @@ int cli_repo_open(struct cli_ctx *ctx, const char *cmd, struct mv_repo **out);
 void cli_rollback_note(struct cli_ctx *ctx, struct mv_repo *r, int64_t time_ns,
                        const uint8_t id[32]);
 
+/* Opens and unlocks a second repository (copy's source) at loc: its secret
+ * from `file` (as --password-file), else the environment variable `env`,
+ * else asked once on the terminal after `prompt` (hint: what to use without
+ * one). Returns 0 or an exit code, as cli_repo_open. */
+int cli_repo_open_other(struct cli_ctx *ctx, const char *loc, const char *file, const char *env,
+                        const char *prompt, const char *hint, struct mv_repo **out);
+
 /* The location from -r or MEDVAULT_REPOSITORY; NULL when neither is set. */
 const char *cli_repo_location(const struct cli_ctx *ctx);
 
@@ -49,6 +56,13 @@ int cli_repo_lock_reader(struct cli_ctx *ctx, struct mv_repo *r, int exclusive,
 int cli_find_snapshot(struct cli_ctx *ctx, struct mv_repo *r, const char *name,
                       struct mv_snapshot *snap);
 
+/* The snapshots named (each through cli_find_snapshot), or every intact
+ * snapshot of r, oldest first, when n is 0 (damaged snapshot files are
+ * counted in a warning and set ctx->damaged). *out is malloc'd: free it
+ * with mv_snapshots_free(*out, *nout), also after a failure. Returns 0 or
+ * an exit code (the message printed). */
+int cli_snapshots_pick(struct cli_ctx *ctx, struct mv_repo *r, const char *const *names, size_t n,
+                       struct mv_snapshot **out, size_t *nout);
 /* Opens the repository (cli_repo_open), takes a shared lock
  * (cli_repo_lock_reader) and loads the index of the blob types `types` only
  * (a mask for mv_repo_index_filter; 0 loads all). Returns 0 or an exit code

@@ -15,6 +15,8 @@ void mv_config_encode(const struct mv_config_fields *c, struct mv_wbuf *w)
 	mv_wbuf_u32(w, c->chunk_max);
 	mv_wbuf_str16(w, c->encoding, strlen(c->encoding));
 	mv_wbuf_u32(w, c->pack_target);
+	if (c->incompat & MV_CONFIG_INCOMPAT_CHUNKER_KEY)
+		mv_wbuf_put(w, c->chunker_key_sealed, MV_CONFIG_SEALED_KEY_LEN);
 }
 
 static int get_name(struct mv_rbuf *r, char *out, size_t cap)
@@ -48,7 +50,7 @@ int mv_config_decode(const uint8_t *p, size_t len, uint32_t max_version, struct 
 		return MV_FMT_MALFORMED;
 	if (c->version == 0)
 		return MV_FMT_MALFORMED;
-	if (c->version > max_version || c->incompat)
+	if (c->version > max_version || (c->incompat & ~MV_CONFIG_INCOMPAT_KNOWN))
 		return MV_FMT_VERSION;
 	const uint8_t *id = mv_rbuf_get(&r, 32);
 	if (!id)
@@ -62,6 +64,12 @@ int mv_config_decode(const uint8_t *p, size_t len, uint32_t max_version, struct 
 	if (get_name(&r, c->encoding, sizeof(c->encoding)))
 		return MV_FMT_MALFORMED;
 	c->pack_target = mv_rbuf_u32(&r);
+	if (c->incompat & MV_CONFIG_INCOMPAT_CHUNKER_KEY) {
+		const uint8_t *k = mv_rbuf_get(&r, MV_CONFIG_SEALED_KEY_LEN);
+		if (!k)
+			return MV_FMT_MALFORMED;
+		memcpy(c->chunker_key_sealed, k, MV_CONFIG_SEALED_KEY_LEN);
+	}
 	if (r.failed || mv_rbuf_left(&r) != 0)
 		return MV_FMT_MALFORMED;
 	return 0;

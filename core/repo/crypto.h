@@ -28,6 +28,7 @@ enum {
 	MV_T_WIPE = 21,         /* wipe record (FORMAT.md 14) */
 	MV_T_WIPE_JOURNAL = 22, /* a record of the local wipe journal (FORMAT.md 14.1) */
 	MV_T_ROLLBACK = 23,     /* the local rollback record (FORMAT.md 15) */
+	MV_T_CHUNKER_KEY = 24,  /* the chunker key sealed in config (FORMAT.md 3.1) */
 };
 
 /* Frame encodings (FORMAT.md section 2). Fixed forever. */

@@ -25,6 +25,34 @@ static void config_mac(const struct mv_keys *k, const uint8_t *p, size_t n, uint
 	crypto_generichash(out, 32, p, n, k->config, sizeof(k->config));
 }
 
+/* The chunker key sealed in config (FORMAT.md 3.1): XChaCha20-Poly1305
+ * with the enc sub-key, associated data "MVB1" || 24 || 32 zero bytes. */
+static void chunker_key_ad(uint8_t ad[37])
+{
+	memcpy(ad, "MVB1", 4);
+	ad[4] = MV_T_CHUNKER_KEY;
+	memset(ad + 5, 0, 32);
+}
+
+static void chunker_key_seal(const struct mv_keys *k, const uint8_t key[MV_KEY_LEN],
+                             uint8_t out[MV_CONFIG_SEALED_KEY_LEN])
+{
+	uint8_t ad[37];
+	chunker_key_ad(ad);
+	randombytes_buf(out, 24);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(out + 24, NULL, key, MV_KEY_LEN, ad, sizeof(ad),
+	                                           NULL, out, k->enc);
+}
+
+static int chunker_key_open(const struct mv_keys *k, const uint8_t in[MV_CONFIG_SEALED_KEY_LEN],
+                            uint8_t key[MV_KEY_LEN])
+{
+	uint8_t ad[37];
+	chunker_key_ad(ad);
+	return crypto_aead_xchacha20poly1305_ietf_decrypt(
+	    key, NULL, NULL, in + 24, MV_CONFIG_SEALED_KEY_LEN - 24, ad, sizeof(ad), in, k->enc);
+}
+
 int mv_repo_init(const char *location, const uint8_t *password, size_t pwlen,
                  const struct mv_init_opts *opts, char recovery_out[MV_RECOVERY_TEXT_LEN + 1],
                  struct mv_error *err)
@@ -96,6 +124,10 @@ int mv_repo_init(const char *location, const uint8_t *password, size_t pwlen,
 	if (rc)
 		goto out;
 	c.compat |= MV_COMPAT_KEYLIST;
+	if (opts && opts->chunker_key) {
+		c.incompat |= MV_CONFIG_INCOMPAT_CHUNKER_KEY;
+		chunker_key_seal(keys, opts->chunker_key, c.chunker_key_sealed);
+	}
 	mv_recovery_format(recovery, recovery_out);
 	if (opts && opts->recovery_sink) {
 		rc = opts->recovery_sink(opts->recovery_arg, recovery_out, err);
@@ -265,7 +297,8 @@ static int unlock_with(struct mv_repo *r, const uint8_t *secret, size_t len, int
 			                  "the repository config has been modified (MAC mismatch)");
 		goto out;
 	}
-	if (r->cfg_newer && (r->cfg.version > MV_FORMAT_VERSION || r->cfg.incompat)) {
+	if (r->cfg_newer &&
+	    (r->cfg.version > MV_FORMAT_VERSION || (r->cfg.incompat & ~MV_CONFIG_INCOMPAT_KNOWN))) {
 		rc = mv_error_set(err, MV_ERR_VERSION, 0,
 		                  "the repository has format version %u (features %#x); this "
 		                  "medvault reads version %u: upgrade medvault",
@@ -276,6 +309,12 @@ static int unlock_with(struct mv_repo *r, const uint8_t *secret, size_t len, int
 		rc = mv_error_set(err, MV_ERR_VERSION, 0,
 		                  "unknown chunker '%s' or blob encoding '%s': upgrade medvault",
 		                  r->cfg.chunker, r->cfg.encoding);
+		goto out;
+	}
+	if ((r->cfg.incompat & MV_CONFIG_INCOMPAT_CHUNKER_KEY) &&
+	    chunker_key_open(r->keys, r->cfg.chunker_key_sealed, r->keys->chunker) != 0) {
+		rc = mv_error_set(err, MV_ERR_INTEGRITY, 0,
+		                  "the chunker key in the repository config does not open");
 		goto out;
 	}
 	struct mv_chunker_params cp = {r->cfg.chunk_min, r->cfg.chunk_avg, r->cfg.chunk_max};

@@ -66,6 +66,11 @@ void mv_repo_set_unlock_budget(struct mv_repo *r, uint64_t budget);
 struct mv_init_opts {
 	struct mv_kdf_params kdf;       /* zero = default (t=3, 64 MiB) */
 	struct mv_chunker_params chunk; /* zero = default */
+	/* NULL: the chunker key is derived from the master key (FORMAT.md 2).
+	 * Else these 32 bytes are the chunker key, sealed in config (FORMAT.md
+	 * 3.1; init --copy-chunker-params-from: files cut as in another
+	 * repository). */
+	const uint8_t *chunker_key;
 	/* When set, called with the recovery key text once the key slots are
 	 * written and before config is (the commit point): the repository is
 	 * made only when it returns 0 (e.g. the key is safe in a file). */

@@ -157,4 +157,12 @@ wait_for_lock() {
 	fail "no lock was taken in $1"
 }
 
+# put_back COPY REPO: REPO replaced by an older copy of itself, on purpose
+# (a test's fixture): this machine's rollback record (SECURITY.md 1.4) is
+# dropped too, else every command would rightly report a rollback.
+put_back() {
+	rm -rf "$2" && cp -a "$1" "$2"
+	find "$XDG_STATE_HOME" -name 'rollback-*' -delete 2>/dev/null || true
+}
+
 pass() { echo "PASS: $(basename "$0")"; }

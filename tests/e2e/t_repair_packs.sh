@@ -56,7 +56,7 @@ grep -q "1 damaged pack(s) of 1: [0-9]* blob(s) salvaged, 1 lost; 1 pack(s) remo
 check_after
 
 # 2. The pack named; an intact pack named is left alone.
-rm -rf "$R" && cp -a "$T/damaged" "$R"
+put_back "$T/damaged" "$R"
 expect_exit 0 mv repair packs -r "$R" "$pid"
 check_after
 p2=$(find "$R/data" -type f | head -1)
@@ -68,7 +68,7 @@ expect_exit 2 mv repair packs -r "$R" nothex
 
 # 3. Killed at each commit point, then run again.
 for point in packs-written index-rewritten; do
-	rm -rf "$R" && cp -a "$T/damaged" "$R"
+	put_back "$T/damaged" "$R"
 	set +e
 	MEDVAULT_TEST_CRASH_AT=$point mv repair packs -r "$R" "$pid" >"$T/out" 2>"$T/err"
 	got=$?

@@ -71,7 +71,7 @@ compare_trees "$S" "$T/r$S" || fail "the lost files were not stored again"
 #    written (before the original goes): the repository opens, and the
 #    repair run again completes with one repaired snapshot.
 for point in trees-written snapshot-written; do
-	rm -rf "$R" && cp -a "$T/damaged" "$R"
+	put_back "$T/damaged" "$R"
 	set +e
 	MEDVAULT_TEST_CRASH_AT=$point mv repair snapshots -r "$R" --forget >"$T/out" 2>"$T/err"
 	got=$?
@@ -89,7 +89,7 @@ for point in trees-written snapshot-written; do
 done
 
 # 5. Without --forget the original stays (check still names it).
-rm -rf "$R" && cp -a "$T/damaged" "$R"
+put_back "$T/damaged" "$R"
 expect_exit 0 mv repair snapshots -r "$R"
 grep -q "damaged originals are kept" "$T/out" || fail "no word on the kept original"
 [ "$(find "$R/snapshots" -type f | wc -l)" = 2 ] || fail "expected the original and its repair"

@@ -3,6 +3,7 @@
 
 #include "cli/commands.h"
 #include "cli/exitcode.h"
+#include "cli/helpgen.h"
 #include "cli/output.h"
 
 static const struct cli_help_opt global_options[] = {
@@ -128,6 +129,14 @@ void cli_help_print(FILE *f, const struct cli_command *c)
 	print_indented(f, h->examples);
 }
 
+const struct cli_command *cli_command_find(const char *name)
+{
+	for (const struct cli_command *c = cli_commands; c->name; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
 int cli_help_command(const char *name)
 {
 	const struct cli_command *c = cli_command_find(name);
@@ -138,23 +147,44 @@ int cli_help_command(const char *name)
 	return CLI_EXIT_OK;
 }
 
+/* Hidden: what the build runs to write the man page and the completion
+ * (cli/helpgen.h). */
+enum { O_MAN = 1, O_BASH_COMPLETION };
+static const struct cli_opt_spec gen_opts[] = {
+    {"man", 0, 0, O_MAN},
+    {"bash-completion", 0, 0, O_BASH_COMPLETION},
+    {NULL, 0, 0, 0},
+};
+
 int cmd_help(int argc, char **argv, struct cli_ctx *ctx)
 {
 	struct cli_opt_iter it;
 	const char *topic = NULL;
-	int c;
+	int c, gen = 0;
 
-	cli_opt_init(&it, argc, argv, 1, NULL, cli_global_opts, ctx->g.args_only);
+	cli_opt_init(&it, argc, argv, 1, gen_opts, cli_global_opts, ctx->g.args_only);
 	while ((c = cli_cmd_next(&it, &ctx->g)) != CLI_OPT_DONE) {
+		if (c == O_MAN || c == O_BASH_COMPLETION) {
+			gen = c;
+			continue;
+		}
 		if (c != CLI_OPT_ARG)
 			return cli_usage_error("help", "%s", it.err);
 		if (topic)
 			return cli_usage_error("help", "too many arguments");
 		topic = it.value;
 	}
-	if (topic)
+	if (gen && topic)
+		return cli_usage_error("help", "--man and --bash-completion cover every command: "
+		                               "no COMMAND");
+	if (gen == O_MAN)
+		cli_help_man(stdout);
+	else if (gen == O_BASH_COMPLETION)
+		cli_help_bash_completion(stdout);
+	else if (topic)
 		return cli_help_command(topic);
-	cli_help_general(stdout);
+	else
+		cli_help_general(stdout);
 	return CLI_EXIT_OK;
 }
 
@@ -175,4 +205,14 @@ int cli_bare_command(int argc, char **argv, struct cli_ctx *ctx, const char *nam
 		return 0;
 	*rc = cli_help_command(name);
 	return 1;
+}
+
+const struct cli_help_opt *cli_help_global_options(void)
+{
+	return global_options;
+}
+
+const char *cli_help_global_text(void)
+{
+	return global_text;
 }

@@ -64,7 +64,7 @@ struct cli_command {
 
 /* The table (main.c), ending with a NULL name. */
 extern const struct cli_command cli_commands[];
-/* NULL when there is no such command. */
+/* NULL when there is no such command (cmd_help.c). */
 const struct cli_command *cli_command_find(const char *name);
 
 /* cmd_help.c: help texts. cli_help_command prints a command's help to

@@ -46,14 +46,6 @@ const struct cli_command cli_commands[] = {
 /* Set by SIGINT/SIGTERM; the engine polls it through mv_events.cancel. */
 static volatile sig_atomic_t cancel_flag;
 
-const struct cli_command *cli_command_find(const char *name)
-{
-	for (const struct cli_command *c = cli_commands; c->name; c++)
-		if (strcmp(c->name, name) == 0)
-			return c;
-	return NULL;
-}
-
 /* The first signal asks the engine to stop cleanly (exit 130); a second
  * one ends the process at once (the repository stays consistent: the
  * engine's write order guarantees it, a stale lock remains). */

@@ -38,14 +38,6 @@ const struct cli_command cli_commands[] = {
     {NULL, NULL, 0, NULL},
 };
 
-const struct cli_command *cli_command_find(const char *name)
-{
-	for (const struct cli_command *c = cli_commands; c->name; c++)
-		if (strcmp(c->name, name) == 0)
-			return c;
-	return NULL;
-}
-
 struct fixture {
 	struct tu_repo_dir d;
 	char out[160]; /* stdout and stderr of a command */

@@ -88,7 +88,7 @@ int mv_stats_restore_size(struct mv_repo *r, const struct mv_snapshot *snaps, si
 	if (!(z.seen = mv_keymap_new(32)))
 		return mv_error_set(err, MV_ERR_NOMEM, 0, "out of memory");
 	for (size_t i = 0; i < n && !rc; i++) {
-		struct mv_stats_restore s;
+		struct mv_stats_restore s = {0};
 		if (!(rc = tree_size(&z, snaps[i].tree, 0, &s)))
 			add_to(out, &s);
 	}

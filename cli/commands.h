@@ -5,6 +5,7 @@
 #define MV_CLI_COMMANDS_H
 
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "cli/options.h"
@@ -32,6 +33,12 @@ struct cli_ctx {
 	/* Set when the repository has gone back in time (cli/repo_open.h,
 	 * SECURITY.md 1.4): check then exits 4. */
 	int rolled_back;
+	/* The secret that opened the repository (sodium_malloc'd, NULL until
+	 * then), kept for a second open in the same run (forget --prune): the
+	 * environment variable it came from is removed once read. Wiped and
+	 * freed at exit (cli/main.c). */
+	uint8_t *open_secret;
+	size_t open_secret_len;
 };
 
 struct cli_help_opt {

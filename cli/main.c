@@ -15,6 +15,7 @@
 #include "cli/commands.h"
 #include "cli/exitcode.h"
 #include "cli/output.h"
+#include "cli/repo_open.h"
 #include "core/repo/crypto.h"
 
 const struct cli_command cli_commands[] = {
@@ -131,6 +132,7 @@ int main(int argc, char **argv)
 		return cli_usage_error(NULL, "unknown command '%s'", argv[i]);
 	ctx.cmd = cmd->name;
 	int rc = cmd->fn(argc - i, argv + i, &ctx);
+	cli_ctx_release(&ctx);
 	if (rc == CLI_EXIT_OK && ctx.damaged)
 		rc = CLI_EXIT_INTEGRITY;
 	return finish(rc);

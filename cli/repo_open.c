@@ -193,11 +193,14 @@ int cli_repo_open(struct cli_ctx *ctx, const char *cmd, struct mv_repo **out)
 		if (rc > 0)
 			goto fail; /* an exit code: printed */
 	} else {
-		rc = cli_password_read(&ctx->g, CLI_PASSWORD_OPEN, ctx->cancel, &secret);
-		if (rc != 0)
-			goto fail;
-		rc = mv_repo_unlock(r, secret.p, secret.len, &err);
-		cli_secret_free(&secret);
+		if (!ctx->open_secret) {
+			rc = cli_password_read(&ctx->g, CLI_PASSWORD_OPEN, ctx->cancel, &secret);
+			if (rc != 0)
+				goto fail;
+			ctx->open_secret = secret.p; /* kept: cli_ctx_release */
+			ctx->open_secret_len = secret.len;
+		}
+		rc = mv_repo_unlock(r, ctx->open_secret, ctx->open_secret_len, &err);
 	}
 	return opened(ctx, loc, r, rc, &err, out);
 fail:
@@ -498,4 +501,12 @@ int cli_snapshots_pick(struct cli_ctx *ctx, struct mv_repo *r, const char *const
 		if ((rc = cli_find_snapshot(ctx, r, names[*nout], &(*out)[*nout])))
 			return rc;
 	return 0;
+}
+
+void cli_ctx_release(struct cli_ctx *ctx)
+{
+	struct cli_secret kept = {ctx->open_secret, ctx->open_secret_len};
+	cli_secret_free(&kept);
+	ctx->open_secret = NULL;
+	ctx->open_secret_len = 0;
 }

@@ -20,6 +20,10 @@
  * is wiped before returning. */
 int cli_repo_open(struct cli_ctx *ctx, const char *cmd, struct mv_repo **out);
 
+/* Wipes and frees what cli_repo_open kept in ctx (the secret, for a second
+ * open in the same run). */
+void cli_ctx_release(struct cli_ctx *ctx);
+
 /* The rollback record (core/repo/rollback.h): cli_repo_open compares the
  * repository with it and warns (also with -q; with --json as an object on
  * stderr) and sets ctx->rolled_back when the repository has gone back in

@@ -156,7 +156,7 @@ struct scan {
 	struct mv_lock_info holder;
 	/* conflict with a lock file that cannot be read (holder unknown) */
 	char damaged_name[65];
-	char damaged_why[160];
+	char damaged_why[240];
 	struct mv_lock_cleanup found;
 	struct me me;
 };
@@ -186,7 +186,7 @@ static int scan_lock(void *arg, const char *name, uint64_t size)
 		if (s->found.damaged++ == 0) {
 			snprintf(s->found.damaged_name, sizeof(s->found.damaged_name), "%.64s",
 			         name);
-			snprintf(s->found.damaged_why, sizeof(s->found.damaged_why), "%.150s",
+			snprintf(s->found.damaged_why, sizeof(s->found.damaged_why), "%.230s",
 			         e.msg[0] ? e.msg : "it cannot be read");
 		}
 		if (s->remove != REMOVE_ALL && !s->conflict && !s->damaged_name[0]) {

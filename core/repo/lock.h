@@ -53,7 +53,7 @@ struct mv_lock_cleanup {
 	size_t removed; /* stale locks removed */
 	size_t damaged; /* lock files that cannot be read or authenticated: left */
 	char damaged_name[65];
-	char damaged_why[160];
+	char damaged_why[240];
 };
 
 /* Removes the stale locks of every host (FORMAT.md section 10) and counts,

@@ -202,7 +202,12 @@ size0=$(du -sb "$R/data" | cut -f1)
 expect_exit 0 mv forget -r "$R" --keep-last 1 --prune --dry-run
 [ "$(du -sb "$R/data" | cut -f1)" = "$size0" ] || fail "forget --prune --dry-run changed the data"
 grep -q "not run in a dry run" "$T/out" || fail "forget --prune --dry-run does not say prune did not run"
-expect_exit 0 mv forget -r "$R" --keep-last 1 --prune
+# the password from MEDVAULT_PASSWORD, which is removed from the environment
+# once read: prune (a second open in the same run) must still open
+pw=$(cat "$MEDVAULT_PASSWORD_FILE")
+expect_exit 0 env -u MEDVAULT_PASSWORD_FILE MEDVAULT_PASSWORD="$pw" "$MV_BIN" forget -r "$R" \
+	--keep-last 1 --prune
+grep -q "prune" "$T/out" || fail "forget --prune printed nothing of the prune: $(cat "$T/out")"
 size1=$(du -sb "$R/data" | cut -f1)
 [ "$size1" -lt $((size0 - 3000000)) ] || fail "forget --prune freed too little: $size0 -> $size1"
 expect_exit 0 mv check -r "$R" --read-data

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/repo_open.h"
 #include "cli/exitcode.h"
 #include "core/backend/backend.h"
 #include "core/repo/crypto.h"
@@ -109,6 +110,7 @@ static int run(const struct fixture *f, cli_cmd_fn *fn, const char *name)
 	dup2(fd, 2);
 	close(fd);
 	int rc = fn(3, argv, &ctx);
+	cli_ctx_release(&ctx);
 	fflush(stdout);
 	fflush(stderr);
 	dup2(o, 1);

@@ -417,8 +417,11 @@ static void *readback_run(void *arg)
 		b->pend_fi = NULL;
 		b->npend = b->cap_pend = b->cap_pend_fi = 0;
 		pthread_mutex_unlock(&b->mu);
-		if (n == 0)
-			break; /* done */
+		if (n == 0) { /* done (arrays left by a stopped walk: freed) */
+			free(contents);
+			free(fi);
+			break;
+		}
 		struct mv_error e = {0};
 		int64_t t0 = mono_ns();
 		struct mv_proof_result *r = calloc(n, sizeof(*r));
